@@ -1,0 +1,50 @@
+//! Input generators shared by the benchmarks.
+
+use std::fmt::Write;
+
+/// A contract with 20 roles x 3 dated rates, as JSON.
+pub fn contract_json() -> String {
+    let mut entries = String::new();
+    for r in 0..20 {
+        for (i, from) in ["2025-01-01", "2026-01-01", "2026-07-01"]
+            .iter()
+            .enumerate()
+        {
+            if !entries.is_empty() {
+                entries.push(',');
+            }
+            let rate = 100 + r * 10 + i * 5;
+            let _ = write!(
+                entries,
+                r#"{{"role":"Role {r}","rate":{{"amount":"{rate}.00","currency":"USD"}},"effective_from":"{from}"}}"#
+            );
+        }
+    }
+    format!(
+        r#"{{"schema_version":1,"kind":"contract","id":"C-1","account_id":"A-1","legal_entity":"US01","currency":"USD","billing_model":"time_and_materials","status":"active","start_date":"2025-01-01","end_date":"2027-12-31","rate_card":{{"entries":[{entries}]}}}}"#
+    )
+}
+
+/// A work log of `n` time entries, as JSON.
+pub fn work_log_json(n: usize) -> String {
+    let mut s = String::with_capacity(n * 200);
+    s.push_str(r#"{"schema_version":1,"kind":"work_log","time_entries":["#);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            r#"{{"id":"TE-{i}","project_id":"P-1","task_id":"T-{t}","resource_id":"R-{r}","role":"Role {role}","work_date":"2026-{m:02}-{d:02}","hours":"{h}.{q}","status":"approved"}}"#,
+            t = i % 7,
+            r = i % 50,
+            role = i % 20,
+            m = 1 + i % 12,
+            d = 1 + i % 28,
+            h = 1 + i % 8,
+            q = (i % 4) * 25
+        );
+    }
+    s.push_str("]}");
+    s
+}

@@ -1,0 +1,190 @@
+//! The `billwise` command.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use billwise_core::api::validate_document;
+use billwise_core::json::{Limits, to_canonical_string};
+use billwise_core::model::DocumentKind;
+use billwise_core::{Error, ErrorClass};
+use clap::{Parser, Subcommand};
+
+/// Exit code: every input valid.
+const OK: u8 = 0;
+/// Exit code: an input was read and has problems.
+const INVALID: u8 = 1;
+/// Exit code: an input could not be read.
+const UNREADABLE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "billwise",
+    version,
+    about = "The business rules of professional-services opportunity-to-cash"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate canonical documents and print every problem as `path: CODE: message`.
+    ///
+    /// Exits 0 when every document is valid, 1 when one has problems, 2 when one cannot be read.
+    Validate {
+        /// Files to read (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The document kind, when the documents have no `kind` field.
+        #[arg(long)]
+        kind: Option<String>,
+        /// A contract to check change orders against (unknown roles and milestones).
+        #[arg(long)]
+        contract: Option<String>,
+        /// Print the reports as canonical JSON, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run any operation on a JSON request and print the canonical JSON response.
+    ///
+    /// Errors are printed as `{"error": {...}}` and exit with status 2.
+    Run {
+        /// The operation (`validate`, ...).
+        op: String,
+        /// The request file (`-` for standard input).
+        #[arg(default_value = "-")]
+        file: String,
+    },
+}
+
+fn run_op(op: &str, file: &str, out: &mut impl Write) -> Result<u8, String> {
+    let bytes = read_input(file)?;
+    match billwise_core::api::run(op, &bytes, &Limits::DEFAULT) {
+        Ok(json) => {
+            writeln!(out, "{json}").map_err(|e| e.to_string())?;
+            Ok(OK)
+        }
+        Err(e) => {
+            let s = to_canonical_string(&serde_json::json!({ "error": e }))
+                .map_err(|e| e.to_string())?;
+            writeln!(out, "{s}").map_err(|e| e.to_string())?;
+            Ok(UNREADABLE)
+        }
+    }
+}
+
+fn read_input(path: &str) -> Result<Vec<u8>, String> {
+    if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"))
+    }
+}
+
+fn print_error(out: &mut impl Write, name: &str, e: &Error) -> std::io::Result<()> {
+    let path = if e.path.is_empty() {
+        "/"
+    } else {
+        e.path.as_str()
+    };
+    writeln!(out, "{name}: {path}: {}: {}", e.code, e.message)
+}
+
+fn validate_one(
+    file: &str,
+    kind: Option<DocumentKind>,
+    contract: Option<&[u8]>,
+    json: bool,
+    out: &mut impl Write,
+) -> std::io::Result<u8> {
+    let limits = Limits::DEFAULT;
+    let bytes = match read_input(file) {
+        Ok(b) => b,
+        Err(msg) => {
+            writeln!(out, "{file}: {msg}")?;
+            return Ok(UNREADABLE);
+        }
+    };
+    let report = validate_document(&bytes, kind, contract, &limits).map_err(|(part, mut e)| {
+        if part == "/contract" {
+            e.message = format!("in the contract: {}", e.message);
+        }
+        e
+    });
+    match report {
+        Ok(r) => {
+            if json {
+                match to_canonical_string(&r) {
+                    Ok(s) => writeln!(out, "{s}")?,
+                    Err(e) => print_error(out, file, &e)?,
+                }
+            } else if r.valid {
+                writeln!(out, "{file}: valid {}", r.kind)?;
+            } else {
+                for p in &r.problems {
+                    let path = if p.path.is_empty() {
+                        "/"
+                    } else {
+                        p.path.as_str()
+                    };
+                    writeln!(out, "{file}: {path}: {}: {}", p.code, p.message)?;
+                }
+                writeln!(out, "{file}: {} problem(s) in {}", r.problems.len(), r.kind)?;
+            }
+            Ok(if r.valid { OK } else { INVALID })
+        }
+        Err(e) => {
+            if json {
+                let s = to_canonical_string(&serde_json::json!({ "error": e })).unwrap_or_default();
+                writeln!(out, "{s}")?;
+            } else {
+                print_error(out, file, &e)?;
+            }
+            Ok(match e.class() {
+                ErrorClass::Input if e.code != billwise_core::ErrorCode::InputMalformedJson => {
+                    INVALID
+                }
+                _ => UNREADABLE,
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Command::Validate {
+            files,
+            kind,
+            contract,
+            json,
+        } => (|| -> Result<u8, String> {
+            let kind = kind
+                .map(|k| k.parse::<DocumentKind>().map_err(|e| e.message))
+                .transpose()?;
+            let contract = contract.map(|c| read_input(&c)).transpose()?;
+            let mut worst = OK;
+            for f in &files {
+                let code = validate_one(f, kind, contract.as_deref(), json, &mut out)
+                    .map_err(|e| e.to_string())?;
+                worst = worst.max(code);
+            }
+            Ok(worst)
+        })(),
+        Command::Run { op, file } => run_op(&op, &file, &mut out),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            let _ = writeln!(std::io::stderr(), "billwise: {msg}");
+            ExitCode::from(UNREADABLE)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The one table of error and problem codes.
+//!
+//! Every code is declared here once, with its stable string, the class of failure it belongs to and
+//! a one-line description. Bindings export [`ErrorCode::ALL`]; `spec/errors.md` is generated from it.
+
+use serde::{Deserialize, Serialize};
+
+/// How a code is surfaced to callers. Bindings map each class to one exception or error name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The input could not be read as the document it claims to be.
+    Input,
+    /// The input carries a `schema_version` this build does not understand.
+    SchemaVersion,
+    /// The input is larger or deeper than the configured limits.
+    LimitExceeded,
+    /// A document was read but breaks a rule; reported as a problem in a validation report.
+    Validation,
+    /// An idempotency key was reused with a different payload.
+    IdempotencyConflict,
+    /// An `expected_version` did not match.
+    VersionConflict,
+    /// A rule refused an operation (a change order that cannot be applied, a transition not allowed).
+    Rule,
+    /// A defect in billwise itself.
+    Internal,
+}
+
+impl ErrorClass {
+    /// The stable name of the class.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Input => "input",
+            Self::SchemaVersion => "schema_version",
+            Self::LimitExceeded => "limit_exceeded",
+            Self::Validation => "validation",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::VersionConflict => "version_conflict",
+            Self::Rule => "rule",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+macro_rules! error_codes {
+    ($( $(#[$meta:meta])* $variant:ident = $code:literal, $class:ident, $desc:literal; )+) => {
+        /// A stable error or problem code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ErrorCode {
+            $( $(#[$meta])* #[doc = $desc] $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )+ ];
+
+            /// The stable string, e.g. `INPUT_UNKNOWN_FIELD`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )+ }
+            }
+
+            /// The class of failure this code belongs to.
+            pub const fn class(self) -> ErrorClass {
+                match self { $( ErrorCode::$variant => ErrorClass::$class, )+ }
+            }
+
+            /// A one-line description of when the code is used.
+            pub const fn description(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $desc, )+ }
+            }
+
+            /// Looks a code up by its stable string.
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code { $( $code => Some(ErrorCode::$variant), )+ _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Reading input.
+    InputMalformedJson = "INPUT_MALFORMED_JSON", Input, "the input is not well-formed JSON (or not UTF-8)";
+    InputInvalidType = "INPUT_INVALID_TYPE", Input, "a value has the wrong JSON type";
+    InputUnknownField = "INPUT_UNKNOWN_FIELD", Input, "an object has a field the schema does not define";
+    InputMissingField = "INPUT_MISSING_FIELD", Input, "a required field is absent";
+    InputDuplicateKey = "INPUT_DUPLICATE_KEY", Input, "an object has the same key twice";
+    InputInvalidValue = "INPUT_INVALID_VALUE", Input, "a value is not one of the allowed values";
+    InputInvalidDecimal = "INPUT_INVALID_DECIMAL", Input, "a decimal string is not of the form `-?digits[.digits]`";
+    InputNumberNotAllowed = "INPUT_NUMBER_NOT_ALLOWED", Input, "a JSON number stands where a decimal string is required (a float may already have lost cents)";
+    InputInvalidDate = "INPUT_INVALID_DATE", Input, "a date is not a real calendar date written `YYYY-MM-DD`";
+    InputUnknownCurrency = "INPUT_UNKNOWN_CURRENCY", Input, "a currency is not an ISO 4217 code billwise knows";
+    InputInvalidId = "INPUT_INVALID_ID", Input, "an id is empty, too long or contains control characters";
+    InputInvalidSystem = "INPUT_INVALID_SYSTEM", Input, "a system name is not a lowercase identifier";
+    InputUnknownKind = "INPUT_UNKNOWN_KIND", Input, "the document kind is missing or not one billwise knows";
+    InputLimitExceeded = "INPUT_LIMIT_EXCEEDED", LimitExceeded, "the input is larger, deeper or longer than the configured limit";
+    SchemaVersionUnsupported = "SCHEMA_VERSION_UNSUPPORTED", SchemaVersion, "the document's `schema_version` is not supported by this build";
+
+    // Money.
+    MoneyOverflow = "MONEY_OVERFLOW", Rule, "an amount is too large to compute exactly";
+    MoneyCurrencyMismatch = "MONEY_CURRENCY_MISMATCH", Validation, "an amount is in a currency other than the document's";
+
+    // Document validation.
+    DocumentDuplicateId = "DOCUMENT_DUPLICATE_ID", Validation, "two items in one list share an id";
+    DocumentEmptyField = "DOCUMENT_EMPTY_FIELD", Validation, "a required text field is empty";
+    DocumentDateOrder = "DOCUMENT_DATE_ORDER", Validation, "an end date is before its start date";
+    DocumentNegativeAmount = "DOCUMENT_NEGATIVE_AMOUNT", Validation, "an amount or quantity that must not be negative is negative";
+    DocumentInvalidPercent = "DOCUMENT_INVALID_PERCENT", Validation, "a percentage is outside its allowed range";
+    DocumentUnknownReference = "DOCUMENT_UNKNOWN_REFERENCE", Validation, "a reference names an item that does not exist in the document";
+    DocumentInconsistentTotals = "DOCUMENT_INCONSISTENT_TOTALS", Validation, "a stated total is not the sum of its lines";
+    ContractModelTerms = "CONTRACT_MODEL_TERMS", Validation, "the contract lacks a term its billing model needs, or has one it forbids";
+    ContractMilestoneAmount = "CONTRACT_MILESTONE_AMOUNT", Validation, "a milestone needs exactly one of `amount` or `percent`";
+    ContractInvalidTimeIncrement = "CONTRACT_INVALID_TIME_INCREMENT", Validation, "the time-rounding increment is missing, zero, negative or more than a day";
+    TimeHoursOutOfRange = "TIME_HOURS_OUT_OF_RANGE", Validation, "a time entry records more than 24 hours on one day";
+    ExpenseInvalidFxRate = "EXPENSE_INVALID_FX_RATE", Validation, "an expense's `fx_rate` is zero or negative";
+    AccountHierarchyCycle = "ACCOUNT_HIERARCHY_CYCLE", Validation, "an account is its own ancestor";
+
+    // Rate cards.
+    RatesEntryTarget = "RATES_ENTRY_TARGET", Validation, "a rate-card entry needs exactly one of `role` or `resource_id`";
+    RatesAmbiguousEntry = "RATES_AMBIGUOUS_ENTRY", Validation, "two rate-card entries of the same specificity start on the same date";
+    RatesNonPositiveRate = "RATES_NON_POSITIVE_RATE", Validation, "a rate is zero or negative";
+    RatesOverlappingEntries = "RATES_OVERLAPPING_ENTRIES", Validation, "an entry's `effective_to` runs past the start of its successor";
+    RatesInvalidHoursPerDay = "RATES_INVALID_HOURS_PER_DAY", Validation, "`hours_per_day` is not between 0 (exclusive) and 24";
+
+    // Change orders.
+    ChangesUnknownTarget = "CHANGES_UNKNOWN_TARGET", Validation, "a change names a role, resource or milestone the contract does not have";
+    ChangesWrongContract = "CHANGES_WRONG_CONTRACT", Validation, "a change order belongs to another contract";
+    ChangesDuplicateSequence = "CHANGES_DUPLICATE_SEQUENCE", Validation, "two change orders of one contract share a sequence number";
+    ChangesEmpty = "CHANGES_EMPTY", Validation, "a change order changes nothing";
+    ChangesInvalidSequence = "CHANGES_INVALID_SEQUENCE", Validation, "a change order's sequence number is not 1 or more";
+    ChangesMissingApprovalDate = "CHANGES_MISSING_APPROVAL_DATE", Validation, "an approved or applied change order has no `approved_on` date";
+
+    // Ownership.
+    OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
+    OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";
+
+    // Defects.
+    InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        ErrorCode::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code `{s}`")))
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": codes, "description": "A stable error or problem code (see spec/errors.md)." })
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_screaming_snake_and_round_trips() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(
+                s.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                "{s} is not SCREAMING_SNAKE"
+            );
+            assert_eq!(ErrorCode::parse(s), Some(*code));
+            assert!(!code.description().is_empty());
+        }
+    }
+}

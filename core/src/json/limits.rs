@@ -1,0 +1,263 @@
+//! Input limits, checked by one linear scan before any parsing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, push_segment};
+
+/// Bounds on the size and shape of an input document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest input, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of objects and arrays.
+    pub max_depth: usize,
+    /// Most elements in one array (or members in one object).
+    pub max_items: usize,
+    /// Longest string, in bytes (after the quotes, before unescaping).
+    pub max_string_bytes: usize,
+}
+
+impl Limits {
+    /// The defaults: 512 MiB, depth 64, 2,000,000 items per array, 64 KiB per string.
+    pub const DEFAULT: Limits = Limits {
+        max_bytes: 512 * 1024 * 1024,
+        max_depth: 64,
+        max_items: 2_000_000,
+        max_string_bytes: 64 * 1024,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+struct Frame {
+    is_array: bool,
+    items: usize,
+    key_start: usize,
+    key_end: usize,
+}
+
+fn limit_error(what: &str, limit_name: &str, max: usize, path: String) -> Error {
+    Error::new(
+        ErrorCode::InputLimitExceeded,
+        format!("{what} exceeds the limit of {max}"),
+    )
+    .at(path)
+    .with("limit", limit_name)
+    .with("max", max as u64)
+}
+
+fn pointer(bytes: &[u8], stack: &[Frame]) -> String {
+    let mut out = String::new();
+    for f in stack {
+        if f.is_array {
+            out.push('/');
+            out.push_str(&f.items.saturating_sub(1).to_string());
+        } else if f.key_end > f.key_start {
+            let key = bytes.get(f.key_start..f.key_end).unwrap_or_default();
+            push_segment(&mut out, &String::from_utf8_lossy(key));
+        }
+    }
+    out
+}
+
+/// Checks `bytes` against `limits` without building anything. Malformed JSON is left to the parser;
+/// this scan only has to be right about well-formed input and must never fail on garbage.
+pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
+    if bytes.len() > limits.max_bytes {
+        return Err(Error::new(
+            ErrorCode::InputLimitExceeded,
+            format!(
+                "the input is {} bytes, over the limit of {}",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        )
+        .with("limit", "max_bytes")
+        .with("max", limits.max_bytes as u64));
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    // Whether the next value in the innermost container starts a new item.
+    let mut expect_item = true;
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    match bytes.get(j) {
+                        None => return Ok(()),
+                        Some(b'\\') => j += 2,
+                        Some(b'"') => break,
+                        Some(_) => j += 1,
+                    }
+                }
+                let len = j - start;
+                // A string directly inside an object that is followed by ':' is a key.
+                let mut k = j + 1;
+                while matches!(bytes.get(k), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                    k += 1;
+                }
+                let is_key =
+                    bytes.get(k) == Some(&b':') && stack.last().is_some_and(|f| !f.is_array);
+                if is_key {
+                    if let Some(f) = stack.last_mut() {
+                        f.items += 1;
+                        f.key_start = start;
+                        f.key_end = j.min(start + 256);
+                        if f.items > limits.max_items {
+                            return Err(limit_error(
+                                "an object's member count",
+                                "max_items",
+                                limits.max_items,
+                                pointer(bytes, &stack),
+                            ));
+                        }
+                    }
+                } else {
+                    count_item(&mut stack, &mut expect_item, limits, bytes)?;
+                }
+                if len > limits.max_string_bytes {
+                    return Err(limit_error(
+                        "a string's length in bytes",
+                        "max_string_bytes",
+                        limits.max_string_bytes,
+                        pointer(bytes, &stack),
+                    ));
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                count_item(&mut stack, &mut expect_item, limits, bytes)?;
+                if stack.len() >= limits.max_depth {
+                    return Err(limit_error(
+                        "the nesting depth",
+                        "max_depth",
+                        limits.max_depth,
+                        pointer(bytes, &stack),
+                    ));
+                }
+                stack.push(Frame {
+                    is_array: b == b'[',
+                    items: 0,
+                    key_start: 0,
+                    key_end: 0,
+                });
+                expect_item = true;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_item = false;
+            }
+            b',' => expect_item = true,
+            b' ' | b'\n' | b'\r' | b'\t' | b':' => {}
+            _ => {
+                // A scalar (number, true, false, null): count it once, then skip to its end.
+                count_item(&mut stack, &mut expect_item, limits, bytes)?;
+                while let Some(c) = bytes.get(i + 1) {
+                    if matches!(
+                        c,
+                        b',' | b'}'
+                            | b']'
+                            | b' '
+                            | b'\n'
+                            | b'\r'
+                            | b'\t'
+                            | b'"'
+                            | b'{'
+                            | b'['
+                            | b':'
+                    ) {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn count_item(
+    stack: &mut [Frame],
+    expect_item: &mut bool,
+    limits: &Limits,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    if !*expect_item {
+        return Ok(());
+    }
+    *expect_item = false;
+    let over = match stack.last_mut() {
+        Some(f) if f.is_array => {
+            f.items += 1;
+            f.items > limits.max_items
+        }
+        _ => false,
+    };
+    if over {
+        return Err(limit_error(
+            "an array's length",
+            "max_items",
+            limits.max_items,
+            pointer(bytes, stack),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Limits {
+        Limits {
+            max_bytes: 1000,
+            max_depth: 3,
+            max_items: 3,
+            max_string_bytes: 5,
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_depth_limit_names_the_path() {
+        let e = check_limits(br#"{"a":{"b":[[1]]}}"#, &small()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InputLimitExceeded);
+        assert_eq!(e.path, "/a/b/0");
+        assert_eq!(e.details.get("limit").unwrap(), "max_depth");
+    }
+
+    #[test]
+    fn long_arrays_and_strings_are_refused() {
+        assert_eq!(check_limits(b"[1,2,3,4]", &small()).unwrap_err().path, "/3");
+        assert_eq!(
+            check_limits(br#"{"k":"abcdef"}"#, &small())
+                .unwrap_err()
+                .path,
+            "/k"
+        );
+        assert!(check_limits(br#"[1,"ab\"c",{"x":[]}]"#, &small()).is_ok());
+    }
+
+    #[test]
+    fn ten_thousand_open_brackets_stop_at_the_limit() {
+        let deep = "[".repeat(10_000);
+        let e = check_limits(deep.as_bytes(), &Limits::DEFAULT).unwrap_err();
+        assert_eq!(e.details.get("max").unwrap(), 64);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for s in ["", "\"", "\\", "}}}]]]", "{\"a\":", "[\"\\", "\u{0}"] {
+            let _ = check_limits(s.as_bytes(), &small());
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Reading documents from JSON (with limits, codes and JSON-pointer paths) and writing canonical JSON.
+
+mod canonical;
+mod limits;
+
+pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
+pub use limits::{Limits, check_limits};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorCode, push_segment};
+
+/// Marks a serde error message that carries a billwise code: `\u{1}CODE\u{1}path\u{1}message`.
+const MARK: char = '\u{1}';
+
+/// Turns a billwise [`Error`] into a serde error that [`from_slice`] turns back, code and path intact.
+pub(crate) fn de_error<E: serde::de::Error>(e: Error) -> E {
+    E::custom(format!(
+        "{MARK}{}{MARK}{}{MARK}{}",
+        e.code.as_str(),
+        e.path,
+        e.message
+    ))
+}
+
+/// Parses a document of type `T` from JSON bytes, enforcing `limits`.
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
+    check_limits(bytes, limits)?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| convert(&e))?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+/// Parses a document of type `T` from a JSON string, enforcing `limits`.
+pub fn from_str<T: DeserializeOwned>(s: &str, limits: &Limits) -> Result<T, Error> {
+    from_slice(s.as_bytes(), limits)
+}
+
+/// Converts an already-parsed JSON value into a document of type `T`.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| convert(&e))
+}
+
+fn malformed(e: &serde_json::Error) -> Error {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    Error::new(
+        ErrorCode::InputMalformedJson,
+        format!("the input is not valid JSON: {msg}"),
+    )
+    .with("line", e.line() as u64)
+    .with("column", e.column() as u64)
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => {
+                out.push('/');
+                out.push_str(&index.to_string());
+            }
+            Segment::Map { key } => push_segment(&mut out, key),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// The text between the first pair of backticks.
+fn quoted(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let len = msg.get(start..)?.find('`')?;
+    msg.get(start..start + len)
+}
+
+fn convert(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return malformed(inner);
+    }
+    let mut path = pointer_of(e.path());
+    let full = inner.to_string();
+    let msg = full.split(" at line ").next().unwrap_or(&full);
+    // A billwise error raised inside a visitor.
+    if let Some(rest) = msg.strip_prefix(MARK) {
+        let mut parts = rest.splitn(3, MARK);
+        let code = parts
+            .next()
+            .and_then(ErrorCode::parse)
+            .unwrap_or(ErrorCode::InputInvalidValue);
+        let sub_path = parts.next().unwrap_or_default();
+        let message = parts.next().unwrap_or_default();
+        path.push_str(sub_path);
+        let err = Error::new(code, message).at(path);
+        return match code {
+            ErrorCode::InputLimitExceeded => err.with("limit", "decimal_digits"),
+            _ => err,
+        };
+    }
+    let (code, message) = if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let field = quoted(rest).unwrap_or_default();
+        if !path.ends_with(&format!("/{field}")) {
+            push_segment(&mut path, field);
+        }
+        (
+            ErrorCode::InputUnknownField,
+            format!("unknown field `{field}`"),
+        )
+    } else if let Some(rest) = msg.strip_prefix("missing field ") {
+        let field = quoted(rest).unwrap_or_default();
+        push_segment(&mut path, field);
+        (
+            ErrorCode::InputMissingField,
+            format!("missing field `{field}`"),
+        )
+    } else if let Some(rest) = msg.strip_prefix("duplicate field ") {
+        let field = quoted(rest).unwrap_or_default();
+        push_segment(&mut path, field);
+        (
+            ErrorCode::InputDuplicateKey,
+            format!("the key `{field}` appears twice"),
+        )
+    } else if msg.starts_with("unknown variant ") {
+        let value = quoted(msg).unwrap_or_default();
+        let allowed = msg
+            .split_once("expected ")
+            .map(|(_, a)| a)
+            .unwrap_or_default();
+        let allowed = allowed.replace(" or ", ", ").replace("one of ", "");
+        (
+            ErrorCode::InputInvalidValue,
+            format!("`{value}` is not allowed here; expected {allowed}"),
+        )
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid length") {
+        (
+            ErrorCode::InputInvalidType,
+            msg.replace("invalid type: ", "wrong type: "),
+        )
+    } else if msg.starts_with("invalid value") {
+        (ErrorCode::InputInvalidValue, msg.to_owned())
+    } else if msg.contains("recursion limit") {
+        (
+            ErrorCode::InputLimitExceeded,
+            "the nesting depth exceeds the parser's limit".to_owned(),
+        )
+    } else {
+        (ErrorCode::InputInvalidValue, msg.to_owned())
+    };
+    Error::new(code, message).at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Date, Dec, Money};
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        date: Date,
+        hours: Dec,
+        #[serde(default)]
+        rate: Option<Money>,
+    }
+
+    fn err(s: &str) -> Error {
+        from_str::<Doc>(s, &Limits::DEFAULT).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_fields_name_their_path() {
+        let e = err(r#"{"items":[{"date":"2026-01-01","hours":"1","huors":"2"}]}"#);
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InputUnknownField, "/items/0/huors")
+        );
+    }
+
+    #[test]
+    fn missing_fields_name_their_path() {
+        let e = err(r#"{"items":[{"date":"2026-01-01"}]}"#);
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InputMissingField, "/items/0/hours")
+        );
+    }
+
+    #[test]
+    fn visitor_errors_keep_their_code_and_path() {
+        let e = err(r#"{"items":[{"date":"2026-02-30","hours":"1"}]}"#);
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InputInvalidDate, "/items/0/date")
+        );
+        let e = err(r#"{"items":[{"date":"2026-02-03","hours":1.5}]}"#);
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InputNumberNotAllowed, "/items/0/hours")
+        );
+        let e = err(r#"{"items":[{"date":"2026-02-03","hours":"1e400"}]}"#);
+        assert_eq!(e.code, ErrorCode::InputInvalidDecimal);
+        let e = err(
+            r#"{"items":[{"date":"2026-02-03","hours":"1","rate":{"amount":"1","currency":"XYZ"}}]}"#,
+        );
+        assert_eq!(
+            (e.code, e.path.as_str()),
+            (ErrorCode::InputUnknownCurrency, "/items/0/rate/currency")
+        );
+    }
+
+    #[test]
+    fn malformed_json_and_wrong_types_have_codes() {
+        assert_eq!(err(r#"{"items":[}"#).code, ErrorCode::InputMalformedJson);
+        assert_eq!(err(r#"{"items":{}}"#).code, ErrorCode::InputInvalidType);
+        assert_eq!(
+            err(r#"{"items":[]} trailing"#).code,
+            ErrorCode::InputMalformedJson
+        );
+        assert_eq!(
+            from_slice::<Doc>(b"{\"items\":[\xff]}", &Limits::DEFAULT)
+                .unwrap_err()
+                .code,
+            ErrorCode::InputMalformedJson
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let e = err(r#"{"items":[],"items":[]}"#);
+        assert_eq!(e.code, ErrorCode::InputDuplicateKey);
+    }
+}

@@ -1,0 +1,750 @@
+//! The canonical documents of schema version 1.
+//!
+//! Every struct rejects unknown fields, uses snake_case keys, carries money as [`Money`] and
+//! quantities as [`Dec`] strings. Top-level documents carry `schema_version` and an optional `kind`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Currency, Date, Dec, Id, Money, RoundingMode, SchemaVersion, System};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $s:literal ),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $s)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $s, )+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// The kind of a top-level document (the optional `kind` field, or `--kind` on the CLI).
+    DocumentKind {
+        /// A customer.
+        Account = "account",
+        /// A sales opportunity.
+        Opportunity = "opportunity",
+        /// A signed (or draft) contract with its terms.
+        Contract = "contract",
+        /// An amendment to a contract.
+        ChangeOrder = "change_order",
+        /// A delivery project.
+        Project = "project",
+        /// A batch of time entries and expenses exported from a PSA.
+        WorkLog = "work_log",
+        /// An invoice.
+        Invoice = "invoice",
+        /// A payment against an invoice.
+        Payment = "payment",
+        /// Which system owns which field at which stage.
+        OwnershipPolicy = "ownership_policy",
+    }
+}
+
+string_enum! {
+    /// How a contract bills.
+    BillingModel {
+        /// Hours (or days) times a rate, plus expenses.
+        TimeAndMaterials = "time_and_materials",
+        /// A fixed fee, billed by milestones.
+        FixedFee = "fixed_fee",
+        /// Fixed amounts billed when milestones are accepted.
+        Milestone = "milestone",
+        /// A prepaid amount drawn down by billed time.
+        Retainer = "retainer",
+    }
+}
+
+string_enum! {
+    /// A customer's status.
+    AccountStatus { Prospect = "prospect", Active = "active", Inactive = "inactive" }
+}
+
+string_enum! {
+    /// A sales opportunity's stage.
+    OpportunityStage {
+        Prospecting = "prospecting",
+        Qualification = "qualification",
+        Proposal = "proposal",
+        Negotiation = "negotiation",
+        ClosedWon = "closed_won",
+        ClosedLost = "closed_lost",
+    }
+}
+
+string_enum! {
+    /// A contract's lifecycle stage (ownership moves from CRM to ERP at signature).
+    ContractStatus {
+        Draft = "draft",
+        Negotiation = "negotiation",
+        Signed = "signed",
+        Active = "active",
+        Completed = "completed",
+        Terminated = "terminated",
+    }
+}
+
+string_enum! {
+    /// What a ceiling (not-to-exceed) covers.
+    CeilingScope {
+        /// Time and milestone fees only.
+        Fees = "fees",
+        /// Fees and expenses.
+        FeesAndExpenses = "fees_and_expenses",
+    }
+}
+
+string_enum! {
+    /// What happens to the item that crosses a ceiling.
+    CeilingMode {
+        /// Bill exactly the remaining ceiling; hold the rest.
+        Split = "split",
+        /// Hold the whole crossing item.
+        HoldWhole = "hold_whole",
+    }
+}
+
+string_enum! {
+    /// The unit a rate is quoted in.
+    RateUnit { Hour = "hour", Day = "day" }
+}
+
+string_enum! {
+    /// How worked hours are rounded to the billing increment.
+    TimeRounding { Up = "up", Down = "down", Nearest = "nearest" }
+}
+
+string_enum! {
+    /// A project's status.
+    ProjectStatus {
+        Planned = "planned",
+        Active = "active",
+        OnHold = "on_hold",
+        Completed = "completed",
+        Closed = "closed",
+    }
+}
+
+string_enum! {
+    /// A time entry's or expense's status.
+    WorkStatus {
+        Draft = "draft",
+        Submitted = "submitted",
+        Approved = "approved",
+        Rejected = "rejected",
+        Billed = "billed",
+    }
+}
+
+string_enum! {
+    /// A milestone's status.
+    MilestoneStatus {
+        Pending = "pending",
+        Completed = "completed",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Billed = "billed",
+    }
+}
+
+string_enum! {
+    /// A change order's status.
+    ChangeOrderStatus {
+        Draft = "draft",
+        Submitted = "submitted",
+        Approved = "approved",
+        Applied = "applied",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
+}
+
+string_enum! {
+    /// An invoice's status.
+    InvoiceStatus {
+        Draft = "draft",
+        Approved = "approved",
+        Posted = "posted",
+        PartiallyPaid = "partially_paid",
+        Paid = "paid",
+        Disputed = "disputed",
+        Voided = "voided",
+    }
+}
+
+string_enum! {
+    /// What an invoice line bills.
+    LineKind {
+        Time = "time",
+        Expense = "expense",
+        Milestone = "milestone",
+        Retainer = "retainer",
+        Adjustment = "adjustment",
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// A customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"account"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The account id.
+    pub id: Id,
+    /// The customer's name.
+    pub name: String,
+    /// The parent account in a hierarchy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Id>,
+    /// The firm's legal entity that contracts with this customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_entity: Option<Id>,
+    /// The tax profile (e.g. `US-EXEMPT`, `EU-REVERSE-CHARGE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_profile: Option<String>,
+    /// The billing currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// The status.
+    pub status: AccountStatus,
+    /// The account's id in each connected system.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<System, String>,
+}
+
+/// A sales opportunity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Opportunity {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"opportunity"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The opportunity id.
+    pub id: Id,
+    /// The customer.
+    pub account_id: Id,
+    /// A short name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The sales stage.
+    pub stage: OpportunityStage,
+    /// The expected value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// The contract currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// The billing model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_model: Option<BillingModel>,
+    /// The expected start of delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_start: Option<Date>,
+    /// The firm's contracting legal entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_entity: Option<Id>,
+    /// The tax profile the contract will use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_profile: Option<String>,
+    /// The service line (practice) that delivers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_line: Option<String>,
+    /// The contract template to start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_template: Option<String>,
+}
+
+/// A not-to-exceed amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Ceiling {
+    /// The limit.
+    pub amount: Money,
+    /// What counts against it (default `fees`).
+    #[serde(default = "default_scope")]
+    pub scope: CeilingScope,
+    /// What happens to the crossing item (default `split`).
+    #[serde(default = "default_ceiling_mode")]
+    pub mode: CeilingMode,
+}
+
+fn default_scope() -> CeilingScope {
+    CeilingScope::Fees
+}
+
+fn default_ceiling_mode() -> CeilingMode {
+    CeilingMode::Split
+}
+
+/// A rate card: dated rates by role or resource, optionally per task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateCard {
+    /// Hours in a billable day, for day rates (default 8).
+    #[serde(default = "default_hours_per_day")]
+    pub hours_per_day: Dec,
+    /// The entries.
+    pub entries: Vec<RateEntry>,
+}
+
+fn default_hours_per_day() -> Dec {
+    Dec(rust_decimal::Decimal::from(8u32))
+}
+
+/// One rate: for a role or a named resource, optionally for one task, from a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateEntry {
+    /// The role this rate prices (exactly one of `role` and `resource_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The person this rate prices (exactly one of `role` and `resource_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<Id>,
+    /// Narrows the entry to one task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Id>,
+    /// The rate, in the contract currency.
+    pub rate: Money,
+    /// Per hour (default) or per day.
+    #[serde(default = "default_unit")]
+    pub unit: RateUnit,
+    /// First work date the rate applies to.
+    pub effective_from: Date,
+    /// Last work date the rate applies to (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_to: Option<Date>,
+}
+
+fn default_unit() -> RateUnit {
+    RateUnit::Hour
+}
+
+/// Which expenses are billable and at what markup.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExpensePolicy {
+    /// Categories that may be billed (e.g. `travel`, `lodging`).
+    #[serde(default)]
+    pub billable_categories: Vec<String>,
+    /// Markup in percent (e.g. `"10"` adds 10 %).
+    #[serde(default)]
+    pub markup_percent: Dec,
+}
+
+/// A billable milestone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    /// The milestone id.
+    pub id: Id,
+    /// What is delivered.
+    pub name: String,
+    /// A fixed amount (exactly one of `amount` and `percent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// A percentage of the contract's fixed fee (exactly one of `amount` and `percent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<Dec>,
+    /// When it is due.
+    pub due_date: Date,
+    /// Its status; only `accepted` milestones bill.
+    pub status: MilestoneStatus,
+}
+
+/// A prepaid amount drawn down by billed time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Retainer {
+    /// The prepaid amount.
+    pub amount: Money,
+}
+
+/// How amounts and hours are rounded.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoundingPolicy {
+    /// Rounding of each line to the currency's minor unit (default `half_up`).
+    #[serde(default)]
+    pub mode: RoundingMode,
+    /// Round each entry's hours to this increment before pricing (e.g. `"0.25"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_increment: Option<Dec>,
+    /// Direction of time rounding (default `nearest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_rounding: Option<TimeRounding>,
+}
+
+/// A contract with its terms (version 0, before change orders).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"contract"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The contract id.
+    pub id: Id,
+    /// The customer.
+    pub account_id: Id,
+    /// The firm's contracting legal entity.
+    pub legal_entity: Id,
+    /// The billing currency.
+    pub currency: Currency,
+    /// How the contract bills.
+    pub billing_model: BillingModel,
+    /// Lifecycle stage.
+    pub status: ContractStatus,
+    /// First day of the contract period.
+    pub start_date: Date,
+    /// Last day of the contract period (inclusive).
+    pub end_date: Date,
+    /// Optional not-to-exceed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<Ceiling>,
+    /// The rate card.
+    pub rate_card: RateCard,
+    /// Expense billability and markup.
+    #[serde(default)]
+    pub expense_policy: ExpensePolicy,
+    /// Milestones (fixed-fee and milestone contracts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+    /// The fixed fee (fixed-fee contracts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_fee: Option<Money>,
+    /// The prepaid retainer (retainer contracts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retainer: Option<Retainer>,
+    /// Rounding policy.
+    #[serde(default)]
+    pub rounding: RoundingPolicy,
+    /// Ids of the change orders applied so far, in sequence (the contract's versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_orders: Vec<Id>,
+}
+
+/// The role, resource and task a rate change targets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateTarget {
+    /// The role (exactly one of `role` and `resource_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The resource (exactly one of `role` and `resource_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<Id>,
+    /// Narrows to one task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Id>,
+}
+
+/// One change in a change order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// A new rate for a role or resource from the effective date.
+    SetRate {
+        /// Who the rate prices.
+        #[serde(flatten)]
+        target: RateTarget,
+        /// The new rate.
+        rate: Money,
+        /// Per hour (default) or per day.
+        #[serde(default = "default_unit")]
+        unit: RateUnit,
+    },
+    /// Ends a rate the day before the effective date.
+    EndRate {
+        /// Whose rate ends.
+        #[serde(flatten)]
+        target: RateTarget,
+    },
+    /// Replaces the ceiling.
+    SetCeiling {
+        /// The new limit.
+        amount: Money,
+    },
+    /// Raises (positive) or lowers (negative) the ceiling.
+    AdjustCeiling {
+        /// The change in the limit.
+        delta: Money,
+    },
+    /// Adds a milestone.
+    AddMilestone {
+        /// The milestone.
+        milestone: Milestone,
+    },
+    /// Removes a milestone that is not yet billed.
+    RemoveMilestone {
+        /// Its id.
+        milestone_id: Id,
+    },
+    /// Moves the contract end date.
+    SetEndDate {
+        /// The new last day.
+        end_date: Date,
+    },
+    /// Changes the expense markup.
+    SetExpenseMarkup {
+        /// The new markup, in percent.
+        markup_percent: Dec,
+    },
+}
+
+/// An amendment to a contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangeOrder {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"change_order"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The change order id.
+    pub id: Id,
+    /// The contract it amends.
+    pub contract_id: Id,
+    /// 1 for the first amendment, then 2, 3, ...
+    pub sequence: u32,
+    /// Its status; only `approved` change orders can be applied.
+    pub status: ChangeOrderStatus,
+    /// Rate changes apply to work dated on or after this day.
+    pub effective_date: Date,
+    /// The day it was approved; ceiling and end-date changes apply from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_on: Option<Date>,
+    /// Whether already-billed work on or after the effective date is re-priced (by adjustment lines).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retroactive: bool,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The changes.
+    pub changes: Vec<Change>,
+}
+
+/// A task of a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// The task id.
+    pub id: Id,
+    /// Its name.
+    pub name: String,
+    /// Whether time on it may be billed (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub billable: bool,
+}
+
+/// A delivery project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"project"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The project id.
+    pub id: Id,
+    /// The contract it delivers.
+    pub contract_id: Id,
+    /// The legal entity that delivers it.
+    pub legal_entity: Id,
+    /// Its status.
+    pub status: ProjectStatus,
+    /// Its tasks.
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+}
+
+/// Hours a person worked on a task on a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TimeEntry {
+    /// The entry id.
+    pub id: Id,
+    /// The project.
+    pub project_id: Id,
+    /// The task.
+    pub task_id: Id,
+    /// Who worked.
+    pub resource_id: Id,
+    /// In which role.
+    pub role: String,
+    /// The day worked.
+    pub work_date: Date,
+    /// Hours worked.
+    pub hours: Dec,
+    /// Whether the person marked it billable (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub billable: bool,
+    /// Its status; only `approved` entries bill.
+    pub status: WorkStatus,
+    /// A manual rate that wins over the rate card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_override: Option<Money>,
+}
+
+/// An expense incurred on a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Expense {
+    /// The expense id.
+    pub id: Id,
+    /// The project.
+    pub project_id: Id,
+    /// The day incurred.
+    pub date: Date,
+    /// The amount, in the currency it was paid in.
+    pub amount: Money,
+    /// Its category (`travel`, `lodging`, `meals`, ...).
+    pub category: String,
+    /// Whether it may be billed (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub billable: bool,
+    /// Its status; only `approved` expenses bill.
+    pub status: WorkStatus,
+    /// Conversion rate to the contract currency (1 unit of `amount.currency` = `fx_rate` units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fx_rate: Option<Dec>,
+}
+
+/// Time entries and expenses exported from a PSA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WorkLog {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"work_log"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// Time entries.
+    #[serde(default)]
+    pub time_entries: Vec<TimeEntry>,
+    /// Expenses.
+    #[serde(default)]
+    pub expenses: Vec<Expense>,
+}
+
+/// A line of an invoice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceLine {
+    /// What the line bills.
+    pub kind: LineKind,
+    /// The time entries, expenses or milestones it bills.
+    pub source_ids: Vec<Id>,
+    /// A description for the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Hours, days or units.
+    pub quantity: Dec,
+    /// Price per unit.
+    pub unit_price: Money,
+    /// The line amount (rounded once).
+    pub amount: Money,
+}
+
+/// An invoice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Invoice {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"invoice"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The invoice id.
+    pub id: Id,
+    /// The contract billed.
+    pub contract_id: Id,
+    /// Its status.
+    pub status: InvoiceStatus,
+    /// The invoice date.
+    pub issue_date: Date,
+    /// The currency of every line.
+    pub currency: Currency,
+    /// The lines.
+    pub lines: Vec<InvoiceLine>,
+    /// The sum of the lines.
+    pub total: Money,
+}
+
+/// A payment received against an invoice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// `"payment"` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// The payment id.
+    pub id: Id,
+    /// The invoice paid.
+    pub invoice_id: Id,
+    /// The amount received.
+    pub amount: Money,
+    /// The day received.
+    pub date: Date,
+}

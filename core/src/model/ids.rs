@@ -1,0 +1,210 @@
+//! Identifiers and system names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode};
+
+/// The longest id accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// The identifier of a document or item: 1 to 128 bytes of text, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(String);
+
+impl Id {
+    /// Validates and wraps an id.
+    pub fn new(s: impl Into<String>) -> Result<Id, Error> {
+        let s = s.into();
+        let shown = || {
+            s.chars()
+                .filter(|c| !c.is_control())
+                .take(40)
+                .collect::<String>()
+        };
+        if s.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InputInvalidId,
+                "an id must not be empty",
+            ));
+        }
+        if s.len() > MAX_ID_BYTES {
+            return Err(Error::new(
+                ErrorCode::InputInvalidId,
+                format!("id `{}…` is longer than {MAX_ID_BYTES} bytes", shown()),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(Error::new(
+                ErrorCode::InputInvalidId,
+                format!("id `{}` contains a control character", shown()),
+            ));
+        }
+        Ok(Id(s))
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for Id {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                Id::new(v).map_err(crate::json::de_error)
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Id, E> {
+                Id::new(v).map_err(crate::json::de_error)
+            }
+        }
+        deserializer.deserialize_string(V)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Id {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Id".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_ID_BYTES,
+            "pattern": "^[^\\u0000-\\u001f\\u007f]+$",
+            "description": "An identifier: 1 to 128 bytes, no control characters."
+        })
+    }
+}
+
+/// A connected system: `crm`, `psa`, `erp`, `billing`, or any lowercase identifier a firm uses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct System(String);
+
+impl System {
+    /// Validates a system name: `[a-z][a-z0-9_]{0,31}`.
+    pub fn new(s: impl Into<String>) -> Result<System, Error> {
+        let s = s.into();
+        let mut chars = s.chars();
+        let ok = s.len() <= 32
+            && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(System(s))
+        } else {
+            Err(Error::new(
+                ErrorCode::InputInvalidSystem,
+                format!(
+                    "`{}` is not a system name (lowercase letters, digits and `_`, starting with a letter, at most 32)",
+                    s.chars()
+                        .filter(|c| !c.is_control())
+                        .take(40)
+                        .collect::<String>()
+                ),
+            ))
+        }
+    }
+
+    /// The system name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for System {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for System {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for System {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = System;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a system name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<System, E> {
+                System::new(v).map_err(crate::json::de_error)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for System {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "System".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]{0,31}$",
+            "description": "A connected system: `crm`, `psa`, `erp`, `billing` or another lowercase identifier."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_with_control_characters_or_no_text_are_refused() {
+        for s in ["", "a\u{0}b", "tab\there", &"x".repeat(129)] {
+            assert_eq!(Id::new(s).unwrap_err().code, ErrorCode::InputInvalidId);
+        }
+        assert_eq!(Id::new("TE-1 ü").unwrap().as_str(), "TE-1 ü");
+    }
+
+    #[test]
+    fn system_names_are_lowercase_identifiers() {
+        for s in ["crm", "erp", "netsuite_eu", "psa2"] {
+            assert!(System::new(s).is_ok());
+        }
+        for s in ["CRM", "", "2psa", "my-crm", "a b"] {
+            assert_eq!(
+                System::new(s).unwrap_err().code,
+                ErrorCode::InputInvalidSystem
+            );
+        }
+    }
+}

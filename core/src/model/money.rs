@@ -1,0 +1,225 @@
+//! Money: an exact decimal amount in one currency.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::currency::Currency;
+use super::decimal::{Dec, format_at_scale};
+use crate::error::{Error, ErrorCode};
+
+/// How a computed amount is rounded to the currency's minor unit.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingMode {
+    /// Halves round away from zero (`2.345` → `2.35`).
+    #[default]
+    HalfUp,
+    /// Halves round to the even neighbour (`2.345` → `2.34`, `2.355` → `2.36`).
+    HalfEven,
+}
+
+impl RoundingMode {
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            Self::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Self::HalfEven => RoundingStrategy::MidpointNearestEven,
+        }
+    }
+
+    /// Rounds `d` to `dp` fractional digits.
+    pub fn round(self, d: Decimal, dp: u32) -> Decimal {
+        d.round_dp_with_strategy(dp, self.strategy())
+    }
+}
+
+/// An amount of money. On the wire: `{"amount": "1500.00", "currency": "USD"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    /// The exact amount (may carry more digits than the currency's minor unit, e.g. a rate).
+    pub amount: Decimal,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// A new amount.
+    pub const fn new(amount: Decimal, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    /// Zero in `currency`.
+    pub const fn zero(currency: Currency) -> Self {
+        Self {
+            amount: Decimal::ZERO,
+            currency,
+        }
+    }
+
+    /// Rounded once to the currency's minor unit.
+    #[must_use]
+    pub fn rounded(self, mode: RoundingMode) -> Self {
+        Self {
+            amount: mode.round(self.amount, self.currency.minor_units()),
+            currency: self.currency,
+        }
+    }
+
+    /// Checked sum; a currency mismatch or overflow is an error.
+    pub fn checked_add(self, other: Money) -> Result<Money, Error> {
+        self.same_currency(other)?;
+        self.amount
+            .checked_add(other.amount)
+            .map(|amount| Money::new(amount, self.currency))
+            .ok_or_else(|| Error::overflow("the sum"))
+    }
+
+    /// Checked difference; a currency mismatch or overflow is an error.
+    pub fn checked_sub(self, other: Money) -> Result<Money, Error> {
+        self.same_currency(other)?;
+        self.amount
+            .checked_sub(other.amount)
+            .map(|amount| Money::new(amount, self.currency))
+            .ok_or_else(|| Error::overflow("the difference"))
+    }
+
+    /// Checked product with a quantity; overflow is an error.
+    pub fn checked_mul(self, factor: Decimal) -> Result<Money, Error> {
+        self.amount
+            .checked_mul(factor)
+            .map(|amount| Money::new(amount, self.currency))
+            .ok_or_else(|| Error::overflow("the product"))
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), Error> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::MoneyCurrencyMismatch,
+                format!(
+                    "cannot combine `{}` with `{}`",
+                    self.currency, other.currency
+                ),
+            ))
+        }
+    }
+
+    /// The amount in canonical text: at least the currency's minor digits (`"1500.00"`, `"1500"` for JPY).
+    pub fn amount_string(&self) -> String {
+        format_at_scale(self.amount, self.currency.minor_units())
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.amount_string(), self.currency)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoneyWire {
+    amount: Dec,
+    currency: Currency,
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let w = MoneyWire::deserialize(deserializer)?;
+        Ok(Money::new(w.amount.0, w.currency))
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Money", 2)?;
+        s.serialize_field("amount", &self.amount_string())?;
+        s.serialize_field("currency", &self.currency)?;
+        s.end()
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let amount = generator.subschema_for::<Dec>();
+        let currency = generator.subschema_for::<Currency>();
+        schemars::json_schema!({
+            "type": "object",
+            "description": "An exact amount in one currency.",
+            "properties": { "amount": amount, "currency": currency },
+            "required": ["amount", "currency"],
+            "additionalProperties": false
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::decimal::parse_decimal;
+
+    fn d(s: &str) -> Decimal {
+        parse_decimal(s).unwrap()
+    }
+
+    #[test]
+    fn half_up_and_half_even_differ_on_a_half_cent() {
+        let m = Money::new(d("2.345"), Currency::Usd);
+        assert_eq!(m.rounded(RoundingMode::HalfUp).amount_string(), "2.35");
+        assert_eq!(m.rounded(RoundingMode::HalfEven).amount_string(), "2.34");
+    }
+
+    #[test]
+    fn rounding_uses_the_currency_minor_unit() {
+        assert_eq!(
+            Money::new(d("1234.5"), Currency::Jpy)
+                .rounded(RoundingMode::HalfUp)
+                .amount_string(),
+            "1235"
+        );
+        assert_eq!(
+            Money::new(d("1.2345"), Currency::Bhd)
+                .rounded(RoundingMode::HalfUp)
+                .amount_string(),
+            "1.235"
+        );
+    }
+
+    #[test]
+    fn adding_different_currencies_is_an_error() {
+        let e = Money::new(d("1"), Currency::Usd)
+            .checked_add(Money::new(d("1"), Currency::Eur))
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::MoneyCurrencyMismatch);
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_panic() {
+        let big = Money::new(Decimal::MAX, Currency::Usd);
+        assert_eq!(
+            big.checked_add(big).unwrap_err().code,
+            ErrorCode::MoneyOverflow
+        );
+        assert_eq!(
+            big.checked_mul(d("10")).unwrap_err().code,
+            ErrorCode::MoneyOverflow
+        );
+    }
+
+    #[test]
+    fn money_serialises_at_the_currency_scale() {
+        let m: Money = serde_json::from_str(r#"{"amount":"1500","currency":"USD"}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"amount":"1500.00","currency":"USD"}"#
+        );
+    }
+}

@@ -1,0 +1,765 @@
+//! The checks for each document kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+
+use super::Problems;
+use crate::error::{ErrorCode, Pointer};
+use crate::model::{
+    Account, BillingModel, Change, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date, Id,
+    Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project, RateCard,
+    RateTarget, WorkLog,
+};
+
+const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
+fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems) {
+    if text.trim().is_empty() {
+        p.push(
+            path,
+            ErrorCode::DocumentEmptyField,
+            format!("{what} must not be empty"),
+        );
+    }
+}
+
+fn currency_is(m: &Money, expected: Currency, path: &Pointer, what: &str, p: &mut Problems) {
+    if m.currency != expected {
+        p.push(
+            &path.key("currency"),
+            ErrorCode::MoneyCurrencyMismatch,
+            format!(
+                "{what} is in `{}` but the document's currency is `{expected}`",
+                m.currency
+            ),
+        );
+    }
+}
+
+fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
+    if amount.is_sign_negative() && !amount.is_zero() {
+        p.push(
+            path,
+            ErrorCode::DocumentNegativeAmount,
+            format!("{what} must not be negative (got `{amount}`)"),
+        );
+    }
+}
+
+fn date_order(
+    start: Date,
+    end: Date,
+    end_path: &Pointer,
+    start_name: &str,
+    end_name: &str,
+    p: &mut Problems,
+) {
+    if end < start {
+        p.push(
+            end_path,
+            ErrorCode::DocumentDateOrder,
+            format!("{end_name} {end} is before {start_name} {start}"),
+        );
+    }
+}
+
+/// Reports every id that appears more than once, at each later occurrence.
+fn unique_ids<'a>(ids: impl Iterator<Item = &'a Id>, list: &Pointer, what: &str, p: &mut Problems) {
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, id) in ids.enumerate() {
+        if let Some(prev) = first.get(id.as_str()) {
+            p.push(
+                &list.index(i).key("id"),
+                ErrorCode::DocumentDuplicateId,
+                format!("{what} id `{id}` is already used at index {prev}"),
+            );
+        } else {
+            first.insert(id.as_str(), i);
+        }
+    }
+}
+
+pub(super) fn account(d: &Account, root: &Pointer, p: &mut Problems) {
+    non_empty(&d.name, &root.key("name"), "the account name", p);
+    if d.parent_id.as_ref() == Some(&d.id) {
+        p.push(
+            &root.key("parent_id"),
+            ErrorCode::AccountHierarchyCycle,
+            format!("account `{}` is its own parent", d.id),
+        );
+    }
+    if let Some(t) = &d.tax_profile {
+        non_empty(t, &root.key("tax_profile"), "the tax profile", p);
+    }
+    for (system, id) in &d.external_ids {
+        non_empty(
+            id,
+            &root.key("external_ids").key(system.as_str()),
+            "an external id",
+            p,
+        );
+    }
+}
+
+pub(super) fn opportunity(d: &Opportunity, root: &Pointer, p: &mut Problems) {
+    if let Some(amount) = &d.amount {
+        not_negative(
+            amount.amount,
+            &root.key("amount").key("amount"),
+            "the opportunity amount",
+            p,
+        );
+        if let Some(c) = d.currency {
+            currency_is(amount, c, &root.key("amount"), "the amount", p);
+        }
+    }
+    for (value, key, what) in [
+        (&d.service_line, "service_line", "the service line"),
+        (
+            &d.contract_template,
+            "contract_template",
+            "the contract template",
+        ),
+        (&d.tax_profile, "tax_profile", "the tax profile"),
+    ] {
+        if let Some(v) = value {
+            non_empty(v, &root.key(key), what, p);
+        }
+    }
+}
+
+fn target_problems(
+    target_role: Option<&String>,
+    target_resource: Option<&Id>,
+    path: &Pointer,
+    p: &mut Problems,
+) {
+    match (target_role, target_resource) {
+        (Some(_), Some(_)) | (None, None) => p.push(
+            path,
+            ErrorCode::RatesEntryTarget,
+            "a rate needs exactly one of `role` or `resource_id`",
+        ),
+        (Some(role), None) => non_empty(role, &path.key("role"), "the role", p),
+        (None, Some(_)) => {}
+    }
+}
+
+/// Every problem in a rate card, for a contract in `currency`.
+pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -> Problems {
+    let mut p = Problems::new();
+    if card.hours_per_day.0 <= Decimal::ZERO || card.hours_per_day.0 > Decimal::from(24u32) {
+        p.push(
+            &path.key("hours_per_day"),
+            ErrorCode::RatesInvalidHoursPerDay,
+            format!(
+                "hours_per_day must be more than 0 and at most 24 (got `{}`)",
+                card.hours_per_day
+            ),
+        );
+    }
+    let entries = path.key("entries");
+    // Entries grouped by what they price: (role, resource, task) -> [(effective_from, effective_to, index)].
+    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let mut groups: BTreeMap<Key<'_>, Vec<(Date, Option<Date>, usize)>> = BTreeMap::new();
+    for (i, e) in card.entries.iter().enumerate() {
+        let at = entries.index(i);
+        target_problems(e.role.as_ref(), e.resource_id.as_ref(), &at, &mut p);
+        if e.rate.amount <= Decimal::ZERO {
+            p.push(
+                &at.key("rate").key("amount"),
+                ErrorCode::RatesNonPositiveRate,
+                format!(
+                    "the rate must be more than zero (got `{}`)",
+                    e.rate.amount_string()
+                ),
+            );
+        }
+        currency_is(&e.rate, currency, &at.key("rate"), "the rate", &mut p);
+        if let Some(to) = e.effective_to {
+            date_order(
+                e.effective_from,
+                to,
+                &at.key("effective_to"),
+                "effective_from",
+                "effective_to",
+                &mut p,
+            );
+        }
+        let key = (
+            e.role.as_deref(),
+            e.resource_id.as_ref().map(Id::as_str),
+            e.task_id.as_ref().map(Id::as_str),
+        );
+        groups
+            .entry(key)
+            .or_default()
+            .push((e.effective_from, e.effective_to, i));
+    }
+    for ((role, resource, task), mut dated) in groups {
+        dated.sort_by_key(|(from, _, i)| (*from, *i));
+        let who = match (role, resource) {
+            (_, Some(r)) => format!("resource `{r}`"),
+            (Some(r), None) => format!("role `{r}`"),
+            (None, None) => "the entry".to_owned(),
+        };
+        let task = task.map(|t| format!(" on task `{t}`")).unwrap_or_default();
+        for pair in dated.windows(2) {
+            let [(from_a, to_a, ia), (from_b, _, ib)] = pair else {
+                continue;
+            };
+            if from_a == from_b {
+                p.push(
+                    &entries.index(*ib),
+                    ErrorCode::RatesAmbiguousEntry,
+                    format!("{who}{task} already has a rate from {from_b} (entry {ia})"),
+                );
+            } else if to_a.is_some_and(|to| to >= *from_b) {
+                p.push(
+                    &entries.index(*ia).key("effective_to"),
+                    ErrorCode::RatesOverlappingEntries,
+                    format!("{who}{task}: the rate from {from_a} runs to {} but entry {ib} starts on {from_b}", to_a.map(|d| d.to_string()).unwrap_or_default()),
+                );
+            }
+        }
+    }
+    p
+}
+
+fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Problems) {
+    non_empty(&m.name, &at.key("name"), "the milestone name", p);
+    match (&m.amount, &m.percent) {
+        (Some(a), None) => {
+            not_negative(
+                a.amount,
+                &at.key("amount").key("amount"),
+                "the milestone amount",
+                p,
+            );
+            currency_is(a, c.currency, &at.key("amount"), "the milestone amount", p);
+        }
+        (None, Some(pct)) => {
+            if pct.0 <= Decimal::ZERO || pct.0 > HUNDRED {
+                p.push(
+                    &at.key("percent"),
+                    ErrorCode::DocumentInvalidPercent,
+                    format!(
+                        "a milestone percent must be more than 0 and at most 100 (got `{pct}`)"
+                    ),
+                );
+            }
+            if c.fixed_fee.is_none() {
+                p.push(
+                    &at.key("percent"),
+                    ErrorCode::ContractModelTerms,
+                    "a percent milestone needs the contract's `fixed_fee`",
+                );
+            }
+        }
+        _ => p.push(
+            at,
+            ErrorCode::ContractMilestoneAmount,
+            format!(
+                "milestone `{}` needs exactly one of `amount` or `percent`",
+                m.id
+            ),
+        ),
+    }
+}
+
+pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
+    date_order(
+        c.start_date,
+        c.end_date,
+        &root.key("end_date"),
+        "start_date",
+        "end_date",
+        p,
+    );
+    if let Some(ceiling) = &c.ceiling {
+        let at = root.key("ceiling").key("amount");
+        not_negative(ceiling.amount.amount, &at.key("amount"), "the ceiling", p);
+        currency_is(&ceiling.amount, c.currency, &at, "the ceiling", p);
+    }
+    p.extend(validate_rate_card(
+        &c.rate_card,
+        c.currency,
+        &root.key("rate_card"),
+    ));
+    let policy = root.key("expense_policy");
+    let markup = c.expense_policy.markup_percent.0;
+    if markup.is_sign_negative() && !markup.is_zero() || markup > Decimal::from(1000u32) {
+        p.push(
+            &policy.key("markup_percent"),
+            ErrorCode::DocumentInvalidPercent,
+            format!("the expense markup must be between 0 and 1000 percent (got `{markup}`)"),
+        );
+    }
+    for (i, cat) in c.expense_policy.billable_categories.iter().enumerate() {
+        non_empty(
+            cat,
+            &policy.key("billable_categories").index(i),
+            "an expense category",
+            p,
+        );
+    }
+    let ms = root.key("milestones");
+    unique_ids(c.milestones.iter().map(|m| &m.id), &ms, "milestone", p);
+    for (i, m) in c.milestones.iter().enumerate() {
+        milestone(m, c, &ms.index(i), p);
+    }
+    let percent_total: Decimal = c
+        .milestones
+        .iter()
+        .filter_map(|m| m.percent.map(|d| d.0))
+        .fold(Decimal::ZERO, |a, b| a.saturating_add(b));
+    if percent_total > HUNDRED {
+        p.push(
+            &ms,
+            ErrorCode::DocumentInvalidPercent,
+            format!("milestone percents add up to {percent_total}, more than 100"),
+        );
+    }
+    if let Some(fee) = &c.fixed_fee {
+        not_negative(
+            fee.amount,
+            &root.key("fixed_fee").key("amount"),
+            "the fixed fee",
+            p,
+        );
+        currency_is(fee, c.currency, &root.key("fixed_fee"), "the fixed fee", p);
+    }
+    if let Some(r) = &c.retainer {
+        not_negative(
+            r.amount.amount,
+            &root.key("retainer").key("amount").key("amount"),
+            "the retainer",
+            p,
+        );
+        currency_is(
+            &r.amount,
+            c.currency,
+            &root.key("retainer").key("amount"),
+            "the retainer",
+            p,
+        );
+    }
+    match c.billing_model {
+        BillingModel::FixedFee if c.fixed_fee.is_none() => {
+            p.push(
+                &root.key("fixed_fee"),
+                ErrorCode::ContractModelTerms,
+                "a fixed_fee contract needs `fixed_fee`",
+            );
+        }
+        BillingModel::Retainer if c.retainer.is_none() => {
+            p.push(
+                &root.key("retainer"),
+                ErrorCode::ContractModelTerms,
+                "a retainer contract needs `retainer`",
+            );
+        }
+        _ => {}
+    }
+    let rounding = root.key("rounding");
+    match (&c.rounding.time_increment, &c.rounding.time_rounding) {
+        (Some(inc), _) if inc.0 <= Decimal::ZERO || inc.0 > Decimal::from(24u32) => {
+            p.push(
+                &rounding.key("time_increment"),
+                ErrorCode::ContractInvalidTimeIncrement,
+                format!(
+                    "the time increment must be more than 0 and at most 24 hours (got `{inc}`)"
+                ),
+            );
+        }
+        (None, Some(_)) => {
+            p.push(
+                &rounding.key("time_rounding"),
+                ErrorCode::ContractInvalidTimeIncrement,
+                "`time_rounding` needs a `time_increment`",
+            );
+        }
+        _ => {}
+    }
+    unique_ids(
+        c.change_orders.iter(),
+        &root.key("change_orders"),
+        "change order",
+        p,
+    );
+}
+
+fn rate_target(t: &RateTarget, at: &Pointer, p: &mut Problems) {
+    target_problems(t.role.as_ref(), t.resource_id.as_ref(), at, p);
+}
+
+pub(super) fn change_order(co: &ChangeOrder, root: &Pointer, p: &mut Problems) {
+    if co.sequence == 0 {
+        p.push(
+            &root.key("sequence"),
+            ErrorCode::ChangesInvalidSequence,
+            "the sequence starts at 1",
+        );
+    }
+    if matches!(
+        co.status,
+        ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
+    ) && co.approved_on.is_none()
+    {
+        p.push(
+            &root.key("approved_on"),
+            ErrorCode::ChangesMissingApprovalDate,
+            format!("an {} change order needs `approved_on`", co.status),
+        );
+    }
+    if co.changes.is_empty() {
+        p.push(
+            &root.key("changes"),
+            ErrorCode::ChangesEmpty,
+            "a change order must change something",
+        );
+    }
+    let changes = root.key("changes");
+    for (i, ch) in co.changes.iter().enumerate() {
+        let at = changes.index(i);
+        match ch {
+            Change::SetRate { target, rate, .. } => {
+                rate_target(target, &at, p);
+                if rate.amount <= Decimal::ZERO {
+                    p.push(
+                        &at.key("rate").key("amount"),
+                        ErrorCode::RatesNonPositiveRate,
+                        format!(
+                            "the rate must be more than zero (got `{}`)",
+                            rate.amount_string()
+                        ),
+                    );
+                }
+            }
+            Change::EndRate { target } => rate_target(target, &at, p),
+            Change::SetCeiling { amount } => not_negative(
+                amount.amount,
+                &at.key("amount").key("amount"),
+                "the ceiling",
+                p,
+            ),
+            Change::AdjustCeiling { .. }
+            | Change::RemoveMilestone { .. }
+            | Change::SetEndDate { .. } => {}
+            Change::AddMilestone { milestone: m } => {
+                non_empty(
+                    &m.name,
+                    &at.key("milestone").key("name"),
+                    "the milestone name",
+                    p,
+                );
+                if m.amount.is_some() == m.percent.is_some() {
+                    p.push(
+                        &at.key("milestone"),
+                        ErrorCode::ContractMilestoneAmount,
+                        format!(
+                            "milestone `{}` needs exactly one of `amount` or `percent`",
+                            m.id
+                        ),
+                    );
+                }
+            }
+            Change::SetExpenseMarkup { markup_percent } => {
+                if markup_percent.0.is_sign_negative() && !markup_percent.0.is_zero() {
+                    p.push(
+                        &at.key("markup_percent"),
+                        ErrorCode::DocumentInvalidPercent,
+                        format!("the expense markup must not be negative (got `{markup_percent}`)"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Problems a change order has against the contract it amends: wrong contract, unknown roles,
+/// resources or milestones, and amounts in another currency.
+pub fn validate_change_order_against(c: &Contract, co: &ChangeOrder, root: &Pointer) -> Problems {
+    let mut p = Problems::new();
+    if co.contract_id != c.id {
+        p.push(
+            &root.key("contract_id"),
+            ErrorCode::ChangesWrongContract,
+            format!(
+                "change order `{}` amends `{}`, not `{}`",
+                co.id, co.contract_id, c.id
+            ),
+        );
+    }
+    let roles: BTreeSet<&str> = c
+        .rate_card
+        .entries
+        .iter()
+        .filter_map(|e| e.role.as_deref())
+        .collect();
+    let resources: BTreeSet<&str> = c
+        .rate_card
+        .entries
+        .iter()
+        .filter_map(|e| e.resource_id.as_ref().map(Id::as_str))
+        .collect();
+    let mut milestones: BTreeSet<&str> = c.milestones.iter().map(|m| m.id.as_str()).collect();
+    let changes = root.key("changes");
+    for (i, ch) in co.changes.iter().enumerate() {
+        let at = changes.index(i);
+        let money = match ch {
+            Change::SetRate { rate, .. } => Some((rate, at.key("rate"))),
+            Change::SetCeiling { amount } => Some((amount, at.key("amount"))),
+            Change::AdjustCeiling { delta } => Some((delta, at.key("delta"))),
+            Change::AddMilestone { milestone } => milestone
+                .amount
+                .as_ref()
+                .map(|a| (a, at.key("milestone").key("amount"))),
+            _ => None,
+        };
+        if let Some((m, path)) = money {
+            currency_is(m, c.currency, &path, "the amount", &mut p);
+        }
+        match ch {
+            Change::SetRate { target, .. } | Change::EndRate { target } => {
+                if let Some(role) = &target.role
+                    && !roles.contains(role.as_str())
+                {
+                    p.push(
+                        &at.key("role"),
+                        ErrorCode::ChangesUnknownTarget,
+                        format!("role `{role}` is not on the rate card of `{}`", c.id),
+                    );
+                }
+                if let Some(res) = &target.resource_id
+                    && !resources.contains(res.as_str())
+                    && matches!(ch, Change::EndRate { .. })
+                {
+                    p.push(
+                        &at.key("resource_id"),
+                        ErrorCode::ChangesUnknownTarget,
+                        format!(
+                            "resource `{res}` has no rate on the rate card of `{}`",
+                            c.id
+                        ),
+                    );
+                }
+            }
+            Change::RemoveMilestone { milestone_id }
+                if !milestones.remove(milestone_id.as_str()) =>
+            {
+                p.push(
+                    &at.key("milestone_id"),
+                    ErrorCode::ChangesUnknownTarget,
+                    format!("milestone `{milestone_id}` is not on contract `{}`", c.id),
+                );
+            }
+            Change::AddMilestone { milestone } if !milestones.insert(milestone.id.as_str()) => {
+                p.push(
+                    &at.key("milestone").key("id"),
+                    ErrorCode::DocumentDuplicateId,
+                    format!(
+                        "milestone `{}` already exists on contract `{}`",
+                        milestone.id, c.id
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+pub(super) fn project(d: &Project, root: &Pointer, p: &mut Problems) {
+    let tasks = root.key("tasks");
+    unique_ids(d.tasks.iter().map(|t| &t.id), &tasks, "task", p);
+    for (i, t) in d.tasks.iter().enumerate() {
+        non_empty(&t.name, &tasks.index(i).key("name"), "the task name", p);
+    }
+}
+
+pub(super) fn work_log(d: &WorkLog, root: &Pointer, p: &mut Problems) {
+    let entries = root.key("time_entries");
+    unique_ids(
+        d.time_entries.iter().map(|t| &t.id),
+        &entries,
+        "time entry",
+        p,
+    );
+    for (i, t) in d.time_entries.iter().enumerate() {
+        let at = entries.index(i);
+        non_empty(&t.role, &at.key("role"), "the role", p);
+        if t.hours.0.is_sign_negative() && !t.hours.0.is_zero() {
+            p.push(
+                &at.key("hours"),
+                ErrorCode::DocumentNegativeAmount,
+                format!("hours must not be negative (got `{}`)", t.hours),
+            );
+        } else if t.hours.0 > Decimal::from(24u32) {
+            p.push(
+                &at.key("hours"),
+                ErrorCode::TimeHoursOutOfRange,
+                format!("{} hours on one day is more than 24", t.hours),
+            );
+        }
+        if let Some(r) = &t.rate_override
+            && r.amount <= Decimal::ZERO
+        {
+            p.push(
+                &at.key("rate_override").key("amount"),
+                ErrorCode::RatesNonPositiveRate,
+                format!(
+                    "the rate must be more than zero (got `{}`)",
+                    r.amount_string()
+                ),
+            );
+        }
+    }
+    let expenses = root.key("expenses");
+    unique_ids(d.expenses.iter().map(|e| &e.id), &expenses, "expense", p);
+    for (i, e) in d.expenses.iter().enumerate() {
+        let at = expenses.index(i);
+        non_empty(&e.category, &at.key("category"), "the category", p);
+        not_negative(
+            e.amount.amount,
+            &at.key("amount").key("amount"),
+            "the expense amount",
+            p,
+        );
+        if let Some(fx) = e.fx_rate
+            && fx.0 <= Decimal::ZERO
+        {
+            p.push(
+                &at.key("fx_rate"),
+                ErrorCode::ExpenseInvalidFxRate,
+                format!("the fx rate must be more than zero (got `{fx}`)"),
+            );
+        }
+    }
+}
+
+pub(super) fn invoice(d: &Invoice, root: &Pointer, p: &mut Problems) {
+    let lines = root.key("lines");
+    let mut sum = Some(Decimal::ZERO);
+    for (i, l) in d.lines.iter().enumerate() {
+        let at = lines.index(i);
+        currency_is(
+            &l.amount,
+            d.currency,
+            &at.key("amount"),
+            "the line amount",
+            p,
+        );
+        currency_is(
+            &l.unit_price,
+            d.currency,
+            &at.key("unit_price"),
+            "the unit price",
+            p,
+        );
+        if l.source_ids.is_empty() {
+            p.push(
+                &at.key("source_ids"),
+                ErrorCode::DocumentEmptyField,
+                "a line must name what it bills",
+            );
+        }
+        sum = sum.and_then(|s| s.checked_add(l.amount.amount));
+    }
+    currency_is(&d.total, d.currency, &root.key("total"), "the total", p);
+    match sum {
+        Some(s) if s != d.total.amount => p.push(
+            &root.key("total").key("amount"),
+            ErrorCode::DocumentInconsistentTotals,
+            format!(
+                "the total is {} but the lines add up to {}",
+                d.total.amount_string(),
+                Money::new(s, d.currency).amount_string()
+            ),
+        ),
+        None => p.push(
+            &root.key("total"),
+            ErrorCode::MoneyOverflow,
+            "the lines add up to more than can be computed exactly",
+        ),
+        _ => {}
+    }
+}
+
+pub(super) fn payment(d: &Payment, root: &Pointer, p: &mut Problems) {
+    if d.amount.amount <= Decimal::ZERO {
+        p.push(
+            &root.key("amount").key("amount"),
+            ErrorCode::DocumentNegativeAmount,
+            format!(
+                "a payment must be more than zero (got `{}`)",
+                d.amount.amount_string()
+            ),
+        );
+    }
+}
+
+/// The entity kinds an ownership policy may name.
+pub const ENTITY_KINDS: &[&str] = &[
+    "account",
+    "opportunity",
+    "contract",
+    "change_order",
+    "project",
+    "time_entry",
+    "expense",
+    "milestone",
+    "invoice",
+    "payment",
+];
+
+pub(super) fn ownership_policy(d: &OwnershipPolicy, root: &Pointer, p: &mut Problems) {
+    let rules = root.key("rules");
+    // (entity, field, stage) -> (owner, rule index)
+    let mut seen: BTreeMap<(&str, &str, &str), (&str, usize)> = BTreeMap::new();
+    for (i, r) in d.rules.iter().enumerate() {
+        let at = rules.index(i);
+        if !ENTITY_KINDS.contains(&r.entity.as_str()) {
+            p.push(
+                &at.key("entity"),
+                ErrorCode::OwnershipUnknownEntity,
+                format!(
+                    "`{}` is not an entity kind; expected one of {}",
+                    r.entity,
+                    ENTITY_KINDS.join(", ")
+                ),
+            );
+        }
+        if r.fields.is_empty() {
+            p.push(
+                &at.key("fields"),
+                ErrorCode::DocumentEmptyField,
+                "a rule must name at least one field (or `*`)",
+            );
+        }
+        if r.stages.is_empty() {
+            p.push(
+                &at.key("stages"),
+                ErrorCode::DocumentEmptyField,
+                "a rule must name at least one stage (or `*`)",
+            );
+        }
+        for field in &r.fields {
+            for stage in &r.stages {
+                let key = (r.entity.as_str(), field.as_str(), stage.as_str());
+                match seen.get(&key) {
+                    Some((owner, j)) if *owner != r.owner.as_str() => p.push(
+                        &at,
+                        ErrorCode::OwnershipConflict,
+                        format!("`{}.{field}` at stage `{stage}` is owned by `{owner}` (rule {j}) and by `{}`", r.entity, r.owner),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(key, (r.owner.as_str(), i));
+                    }
+                }
+            }
+        }
+    }
+}

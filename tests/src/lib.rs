@@ -1,0 +1,4 @@
+//! Conformance: the spec's cases, and the generated spec files (schema, error table).
+
+pub mod cases;
+pub mod generate;

@@ -1,0 +1,34 @@
+//! Runs every case in `spec/cases/` through the Rust core.
+
+use billwise_conformance::{cases, generate};
+
+#[test]
+fn every_spec_case_gives_its_expected_result() {
+    let all = cases::load_all().unwrap();
+    assert!(!all.is_empty(), "no cases found under spec/cases");
+    let failures: Vec<String> = all.iter().filter_map(|c| c.check().err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n\n")
+    );
+    println!("conformance: {} cases passed", all.len());
+}
+
+#[test]
+fn generated_files_match_the_committed_spec() {
+    let dir = cases::spec_dir();
+    let mut stale = Vec::new();
+    for (rel, text) in generate::all().unwrap() {
+        let on_disk = std::fs::read_to_string(dir.join(&rel)).unwrap_or_default();
+        if on_disk != text {
+            stale.push(rel);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated files are out of date (run `make gen`): {stale:?}"
+    );
+}
