@@ -15,6 +15,8 @@ help:
 	@echo "make test       format, lint, generated-file drift and every test"
 	@echo "make gen        regenerate spec/schema, spec/errors.md"
 	@echo "make bench      run the Rust benchmarks"
+	@echo "make test-node  build the Node addon and run the JS suite on it"
+	@echo "make test-wasm  build the WebAssembly package and run the JS suite and a browser test on it"
 
 build:
 	$(CARGO) build --locked -p billwise-cli
@@ -38,8 +40,79 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust demo
+test: lint test-rust demo test-node test-wasm
 	@echo "make test: all suites passed"
 
 bench:
 	$(CARGO) bench --locked -p billwise-benches
+
+# --- JavaScript: the Node addon (bindings-node, npm `billwise`) and the WebAssembly package
+# (bindings-wasm, npm `billwise-wasm`). One JS suite (js/test) runs against both.
+
+.PHONY: js-deps js-gen js-gen-check js-types node-build test-node wasm-tools wasm-build test-wasm browser-deps
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+NODE_PLATFORM = $(shell node -p 'process.platform + "-" + process.arch')
+NODE_ADDON = bindings-node/billwise.$(NODE_PLATFORM).node
+NODE_LIB = $(TARGET_DIR)/release/$(if $(filter darwin-%,$(NODE_PLATFORM)),libbillwise_node.dylib,libbillwise_node.so)
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' bindings-wasm/Cargo.toml)
+WASM_FILE = $(TARGET_DIR)/wasm32-unknown-unknown/release-wasm/billwise_wasm.wasm
+WASM_PKG := bindings-wasm/pkg
+WASM_OPT := js/node_modules/.bin/wasm-opt
+WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+# The gzip size budget of the .wasm file, in bytes.
+WASM_GZIP_BUDGET := 358400
+
+# The dev tools (typescript, binaryen's wasm-opt, playwright-core), from the committed lock file.
+js-deps: js/node_modules/.package-lock.json
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	@touch $@
+
+# Regenerates documents.d.ts, the shared wrapper and the entry points of both packages.
+js-gen:
+	node js/scripts/gen.mjs
+
+js-gen-check:
+	node js/scripts/gen.mjs --check
+
+# The typed usage example compiles under `tsc --noEmit --strict` against both packages' types.
+js-types: js-deps
+	cd js && npx tsc -p types/tsconfig.json
+
+# The addon is built in release: it is what `npm pack` ships, and the suite makes 100,000 calls.
+node-build:
+	$(CARGO) build --locked --release -p billwise-node
+	cp $(NODE_LIB) $(NODE_ADDON)
+
+test-node: node-build js-deps js-gen-check js-types
+	cd js && node --test --test-reporter=spec suite/
+
+wasm-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+		$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+wasm-build: wasm-tools js-deps
+	$(CARGO) build --locked --profile release-wasm --target wasm32-unknown-unknown -p billwise-wasm
+	rm -rf $(WASM_PKG) && mkdir -p $(WASM_PKG)
+	for t in nodejs web; do \
+		out=$(WASM_PKG)/$$( [ $$t = nodejs ] && echo node || echo web ); \
+		wasm-bindgen --target $$t --no-typescript --experimental-reset-state-function --out-dir $$out $(WASM_FILE); \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $$out/billwise_wasm_bg.wasm -o $$out/billwise_wasm_bg.wasm; \
+	done
+	cp bindings-wasm/js/*.cjs bindings-wasm/js/*.mjs bindings-wasm/js/*.d.ts bindings-wasm/js/package.json bindings-wasm/README.md $(WASM_PKG)/
+	node js/scripts/wasm-size.mjs $(WASM_PKG)/web/billwise_wasm_bg.wasm $(WASM_GZIP_BUDGET)
+
+# Headless Chromium for the browser test (Debian's package), installed only when missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	fi
+
+test-wasm: wasm-build js-deps js-gen-check browser-deps
+	cd js && BILLWISE_TEST_WASM=1 node --test --test-reporter=spec suite/
+	cd js && node --test --test-reporter=spec browser/

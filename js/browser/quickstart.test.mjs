@@ -1,0 +1,115 @@
+// The README's browser quickstart, in headless Chromium: the page loads billwise-wasm as an ES
+// module from a static server on 127.0.0.1, runs `validate`, and shows what the README says it
+// shows. Then, on the same page, a panic inside the module and a valid call after it.
+// A screenshot is saved as target/browser-quickstart.png.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize, sep } from "node:path";
+import { chromium } from "playwright-core";
+import { quickstart } from "../suite/readme.test.mjs";
+import { ROOT } from "../suite/support.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".cjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+/** A static file server for `dir`, on 127.0.0.1 and a free port. */
+async function serve(dir) {
+  const server = createServer((req, res) => {
+    const path = normalize(join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname)));
+    const file = path.endsWith(sep) ? join(path, "index.html") : path;
+    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+test("the README's browser quickstart runs in headless Chromium", async () => {
+  const pkg = join(ROOT, "bindings-wasm", "pkg");
+  assert.ok(existsSync(join(pkg, "web.mjs")), "build the package first: make wasm-build");
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (make browser-deps)`);
+  const { code, output } = quickstart("Quickstart: browser", "html");
+
+  const site = mkdtempSync(join(tmpdir(), "billwise-site-"));
+  mkdirSync(join(site, "node_modules"));
+  symlinkSync(pkg, join(site, "node_modules", "billwise-wasm"), "dir");
+  writeFileSync(join(site, "index.html"), code);
+  const { server, url } = await serve(site);
+  const profile = mkdtempSync(join(tmpdir(), "billwise-chromium-"));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    const logs = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => logs.push(m.text()));
+    await page.goto(url);
+    await page.waitForFunction(() => document.getElementById("out").textContent !== "loading", null, {
+      timeout: 30_000,
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(await page.textContent("#out"), output.trimEnd());
+    assert.ok(logs.some((l) => /^billwise \d+\.\d+\.\d+/.test(l)), logs.join("\n"));
+
+    // A panic traps the WebAssembly instance; the wrapper resets it and the next call works.
+    const after = await page.evaluate(async () => {
+      const m = await import("billwise-wasm");
+      let panic;
+      try {
+        m._panicForTests();
+      } catch (e) {
+        panic = [e.name, e.code];
+      }
+      const deep = "[".repeat(100000) + "]".repeat(100000);
+      let limit;
+      try {
+        m.validateJson(`{"document":${deep}}`);
+      } catch (e) {
+        limit = [e.name, e.code];
+      }
+      const ok = m.validate({ document: { schema_version: 1, kind: "account", id: "A", name: "N", status: "active" } });
+      return { panic, limit, valid: ok.valid, async: (await m.validateAsync({ document: { kind: "account" } })).valid };
+    });
+    assert.deepEqual(after, {
+      panic: ["BillwiseInternalError", "INTERNAL_ERROR"],
+      limit: ["BillwiseLimitExceededError", "INPUT_LIMIT_EXCEEDED"],
+      valid: true,
+      async: false,
+    });
+
+    mkdirSync(join(ROOT, "target"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "target", "browser-quickstart.png") });
+  } finally {
+    await browser.close();
+    server.close();
+    rmSync(site, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
