@@ -13,7 +13,7 @@ all: test
 help:
 	@echo "make demo       build the CLI and run the sample scenario"
 	@echo "make test       format, lint, generated-file drift and every test"
-	@echo "make gen        regenerate spec/schema, spec/errors.md"
+	@echo "make gen        regenerate spec/schema, spec/errors.md and the JS types and entry points"
 	@echo "make bench      run the Rust benchmarks"
 	@echo "make test-node  build the Node addon and run the JS suite on it"
 	@echo "make test-wasm  build the WebAssembly package and run the JS suite and a browser test on it"
@@ -33,6 +33,7 @@ lint:
 
 gen:
 	$(CARGO) run --locked -q -p billwise-conformance --bin billwise-gen
+	node js/scripts/gen.mjs
 
 gen-check:
 	$(CARGO) test --locked -q -p billwise-conformance --test conformance generated_files_match_the_committed_spec
@@ -59,7 +60,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = { version = "=\([0-9.]
 WASM_FILE = $(TARGET_DIR)/wasm32-unknown-unknown/release-wasm/billwise_wasm.wasm
 WASM_PKG := bindings-wasm/pkg
 WASM_OPT := js/node_modules/.bin/wasm-opt
-WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 # The gzip size budget of the .wasm file, in bytes.
 WASM_GZIP_BUDGET := 358400

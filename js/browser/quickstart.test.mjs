@@ -10,8 +10,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync,
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { chromium } from "playwright-core";
-import { quickstart } from "../suite/readme.test.mjs";
-import { ROOT } from "../suite/support.mjs";
+import { ROOT, quickstart } from "../suite/support.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const TYPES = {
@@ -50,21 +49,21 @@ test("the README's browser quickstart runs in headless Chromium", async () => {
   symlinkSync(pkg, join(site, "node_modules", "billwise-wasm"), "dir");
   writeFileSync(join(site, "index.html"), code);
   const { server, url } = await serve(site);
-  const profile = mkdtempSync(join(tmpdir(), "billwise-chromium-"));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-    ],
-  });
+  let browser;
   try {
+    // Playwright gives Chromium a fresh temporary profile of its own.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
     const page = await browser.newPage();
     const errors = [];
     const logs = [];
@@ -107,9 +106,8 @@ test("the README's browser quickstart runs in headless Chromium", async () => {
     mkdirSync(join(ROOT, "target"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "target", "browser-quickstart.png") });
   } finally {
-    await browser.close();
+    if (browser) await browser.close();
     server.close();
     rmSync(site, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   }
 });

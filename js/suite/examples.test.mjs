@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PACKAGE_DIR, ROOT, RUNTIME } from "./support.mjs";
-import { project } from "./readme.test.mjs";
+import { PACKAGE_DIR, ROOT, RUNTIME, project } from "./support.mjs";
 
 test(`the n8n-style step reports the problems of each item (${RUNTIME})`, () => {
   const dir = project("billwise", PACKAGE_DIR);

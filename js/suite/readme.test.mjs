@@ -4,31 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PACKAGE_DIR, PACKAGE_NAME, ROOT, RUNTIME, WASM } from "./support.mjs";
-
-/** The first `lang` code block of README section `heading` and the `text` block after it. */
-export function quickstart(heading, lang) {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const start = readme.indexOf(`\n## ${heading}\n`);
-  assert.ok(start >= 0, `README has no section "## ${heading}"`);
-  const end = readme.indexOf("\n## ", start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  const code = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section);
-  const output = /```text\n([\s\S]*?)```/.exec(section);
-  assert.ok(code && output, `README section "${heading}" needs a ${lang} block and a text block`);
-  return { code: code[1], output: output[1] };
-}
-
-/** A throwaway project whose node_modules holds the package under test. */
-export function project(name, packageDir) {
-  const dir = mkdtempSync(join(tmpdir(), "billwise-readme-"));
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(packageDir, join(dir, "node_modules", name), "dir");
-  return dir;
-}
+import { PACKAGE_DIR, PACKAGE_NAME, RUNTIME, WASM, project, quickstart } from "./support.mjs";
 
 const heading = WASM ? "Quickstart: Node without a native addon" : "Quickstart: Node";
 

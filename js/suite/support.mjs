@@ -4,7 +4,9 @@
 // (bindings-wasm/pkg) instead of the native addon (bindings-node), with the same expectations.
 
 import { createRequire } from "node:module";
-import { readFileSync, readdirSync } from "node:fs";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -123,3 +125,25 @@ export const VALID_REQUEST = Object.freeze({
     date: "2026-03-01",
   },
 });
+
+/** The first `lang` code block of README section `heading` and the `text` block after it. */
+export function quickstart(heading, lang) {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  assert.ok(start >= 0, `README has no section "## ${heading}"`);
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const code = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section);
+  const output = /```text\n([\s\S]*?)```/.exec(section);
+  assert.ok(code && output, `README section "${heading}" needs a ${lang} block and a text block`);
+  return { code: code[1], output: output[1] };
+}
+
+/** A throwaway project whose node_modules holds the package under test. */
+export function project(name, packageDir) {
+  const dir = mkdtempSync(join(tmpdir(), "billwise-readme-"));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(packageDir, join(dir, "node_modules", name), "dir");
+  return dir;
+}
+
