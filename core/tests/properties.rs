@@ -1,5 +1,12 @@
 //! Property tests of the foundation: exact money text, canonical JSON, a parser that never panics.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use billwise_core::api;
 use billwise_core::json::{self, Limits, to_canonical_string};
 use billwise_core::model::decimal::{format_decimal, parse_decimal};

@@ -1,5 +1,12 @@
 //! Runs every case in `spec/cases/` through the Rust core.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use billwise_conformance::{cases, generate};
 
 #[test]
