@@ -39,3 +39,34 @@ fn generated_files_match_the_committed_spec() {
         "generated files are out of date (run `make gen`): {stale:?}"
     );
 }
+
+/// Codes no case can produce, each with the reason.
+const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[
+    (
+        "INTERNAL_ERROR",
+        "a defect in billwise; bindings test it by forcing a panic at the boundary",
+    ),
+    (
+        "CHANGES_DUPLICATE_SEQUENCE",
+        "raised when building a contract history from change orders (rates and change orders)",
+    ),
+];
+
+#[test]
+fn every_error_code_appears_in_at_least_one_case() {
+    let all = cases::load_all().unwrap();
+    let mut text = String::new();
+    for c in &all {
+        text.push_str(&std::fs::read_to_string(&c.file).unwrap());
+    }
+    let missing: Vec<&str> = billwise_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|code| !NOT_PRODUCIBLE_BY_CASES.iter().any(|(c, _)| c == code))
+        .filter(|code| !text.contains(&format!("\"{code}\"")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "error codes with no conformance case: {missing:?}"
+    );
+}

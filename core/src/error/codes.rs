@@ -106,7 +106,6 @@ error_codes! {
     DocumentDateOrder = "DOCUMENT_DATE_ORDER", Validation, "an end date is before its start date";
     DocumentNegativeAmount = "DOCUMENT_NEGATIVE_AMOUNT", Validation, "an amount or quantity that must not be negative is negative";
     DocumentInvalidPercent = "DOCUMENT_INVALID_PERCENT", Validation, "a percentage is outside its allowed range";
-    DocumentUnknownReference = "DOCUMENT_UNKNOWN_REFERENCE", Validation, "a reference names an item that does not exist in the document";
     DocumentInconsistentTotals = "DOCUMENT_INCONSISTENT_TOTALS", Validation, "a stated total is not the sum of its lines";
     ContractModelTerms = "CONTRACT_MODEL_TERMS", Validation, "the contract lacks a term its billing model needs, or has one it forbids";
     ContractMilestoneAmount = "CONTRACT_MILESTONE_AMOUNT", Validation, "a milestone needs exactly one of `amount` or `percent`";
