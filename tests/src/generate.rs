@@ -53,6 +53,12 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<model::OwnershipPolicy>("ownership_policy")?,
         schema::<api::ValidateRequest>("api/validate.request")?,
         schema::<api::ValidateResponse>("api/validate.response")?,
+        schema::<billwise_core::billing::BilledLedger>("billed_ledger")?,
+        schema::<billwise_core::billing::PreviewInvoiceRequest>("api/preview_invoice.request")?,
+        schema::<billwise_core::billing::InvoicePreview>("api/preview_invoice.response")?,
+        schema::<api::CommitInvoiceRequest>("api/commit_invoice.request")?,
+        schema::<api::CommitInvoiceResponse>("api/commit_invoice.response")?,
+        schema::<api::RecordCreditRequest>("api/record_credit.request")?,
         errors_md(),
     ])
 }

@@ -133,6 +133,12 @@ error_codes! {
     OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
     OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";
 
+    // Billing and the ledger.
+    LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";
+    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, or neither a quantity nor an amount";
+    LedgerWrongContract = "LEDGER_WRONG_CONTRACT", Input, "the ledger belongs to another contract";
+    LedgerDuplicateInvoice = "LEDGER_DUPLICATE_INVOICE", Input, "an invoice id is already in the ledger";
+
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
 }
