@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-BILLWISE := target/debug/billwise
+BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
 .PHONY: all demo test lint fmt test-rust gen gen-check build bench help
 
