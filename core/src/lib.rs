@@ -8,6 +8,7 @@
 pub mod api;
 pub mod error;
 pub mod json;
+pub mod machines;
 pub mod model;
 pub mod validate;
 

@@ -134,6 +134,11 @@ error_codes! {
     OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
     OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";
 
+    // Lifecycle state machines.
+    MachineTransitionNotAllowed = "MACHINE_TRANSITION_NOT_ALLOWED", Rule, "the machine has no transition from this state on this event";
+    MachineSourceNotAllowed = "MACHINE_SOURCE_NOT_ALLOWED", Rule, "the system that sent the event may not send it";
+    MachineGuardFailed = "MACHINE_GUARD_FAILED", Rule, "a guard of the transition failed (the message names it)";
+
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
 }
