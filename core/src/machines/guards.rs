@@ -61,15 +61,15 @@ impl Guard {
                 Some(b) if b.get() == Decimal::ZERO => {
                     Err("the balance after it is zero".to_owned())
                 }
-                Some(b) => Err(format!("the balance after it is negative (`{b}`)")),
+                Some(b) => Err(format!(
+                    "the balance after it is `{b}`: more than the open balance was paid or credited"
+                )),
                 None => Err(missing("balance_after")),
             },
             Guard::BalanceSettled => match ctx.balance_after {
                 Some(b) if b.get() == Decimal::ZERO => Ok(()),
                 Some(b) if b.get() > Decimal::ZERO => Err(format!("a balance of `{b}` remains")),
-                Some(b) => Err(format!(
-                    "the balance after it is negative (`{b}`): more than the open balance"
-                )),
+                Some(b) => Err(format!("the balance after it is `{b}`, not zero")),
                 None => Err(missing("balance_after")),
             },
             Guard::NextInSequence => match (ctx.sequence, ctx.last_applied_sequence) {
