@@ -9,6 +9,22 @@
 //! [`MachineName`] reaches every machine by name for the operations and the CLI; [`describe`]
 //! exports a machine as a [`MachineDescription`] (JSON) and [`mermaid`] as a Mermaid
 //! `stateDiagram-v2`.
+//!
+//! ```
+//! use billwise_core::machines::{GuardContext, Guard, TIME_ENTRY, transition};
+//! use billwise_core::model::WorkStatus;
+//!
+//! // An approved entry not yet billed may be recalled by the PSA.
+//! let unbilled = GuardContext { billed: Some(false), ..GuardContext::default() };
+//! let taken = transition(&TIME_ENTRY, WorkStatus::Approved, "recall", "psa", &unbilled);
+//! assert_eq!(taken.map(|o| o.to), Ok(WorkStatus::Submitted));
+//!
+//! // Once billed, the guard `not_billed` refuses it; the rejection names the guard.
+//! let billed = GuardContext { billed: Some(true), ..GuardContext::default() };
+//! let refused = transition(&TIME_ENTRY, WorkStatus::Approved, "recall", "psa", &billed);
+//! let rejection = refused.err().map(|r| (r.code.as_str(), r.failed_guards));
+//! assert_eq!(rejection, Some(("MACHINE_GUARD_FAILED", vec![Guard::NotBilled])));
+//! ```
 
 mod definitions;
 mod describe;
