@@ -13,7 +13,7 @@ all: test
 help:
 	@echo "make demo       build the CLI and run the sample scenario"
 	@echo "make test       format, lint, generated-file drift and every test"
-	@echo "make gen        regenerate spec/schema, spec/errors.md"
+	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines"
 	@echo "make bench      run the Rust benchmarks"
 
 build:

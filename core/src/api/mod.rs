@@ -5,8 +5,15 @@
 //! no rule of their own.
 
 mod validate;
+// Lifecycle state machines.
+mod machines;
 
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
+// Lifecycle state machines.
+pub use machines::{
+    DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
+    TransitionResponse, describe_machines, transition,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,7 +22,12 @@ use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
 
 /// The names of the operations [`run`] accepts.
-pub const OPERATIONS: &[&str] = &["validate"];
+pub const OPERATIONS: &[&str] = &[
+    "validate",
+    // Lifecycle state machines.
+    "transition",
+    "describe_machines",
+];
 
 fn call<Req, Resp>(
     input: &[u8],
@@ -35,6 +47,9 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        // Lifecycle state machines.
+        "transition" => call(input, limits, transition),
+        "describe_machines" => call(input, limits, describe_machines),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(
