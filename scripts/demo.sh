@@ -24,6 +24,11 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "(exit status $status: the document was read and has problems)"
 
+section "The time entry lifecycle, and a recall refused once the entry is billed"
+"$bw" machines time_entry
+echo '{"machine": "time_entry", "state": "approved", "event": "recall", "source": "psa", "context": {"billed": true}}' \
+  | "$bw" run transition -
+
 section "Summary"
 count=$(ls "$ex"/*.json | wc -l)
 echo "demo: $count sample documents valid; the broken contract was refused with every problem listed"

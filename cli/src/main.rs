@@ -98,6 +98,87 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+    /// Show the lifecycle state machines: a summary, or `--json` data, or `--mermaid` diagrams.
+    Machines {
+        /// One machine (`opportunity`, `project`, `time_entry`, `expense`, `milestone`,
+        /// `change_order`, `invoice`); every machine when absent.
+        name: Option<String>,
+        /// Print each machine as pretty JSON (what `describe_machines` returns).
+        #[arg(long, conflicts_with = "mermaid")]
+        json: bool,
+        /// Print each machine as a Mermaid `stateDiagram-v2`.
+        #[arg(long)]
+        mermaid: bool,
+    },
+}
+
+// Lifecycle state machines.
+fn machines(
+    name: Option<&str>,
+    json: bool,
+    mermaid: bool,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    use billwise_core::machines::MachineName;
+    let names: Vec<MachineName> = match name {
+        Some(n) => vec![MachineName::parse(n).ok_or_else(|| {
+            let all: Vec<&str> = MachineName::ALL.iter().map(|m| m.as_str()).collect();
+            format!("`{n}` is not a machine; expected one of {}", all.join(", "))
+        })?],
+        None => MachineName::ALL.to_vec(),
+    };
+    let io = |e: std::io::Error| e.to_string();
+    if json {
+        let all: Vec<_> = names.iter().map(|n| n.describe()).collect();
+        let text = if let [one] = all.as_slice() {
+            serde_json::to_string_pretty(one)
+        } else {
+            serde_json::to_string_pretty(&all)
+        }
+        .map_err(|e| e.to_string())?;
+        writeln!(out, "{text}").map_err(io)?;
+        return Ok(OK);
+    }
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            writeln!(out).map_err(io)?;
+        }
+        if mermaid {
+            write!(out, "{}", n.mermaid()).map_err(io)?;
+            continue;
+        }
+        let d = n.describe();
+        writeln!(out, "{}: {}", d.name, d.description).map_err(io)?;
+        writeln!(
+            out,
+            "  states: {} (starts in {})",
+            d.states.join(", "),
+            d.initial
+        )
+        .map_err(io)?;
+        if !d.terminal.is_empty() {
+            writeln!(out, "  terminal: {}", d.terminal.join(", ")).map_err(io)?;
+        }
+        for t in &d.transitions {
+            let senders = d
+                .events
+                .iter()
+                .find(|e| e.name == t.event)
+                .map(|e| e.senders.join("|"))
+                .unwrap_or_default();
+            write!(out, "  {} --{}--> {}  by {senders}", t.from, t.event, t.to).map_err(io)?;
+            if !t.guards.is_empty() {
+                let g: Vec<&str> = t.guards.iter().map(|g| g.as_str()).collect();
+                write!(out, "  if {}", g.join(", ")).map_err(io)?;
+            }
+            if !t.effects.is_empty() {
+                let e: Vec<&str> = t.effects.iter().map(|e| e.as_str()).collect();
+                write!(out, "  then {}", e.join(", ")).map_err(io)?;
+            }
+            writeln!(out).map_err(io)?;
+        }
+    }
+    Ok(OK)
 }
 
 fn load_request(
@@ -322,6 +403,11 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Machines {
+            name,
+            json,
+            mermaid,
+        } => machines(name.as_deref(), json, mermaid, &mut out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

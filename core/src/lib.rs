@@ -7,8 +7,10 @@
 
 pub mod api;
 pub mod billing;
+pub mod engine;
 pub mod error;
 pub mod json;
+pub mod machines;
 pub mod model;
 pub mod validate;
 

@@ -6,12 +6,19 @@
 
 mod billing;
 mod validate;
+// Lifecycle state machines.
+mod machines;
 
 pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
     preview_invoice, record_credit,
 };
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
+// Lifecycle state machines.
+pub use machines::{
+    DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
+    TransitionResponse, describe_machines, transition,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,6 +32,9 @@ pub const OPERATIONS: &[&str] = &[
     "preview_invoice",
     "commit_invoice",
     "record_credit",
+    // Lifecycle state machines.
+    "transition",
+    "describe_machines",
 ];
 
 fn call<Req, Resp>(
@@ -48,6 +58,9 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         "preview_invoice" => call(input, limits, preview_invoice),
         "commit_invoice" => call(input, limits, commit_invoice),
         "record_credit" => call(input, limits, record_credit),
+        // Lifecycle state machines.
+        "transition" => call(input, limits, transition),
+        "describe_machines" => call(input, limits, describe_machines),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

@@ -138,6 +138,16 @@ error_codes! {
     LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, or neither a quantity nor an amount";
     LedgerWrongContract = "LEDGER_WRONG_CONTRACT", Input, "the ledger belongs to another contract";
     LedgerDuplicateInvoice = "LEDGER_DUPLICATE_INVOICE", Input, "an invoice id is already in the ledger";
+    // Lifecycle state machines.
+    MachineTransitionNotAllowed = "MACHINE_TRANSITION_NOT_ALLOWED", Rule, "the machine has no transition from this state on this event";
+    MachineSourceNotAllowed = "MACHINE_SOURCE_NOT_ALLOWED", Rule, "the system that sent the event may not send it";
+    MachineGuardFailed = "MACHINE_GUARD_FAILED", Rule, "a guard of the transition failed (the message names it)";
+
+    // Audit chain.
+    AuditEntryTampered = "AUDIT_ENTRY_TAMPERED", Validation, "an audit entry's content no longer matches its hash";
+    AuditEntryMissing = "AUDIT_ENTRY_MISSING", Validation, "an audit entry's version skips one or more versions: entries are missing";
+    AuditChainBroken = "AUDIT_CHAIN_BROKEN", Validation, "an audit entry does not follow the one before it (previous hash or version out of order)";
+    AuditHeadMismatch = "AUDIT_HEAD_MISMATCH", Validation, "the audit chain does not end at the head hash recorded for it";
 
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
