@@ -60,6 +60,9 @@ enum Command {
         /// Print the canonical JSON preview.
         #[arg(long)]
         json: bool,
+        /// List every held item, including those billed by earlier runs.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Commit a billing run: print the ledger with the run's lines recorded as INVOICE_ID.
     Commit {
@@ -215,13 +218,14 @@ fn billing_command(command: Command, out: &mut impl Write) -> Result<u8, Error> 
             request,
             ledger,
             json,
+            verbose,
         } => {
             let req = load_request(&request, ledger.as_deref())?;
             let p = billwise_core::api::preview_invoice(&req, &limits)?;
             let text = if json {
                 to_canonical_string(&p)?
             } else {
-                preview::render(&p)
+                preview::render(&p, verbose)
             };
             write!(out, "{text}").map_err(|e| fail(e.to_string()))?;
             if json {

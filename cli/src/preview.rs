@@ -30,7 +30,7 @@ fn gauge(percent: f64) -> String {
 }
 
 /// Renders the preview for a person.
-pub fn render(p: &InvoicePreview) -> String {
+pub fn render(p: &InvoicePreview, verbose: bool) -> String {
     let mut s = String::new();
     let cur = p.currency;
     let _ = writeln!(
@@ -102,6 +102,14 @@ pub fn render(p: &InvoicePreview) -> String {
             .find(|h| h.reason == *reason)
             .map(|h| money(&h.amount))
             .unwrap_or_default();
+        if *reason == HoldReason::AlreadyBilled && !verbose {
+            let _ = writeln!(
+                s,
+                "  already_billed ({} item(s) billed by earlier runs; --verbose lists them)",
+                items.len()
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "  {} ({} item(s), {} {cur} where known)",

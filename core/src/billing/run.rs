@@ -768,7 +768,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
                     "{} {id} was billed up to the ceiling of {}; {} is over it",
-                    kind.as_str(),
+                    kind.noun(),
                     ctx.money(limit).amount_string(),
                     ctx.money(rest).amount_string()
                 ),
@@ -782,7 +782,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
                     "{} {id} would bring the total billed against the ceiling to more than {} ({} left)",
-                    kind.as_str(),
+                    kind.noun(),
                     ctx.money(limit).amount_string(),
                     ctx.money(room).amount_string()
                 ),
@@ -873,9 +873,18 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
         .map(|h| (h.id.as_str(), h))
         .collect();
+    let split_hours: BTreeMap<&str, Decimal> = lines
+        .iter()
+        .filter(|l| l.ceiling_split && l.kind == ItemKind::Time)
+        .filter_map(|l| Some((l.source_ids.first()?.as_str(), l.billed_hours?.0)))
+        .collect();
     for e in &req.time_entries {
         let Some(h) = held_time.get(e.id.as_str()) else {
             continue;
+        };
+        let hours = match split_hours.get(e.id.as_str()) {
+            Some(billed) => sub(e.hours.0, *billed)?.max(Decimal::ZERO),
+            None => e.hours.0,
         };
         let age = e.work_date.days_until(req.as_of).max(0);
         let idx = BUCKETS
@@ -884,7 +893,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             .unwrap_or(BUCKETS.len() - 1);
         if let Some(slot) = aging.get_mut(idx) {
             slot.0 += 1;
-            slot.1 = add(slot.1, e.hours.0)?;
+            slot.1 = add(slot.1, hours)?;
             slot.2 = add(slot.2, h.amount.map(|m| m.amount).unwrap_or(Decimal::ZERO))?;
         }
     }

@@ -29,6 +29,15 @@ impl ItemKind {
             Self::Milestone => "milestone",
         }
     }
+
+    /// The noun used in sentences (`time entry`, `expense`, `milestone`).
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Time => "time entry",
+            Self::Expense => "expense",
+            Self::Milestone => "milestone",
+        }
+    }
 }
 
 /// Why an item is not billed, in the order the checks run.
