@@ -31,8 +31,60 @@ export interface Account {
 /** A customer's status. */
 export type AccountStatus = "prospect" | "active" | "inactive";
 
+/** A correction of an earlier bill after a retroactive change order. */
+export interface AdjustmentLine {
+  /** New amount minus billed amount (rounded once). */
+  amount: Money;
+  /** The change order that re-priced it. */
+  change_order_id: Id;
+  /** The version that now prices it. */
+  contract_version: number;
+  /** Its work date. */
+  date: Date;
+  /** The item re-priced. */
+  item_id: Id;
+  /** Net billed hours. */
+  quantity: Decimal;
+  /** The rate now in force. */
+  rate_after: Money;
+  /** The rate billed before. */
+  rate_before: Money;
+  /** What now prices it. */
+  rate_source: string;
+}
+
+/** Approved, billable time not billed by this run, by age. */
+export interface AgingBucket {
+  /** Amount where a rate prices it. */
+  amount: Money;
+  /** `0-30`, `31-60`, `61-90` or `90+` days before `as_of`. */
+  bucket: string;
+  /** Entries. */
+  entries: number;
+  /** Hours. */
+  hours: Decimal;
+}
+
+/** What earlier runs billed and credit notes gave back, for one contract. */
+export interface BilledLedger {
+  /** The contract. */
+  contract_id: Id;
+  /** Credits, in the order issued. */
+  credits?: LedgerCredit[];
+  /** Billed items, in the order billed. */
+  entries?: LedgerEntry[];
+  /** Always 1. */
+  schema_version?: SchemaVersion;
+}
+
 /** How a contract bills. */
 export type BillingModel = "time_and_materials" | "fixed_fee" | "milestone" | "retainer";
+
+/** Options of a billing run. */
+export interface BillingOptions {
+  /** Project statuses whose work may be billed (default `active`, `completed`). */
+  billable_project_statuses?: ProjectStatus[];
+}
 
 /** A not-to-exceed amount. */
 export interface Ceiling {
@@ -49,6 +101,22 @@ export type CeilingMode = "split" | "hold_whole";
 
 /** What a ceiling (not-to-exceed) covers. */
 export type CeilingScope = "fees" | "fees_and_expenses";
+
+/** Where the run leaves the ceiling. */
+export interface CeilingStatus {
+  /** Billed against it before this run (net of credits). */
+  billed_before: Money;
+  /** The limit in force at `as_of`. */
+  limit: Money;
+  /** What is left. */
+  remaining: Money;
+  /** What counts against it. */
+  scope: CeilingScope;
+  /** Billed against it by this run. */
+  this_run: Money;
+  /** (billed before + this run) / limit, in percent, two decimals. */
+  utilisation_percent: Decimal;
+}
 
 /** One change in a change order. */
 export type Change = {
@@ -126,6 +194,26 @@ export interface ChangeOrder {
 /** A change order's status. */
 export type ChangeOrderStatus = "draft" | "submitted" | "approved" | "applied" | "rejected" | "withdrawn";
 
+/** Commit a billing run: preview it and record its lines in the ledger. */
+export interface CommitInvoiceRequest {
+  /** The invoice number the lines are billed on. */
+  invoice_id: Id;
+  /** The billing run to commit (its `ledger` is the ledger before). */
+  run: PreviewInvoiceRequest;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The committed run. */
+export interface CommitInvoiceResponse {
+  /** The ledger after the run. */
+  ledger: BilledLedger;
+  /** What was billed. */
+  preview: InvoicePreview;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+}
+
 /** A contract with its terms (version 0, before change orders). */
 export interface Contract {
   /** The customer. */
@@ -175,14 +263,54 @@ export type Currency = "AED" | "ARS" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "
 /** A calendar date `YYYY-MM-DD`. */
 export type Date = string;
 
-/** An exact decimal written as a string (no exponent, at most 28 digits). */
+/** An exact decimal written as a string (no exponent, at most 28 fractional digits, magnitude below 2^96). */
 export type Decimal = string;
+
+/** Which machines to describe. */
+export interface DescribeMachinesRequest {
+  /** One machine; every machine when absent. */
+  machine?: MachineName | null;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The machines as data. */
+export interface DescribeMachinesResponse {
+  /**
+   * The machines, in a fixed order (opportunity, project, time entry, expense, milestone,
+   * change order, invoice).
+   */
+  machines: MachineDescription[];
+  /** Always 1. */
+  schema_version: SchemaVersion;
+}
 
 /** The kind of a top-level document (the optional `kind` field, or `--kind` on the CLI). */
 export type DocumentKind = "account" | "opportunity" | "contract" | "change_order" | "project" | "work_log" | "invoice" | "payment" | "ownership_policy";
 
+/** Something the caller should do once a transition is taken. The machine only names it. */
+export type Effect = "start_activation" | "billing_eligible" | "billing_ineligible" | "record_billed" | "record_credit" | "release_items" | "open_receivable" | "record_payment" | "close_receivable" | "pause_collection" | "resume_collection" | "new_contract_version";
+
+/** An effect a machine names. */
+export interface EffectDescription {
+  /** What the caller should do. */
+  description: string;
+  /** The effect name. */
+  name: Effect;
+}
+
 /** A stable error or problem code (see spec/errors.md). */
-export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_UNKNOWN_REFERENCE" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "INTERNAL_ERROR";
+export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "LEDGER_UNKNOWN_ITEM" | "LEDGER_INVALID_CREDIT" | "LEDGER_WRONG_CONTRACT" | "LEDGER_DUPLICATE_INVOICE" | "MACHINE_TRANSITION_NOT_ALLOWED" | "MACHINE_SOURCE_NOT_ALLOWED" | "MACHINE_GUARD_FAILED" | "AUDIT_ENTRY_TAMPERED" | "AUDIT_ENTRY_MISSING" | "AUDIT_CHAIN_BROKEN" | "AUDIT_HEAD_MISMATCH" | "INTERNAL_ERROR";
+
+/** An event and the systems that may send it. */
+export interface EventDescription {
+  /** What it means. */
+  description: string;
+  /** The event name. */
+  name: string;
+  /** The systems that may send it. */
+  senders: string[];
+}
 
 /** An expense incurred on a project. */
 export interface Expense {
@@ -211,6 +339,60 @@ export interface ExpensePolicy {
   /** Markup in percent (e.g. `"10"` adds 10 %). */
   markup_percent?: Decimal;
 }
+
+/** A named condition a transition needs. */
+export type Guard = "not_billed" | "balance_remains" | "balance_settled" | "next_in_sequence" | "nothing_unbilled";
+
+/** The facts guards read. Every field is optional; a guard fails when its fact is absent. */
+export interface GuardContext {
+  /** The invoice's open balance once this payment or credit note is applied. */
+  balance_after?: Decimal | null;
+  /** Whether the item (time entry, expense, milestone) is on an invoice, net of credits. */
+  billed?: boolean | null;
+  /** The sequence number of the last change order applied to the contract (0 when none). */
+  last_applied_sequence?: number | null;
+  /** The change order's sequence number. */
+  sequence?: number | null;
+  /** How many approved items of the project are not billed yet. */
+  unbilled_items?: number | null;
+}
+
+/** A guard a machine uses. */
+export interface GuardDescription {
+  /** The condition, and the context fact it reads. */
+  description: string;
+  /** The guard name. */
+  name: Guard;
+}
+
+/** Held items of one reason. */
+export interface HeldByReason {
+  /** What they would have billed, where known. */
+  amount: Money;
+  /** How many items. */
+  count: number;
+  /** The reason. */
+  reason: HoldReason;
+}
+
+/** An item the run does not bill, and why. */
+export interface HeldItem {
+  /** What it would have billed, where known. */
+  amount?: Money | null;
+  /** Its date. */
+  date: Date;
+  /** Its id. */
+  id: Id;
+  /** What it is. */
+  kind: ItemKind;
+  /** The first check it failed. */
+  reason: HoldReason;
+  /** A sentence naming the value that failed. */
+  sentence: string;
+}
+
+/** Why an item is not billed, in the order the checks run. */
+export type HoldReason = "already_billed" | "not_approved" | "not_billable" | "project_status" | "outside_contract_period" | "outside_billing_period" | "legal_entity_mismatch" | "currency_mismatch" | "missing_rate" | "ceiling_exceeded";
 
 /** An identifier: 1 to 128 bytes, no control characters. */
 export type Id = string;
@@ -253,11 +435,113 @@ export interface InvoiceLine {
   unit_price: Money;
 }
 
+/** The invoice preview. */
+export interface InvoicePreview {
+  /** Adjustments for retroactive change orders. */
+  adjustments: AdjustmentLine[];
+  /** The day of the run. */
+  as_of: Date;
+  /** The ceiling, when the contract has one. */
+  ceiling?: CeilingStatus | null;
+  /** The contract. */
+  contract_id: Id;
+  /** The contract version in force at `as_of`. */
+  contract_version: number;
+  /** The invoice currency. */
+  currency: Currency;
+  /** Items not billed, by date, kind and id. */
+  held: HeldItem[];
+  /** Lines, by date, kind and id. */
+  lines: PreviewLine[];
+  /** The period billed. */
+  period: Period;
+  /** The retainer, for retainer contracts. */
+  retainer?: RetainerStatus | null;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Summary figures. */
+  summary: Summary;
+  /** Totals. */
+  totals: Totals;
+}
+
 /** An invoice's status. */
-export type InvoiceStatus = "draft" | "approved" | "posted" | "partially_paid" | "paid" | "disputed" | "voided";
+export type InvoiceStatus = ("draft" | "approved" | "posted" | "partially_paid" | "paid" | "disputed" | "voided") | "credited";
+
+/** What a line or a held item is. */
+export type ItemKind = "time" | "expense" | "milestone";
+
+/** A credit note line giving back part or all of a billed item. */
+export interface LedgerCredit {
+  /** Amount given back; when absent, derived from `quantity` at the billed price. */
+  amount?: Money | null;
+  /** The credit note. */
+  credit_note_id: Id;
+  /** The item credited. */
+  item_id: Id;
+  /** What is credited. */
+  kind: ItemKind;
+  /** Hours (or items) given back; when absent, derived from `amount`. */
+  quantity?: Decimal | null;
+}
+
+/** One item billed by an earlier run. */
+export interface LedgerEntry {
+  /** Whether it counted against the ceiling. */
+  against_ceiling: boolean;
+  /** The amount billed (rounded). */
+  amount: Money;
+  /** The contract version that priced it. */
+  contract_version: number;
+  /** The item's date (work date, expense date, milestone due date). */
+  date: Date;
+  /** The run (invoice) that billed it. */
+  invoice_id: Id;
+  /** The time entry, expense or milestone. */
+  item_id: Id;
+  /** What was billed. */
+  kind: ItemKind;
+  /** Hours for time (also for day rates); 1 for expenses and milestones. */
+  quantity: Decimal;
+  /** The unit price on the line that billed it (per hour, per day or per item). */
+  unit_price: Money;
+}
 
 /** What an invoice line bills. */
 export type LineKind = "time" | "expense" | "milestone" | "retainer" | "adjustment";
+
+/** The unit of a line's quantity. */
+export type LineUnit = "hour" | "day" | "item";
+
+/** A machine as data: what `describe_machines` returns and `spec/machines/<name>.json` holds. */
+export interface MachineDescription {
+  /** What it governs. */
+  description: string;
+  /** The effects its transitions name, in order of first use. */
+  effects: EffectDescription[];
+  /** The entity kind it governs, as the ownership policy names it. */
+  entity: string;
+  /** Every event, with its senders. */
+  events: EventDescription[];
+  /** The guards its transitions use, in order of first use. */
+  guards: GuardDescription[];
+  /** The state a new entity starts in. */
+  initial: string;
+  /** The machine name. */
+  name: MachineName;
+  /** Every state, in declaration order. */
+  states: string[];
+  /** States no transition leaves. */
+  terminal: string[];
+  /**
+   * Every transition, in declaration order (candidates for one state and event are tried in
+   * this order).
+   */
+  transitions: TransitionDescription[];
+}
+
+/** The name of a lifecycle machine. */
+export type MachineName = "opportunity" | "project" | "time_entry" | "expense" | "milestone" | "change_order" | "invoice";
 
 /** A billable milestone. */
 export interface Milestone {
@@ -357,6 +641,70 @@ export interface Payment {
   schema_version: SchemaVersion;
 }
 
+/** An inclusive range of dates. */
+export interface Period {
+  /** Last day (inclusive). */
+  end: Date;
+  /** First day. */
+  start: Date;
+}
+
+/** Everything a billing run needs. */
+export interface PreviewInvoiceRequest {
+  /** The day of the run. */
+  as_of: Date;
+  /** Its change orders (any status; only approved ones by `as_of` count). */
+  change_orders?: ChangeOrder[];
+  /** The contract as signed. */
+  contract: Contract;
+  /** Expenses. */
+  expenses?: Expense[];
+  /** What earlier runs billed. */
+  ledger?: BilledLedger | null;
+  /** Milestones with their current status (default: the contract's, as amended). */
+  milestones?: Milestone[] | null;
+  /** Options. */
+  options?: BillingOptions;
+  /** The work dates this run bills. */
+  period: Period;
+  /** The projects delivering it. */
+  projects?: Project[];
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /** Time entries. */
+  time_entries?: TimeEntry[];
+}
+
+/** A line the run would bill. */
+export interface PreviewLine {
+  /** The amount, rounded once. */
+  amount: Money;
+  /** Hours billed after time rounding and any ceiling split (time only). */
+  billed_hours?: Decimal | null;
+  /** Whether the line is the part of a larger item that fitted under the ceiling. */
+  ceiling_split?: boolean;
+  /** The contract version that priced it. */
+  contract_version: number;
+  /** The item's date. */
+  date: Date;
+  /** A description for the customer. */
+  description: string;
+  /** What it bills. */
+  kind: ItemKind;
+  /** The quantity billed, in `unit`. */
+  quantity: Decimal;
+  /** What priced it (`rate_card:role=...@date`, `change_order:CO-1`, `override`, `expense_policy`, `milestone`). */
+  rate_source: string;
+  /** The item billed. */
+  source_ids: Id[];
+  /** Hours, days or items. */
+  unit: LineUnit;
+  /** Price per unit. */
+  unit_price: Money;
+  /** Hours worked (time only). */
+  worked_hours?: Decimal | null;
+}
+
 /** One finding of a validation report. */
 export interface Problem {
   /** Stable code. */
@@ -417,10 +765,36 @@ export interface RateEntry {
 /** The unit a rate is quoted in. */
 export type RateUnit = "hour" | "day";
 
+/** Record credit notes in a ledger. */
+export interface RecordCreditRequest {
+  /** The credits to add. */
+  credits: LedgerCredit[];
+  /** The contract currency (credits must be in it). */
+  currency: Currency;
+  /** The ledger before. */
+  ledger: BilledLedger;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
 /** A prepaid amount drawn down by billed time. */
 export interface Retainer {
   /** The prepaid amount. */
   amount: Money;
+}
+
+/** Where a retainer stands after the run. */
+export interface RetainerStatus {
+  /** The prepaid amount. */
+  amount: Money;
+  /** Drawn down by earlier runs. */
+  drawn_before: Money;
+  /** Drawn down by this run. */
+  drawn_this_run: Money;
+  /** Billed time beyond the retainer in this run (invoiced). */
+  excess: Money;
+  /** Prepaid amount left. */
+  remaining: Money;
 }
 
 /** How a computed amount is rounded to the currency's minor unit. */
@@ -438,6 +812,16 @@ export interface RoundingPolicy {
 
 /** The document schema version. */
 export type SchemaVersion = 1;
+
+/** Figures a finance team watches. */
+export interface Summary {
+  /** Contract value not yet billed (ceiling, fixed fee, retainer or milestones), when the contract has one. */
+  backlog?: Money | null;
+  /** Held items by reason (reasons with none are omitted). */
+  held_by_reason: HeldByReason[];
+  /** Unbilled approved time, aged. */
+  unbilled_approved: AgingBucket[];
+}
 
 /** A connected system: `crm`, `psa`, `erp`, `billing` or another lowercase identifier. */
 export type System = string;
@@ -479,6 +863,85 @@ export interface TimeEntry {
 /** How worked hours are rounded to the billing increment. */
 export type TimeRounding = "up" | "down" | "nearest";
 
+/** The totals of the preview. */
+export interface Totals {
+  /** Adjustment lines. */
+  adjustments: Money;
+  /** Expense lines. */
+  expenses: Money;
+  /** Milestone lines. */
+  milestones: Money;
+  /** Retainer draw-down (negative: prepaid time is not invoiced again). */
+  retainer_drawdown: Money;
+  /** Time lines. */
+  time: Money;
+  /** The invoice total: the sum of every line. */
+  total: Money;
+}
+
+/** One transition. */
+export interface TransitionDescription {
+  /** What the caller should do after it. */
+  effects: Effect[];
+  /** The event that takes it. */
+  event: string;
+  /** The state it leaves. */
+  from: string;
+  /** Guards that must all pass. */
+  guards: Guard[];
+  /** The state it reaches. */
+  to: string;
+}
+
+/** Why a transition was refused. */
+export interface TransitionRejection {
+  /**
+   * For `MACHINE_TRANSITION_NOT_ALLOWED`: the events the state accepts (none for a terminal
+   * state).
+   */
+  allowed_events?: string[];
+  /** For `MACHINE_SOURCE_NOT_ALLOWED`: the systems that may send the event. */
+  allowed_sources?: string[];
+  /** `MACHINE_TRANSITION_NOT_ALLOWED`, `MACHINE_SOURCE_NOT_ALLOWED` or `MACHINE_GUARD_FAILED`. */
+  code: ErrorCode;
+  /** For `MACHINE_GUARD_FAILED`: the failing guard of each candidate transition, in order. */
+  failed_guards?: Guard[];
+  /** A sentence naming the machine, state and event. */
+  message: string;
+}
+
+/** An event to try on an entity in a given state. */
+export interface TransitionRequest {
+  /** The facts the guards read. */
+  context?: GuardContext;
+  /** The event. */
+  event: string;
+  /** The machine (`time_entry`, `invoice`, ...). */
+  machine: MachineName;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /** The system that sent the event. */
+  source: System;
+  /** The entity's current state. */
+  state: string;
+}
+
+/** The outcome: the next state and effects, or the rejection. */
+export interface TransitionResponse {
+  /** Whether the transition is taken. */
+  allowed: boolean;
+  /** What the caller should do (empty when refused). */
+  effects: Effect[];
+  /** The guards checked and passed (empty when refused or unguarded). */
+  guards: Guard[];
+  /** The state after the event (absent when refused). */
+  next_state?: string | null;
+  /** Why it was refused (absent when allowed). */
+  rejection?: TransitionRejection | null;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+}
+
 /** What to validate. */
 export interface ValidateRequest {
   /** For a change order: the contract it amends, to check its targets. */
@@ -517,3 +980,9 @@ export interface WorkLog {
 
 /** A time entry's or expense's status. */
 export type WorkStatus = "draft" | "submitted" | "approved" | "rejected" | "billed";
+
+/** The response of `preview_invoice`. */
+export type PreviewInvoiceResponse = InvoicePreview;
+
+/** The response of `record_credit`. */
+export type RecordCreditResponse = BilledLedger;

@@ -30,7 +30,7 @@ const api = createApi(
     },
   },
 );
-for (const op of ["validate"]) api.addOperation(op);
+for (const op of ["commit_invoice", "describe_machines", "preview_invoice", "record_credit", "transition", "validate"]) api.addOperation(op);
 
 export let VERSION;
 export let SCHEMA_VERSION;
@@ -58,6 +58,26 @@ export const run = api.run;
 export const runJson = api.runJson;
 export const runAsync = api.runAsync;
 export const runJsonAsync = api.runJsonAsync;
+export const commitInvoice = api.commitInvoice;
+export const commitInvoiceJson = api.commitInvoiceJson;
+export const commitInvoiceAsync = api.commitInvoiceAsync;
+export const commitInvoiceJsonAsync = api.commitInvoiceJsonAsync;
+export const describeMachines = api.describeMachines;
+export const describeMachinesJson = api.describeMachinesJson;
+export const describeMachinesAsync = api.describeMachinesAsync;
+export const describeMachinesJsonAsync = api.describeMachinesJsonAsync;
+export const previewInvoice = api.previewInvoice;
+export const previewInvoiceJson = api.previewInvoiceJson;
+export const previewInvoiceAsync = api.previewInvoiceAsync;
+export const previewInvoiceJsonAsync = api.previewInvoiceJsonAsync;
+export const recordCredit = api.recordCredit;
+export const recordCreditJson = api.recordCreditJson;
+export const recordCreditAsync = api.recordCreditAsync;
+export const recordCreditJsonAsync = api.recordCreditJsonAsync;
+export const transition = api.transition;
+export const transitionJson = api.transitionJson;
+export const transitionAsync = api.transitionAsync;
+export const transitionJsonAsync = api.transitionJsonAsync;
 export const validate = api.validate;
 export const validateJson = api.validateJson;
 export const validateAsync = api.validateAsync;

@@ -5,38 +5,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, sep } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
 import { ROOT, quickstart } from "../suite/support.mjs";
-
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".cjs": "text/javascript; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-};
-
-/** A static file server for `dir`, on 127.0.0.1 and a free port. */
-async function serve(dir) {
-  const server = createServer((req, res) => {
-    const path = normalize(join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname)));
-    const file = path.endsWith(sep) ? join(path, "index.html") : path;
-    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end("not found");
-      return;
-    }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream" });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${server.address().port}/` };
-}
+import { CHROMIUM, launch, serve } from "./support.mjs";
 
 test("the README's browser quickstart runs in headless Chromium", async () => {
   const pkg = join(ROOT, "bindings-wasm", "pkg");
@@ -51,19 +24,7 @@ test("the README's browser quickstart runs in headless Chromium", async () => {
   const { server, url } = await serve(site);
   let browser;
   try {
-    // Playwright gives Chromium a fresh temporary profile of its own.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launch();
     const page = await browser.newPage();
     const errors = [];
     const logs = [];

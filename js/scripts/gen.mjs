@@ -135,12 +135,30 @@ function objectType(s, indent) {
   return `${out}${indent}}`;
 }
 
+/** The title of `spec/schema/v1/api/<op>.<side>.schema.json`; every operation has both files. */
+function opSchemaTitle(op, side) {
+  const file = join(schemaDir, "api", `${op}.${side}.schema.json`);
+  if (!existsSync(file)) {
+    throw new Error(`${relative(root, file)} is missing: register the ${side} schema of \`${op}\` in tests/src/generate.rs`);
+  }
+  return JSON.parse(readFileSync(file, "utf8")).title;
+}
+
 function documentsDts() {
   let body = "";
-  for (const [name, s] of Object.entries(definitions())) {
+  const defs = definitions();
+  for (const [name, s] of Object.entries(defs)) {
     body += doc(s.description, "");
     if (s.type === "object" && !s.oneOf && !s.anyOf) body += `export interface ${name} ${objectType(s, "")}\n\n`;
     else body += `export type ${name} = ${tsType(s, "")};\n\n`;
+  }
+  // Every operation gets \`<Op>Request\` and \`<Op>Response\`, aliases where the schema's title differs.
+  for (const op of operations()) {
+    for (const [side, suffix] of [["request", "Request"], ["response", "Response"]]) {
+      const alias = `${pascalCase(op)}${suffix}`;
+      const title = opSchemaTitle(op, side);
+      if (title !== alias && !(alias in defs)) body += `/** The ${side} of \`${op}\`. */\nexport type ${alias} = ${title};\n\n`;
+    }
   }
   return (
     HEADER +
