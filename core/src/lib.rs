@@ -6,9 +6,11 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod api;
+pub mod changes;
 pub mod error;
 pub mod json;
 pub mod model;
+pub mod rates;
 pub mod validate;
 
 pub use error::{Error, ErrorClass, ErrorCode, Problem, Result};

@@ -53,6 +53,11 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<model::OwnershipPolicy>("ownership_policy")?,
         schema::<api::ValidateRequest>("api/validate.request")?,
         schema::<api::ValidateResponse>("api/validate.response")?,
+        schema::<api::ResolveRateRequest>("api/resolve_rate.request")?,
+        schema::<api::ResolveRateResponse>("api/resolve_rate.response")?,
+        schema::<api::ApplyChangeOrderRequest>("api/apply_change_order.request")?,
+        schema::<api::ApplyChangeOrderResponse>("api/apply_change_order.response")?,
+        schema::<model::BilledLedger>("billed_ledger")?,
         errors_md(),
     ])
 }

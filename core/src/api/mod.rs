@@ -8,6 +8,18 @@ mod validate;
 
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
 
+// Rates and change orders.
+mod apply_change_order;
+mod resolve_rate;
+
+pub use apply_change_order::{
+    ApplyChangeOrderRequest, ApplyChangeOrderResponse, apply_change_order,
+};
+pub use resolve_rate::{
+    RateOutcome, RateQueryDoc, ResolveRateRequest, ResolveRateResponse, describe as describe_rate,
+    resolve_rate,
+};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,7 +27,7 @@ use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
 
 /// The names of the operations [`run`] accepts.
-pub const OPERATIONS: &[&str] = &["validate"];
+pub const OPERATIONS: &[&str] = &["validate", "resolve_rate", "apply_change_order"];
 
 fn call<Req, Resp>(
     input: &[u8],
@@ -35,6 +47,8 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "resolve_rate" => call(input, limits, resolve_rate),
+        "apply_change_order" => call(input, limits, apply_change_order),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

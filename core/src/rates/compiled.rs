@@ -1,0 +1,255 @@
+//! The pre-indexed form of a rate card.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::{RateQuery, RateResolution, RateRule};
+use crate::model::{Date, RateUnit};
+
+/// A date packed into one integer that orders like the date.
+fn day_key(d: Date) -> u32 {
+    (u32::from(d.year()) << 9) | (u32::from(d.month()) << 5) | u32::from(d.day())
+}
+
+/// Disjoint dated segments of one key, sorted by start; each names the rule in force.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Timeline {
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+    rules: Vec<u32>,
+}
+
+impl Timeline {
+    /// Builds the segments of the rules `members` (indexes into `rules`): on each day the rule in
+    /// force (`effective_from <= day <= effective_to`) with the latest `effective_from` wins.
+    fn build(rules: &[RateRule], members: &[usize]) -> Timeline {
+        // Events: a rule starts on `from`, and stops after `to` (at day key `to + 1`).
+        let mut events: Vec<(Date, bool, usize)> = Vec::with_capacity(members.len() * 2);
+        for &i in members {
+            let Some(r) = rules.get(i) else { continue };
+            events.push((r.effective_from, true, i));
+            if let Some(next) = r.effective_to.and_then(Date::succ) {
+                events.push((next, false, i));
+            }
+        }
+        events.sort_unstable();
+        let mut active: BTreeMap<(Date, usize), ()> = BTreeMap::new();
+        let mut t = Timeline::default();
+        let mut k = 0;
+        while let Some(&(day, _, _)) = events.get(k) {
+            while let Some(&(d, starts, i)) = events.get(k) {
+                if d != day {
+                    break;
+                }
+                if let Some(r) = rules.get(i) {
+                    if starts {
+                        active.insert((r.effective_from, i), ());
+                    } else {
+                        active.remove(&(r.effective_from, i));
+                    }
+                }
+                k += 1;
+            }
+            let winner = active.keys().next_back().map(|(_, i)| *i);
+            // The segment ends the day before the next event (or never).
+            let end = events
+                .get(k)
+                .and_then(|(d, _, _)| d.pred())
+                .map_or(u32::MAX, day_key);
+            if let Some(w) = winner {
+                let w = u32::try_from(w).unwrap_or(u32::MAX);
+                let start = day_key(day);
+                let adjacent = t.rules.last() == Some(&w)
+                    && t.ends
+                        .last()
+                        .and_then(|e| day.pred().map(|p| day_key(p) == *e))
+                        .unwrap_or(false);
+                if adjacent {
+                    if let Some(e) = t.ends.last_mut() {
+                        *e = end;
+                    }
+                } else {
+                    t.starts.push(start);
+                    t.ends.push(end);
+                    t.rules.push(w);
+                }
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn find(&self, day: u32) -> Option<u32> {
+        let n = self.starts.partition_point(|s| *s <= day);
+        let i = n.checked_sub(1)?;
+        if *self.ends.get(i)? >= day {
+            self.rules.get(i).copied()
+        } else {
+            None
+        }
+    }
+}
+
+/// A rate card compiled for fast resolution: interned names and one timeline per key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledCard {
+    rules: Vec<RateRule>,
+    hours_per_day: Decimal,
+    version: u32,
+    roles: BTreeMap<String, u32>,
+    resources: BTreeMap<String, u32>,
+    tasks: BTreeMap<String, u32>,
+    timelines: Vec<Timeline>,
+    by_role: Vec<Option<u32>>,
+    by_resource: Vec<Option<u32>>,
+    by_role_task: BTreeMap<(u32, u32), u32>,
+    by_resource_task: BTreeMap<(u32, u32), u32>,
+}
+
+fn intern(map: &mut BTreeMap<String, u32>, name: &str) -> u32 {
+    if let Some(id) = map.get(name) {
+        return *id;
+    }
+    let id = u32::try_from(map.len()).unwrap_or(u32::MAX);
+    map.insert(name.to_owned(), id);
+    id
+}
+
+fn set(v: &mut Vec<Option<u32>>, at: u32, value: u32) {
+    let at = at as usize;
+    if v.len() <= at {
+        v.resize(at + 1, None);
+    }
+    if let Some(slot) = v.get_mut(at) {
+        *slot = Some(value);
+    }
+}
+
+impl CompiledCard {
+    /// Compiles `rules` (one contract version's rates) resolved as `version`.
+    pub fn new(rules: Vec<RateRule>, hours_per_day: Decimal, version: u32) -> CompiledCard {
+        let mut roles = BTreeMap::new();
+        let mut resources = BTreeMap::new();
+        let mut tasks = BTreeMap::new();
+        // (is_resource, target id, task id or MAX) -> member rule indexes
+        let mut groups: BTreeMap<(bool, u32, u32), Vec<usize>> = BTreeMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let (is_resource, target) = match (&r.key.resource_id, &r.key.role) {
+                (Some(res), _) => (true, intern(&mut resources, res.as_str())),
+                (None, Some(role)) => (false, intern(&mut roles, role)),
+                (None, None) => continue,
+            };
+            let task = r
+                .key
+                .task_id
+                .as_ref()
+                .map_or(u32::MAX, |t| intern(&mut tasks, t.as_str()));
+            groups
+                .entry((is_resource, target, task))
+                .or_default()
+                .push(i);
+        }
+        let mut card = CompiledCard {
+            hours_per_day,
+            version,
+            roles,
+            resources,
+            tasks,
+            timelines: Vec::with_capacity(groups.len()),
+            by_role: Vec::new(),
+            by_resource: Vec::new(),
+            by_role_task: BTreeMap::new(),
+            by_resource_task: BTreeMap::new(),
+            rules: Vec::new(),
+        };
+        for ((is_resource, target, task), members) in groups {
+            let tl = u32::try_from(card.timelines.len()).unwrap_or(u32::MAX);
+            card.timelines.push(Timeline::build(&rules, &members));
+            match (is_resource, task) {
+                (true, u32::MAX) => set(&mut card.by_resource, target, tl),
+                (false, u32::MAX) => set(&mut card.by_role, target, tl),
+                (true, t) => {
+                    card.by_resource_task.insert((target, t), tl);
+                }
+                (false, t) => {
+                    card.by_role_task.insert((target, t), tl);
+                }
+            }
+        }
+        card.rules = rules;
+        card
+    }
+
+    /// The rules, in the order given.
+    pub fn rules(&self) -> &[RateRule] {
+        &self.rules
+    }
+
+    /// The contract version this card belongs to.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn hit(&self, timeline: Option<u32>, day: u32) -> Option<&RateRule> {
+        let tl = self.timelines.get(timeline? as usize)?;
+        self.rules.get(tl.find(day)? as usize)
+    }
+
+    /// Resolves one query: override, then resource + task, resource, role + task, role.
+    #[inline]
+    pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
+        if let Some(rate) = q.rate_override {
+            return RateResolution::Rate {
+                rate,
+                unit: RateUnit::Hour,
+                rule: None,
+                hours_per_day: None,
+                contract_version: self.version,
+            };
+        }
+        let day = day_key(q.work_date);
+        let task = match q.task_id {
+            Some(t) if !self.tasks.is_empty() => self.tasks.get(t).copied(),
+            _ => None,
+        };
+        let mut found = None;
+        if let Some(res) = q
+            .resource_id
+            .filter(|_| !self.resources.is_empty())
+            .and_then(|r| self.resources.get(r).copied())
+        {
+            if let Some(t) = task {
+                found = self.hit(self.by_resource_task.get(&(res, t)).copied(), day);
+            }
+            if found.is_none() {
+                found = self.hit(self.by_resource.get(res as usize).copied().flatten(), day);
+            }
+        }
+        if found.is_none()
+            && let Some(role) = self.roles.get(q.role).copied()
+        {
+            if let Some(t) = task {
+                found = self.hit(self.by_role_task.get(&(role, t)).copied(), day);
+            }
+            if found.is_none() {
+                found = self.hit(self.by_role.get(role as usize).copied().flatten(), day);
+            }
+        }
+        match found {
+            Some(rule) => RateResolution::Rate {
+                rate: rule.rate,
+                unit: rule.unit,
+                rule: Some(rule),
+                hours_per_day: match rule.unit {
+                    RateUnit::Day => Some(self.hours_per_day),
+                    RateUnit::Hour => None,
+                },
+                contract_version: self.version,
+            },
+            None => RateResolution::Missing {
+                contract_version: self.version,
+            },
+        }
+    }
+}
