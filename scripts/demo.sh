@@ -24,6 +24,14 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "(exit status $status: the document was read and has problems)"
 
+section "Rate resolution: the most specific rate in force on the work date, and why"
+"$bw" rate "$ex/contract-northwind-tm.json" --role "Senior Architect" --task T-CUTOVER --date 2026-03-02
+"$bw" rate "$ex/contract-northwind-tm.json" --role "Senior Architect" --date 2026-03-02 \
+  --change-orders "$ex/change-order-northwind-co1.json"
+
+section "Applying change order CO-1: the new contract version and its impact"
+"$bw" amend "$ex/contract-northwind-tm.json" "$ex/change-order-northwind-co1.json"
+
 section "Summary"
 count=$(ls "$ex"/*.json | wc -l)
 echo "demo: $count sample documents valid; the broken contract was refused with every problem listed"

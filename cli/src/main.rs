@@ -171,24 +171,24 @@ fn rate_cmd(
         req.query
             .resource_id
             .as_ref()
-            .map(|r| format!(" ({r})"))
+            .map(|r| format!(", resource {r}"))
             .unwrap_or_default(),
         req.query
             .task_id
             .as_ref()
-            .map(|t| format!(" on {t}"))
+            .map(|t| format!(", task {t}"))
             .unwrap_or_default()
     );
     match (&r.rate, r.unit) {
         (Some(rate), Some(unit)) => {
-            w(out, format!("{who} on {}: {rate} per {unit}", r.work_date))?;
+            w(out, format!("{who}, {}: {rate} per {unit}", r.work_date))?;
             if let Some(h) = r.hours_per_day {
                 w(out, format!("  day rate: H hours bill H / {h} days"))?;
             }
         }
         _ => w(
             out,
-            format!("{who} on {}: no rate (missing_rate)", r.work_date),
+            format!("{who}, {}: no rate (missing_rate)", r.work_date),
         )?,
     }
     w(out, format!("  source:   {}", r.rate_source))?;

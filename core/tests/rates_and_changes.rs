@@ -1,5 +1,11 @@
 //! Rate resolution, contract versions and change orders, through the public API.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers outside #[test] functions build fixed inputs"
+)]
+
 use billwise_core::ErrorCode;
 use billwise_core::changes::{ContractHistory, apply_change_order};
 use billwise_core::model::{BilledLedger, ChangeOrder, Contract, Date, RoundingMode};
