@@ -91,15 +91,99 @@ impl Timeline {
     }
 }
 
+/// Interned names with an open-addressing hash index (FNV-1a, linear probing). Lookups never
+/// iterate the table, so nothing depends on its order; ids are given in first-seen order.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct NameIndex {
+    names: Vec<Box<str>>,
+    /// `id + 1` per slot, 0 when empty; the length is a power of two.
+    slots: Vec<u32>,
+}
+
+#[inline]
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl NameIndex {
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.into());
+        if self.slots.len() < self.names.len() * 2 {
+            self.rehash();
+        } else {
+            self.place(name, id);
+        }
+        id
+    }
+
+    fn rehash(&mut self) {
+        let size = (self.names.len() * 4).next_power_of_two().max(8);
+        self.slots = vec![0; size];
+        let names = std::mem::take(&mut self.names);
+        for (i, n) in names.iter().enumerate() {
+            self.place(n, u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        self.names = names;
+    }
+
+    fn place(&mut self, name: &str, id: u32) {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (fnv1a(name) as usize) & mask;
+        loop {
+            match self.slots.get_mut(i) {
+                Some(slot) if *slot == 0 => {
+                    *slot = id.saturating_add(1);
+                    return;
+                }
+                Some(_) => i = (i + 1) & mask,
+                None => return,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (fnv1a(name) as usize) & mask;
+        loop {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            let id = slot - 1;
+            if self.names.get(id as usize).is_some_and(|n| &**n == name) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// A rate card compiled for fast resolution: interned names and one timeline per key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledCard {
     rules: Vec<RateRule>,
     hours_per_day: Decimal,
     version: u32,
-    roles: BTreeMap<String, u32>,
-    resources: BTreeMap<String, u32>,
-    tasks: BTreeMap<String, u32>,
+    roles: NameIndex,
+    resources: NameIndex,
+    tasks: NameIndex,
     timelines: Vec<Timeline>,
     by_role: Vec<Option<u32>>,
     by_resource: Vec<Option<u32>>,
@@ -107,13 +191,8 @@ pub struct CompiledCard {
     by_resource_task: BTreeMap<(u32, u32), u32>,
 }
 
-fn intern(map: &mut BTreeMap<String, u32>, name: &str) -> u32 {
-    if let Some(id) = map.get(name) {
-        return *id;
-    }
-    let id = u32::try_from(map.len()).unwrap_or(u32::MAX);
-    map.insert(name.to_owned(), id);
-    id
+fn intern(map: &mut NameIndex, name: &str) -> u32 {
+    map.intern(name)
 }
 
 fn set(v: &mut Vec<Option<u32>>, at: u32, value: u32) {
@@ -129,9 +208,9 @@ fn set(v: &mut Vec<Option<u32>>, at: u32, value: u32) {
 impl CompiledCard {
     /// Compiles `rules` (one contract version's rates) resolved as `version`.
     pub fn new(rules: Vec<RateRule>, hours_per_day: Decimal, version: u32) -> CompiledCard {
-        let mut roles = BTreeMap::new();
-        let mut resources = BTreeMap::new();
-        let mut tasks = BTreeMap::new();
+        let mut roles = NameIndex::default();
+        let mut resources = NameIndex::default();
+        let mut tasks = NameIndex::default();
         // (is_resource, target id, task id or MAX) -> member rule indexes
         let mut groups: BTreeMap<(bool, u32, u32), Vec<usize>> = BTreeMap::new();
         for (i, r) in rules.iter().enumerate() {
@@ -210,14 +289,14 @@ impl CompiledCard {
         }
         let day = day_key(q.work_date);
         let task = match q.task_id {
-            Some(t) if !self.tasks.is_empty() => self.tasks.get(t).copied(),
+            Some(t) if !self.tasks.is_empty() => self.tasks.get(t),
             _ => None,
         };
         let mut found = None;
         if let Some(res) = q
             .resource_id
             .filter(|_| !self.resources.is_empty())
-            .and_then(|r| self.resources.get(r).copied())
+            .and_then(|r| self.resources.get(r))
         {
             if let Some(t) = task {
                 found = self.hit(self.by_resource_task.get(&(res, t)).copied(), day);
@@ -227,7 +306,7 @@ impl CompiledCard {
             }
         }
         if found.is_none()
-            && let Some(role) = self.roles.get(q.role).copied()
+            && let Some(role) = self.roles.get(q.role)
         {
             if let Some(t) = task {
                 found = self.hit(self.by_role_task.get(&(role, t)).copied(), day);

@@ -68,8 +68,10 @@ pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -
             (None, None) => "the entry".to_owned(),
         };
         let task = task.map(|t| format!(" on task `{t}`")).unwrap_or_default();
+        // The entry with an explicit `effective_to` that reaches furthest so far, among earlier starts.
+        let mut reach: Option<(Date, Date, usize)> = None;
         for pair in dated.windows(2) {
-            let [(from_a, to_a, ia), (from_b, _, ib)] = pair else {
+            let [(from_a, _, ia), (from_b, _, ib)] = pair else {
                 continue;
             };
             if from_a == from_b {
@@ -78,14 +80,102 @@ pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -
                     ErrorCode::RatesAmbiguousEntry,
                     format!("{who}{task} already has a rate from {from_b} (entry {ia})"),
                 );
-            } else if to_a.is_some_and(|to| to >= *from_b) {
+            }
+        }
+        for (from_b, to_b, ib) in &dated {
+            if let Some((from_a, to_a, ia)) = reach
+                && from_a < *from_b
+                && to_a >= *from_b
+            {
                 p.push(
-                    &entries.index(*ia).key("effective_to"),
+                    &entries.index(ia).key("effective_to"),
                     ErrorCode::RatesOverlappingEntries,
-                    format!("{who}{task}: the rate from {from_a} runs to {} but entry {ib} starts on {from_b}", to_a.map(|d| d.to_string()).unwrap_or_default()),
+                    format!(
+                        "{who}{task}: the rate from {from_a} runs to {to_a} but entry {ib} starts on {from_b}"
+                    ),
                 );
+            }
+            if let Some(to) = to_b
+                && reach.is_none_or(|(_, r, _)| *to > r)
+            {
+                reach = Some((*from_b, *to, *ib));
             }
         }
     }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Contract;
+
+    fn card(entries: serde_json::Value) -> Vec<(String, ErrorCode)> {
+        let c: Contract = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "id": "C-1", "account_id": "A-1", "legal_entity": "US01",
+            "currency": "USD", "billing_model": "time_and_materials", "status": "active",
+            "start_date": "2026-01-01", "end_date": "2026-12-31",
+            "rate_card": {"entries": entries}
+        }))
+        .unwrap();
+        validate_rate_card(&c.rate_card, Currency::Usd, &Pointer::root())
+            .into_vec()
+            .into_iter()
+            .map(|p| (p.path, p.code))
+            .collect()
+    }
+
+    fn e(from: &str, to: Option<&str>) -> serde_json::Value {
+        let mut v = serde_json::json!({"role": "Consultant", "rate": {"amount": "100.00", "currency": "USD"}, "effective_from": from});
+        if let Some(t) = to {
+            v["effective_to"] = serde_json::json!(t);
+        }
+        v
+    }
+
+    #[test]
+    fn a_long_range_overlapping_a_later_entry_is_reported_even_past_a_short_one() {
+        let got = card(serde_json::json!([
+            e("2026-01-01", Some("2026-12-31")),
+            e("2026-03-01", Some("2026-03-31")),
+            e("2026-06-01", None),
+        ]));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "/entries/0/effective_to".to_owned(),
+                    ErrorCode::RatesOverlappingEntries
+                ),
+                (
+                    "/entries/0/effective_to".to_owned(),
+                    ErrorCode::RatesOverlappingEntries
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_temporary_rate_over_an_open_ended_one_is_not_an_overlap() {
+        let got = card(serde_json::json!([
+            e("2026-01-01", None),
+            e("2026-03-01", Some("2026-03-31")),
+        ]));
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn entries_that_end_the_day_before_the_next_starts_are_fine() {
+        let got = card(serde_json::json!([
+            e("2026-01-01", Some("2026-06-30")),
+            e("2026-07-01", None),
+        ]));
+        assert!(got.is_empty(), "{got:?}");
+        let got = card(serde_json::json!([
+            e("2026-01-01", Some("2026-07-01")),
+            e("2026-07-01", None),
+        ]));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1, ErrorCode::RatesOverlappingEntries);
+    }
 }
