@@ -95,3 +95,51 @@ fn resolve_1m_queries(bencher: divan::Bencher) {
             (missing, cents)
         });
 }
+
+/// The alternative a user would write: scan the version's rates for every query (same answers).
+#[divan::bench(sample_count = 3)]
+fn linear_scan_1m_queries(bencher: divan::Bencher) {
+    let h = history();
+    let w = work(QUERIES);
+    let rates = &h.current().rates;
+    bencher
+        .counter(divan::counter::ItemsCount::new(QUERIES))
+        .bench_local(|| {
+            let mut missing = 0usize;
+            let mut cents = 0i64;
+            for &(role, res, task, date) in &w.rows {
+                let role = w.roles.get(role).map_or("", String::as_str);
+                let res = w.resources.get(res).map(String::as_str);
+                let task = w.tasks.get(task).map(String::as_str);
+                // best[specificity] = (effective_from, rule)
+                let mut best: [Option<(Date, &billwise_core::rates::RateRule)>; 4] = [None; 4];
+                for r in rates {
+                    if !r.in_force_on(date) {
+                        continue;
+                    }
+                    let k = &r.key;
+                    let level = match (&k.resource_id, &k.role, &k.task_id) {
+                        (Some(x), _, Some(t))
+                            if Some(x.as_str()) == res && Some(t.as_str()) == task =>
+                        {
+                            0
+                        }
+                        (Some(x), _, None) if Some(x.as_str()) == res => 1,
+                        (None, Some(x), Some(t)) if x == role && Some(t.as_str()) == task => 2,
+                        (None, Some(x), None) if x == role => 3,
+                        _ => continue,
+                    };
+                    if let Some(slot) = best.get_mut(level)
+                        && slot.is_none_or(|(from, _)| r.effective_from > from)
+                    {
+                        *slot = Some((r.effective_from, r));
+                    }
+                }
+                match best.iter().flatten().next() {
+                    Some((_, r)) => cents = cents.wrapping_add(r.rate.amount.mantissa() as i64),
+                    None => missing += 1,
+                }
+            }
+            (missing, cents)
+        });
+}

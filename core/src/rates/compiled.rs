@@ -15,9 +15,15 @@ fn day_key(d: Date) -> u32 {
 /// Disjoint dated segments of one key, sorted by start; each names the rule in force.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Timeline {
-    starts: Vec<u32>,
-    ends: Vec<u32>,
-    rules: Vec<u32>,
+    segments: Vec<Segment>,
+}
+
+/// Days `start..=end` (packed day keys) priced by rule `rule`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Segment {
+    start: u32,
+    end: u32,
+    rule: u32,
 }
 
 impl Timeline {
@@ -60,19 +66,14 @@ impl Timeline {
             if let Some(w) = winner {
                 let w = u32::try_from(w).unwrap_or(u32::MAX);
                 let start = day_key(day);
-                let adjacent = t.rules.last() == Some(&w)
-                    && t.ends
-                        .last()
-                        .and_then(|e| day.pred().map(|p| day_key(p) == *e))
-                        .unwrap_or(false);
-                if adjacent {
-                    if let Some(e) = t.ends.last_mut() {
-                        *e = end;
-                    }
-                } else {
-                    t.starts.push(start);
-                    t.ends.push(end);
-                    t.rules.push(w);
+                let before = day.pred().map(day_key);
+                match t.segments.last_mut() {
+                    Some(last) if last.rule == w && Some(last.end) == before => last.end = end,
+                    _ => t.segments.push(Segment {
+                        start,
+                        end,
+                        rule: w,
+                    }),
                 }
             }
         }
@@ -81,13 +82,9 @@ impl Timeline {
 
     #[inline]
     fn find(&self, day: u32) -> Option<u32> {
-        let n = self.starts.partition_point(|s| *s <= day);
-        let i = n.checked_sub(1)?;
-        if *self.ends.get(i)? >= day {
-            self.rules.get(i).copied()
-        } else {
-            None
-        }
+        let n = self.segments.partition_point(|s| s.start <= day);
+        let seg = self.segments.get(n.checked_sub(1)?)?;
+        (seg.end >= day).then_some(seg.rule)
     }
 }
 
