@@ -91,9 +91,8 @@ impl RateKey {
 }
 
 /// One dated rate of a contract version: a rate-card entry, or a rate set by a change order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
 pub struct RateRule {
     /// What it prices.
     #[serde(flatten)]
