@@ -65,7 +65,19 @@ def item(i, date, hours, rate, amount, role="Consultant", version=0, source=None
 def ledger(total="50000.00", items=()):
     return {"schema_version": 1, "contract_id": "C-1", "billed_total": usd(total), "items": list(items)}
 
-cases = {"rates/resolve_rate": [], "changes/apply_change_order": []}
+cases = {"rates/resolve_rate": [], "rates/validate": [], "changes/apply_change_order": []}
+
+def card_case(slug, description, entries, **card):
+    c = contract()
+    c["rate_card"] = dict({"entries": entries}, **card)
+    cases["rates/validate"].append((slug, description, "validate", {"document": c}))
+
+def entry(role="Consultant", rate="150.00", frm="2026-01-01", to=None, currency="USD", **kw):
+    e = {"role": role, "rate": {"amount": rate, "currency": currency}, "effective_from": frm}
+    if to:
+        e["effective_to"] = to
+    e.update(kw)
+    return e
 
 def rate_case(slug, description, q, c=None, cos=()):
     req = {"contract": c or contract(), "query": q}
@@ -128,6 +140,19 @@ rate_case("unapproved-change-order-is-refused", "a submitted change order cannot
 rate_case("change-order-sequence-gap-is-refused", "change order 2 without change order 1 is out of sequence", query(), cos=[co2])
 rate_case("duplicate-sequence-is-refused", "two change orders with sequence 1 are refused", query(), cos=[co1, dict(co1, id="CO-1b")])
 rate_case("override-in-another-currency-is-refused", "a manual rate in another currency than the contract's is refused", query(rate_override={"amount": "99.00", "currency": "EUR"}))
+
+# Rate-card validation: every problem, with its code and path.
+card_case("effective-to-before-effective-from", "an entry ending before it starts is reported at its effective_to", [entry(frm="2026-07-01", to="2026-06-30")])
+card_case("zero-and-negative-rates", "a zero and a negative rate are both reported", [entry(rate="0.00"), entry(role="Architect", rate="-5.00")])
+card_case("rate-in-another-currency", "a rate in a currency other than the contract's is reported", [entry(currency="EUR")])
+card_case("ambiguous-role-and-task-entries", "two role + task entries from the same day are ambiguous", [entry(task_id="T-1"), entry(task_id="T-1", rate="160.00")])
+card_case("same-day-different-specificity-is-fine", "a role entry and a role + task entry from the same day are not ambiguous", [entry(), entry(task_id="T-1", rate="160.00")])
+card_case("overlap-past-a-short-entry", "a long entry running past a later entry's start is reported even with a short entry between them",
+          [entry(to="2026-12-31"), entry(rate="140.00", frm="2026-03-01", to="2026-03-31"), entry(rate="160.00", frm="2026-07-01")])
+card_case("temporary-rate-over-open-ended-is-fine", "a dated temporary rate over an open-ended one is valid (it wins during its range)",
+          [entry(), entry(rate="140.00", frm="2026-03-01", to="2026-03-31")])
+card_case("entry-with-role-and-resource", "an entry naming both a role and a resource is reported", [entry(resource_id="R-1")])
+card_case("hours-per-day-out-of-range", "hours_per_day of 0 is reported", [entry()], hours_per_day="0")
 
 # apply_change_order.
 change_case("northwind-co1", "Northwind CO-1: two role rates renegotiated from 2026-03-01 and the ceiling raised by 60000.00", nw_co1, c=nw)
