@@ -57,6 +57,9 @@ enum Command {
         file: String,
     },
     /// Resolve the rate for one piece of work and say why that rate won.
+    ///
+    /// Exits 0 with a rate, 1 with `missing_rate` or when a rule refuses the input, 2 when a file
+    /// cannot be read.
     Rate {
         /// The contract file.
         contract: String,
@@ -80,6 +83,9 @@ enum Command {
         json: bool,
     },
     /// Apply an approved change order and print the new contract version and its impact.
+    ///
+    /// Exits 0 when applied, 1 when a rule refuses it (with the code and path), 2 when a file
+    /// cannot be read.
     Amend {
         /// The contract file.
         contract: String,
