@@ -322,11 +322,66 @@ fn answers(entries: &[Value], probes: &[Probe]) -> Vec<String> {
         .collect()
 }
 
+/// The rules of `spec/domain/rate-cards.md` written as plainly as possible: for each specificity
+/// in order, the entries of that key in force on the day, latest `effective_from` first.
+fn reference(entries: &[Value], probes: &[Probe]) -> Vec<String> {
+    let c = contract(json!(entries));
+    let rules: Vec<RateRule> = c
+        .rate_card
+        .entries
+        .iter()
+        .map(RateRule::from_entry)
+        .collect();
+    probes
+        .iter()
+        .map(|(role, res, task, dd)| {
+            let date = d(&day(*dd));
+            let resource = format!("R{role}");
+            let res = res.then_some(resource.as_str());
+            let task = task.then_some("T");
+            let role = ROLES[*role];
+            // (role, resource, task) of each step; a step needs every part the query lacks to be absent.
+            let steps = [
+                (None, res, task, res.is_some() && task.is_some()),
+                (None, res, None, res.is_some()),
+                (Some(role), None, task, task.is_some()),
+                (Some(role), None, None, true),
+            ];
+            for (kr, kres, kt, applies) in steps {
+                if !applies {
+                    continue;
+                }
+                let best = rules
+                    .iter()
+                    .filter(|r| {
+                        r.key.role.as_deref() == kr
+                            && r.key.resource_id.as_ref().map(|x| x.as_str()) == kres
+                            && r.key.task_id.as_ref().map(|x| x.as_str()) == kt
+                            && r.in_force_on(date)
+                    })
+                    .max_by_key(|r| r.effective_from);
+                if let Some(r) = best {
+                    return format!("{} {}", r.rate.amount_string(), r.source);
+                }
+            }
+            "missing".to_owned()
+        })
+        .collect()
+}
+
 fn probes() -> impl Strategy<Value = Vec<Probe>> {
     prop::collection::vec((0usize..3, any::<bool>(), any::<bool>(), 0u32..400), 1..30)
 }
 
 proptest! {
+    #[test]
+    fn the_compiled_card_agrees_with_the_plain_reading_of_the_rules(
+        entries in card(),
+        queries in probes(),
+    ) {
+        prop_assert_eq!(answers(&entries, &queries), reference(&entries, &queries));
+    }
+
     #[test]
     fn resolution_never_depends_on_the_order_of_entries(
         entries in card(),
