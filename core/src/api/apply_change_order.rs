@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::changes::{
-    Adjustment, ContractHistory, ContractVersion, Impact, apply_change_order as apply,
+    Adjustment, ChangeOrderEvent, ContractHistory, ContractVersion, Impact,
+    apply_change_order as apply, transition,
 };
 use crate::error::Error;
 use crate::json::Limits;
-use crate::model::{BilledLedger, ChangeOrder, Contract, Id, SchemaVersion};
+use crate::model::{BilledLedger, ChangeOrder, ChangeOrderStatus, Contract, Id, SchemaVersion};
 
 /// What to apply.
 #[derive(Debug, Deserialize)]
@@ -37,6 +38,10 @@ pub struct ApplyChangeOrderResponse {
     pub schema_version: SchemaVersion,
     /// The contract.
     pub contract_id: Id,
+    /// The change order's status after applying it (`applied`).
+    pub change_order_status: ChangeOrderStatus,
+    /// The ids of every applied change order in sequence: the contract's new `change_orders`.
+    pub applied_change_orders: Vec<Id>,
     /// The new version.
     pub version: ContractVersion,
     /// What changed.
@@ -55,6 +60,12 @@ pub fn apply_change_order(
     Ok(ApplyChangeOrderResponse {
         schema_version: SchemaVersion,
         contract_id: a.history.contract_id().clone(),
+        change_order_status: transition(req.change_order.status, ChangeOrderEvent::Apply)?,
+        applied_change_orders: a
+            .history
+            .versions()
+            .filter_map(|v| v.change_order_id.clone())
+            .collect(),
         version: a.history.current().clone(),
         impact: a.impact,
         adjustments: a.adjustments,
