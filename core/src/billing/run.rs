@@ -180,7 +180,7 @@ impl<'a> Ctx<'a> {
                 rate: *rate,
                 unit: RateUnit::Hour,
                 hours_per_day: self.req.contract.rate_card.hours_per_day.0,
-                source: std::borrow::Cow::Borrowed("override"),
+                source: std::borrow::Cow::Borrowed(crate::rates::RATE_OVERRIDE_SOURCE),
                 version: self.terms.version_on(e.work_date),
             }),
             None => self

@@ -162,6 +162,19 @@ pub struct LedgerEntry {
     pub contract_version: u32,
     /// Whether it counted against the ceiling.
     pub against_ceiling: bool,
+    /// For time: the rate entry that priced it (`rate_source` of its line; `rate_override` for a
+    /// manual rate, which a change order never re-prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_source: Option<String>,
+    /// For time: the role worked in (a retroactive change order re-prices by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// For time: who worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<Id>,
+    /// For time: the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Id>,
 }
 
 /// A credit note line giving back part or all of a billed item.
