@@ -31,6 +31,37 @@ export interface Account {
 /** A customer's status. */
 export type AccountStatus = "prospect" | "active" | "inactive";
 
+/** The adjustment one billed time item needs: new amount minus billed amount. */
+export interface Adjustment {
+  /**
+   * `new_amount - billed_amount` (absent when no rate applies: the item is held with
+   * `missing_rate` for a person to decide).
+   */
+  adjustment?: Money | null;
+  /** The amount billed. */
+  billed_amount: Money;
+  /** The rate billed. */
+  billed_rate?: Money | null;
+  /** The version that priced it. */
+  billed_version: number;
+  /** The billed time entry. */
+  item_id: Id;
+  /** The amount now, rounded once (absent when no rate applies). */
+  new_amount?: Money | null;
+  /** The rate now (absent when no rate applies any more). */
+  new_rate?: Money | null;
+  /** Its unit. */
+  new_unit?: RateUnit | null;
+  /** The version that re-prices it. */
+  new_version: number;
+  /** The hours billed. */
+  quantity: Decimal;
+  /** The winning entry now, or `missing_rate`. */
+  rate_source: string;
+  /** The day worked. */
+  work_date: Date;
+}
+
 /** A correction of an earlier bill after a retroactive change order. */
 export interface AdjustmentLine {
   /** New amount minus billed amount (rounded once). */
@@ -63,6 +94,38 @@ export interface AgingBucket {
   entries: number;
   /** Hours. */
   hours: Decimal;
+}
+
+/** What to apply. */
+export interface ApplyChangeOrderRequest {
+  /** The approved change order to apply (sequence n+1). */
+  change_order: ChangeOrder;
+  /** The change orders already applied (sequences 1..n). */
+  change_orders?: ChangeOrder[];
+  /** The contract (version 0). */
+  contract: Contract;
+  /** What is billed so far (for the ceiling, billed milestones and retroactive adjustments). */
+  ledger?: BilledLedger | null;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The new version, what changed, and the adjustments billed work needs. */
+export interface ApplyChangeOrderResponse {
+  /** For a retroactive change order with a billed ledger: one adjustment per re-priced item. */
+  adjustments: Adjustment[];
+  /** The ids of every applied change order in sequence: the contract's new `change_orders`. */
+  applied_change_orders: Id[];
+  /** The change order's status after applying it (`applied`). */
+  change_order_status: ChangeOrderStatus;
+  /** The contract. */
+  contract_id: Id;
+  /** What changed. */
+  impact: Impact;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** The new version. */
+  version: ContractVersion;
 }
 
 /** What earlier runs billed and credit notes gave back, for one contract. */
@@ -257,6 +320,26 @@ export interface Contract {
 /** A contract's lifecycle stage (ownership moves from CRM to ERP at signature). */
 export type ContractStatus = "draft" | "negotiation" | "signed" | "active" | "completed" | "terminated";
 
+/** One version of a contract: the original (0) or the result of change order `n` (version `n`). */
+export interface ContractVersion {
+  /** Its other terms apply from this day. */
+  approved_on?: Date | null;
+  /** The change order that made this version. */
+  change_order_id?: Id | null;
+  /** Its rate changes apply to work dated on or after this day. */
+  effective_date?: Date | null;
+  /** Hours in a billable day, for day rates. */
+  hours_per_day: Decimal;
+  /** Every dated rate of this version. */
+  rates: RateRule[];
+  /** Whether billed work on or after `effective_date` is re-priced by adjustment lines. */
+  retroactive: boolean;
+  /** The terms of this version. */
+  terms: Terms;
+  /** 0 for the original contract, `n` after the change order with sequence `n`. */
+  version: number;
+}
+
 /** An ISO 4217 currency code. */
 export type Currency = "AED" | "ARS" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "COP" | "CZK" | "DKK" | "EGP" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NGN" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
 
@@ -300,7 +383,7 @@ export interface EffectDescription {
 }
 
 /** A stable error or problem code (see spec/errors.md). */
-export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "LEDGER_UNKNOWN_ITEM" | "LEDGER_INVALID_CREDIT" | "LEDGER_WRONG_CONTRACT" | "LEDGER_DUPLICATE_INVOICE" | "MACHINE_TRANSITION_NOT_ALLOWED" | "MACHINE_SOURCE_NOT_ALLOWED" | "MACHINE_GUARD_FAILED" | "AUDIT_ENTRY_TAMPERED" | "AUDIT_ENTRY_MISSING" | "AUDIT_CHAIN_BROKEN" | "AUDIT_HEAD_MISMATCH" | "INTERNAL_ERROR";
+export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "CHANGES_NOT_APPROVED" | "CHANGES_OUT_OF_SEQUENCE" | "CHANGES_CEILING_BELOW_BILLED" | "CHANGES_MILESTONE_BILLED" | "CHANGES_NO_CEILING" | "CHANGES_HISTORY_MISMATCH" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "LEDGER_UNKNOWN_ITEM" | "LEDGER_INVALID_CREDIT" | "LEDGER_WRONG_CONTRACT" | "LEDGER_DUPLICATE_INVOICE" | "MACHINE_TRANSITION_NOT_ALLOWED" | "MACHINE_SOURCE_NOT_ALLOWED" | "MACHINE_GUARD_FAILED" | "AUDIT_ENTRY_TAMPERED" | "AUDIT_ENTRY_MISSING" | "AUDIT_CHAIN_BROKEN" | "AUDIT_HEAD_MISMATCH" | "INTERNAL_ERROR";
 
 /** An event and the systems that may send it. */
 export interface EventDescription {
@@ -396,6 +479,42 @@ export type HoldReason = "already_billed" | "not_approved" | "not_billable" | "p
 
 /** An identifier: 1 to 128 bytes, no control characters. */
 export type Id = string;
+
+/** What a change order changes, in money and dates. */
+export interface Impact {
+  /** Ceiling, end-date, markup and milestone changes apply from this day. */
+  approved_on?: Date | null;
+  /** The ceiling after (absent when there is none). */
+  ceiling_after?: Money | null;
+  /** The ceiling before (absent when there was none). */
+  ceiling_before?: Money | null;
+  /** `ceiling_after - ceiling_before` (zero when unchanged). */
+  ceiling_delta: Money;
+  /** The change order. */
+  change_order_id: Id;
+  /** Milestones added minus milestones removed (percent milestones at their share of the fixed fee). */
+  contract_value_delta: Money;
+  /** Rate changes apply to work dated on or after this day. */
+  effective_date: Date;
+  /** The end date after. */
+  end_date_after: Date;
+  /** The end date before. */
+  end_date_before: Date;
+  /** The expense markup after, in percent. */
+  expense_markup_after: Decimal;
+  /** The expense markup before, in percent. */
+  expense_markup_before: Decimal;
+  /** Ids of milestones added. */
+  milestones_added: Id[];
+  /** Ids of milestones removed. */
+  milestones_removed: Id[];
+  /** The rates set or ended, in the order of the changes. */
+  rate_changes: RateChange[];
+  /** Whether billed work on or after `effective_date` is re-priced. */
+  retroactive: boolean;
+  /** The version it makes. */
+  version: number;
+}
 
 /** An invoice. */
 export interface Invoice {
@@ -503,6 +622,17 @@ export interface LedgerEntry {
   kind: ItemKind;
   /** Hours for time (also for day rates); 1 for expenses and milestones. */
   quantity: Decimal;
+  /**
+   * For time: the rate entry that priced it (`rate_source` of its line; `rate_override` for a
+   * manual rate, which a change order never re-prices).
+   */
+  rate_source?: string | null;
+  /** For time: who worked. */
+  resource_id?: Id | null;
+  /** For time: the role worked in (a retroactive change order re-prices by it). */
+  role?: string | null;
+  /** For time: the task. */
+  task_id?: Id | null;
   /** The unit price on the line that billed it (per hour, per day or per item). */
   unit_price: Money;
 }
@@ -744,6 +874,26 @@ export interface RateCard {
   hours_per_day?: Decimal;
 }
 
+/** A rate that a change order sets or ends. */
+export interface RateChange {
+  /** The new rate (absent when the change ends the rate). */
+  after?: Money | null;
+  /** Its unit. */
+  after_unit?: RateUnit | null;
+  /** The rate of this key in force on `from` before the change (absent when none was). */
+  before?: Money | null;
+  /** Its unit. */
+  before_unit?: RateUnit | null;
+  /** The first work date the change applies to (the change order's effective date). */
+  from: Date;
+  /** The resource (exactly one of `role` and `resource_id`). */
+  resource_id?: Id | null;
+  /** The role (exactly one of `role` and `resource_id`). */
+  role?: string | null;
+  /** Narrows the rate to one task. */
+  task_id?: Id | null;
+}
+
 /** One rate: for a role or a named resource, optionally for one task, from a date. */
 export interface RateEntry {
   /** First work date the rate applies to. */
@@ -762,6 +912,45 @@ export interface RateEntry {
   unit?: RateUnit;
 }
 
+/** Whether a rate was found. */
+export type RateOutcome = "rate" | "missing_rate";
+
+/** The work to price. */
+export interface RateQueryDoc {
+  /** A manual rate on the time entry (wins over the rate card). */
+  rate_override?: Money | null;
+  /** Who worked. */
+  resource_id?: Id | null;
+  /** The role worked in. */
+  role: string;
+  /** The task. */
+  task_id?: Id | null;
+  /** The day worked. */
+  work_date: Date;
+}
+
+/** One dated rate of a contract version: a rate-card entry, or a rate set by a change order. */
+export interface RateRule {
+  /** First work date it applies to. */
+  effective_from: Date;
+  /** Last work date it applies to (inclusive); open-ended when absent. */
+  effective_to?: Date | null;
+  /** The contract version that introduced it (0 for the original rate card). */
+  introduced_in: number;
+  /** The rate, in the contract currency. */
+  rate: Money;
+  /** The resource (exactly one of `role` and `resource_id`). */
+  resource_id?: Id | null;
+  /** The role (exactly one of `role` and `resource_id`). */
+  role?: string | null;
+  /** Where it comes from: `rate_card:role=Consultant@2026-01-01` or `change_order:CO-1`. */
+  source: string;
+  /** Narrows the rate to one task. */
+  task_id?: Id | null;
+  /** Per hour or per day. */
+  unit: RateUnit;
+}
+
 /** The unit a rate is quoted in. */
 export type RateUnit = "hour" | "day";
 
@@ -775,6 +964,51 @@ export interface RecordCreditRequest {
   ledger: BilledLedger;
   /** Always 1 (may be omitted). */
   schema_version?: SchemaVersion;
+}
+
+/** What to resolve. */
+export interface ResolveRateRequest {
+  /** Its approved or applied change orders (any order; sequences 1..n). */
+  change_orders?: ChangeOrder[];
+  /** The contract (version 0). */
+  contract: Contract;
+  /** The work to price. */
+  query: RateQueryDoc;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The rate and why. */
+export interface ResolveRateResponse {
+  /** The contract. */
+  contract_id: Id;
+  /** The contract version resolved against (0 for the original, n after change order n). */
+  contract_version: number;
+  /** The winning entry's first day. */
+  effective_from?: Date | null;
+  /** The winning entry's last day, when it has one. */
+  effective_to?: Date | null;
+  /** The decision in one sentence. */
+  explanation: string;
+  /** For day rates: hours in a billable day (the entry bills `hours / hours_per_day` days). */
+  hours_per_day?: Decimal | null;
+  /** `rate` or `missing_rate`. */
+  outcome: RateOutcome;
+  /** The rate. */
+  rate?: Money | null;
+  /**
+   * The winning entry (`rate_card:role=...@from`, `change_order:CO-1`, `rate_override`) or
+   * `missing_rate`.
+   */
+  rate_source: string;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Which precedence step won. */
+  specificity?: Specificity | null;
+  /** Per hour or per day. */
+  unit?: RateUnit | null;
+  /** The day worked. */
+  work_date: Date;
 }
 
 /** A prepaid amount drawn down by billed time. */
@@ -813,6 +1047,9 @@ export interface RoundingPolicy {
 /** The document schema version. */
 export type SchemaVersion = 1;
 
+/** How specific the winning rate is; earlier variants win over later ones. */
+export type Specificity = "override" | "resource_task" | "resource" | "role_task" | "role";
+
 /** Figures a finance team watches. */
 export interface Summary {
   /** Contract value not yet billed (ceiling, fixed fee, retainer or milestones), when the contract has one. */
@@ -834,6 +1071,18 @@ export interface Task {
   id: Id;
   /** Its name. */
   name: string;
+}
+
+/** The terms other than rates that a change order can change; in force from its approval. */
+export interface Terms {
+  /** The not-to-exceed, if any. */
+  ceiling?: Ceiling | null;
+  /** The last day of the contract period. */
+  end_date: Date;
+  /** The expense markup, in percent. */
+  expense_markup_percent: Decimal;
+  /** The milestones. */
+  milestones: Milestone[];
 }
 
 /** Hours a person worked on a task on a day. */

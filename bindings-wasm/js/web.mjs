@@ -30,7 +30,7 @@ const api = createApi(
     },
   },
 );
-for (const op of ["commit_invoice", "describe_machines", "preview_invoice", "record_credit", "transition", "validate"]) api.addOperation(op);
+for (const op of ["apply_change_order", "commit_invoice", "describe_machines", "preview_invoice", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
 
 export let VERSION;
 export let SCHEMA_VERSION;
@@ -58,6 +58,10 @@ export const run = api.run;
 export const runJson = api.runJson;
 export const runAsync = api.runAsync;
 export const runJsonAsync = api.runJsonAsync;
+export const applyChangeOrder = api.applyChangeOrder;
+export const applyChangeOrderJson = api.applyChangeOrderJson;
+export const applyChangeOrderAsync = api.applyChangeOrderAsync;
+export const applyChangeOrderJsonAsync = api.applyChangeOrderJsonAsync;
 export const commitInvoice = api.commitInvoice;
 export const commitInvoiceJson = api.commitInvoiceJson;
 export const commitInvoiceAsync = api.commitInvoiceAsync;
@@ -74,6 +78,10 @@ export const recordCredit = api.recordCredit;
 export const recordCreditJson = api.recordCreditJson;
 export const recordCreditAsync = api.recordCreditAsync;
 export const recordCreditJsonAsync = api.recordCreditJsonAsync;
+export const resolveRate = api.resolveRate;
+export const resolveRateJson = api.resolveRateJson;
+export const resolveRateAsync = api.resolveRateAsync;
+export const resolveRateJsonAsync = api.resolveRateJsonAsync;
 export const transition = api.transition;
 export const transitionJson = api.transitionJson;
 export const transitionAsync = api.transitionAsync;

@@ -5,6 +5,8 @@ import {
   validate,
   validateJson,
   validateAsync,
+  previewInvoice,
+  previewInvoiceAsync,
   run,
   BillwiseError,
   BillwiseInputError,
@@ -17,6 +19,9 @@ import {
   type ValidateRequest,
   type ValidateResponse,
   type ErrorCode,
+  type PreviewInvoiceRequest,
+  type PreviewInvoiceResponse,
+  type TimeEntry,
 } from "billwise";
 
 const rate: Money = { amount: "185.00", currency: "USD" };
@@ -47,6 +52,34 @@ async function later(): Promise<boolean> {
   return r.valid;
 }
 
+// The billing run: approved time entries in, lines, held items and totals out.
+const entry: TimeEntry = {
+  id: "TE-1",
+  project_id: "PRJ-1",
+  task_id: "T-1",
+  resource_id: "R-1",
+  role: "Consultant",
+  work_date: "2026-03-02",
+  hours: "7.5",
+  status: "approved",
+};
+const preview: PreviewInvoiceRequest = {
+  contract,
+  projects: [{ schema_version: 1, id: "PRJ-1", contract_id: "C-1", legal_entity: "US01", status: "active", tasks: [{ id: "T-1", name: "Build" }] }],
+  time_entries: [entry],
+  period: { start: "2026-03-01", end: "2026-03-31" },
+  as_of: "2026-04-01",
+};
+const invoice: PreviewInvoiceResponse = previewInvoice(preview);
+const total: string = invoice.totals.total.amount;
+const heldReasons: string[] = invoice.held.map((h) => `${h.id}: ${h.reason}: ${h.sentence}`);
+async function batch(): Promise<string> {
+  const r = await previewInvoiceAsync(preview);
+  return r.totals.total.amount;
+}
+// @ts-expect-error hours are a decimal string, never a number
+const badHours: TimeEntry = { ...entry, hours: 7.5 };
+
 try {
   validate({ document: { schema_version: 1 } });
 } catch (e) {
@@ -67,4 +100,4 @@ const unknownCurrency: Money = { amount: "1.00", currency: "XXX" };
 
 const version: string = VERSION;
 const schemaVersion: 1 = SCHEMA_VERSION;
-export { codes, same, text, later, wrong, unknownCurrency, version, schemaVersion };
+export { codes, same, text, later, total, heldReasons, batch, badHours, wrong, unknownCurrency, version, schemaVersion };
