@@ -55,21 +55,42 @@ function stable(v) {
   );
 }
 
-/** Every definition of every schema file, by name; a name defined twice must mean the same. */
+/** `schema` with every `#/$defs/<name>` reference in `renames` pointed at its new name. */
+function renameRefs(schema, renames) {
+  return JSON.parse(JSON.stringify(schema), (key, value) => {
+    if (key !== "$ref" || typeof value !== "string") return value;
+    const m = /^#\/\$defs\/(.+)$/.exec(value);
+    return m && renames.has(m[1]) ? `#/$defs/${renames.get(m[1])}` : value;
+  });
+}
+
+/**
+ * Every definition of every schema file, by name. A name two files define differently (two
+ * operations' own `Summary`, say) keeps its plain name for the first file, in path order, and is
+ * prefixed with the later file's title (`ReconcileResponseSummary`) in the others.
+ */
 function definitions() {
   const defs = {};
-  const add = (name, schema, from) => {
-    if (name in defs && stable(defs[name]) !== stable(schema)) {
-      throw new Error(`${from}: definition \`${name}\` differs from another file's`);
-    }
-    defs[name] = schema;
-  };
   for (const file of schemaFiles(schemaDir)) {
-    const { $schema, $defs, title, ...top } = JSON.parse(readFileSync(file, "utf8"));
+    const { $schema, $defs = {}, title, ...top } = JSON.parse(readFileSync(file, "utf8"));
     const from = relative(root, file);
     if (!title) throw new Error(`${from}: no title`);
-    for (const [name, def] of Object.entries($defs || {})) add(name, def, from);
-    add(title, top, from);
+    // Rename until no definition of this file clashes (a renamed reference can make another clash).
+    const renames = new Map();
+    for (;;) {
+      const local = renameRefs($defs, renames);
+      const clash = Object.keys(local).filter(
+        (name) => !renames.has(name) && name in defs && stable(defs[name]) !== stable(local[name]),
+      );
+      if (clash.length === 0) break;
+      for (const name of clash) renames.set(name, `${title}${name}`);
+    }
+    const local = renameRefs($defs, renames);
+    for (const [name, def] of Object.entries(local)) defs[renames.get(name) || name] = def;
+    if (title in defs && stable(defs[title]) !== stable(renameRefs(top, renames))) {
+      throw new Error(`${from}: title \`${title}\` is defined differently by another file`);
+    }
+    defs[title] = renameRefs(top, renames);
   }
   return Object.fromEntries(Object.keys(defs).sort().map((k) => [k, defs[k]]));
 }
