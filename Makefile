@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BILLWISE := target/debug/billwise
 
-.PHONY: all demo test lint fmt test-rust gen gen-check build bench help
+.PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python
 
 all: test
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test       format, lint, generated-file drift and every test"
 	@echo "make gen        regenerate spec/schema, spec/errors.md"
 	@echo "make bench      run the Rust benchmarks"
+	@echo "make test-python  build the Python wheel into .venv and run its tests, mypy and stubtest"
 
 build:
 	$(CARGO) build --locked -p billwise-cli
@@ -38,8 +39,31 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust demo
+test: lint test-rust demo test-python
 	@echo "make test: all suites passed"
 
 bench:
 	$(CARGO) bench --locked -p billwise-benches
+
+# Python: a venv at .venv with pinned tools, the wheel built by maturin into dist/ and installed there.
+VENV := .venv
+VPY := $(VENV)/bin/python
+PY_TOOLS := maturin==1.16.0 pytest==9.0.3 mypy==2.4.1 typing_extensions==4.15.0 pydantic==2.13.4
+
+python-venv:
+	@test -x $(VPY) || python3 -m venv $(VENV)
+	@$(VPY) -m pip --version >/dev/null
+	@if ! $(VPY) -m pip show -q $(foreach t,$(PY_TOOLS),$(firstword $(subst ==, ,$(t)))) >/dev/null 2>&1 \
+		|| [ "$$($(VPY) -m maturin --version 2>/dev/null)" != "maturin 1.16.0" ]; then \
+		$(VPY) -m pip install -q --disable-pip-version-check $(PY_TOOLS); fi
+
+python-build: python-venv
+	rm -f dist/billwise-*.whl
+	$(VENV)/bin/maturin build --locked --release -m bindings-python/Cargo.toml -o dist --interpreter $(VPY)
+	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps dist/billwise-*.whl
+
+test-python: python-build
+	cd bindings-python && ../$(VPY) -m pytest -q tests
+	$(VPY) -m mypy --strict bindings-python/examples bindings-python/tests/typing_usage.py
+	$(VPY) -m mypy.stubtest billwise --allowlist bindings-python/stubtest-allowlist.txt
+	@echo "test-python: all Python checks passed"
