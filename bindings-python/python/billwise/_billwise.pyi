@@ -1,6 +1,6 @@
 """The native module of billwise (built from ``bindings-python/src``). Import ``billwise`` instead."""
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple, overload
 
 from typing_extensions import Unpack
 
@@ -15,11 +15,24 @@ SCHEMA_VERSION: int
 OPERATIONS: Tuple[str, ...]
 """The operation names ``run`` accepts."""
 
+__all__ = [
+    "validate",
+    "run",
+    "to_json",
+    "_read_document",
+    "_panic_for_tests",
+    "__version__",
+    "SCHEMA_VERSION",
+    "OPERATIONS",
+    "_ERROR_TABLE",
+]
+
 _ERROR_TABLE: Tuple[Tuple[str, str, str], ...]
 
-def validate(
-    request: Optional[Request] = None, /, **fields: Unpack[ValidateRequest]
-) -> ValidateResponse:
+@overload
+def validate(request: Request, /) -> ValidateResponse: ...
+@overload
+def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> ValidateResponse:
     """Validates one document and reports every problem found.
 
     Pass the request as one argument (``{"document": ..., "kind"?: ..., "contract"?: ...}``) or

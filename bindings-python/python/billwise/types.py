@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar, Dict, List, Literal, Mapping, Optional, Protocol, TypedDict, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Literal, Mapping, Optional, Protocol, TypedDict, Union
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
 
 __all__ = [
     "JSON",
@@ -48,7 +51,7 @@ DecimalLike = Union[Decimal, str]
 DateLike = Union[date, str]
 """A calendar date: ``date(2026, 3, 2)`` or ``"2026-03-02"``."""
 
-ErrorCode = Literal[
+ErrorCode: TypeAlias = Literal[
     "INPUT_MALFORMED_JSON",
     "INPUT_INVALID_TYPE",
     "INPUT_UNKNOWN_FIELD",
@@ -96,7 +99,7 @@ ErrorCode = Literal[
 ]
 """Every stable error and problem code (``billwise.ERROR_CODES`` describes each)."""
 
-ErrorClass = Literal[
+ErrorClass: TypeAlias = Literal[
     "input",
     "schema_version",
     "limit_exceeded",
@@ -108,7 +111,7 @@ ErrorClass = Literal[
 ]
 """How a code is surfaced: ``validation`` codes appear as problems in reports, the others raise."""
 
-DocumentKind = Literal[
+DocumentKind: TypeAlias = Literal[
     "account",
     "opportunity",
     "contract",
