@@ -32,6 +32,7 @@ static SEQUENCE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static ENUM: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static IS_DATACLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static FIELDS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static FORMAT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn function<'py>(
     cell: &'static PyOnceLock<Py<PyAny>>,
@@ -219,12 +220,17 @@ impl Writer {
             return self.array(t.iter().map(Ok));
         }
         if v.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
-            let text = py
-                .import("builtins")?
-                .getattr("format")?
+            // `str` is exact; only tiny or huge values use an exponent, which `format(v, "f")`
+            // spells out (`1E-7` → `0.0000001`). `NaN` and `Infinity` pass through for the core
+            // to refuse as decimals.
+            let text = v.str()?;
+            if !text.to_cow()?.contains(['E', 'e']) {
+                return self.py_string(&text);
+            }
+            let plain = function(&FORMAT, py, "builtins", "format")?
                 .call1((v, "f"))?
                 .cast_into::<PyString>()?;
-            return self.py_string(&text);
+            return self.py_string(&plain);
         }
         if v.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
             return Err(self.error(

@@ -410,6 +410,38 @@ def test_calls_from_a_thread_pool_give_the_same_answers() -> None:
             assert got == expected
 
 
+def test_the_core_runs_with_the_gil_released() -> None:
+    import threading
+    import time
+
+    entries = [entry(id=f"TE-{i}") for i in range(60_000)]
+    text = json.dumps({"document": work_log(*entries)}).encode()
+    ticks = 0
+    done = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        before, start = ticks, time.perf_counter()
+        time.sleep(0.2)  # sleeping releases the GIL: the spinner's full speed
+        rate = (ticks - before) / (time.perf_counter() - start)
+        shares = []
+        for _ in range(3):
+            before, start = ticks, time.perf_counter()
+            billwise.validate(text)  # bytes in, a small report out: nearly all the time is in the core
+            shares.append((ticks - before) / (rate * (time.perf_counter() - start)))
+    finally:
+        done.set()
+        spinner.join()
+    # Holding the GIL would leave the spinner a switch interval or two (a few ms) per call.
+    assert max(shares) > 0.25, shares
+
+
 # --- types -----------------------------------------------------------------------------------
 
 SCHEMA_TYPES = {

@@ -30,9 +30,7 @@ __all__ = [
 _ERROR_TABLE: Tuple[Tuple[str, str, str], ...]
 
 @overload
-def validate(request: Request, /) -> ValidateResponse: ...
-@overload
-def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> ValidateResponse:
+def validate(request: Request, /) -> ValidateResponse:
     """Validates one document and reports every problem found.
 
     Pass the request as one argument (``{"document": ..., "kind"?: ..., "contract"?: ...}``) or
@@ -40,6 +38,8 @@ def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> Vali
     breaks rules gives ``valid: False`` and its problems; a document that cannot be read at all
     raises ``InputError`` (or a subclass).
     """
+@overload
+def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> ValidateResponse: ...
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""
