@@ -55,6 +55,24 @@ def test_version_and_schema_version_are_exported() -> None:
     assert "validate" in billwise.OPERATIONS
 
 
+def test_the_module_version_is_the_installed_wheel_version() -> None:
+    from importlib.metadata import version
+
+    assert version("billwise") == billwise.__version__
+
+
+def test_the_package_docstring_example_runs() -> None:
+    import doctest
+
+    assert doctest.testmod(billwise).failed == 0
+
+
+def test_the_document_kind_literal_follows_the_json_schema() -> None:
+    schema = json.loads((SPEC / "schema" / "v1" / "contract.schema.json").read_text())
+    kinds = [k["const"] for k in schema["$defs"]["DocumentKind"]["oneOf"]]
+    assert list(typing.get_args(bt.DocumentKind)) == kinds
+
+
 def test_every_operation_the_core_runs_is_a_python_function() -> None:
     for op in billwise.OPERATIONS:
         assert callable(getattr(billwise, op)), op
