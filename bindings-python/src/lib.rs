@@ -180,6 +180,16 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     })
 }
 
+/// Test hook: raises the exception a core error with `code` becomes.
+#[pyfunction]
+#[pyo3(signature = (code, /))]
+fn _raise_for_tests(py: Python<'_>, code: &str) -> PyResult<()> {
+    let code = ErrorCode::parse(code)
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unknown code `{code}`")))?;
+    let error = Error::new(code, "raised for a test").at("/x").with("k", 1);
+    Err(errors::to_pyerr(py, Failure::Core(error)))
+}
+
 /// The error-code table: `(code, class, description)` in declaration order.
 fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     let rows: Vec<(&str, &str, &str)> = ErrorCode::ALL
@@ -197,6 +207,7 @@ fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(to_json, m)?)?;
     m.add_function(wrap_pyfunction!(_read_document, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_raise_for_tests, m)?)?;
     m.add("__version__", billwise_core::VERSION)?;
     m.add("SCHEMA_VERSION", SCHEMA_VERSION)?;
     m.add("OPERATIONS", PyTuple::new(py, api::OPERATIONS)?)?;

@@ -381,18 +381,34 @@ def test_nesting_past_the_limit_raises_limit_exceeded_error() -> None:
     assert caught.value.path == "/document" + "/0" * 63
 
 
-def test_each_error_class_maps_to_its_exception() -> None:
-    classes = {
-        "input": billwise.InputError,
-        "schema_version": billwise.SchemaVersionError,
-        "limit_exceeded": billwise.LimitExceededError,
-        "idempotency_conflict": billwise.IdempotencyConflictError,
-        "version_conflict": billwise.VersionConflictError,
-        "rule": billwise.RuleError,
-        "validation": billwise.RuleError,
-        "internal": billwise.InternalError,
-    }
-    assert set(classes) == set(typing.get_args(bt.ErrorClass))
+EXCEPTION_OF_CLASS = {
+    "input": billwise.InputError,
+    "schema_version": billwise.SchemaVersionError,
+    "limit_exceeded": billwise.LimitExceededError,
+    "idempotency_conflict": billwise.IdempotencyConflictError,
+    "version_conflict": billwise.VersionConflictError,
+    "rule": billwise.RuleError,
+    "validation": billwise.RuleError,
+    "internal": billwise.InternalError,
+}
+
+
+def test_every_error_class_has_an_exception() -> None:
+    assert set(EXCEPTION_OF_CLASS) == set(typing.get_args(bt.ErrorClass))
+
+
+@pytest.mark.parametrize("code", list(billwise.ERROR_CODES))
+def test_each_code_raises_the_exception_of_its_class(code: str) -> None:
+    expected = EXCEPTION_OF_CLASS[billwise.ERROR_CODES[code].error_class]  # type: ignore[index]
+    with pytest.raises(billwise.BillwiseError) as caught:
+        billwise._billwise._raise_for_tests(code)
+    assert type(caught.value) is expected
+    assert (caught.value.code, caught.value.message, caught.value.path, caught.value.details) == (
+        code,
+        "raised for a test",
+        "/x",
+        {"k": 1},
+    )
 
 
 def test_exceptions_survive_pickling_with_their_attributes() -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "to_json",
     "_read_document",
     "_panic_for_tests",
+    "_raise_for_tests",
     "__version__",
     "SCHEMA_VERSION",
     "OPERATIONS",
@@ -50,3 +51,4 @@ def to_json(value: Any, /) -> str:
 
 def _read_document(document: Request, /) -> Tuple[Dict[str, JSON], str]: ...
 def _panic_for_tests() -> None: ...
+def _raise_for_tests(code: str, /) -> None: ...
