@@ -46,16 +46,18 @@ bench:
 	$(CARGO) bench --locked -p billwise-benches
 
 # Python: a venv at .venv with pinned tools, the wheel built by maturin into dist/ and installed there.
+# The tests run the release wheel, the artefact users install (and the one benchmarks will time);
+# a debug build would not share the Rust test build either (maturin sets pyo3's extension-module).
 VENV := .venv
 VPY := $(VENV)/bin/python
 PY_TOOLS := maturin==1.16.0 pytest==9.0.3 mypy==2.4.1 typing_extensions==4.15.0 pydantic==2.13.4
 
 python-venv:
 	@test -x $(VPY) || python3 -m venv $(VENV)
-	@$(VPY) -m pip --version >/dev/null
-	@if ! $(VPY) -m pip show -q $(foreach t,$(PY_TOOLS),$(firstword $(subst ==, ,$(t)))) >/dev/null 2>&1 \
-		|| [ "$$($(VPY) -m maturin --version 2>/dev/null)" != "maturin 1.16.0" ]; then \
-		$(VPY) -m pip install -q --disable-pip-version-check $(PY_TOOLS); fi
+	@# .venv/.tools records what was installed: the pinned set is installed once, not on every run.
+	@if [ "$$(cat $(VENV)/.tools 2>/dev/null)" != "$(PY_TOOLS)" ]; then \
+		$(VPY) -m pip install -q --disable-pip-version-check $(PY_TOOLS) \
+		&& echo "$(PY_TOOLS)" > $(VENV)/.tools; fi
 
 python-build: python-venv
 	rm -f dist/billwise-*.whl
