@@ -6,8 +6,11 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod api;
+pub mod billing;
+pub mod engine;
 pub mod error;
 pub mod json;
+pub mod machines;
 pub mod model;
 pub mod validate;
 

@@ -4,9 +4,21 @@
 //! Bindings convert their native values to and from these documents and map [`Error`]s; they hold
 //! no rule of their own.
 
+mod billing;
 mod validate;
+// Lifecycle state machines.
+mod machines;
 
+pub use billing::{
+    CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
+    preview_invoice, record_credit,
+};
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
+// Lifecycle state machines.
+pub use machines::{
+    DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
+    TransitionResponse, describe_machines, transition,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,7 +27,15 @@ use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
 
 /// The names of the operations [`run`] accepts.
-pub const OPERATIONS: &[&str] = &["validate"];
+pub const OPERATIONS: &[&str] = &[
+    "validate",
+    "preview_invoice",
+    "commit_invoice",
+    "record_credit",
+    // Lifecycle state machines.
+    "transition",
+    "describe_machines",
+];
 
 fn call<Req, Resp>(
     input: &[u8],
@@ -35,6 +55,12 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "preview_invoice" => call(input, limits, preview_invoice),
+        "commit_invoice" => call(input, limits, commit_invoice),
+        "record_credit" => call(input, limits, record_credit),
+        // Lifecycle state machines.
+        "transition" => call(input, limits, transition),
+        "describe_machines" => call(input, limits, describe_machines),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(
