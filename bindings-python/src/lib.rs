@@ -107,6 +107,22 @@ operations! {
         "Validates one document and reports every problem found.\n\n\
          The request is `{\"document\": ..., \"kind\"?: ..., \"contract\"?: ...}` (or the same as\n\
          keyword arguments). Returns `{\"schema_version\", \"kind\", \"valid\", \"problems\"}`.";
+    preview_invoice => api::preview_invoice,
+        "Previews the invoice of one contract for a period: lines, held items, totals, summary.\n\n\
+         The request is `{\"contract\", \"period\", \"as_of\", \"time_entries\"?, \"expenses\"?,\n\
+         \"milestones\"?, \"projects\"?, \"change_orders\"?, \"ledger\"?, \"options\"?}`.";
+    commit_invoice => api::commit_invoice,
+        "Previews a billing run and records its lines in the ledger as invoice `invoice_id`.\n\n\
+         The request is `{\"invoice_id\", \"run\"}`; returns `{\"preview\", \"ledger\"}`.";
+    record_credit => api::record_credit,
+        "Adds credit notes to a ledger after checking each gives back no more than was billed.\n\n\
+         The request is `{\"ledger\", \"currency\", \"credits\"}`; returns the ledger after.";
+    transition => api::transition,
+        "Applies an event to an entity's state in one lifecycle machine, without side effects.\n\n\
+         The request is `{\"machine\", \"state\", \"event\", \"source\", \"context\"?}`; a refusal is\n\
+         a result with `allowed: False` and its `rejection`.";
+    describe_machines => api::describe_machines,
+        "Describes the lifecycle machines (all, or `machine`): states, events, guards, transitions.";
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the

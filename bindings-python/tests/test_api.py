@@ -494,7 +494,45 @@ SCHEMA_TYPES = {
     "ValidateRequest": ("api/validate.request.schema.json", None),
     "ValidateResponse": ("api/validate.response.schema.json", None),
     "Problem": ("api/validate.response.schema.json", "Problem"),
+    "PreviewInvoiceRequest": ("api/preview_invoice.request.schema.json", None),
+    "Period": ("api/preview_invoice.request.schema.json", "Period"),
+    "Project": ("api/preview_invoice.request.schema.json", "Project"),
+    "Task": ("api/preview_invoice.request.schema.json", "Task"),
+    "ChangeOrder": ("api/preview_invoice.request.schema.json", "ChangeOrder"),
+    "BilledLedger": ("api/preview_invoice.request.schema.json", "BilledLedger"),
+    "LedgerEntry": ("api/preview_invoice.request.schema.json", "LedgerEntry"),
+    "LedgerCredit": ("api/preview_invoice.request.schema.json", "LedgerCredit"),
+    "BillingOptions": ("api/preview_invoice.request.schema.json", "BillingOptions"),
+    "InvoicePreview": ("api/preview_invoice.response.schema.json", None),
+    "PreviewLine": ("api/preview_invoice.response.schema.json", "PreviewLine"),
+    "AdjustmentLine": ("api/preview_invoice.response.schema.json", "AdjustmentLine"),
+    "HeldItem": ("api/preview_invoice.response.schema.json", "HeldItem"),
+    "Totals": ("api/preview_invoice.response.schema.json", "Totals"),
+    "AgingBucket": ("api/preview_invoice.response.schema.json", "AgingBucket"),
+    "HeldByReason": ("api/preview_invoice.response.schema.json", "HeldByReason"),
+    "Summary": ("api/preview_invoice.response.schema.json", "Summary"),
+    "CeilingStatus": ("api/preview_invoice.response.schema.json", "CeilingStatus"),
+    "RetainerStatus": ("api/preview_invoice.response.schema.json", "RetainerStatus"),
+    "CommitInvoiceRequest": ("api/commit_invoice.request.schema.json", None),
+    "CommitInvoiceResponse": ("api/commit_invoice.response.schema.json", None),
+    "RecordCreditRequest": ("api/record_credit.request.schema.json", None),
+    "TransitionRequest": ("api/transition.request.schema.json", None),
+    "GuardContext": ("api/transition.request.schema.json", "GuardContext"),
+    "TransitionResponse": ("api/transition.response.schema.json", None),
+    "TransitionRejection": ("api/transition.response.schema.json", "TransitionRejection"),
+    "DescribeMachinesRequest": ("api/describe_machines.request.schema.json", None),
+    "DescribeMachinesResponse": ("api/describe_machines.response.schema.json", None),
 }
+
+
+def test_literals_follow_the_json_schema() -> None:
+    def consts(file: str, definition: str) -> List[str]:
+        schema = json.loads((SPEC / "schema" / "v1" / file).read_text())
+        return [k["const"] for k in schema["$defs"][definition]["oneOf"]]
+
+    assert list(typing.get_args(bt.HoldReason)) == consts("api/preview_invoice.response.schema.json", "HoldReason")
+    assert list(typing.get_args(bt.ItemKind)) == consts("api/preview_invoice.response.schema.json", "ItemKind")
+    assert list(typing.get_args(bt.MachineName)) == consts("api/transition.request.schema.json", "MachineName")
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMA_TYPES))
@@ -513,3 +551,93 @@ def test_the_package_is_marked_typed() -> None:
 
     assert files("billwise").joinpath("py.typed").is_file()
     assert files("billwise").joinpath("_billwise.pyi").is_file()
+
+
+# --- the billing run and the state machines --------------------------------------------------
+
+
+def billing_case(name: str) -> Dict[str, Any]:
+    case: Dict[str, Any] = json.loads((SPEC / "cases" / "billing" / "preview_invoice" / f"{name}.json").read_text())
+    return case
+
+
+def test_preview_invoice_gives_decimal_money_and_date_values() -> None:
+    case = billing_case("001-approved-entry-billed")
+    preview = billwise.preview_invoice(case["input"])
+    line = preview["lines"][0]
+    assert line["amount"] == {"amount": Decimal("1200.00"), "currency": "USD"}
+    assert type(line["amount"]["amount"]) is Decimal
+    assert str(line["amount"]["amount"]) == "1200.00"
+    assert type(line["date"]) is date
+    assert type(preview["as_of"]) is date
+    assert type(preview["period"]["start"]) is date
+    assert billwise.to_json(preview) == billwise.to_json(case["expect"]["result"])
+
+
+def test_preview_invoice_accepts_native_decimals_and_dates_in_documents() -> None:
+    request = billing_case("001-approved-entry-billed")["input"]
+    native = json.loads(json.dumps(request))
+    native["as_of"] = date.fromisoformat(native["as_of"])
+    native["time_entries"][0]["hours"] = Decimal(native["time_entries"][0]["hours"])
+    native["time_entries"][0]["work_date"] = date.fromisoformat(native["time_entries"][0]["work_date"])
+    assert billwise.preview_invoice(native) == billwise.preview_invoice(request)
+    assert billwise.preview_invoice(**native) == billwise.preview_invoice(request)
+
+
+def test_float_money_in_a_billing_run_is_refused_at_its_path() -> None:
+    request = json.loads(json.dumps(billing_case("001-approved-entry-billed")["input"]))
+    request["contract"]["rate_card"]["entries"][0]["rate"]["amount"] = 150.0
+    with pytest.raises(billwise.InputError) as caught:
+        billwise.preview_invoice(request)
+    assert caught.value.code == "INPUT_NUMBER_NOT_ALLOWED"
+    assert caught.value.path == "/contract/rate_card/entries/0/rate/amount"
+
+
+def test_commit_then_credit_round_trips_the_ledger_through_python_values() -> None:
+    run = billing_case("001-approved-entry-billed")["input"]
+    committed = billwise.commit_invoice(invoice_id="INV-1", run=run)
+    ledger = committed["ledger"]
+    assert [e["invoice_id"] for e in ledger["entries"]] == ["INV-1"] * len(ledger["entries"])
+    entry = ledger["entries"][0]
+    credited = billwise.record_credit(
+        ledger=ledger,
+        currency="USD",
+        credits=[{"credit_note_id": "CN-1", "kind": entry["kind"], "item_id": entry["item_id"], "quantity": Decimal("1")}],
+    )
+    assert credited["credits"] == [
+        {"credit_note_id": "CN-1", "kind": entry["kind"], "item_id": entry["item_id"], "quantity": Decimal("1")}
+    ]
+    again = billwise.preview_invoice({**run, "ledger": credited})
+    assert again["lines"] != []
+
+
+def test_a_refused_transition_is_a_result_not_an_exception() -> None:
+    result = billwise.transition(machine="invoice", state="draft", event="post", source="crm")
+    assert result["allowed"] is False
+    assert result["rejection"] is not None
+    assert result["rejection"]["code"] in billwise.ERROR_CODES
+
+
+def test_a_transition_guard_reads_a_decimal_context() -> None:
+    def pay(balance_after: Any) -> Any:
+        return billwise.transition(
+            machine="invoice",
+            state="posted",
+            event="payment_received",
+            source="billing",
+            context={"balance_after": balance_after},
+        )
+
+    assert pay(Decimal("250.00"))["next_state"] == "partially_paid"
+    assert pay(Decimal("0.00"))["next_state"] == "paid"
+    with pytest.raises(billwise.InputError) as caught:
+        pay(0.5)
+    assert caught.value.code == "INPUT_NUMBER_NOT_ALLOWED"
+    assert caught.value.path == "/context/balance_after"
+
+
+def test_describe_machines_lists_every_machine_without_arguments() -> None:
+    described = billwise.describe_machines()
+    assert [m["name"] for m in described["machines"]] == list(typing.get_args(bt.MachineName))
+    one = billwise.describe_machines(machine="invoice")
+    assert [m["name"] for m in one["machines"]] == ["invoice"]

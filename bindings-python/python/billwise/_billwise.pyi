@@ -4,7 +4,22 @@ from typing import Any, Dict, Tuple, overload
 
 from typing_extensions import Unpack
 
-from billwise.types import JSON, Request, ValidateRequest, ValidateResponse
+from billwise.types import (
+    JSON,
+    BilledLedger,
+    CommitInvoiceRequest,
+    CommitInvoiceResponse,
+    DescribeMachinesRequest,
+    DescribeMachinesResponse,
+    InvoicePreview,
+    PreviewInvoiceRequest,
+    RecordCreditRequest,
+    Request,
+    TransitionRequest,
+    TransitionResponse,
+    ValidateRequest,
+    ValidateResponse,
+)
 
 __version__: str
 """The version of billwise."""
@@ -17,6 +32,11 @@ OPERATIONS: Tuple[str, ...]
 
 __all__ = [
     "validate",
+    "preview_invoice",
+    "commit_invoice",
+    "record_credit",
+    "transition",
+    "describe_machines",
     "run",
     "to_json",
     "_read_document",
@@ -41,6 +61,51 @@ def validate(request: Request, /) -> ValidateResponse:
     """
 @overload
 def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> ValidateResponse: ...
+
+@overload
+def preview_invoice(request: Request, /) -> InvoicePreview:
+    """Previews the invoice of one contract for a period: lines, held items, totals, summary.
+
+    The request is ``{"contract", "period", "as_of", "time_entries"?, "expenses"?, "milestones"?,
+    "projects"?, "change_orders"?, "ledger"?, "options"?}`` (or the same as keyword arguments).
+    Amounts come back as ``Decimal``, dates as ``date``; see ``spec/domain/billing.md``.
+    """
+@overload
+def preview_invoice(request: None = None, /, **fields: Unpack[PreviewInvoiceRequest]) -> InvoicePreview: ...
+@overload
+def commit_invoice(request: Request, /) -> CommitInvoiceResponse:
+    """Previews a billing run and records its lines in the ledger as invoice ``invoice_id``.
+
+    The request is ``{"invoice_id", "run"}`` where ``run`` is a ``preview_invoice`` request whose
+    ``ledger`` is the ledger before. Returns the preview and the ledger after.
+    """
+@overload
+def commit_invoice(request: None = None, /, **fields: Unpack[CommitInvoiceRequest]) -> CommitInvoiceResponse: ...
+@overload
+def record_credit(request: Request, /) -> BilledLedger:
+    """Adds credit notes to a ledger after checking each gives back no more than was billed.
+
+    The request is ``{"ledger", "currency", "credits"}``; returns the ledger after.
+    """
+@overload
+def record_credit(request: None = None, /, **fields: Unpack[RecordCreditRequest]) -> BilledLedger: ...
+@overload
+def transition(request: Request, /) -> TransitionResponse:
+    """Applies an event to an entity's state in one lifecycle machine, without side effects.
+
+    The request is ``{"machine", "state", "event", "source", "context"?}``. A refusal is a result
+    with ``allowed: False`` and its ``rejection``; an unknown state or event raises ``InputError``.
+    """
+@overload
+def transition(request: None = None, /, **fields: Unpack[TransitionRequest]) -> TransitionResponse: ...
+@overload
+def describe_machines(request: Request, /) -> DescribeMachinesResponse:
+    """Describes the lifecycle machines (every one, or ``machine``): states, events, guards,
+    transitions and effects."""
+@overload
+def describe_machines(
+    request: None = None, /, **fields: Unpack[DescribeMachinesRequest]
+) -> DescribeMachinesResponse: ...
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""

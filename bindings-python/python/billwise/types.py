@@ -40,6 +40,37 @@ __all__ = [
     "Problem",
     "ValidateRequest",
     "ValidateResponse",
+    "ItemKind",
+    "HoldReason",
+    "Period",
+    "Task",
+    "Project",
+    "ChangeOrder",
+    "LedgerEntry",
+    "LedgerCredit",
+    "BilledLedger",
+    "BillingOptions",
+    "PreviewInvoiceRequest",
+    "PreviewLine",
+    "AdjustmentLine",
+    "HeldItem",
+    "Totals",
+    "AgingBucket",
+    "HeldByReason",
+    "Summary",
+    "CeilingStatus",
+    "RetainerStatus",
+    "InvoicePreview",
+    "CommitInvoiceRequest",
+    "CommitInvoiceResponse",
+    "RecordCreditRequest",
+    "MachineName",
+    "GuardContext",
+    "TransitionRequest",
+    "TransitionRejection",
+    "TransitionResponse",
+    "DescribeMachinesRequest",
+    "DescribeMachinesResponse",
 ]
 
 JSON = Union[None, bool, int, str, Decimal, date, List["JSON"], Dict[str, "JSON"]]
@@ -74,7 +105,6 @@ ErrorCode: TypeAlias = Literal[
     "DOCUMENT_DATE_ORDER",
     "DOCUMENT_NEGATIVE_AMOUNT",
     "DOCUMENT_INVALID_PERCENT",
-    "DOCUMENT_UNKNOWN_REFERENCE",
     "DOCUMENT_INCONSISTENT_TOTALS",
     "CONTRACT_MODEL_TERMS",
     "CONTRACT_MILESTONE_AMOUNT",
@@ -95,6 +125,17 @@ ErrorCode: TypeAlias = Literal[
     "CHANGES_MISSING_APPROVAL_DATE",
     "OWNERSHIP_CONFLICT",
     "OWNERSHIP_UNKNOWN_ENTITY",
+    "LEDGER_UNKNOWN_ITEM",
+    "LEDGER_INVALID_CREDIT",
+    "LEDGER_WRONG_CONTRACT",
+    "LEDGER_DUPLICATE_INVOICE",
+    "MACHINE_TRANSITION_NOT_ALLOWED",
+    "MACHINE_SOURCE_NOT_ALLOWED",
+    "MACHINE_GUARD_FAILED",
+    "AUDIT_ENTRY_TAMPERED",
+    "AUDIT_ENTRY_MISSING",
+    "AUDIT_CHAIN_BROKEN",
+    "AUDIT_HEAD_MISMATCH",
     "INTERNAL_ERROR",
 ]
 """Every stable error and problem code (``billwise.ERROR_CODES`` describes each)."""
@@ -325,3 +366,381 @@ class ValidateResponse(TypedDict):
     kind: DocumentKind
     valid: bool
     problems: List[Problem]
+
+
+# --- the billing run (preview_invoice, commit_invoice, record_credit) ---------------------------
+
+ItemKind: TypeAlias = Literal["time", "expense", "milestone"]
+"""What a line, a held item or a ledger entry is."""
+
+HoldReason: TypeAlias = Literal[
+    "already_billed",
+    "not_approved",
+    "not_billable",
+    "project_status",
+    "outside_contract_period",
+    "outside_billing_period",
+    "legal_entity_mismatch",
+    "currency_mismatch",
+    "missing_rate",
+    "ceiling_exceeded",
+]
+"""Why an item is not billed, in the order the checks run (see ``spec/domain/billing.md``)."""
+
+
+class Period(TypedDict):
+    """The work dates a run bills (both ends inclusive)."""
+
+    start: DateLike
+    end: DateLike
+
+
+class _TaskRequired(TypedDict):
+    id: str
+    name: str
+
+
+class Task(_TaskRequired, total=False):
+    """A task of a project."""
+
+    billable: bool
+
+
+_ProjectRequired = TypedDict(
+    "_ProjectRequired",
+    {
+        "schema_version": int,
+        "id": str,
+        "contract_id": str,
+        "legal_entity": str,
+        "status": str,
+    },
+)
+
+
+class Project(_ProjectRequired, total=False):
+    """A delivery project (see ``spec/schema/v1/project.schema.json``)."""
+
+    kind: Optional[DocumentKind]
+    tasks: List[Task]
+
+
+_ChangeOrderRequired = TypedDict(
+    "_ChangeOrderRequired",
+    {
+        "schema_version": int,
+        "id": str,
+        "contract_id": str,
+        "sequence": int,
+        "status": str,
+        "effective_date": DateLike,
+        "changes": List[Dict[str, Any]],
+    },
+)
+
+
+class ChangeOrder(_ChangeOrderRequired, total=False):
+    """An amendment of a contract (see ``spec/schema/v1/change_order.schema.json``)."""
+
+    kind: Optional[DocumentKind]
+    approved_on: Optional[DateLike]
+    description: Optional[str]
+    retroactive: bool
+
+
+class LedgerEntry(TypedDict):
+    """One item billed by an earlier run."""
+
+    invoice_id: str
+    kind: ItemKind
+    item_id: str
+    date: DateLike
+    quantity: DecimalLike
+    unit_price: Money
+    amount: Money
+    contract_version: int
+    against_ceiling: bool
+
+
+class _LedgerCreditRequired(TypedDict):
+    credit_note_id: str
+    kind: ItemKind
+    item_id: str
+
+
+class LedgerCredit(_LedgerCreditRequired, total=False):
+    """A credit note giving back (part of) a billed item: ``amount`` or ``quantity``."""
+
+    amount: Optional[Money]
+    quantity: Optional[DecimalLike]
+
+
+class _BilledLedgerRequired(TypedDict):
+    contract_id: str
+
+
+class BilledLedger(_BilledLedgerRequired, total=False):
+    """What earlier runs billed and what credit notes gave back."""
+
+    schema_version: int
+    entries: List[LedgerEntry]
+    credits: List[LedgerCredit]
+
+
+class BillingOptions(TypedDict, total=False):
+    """Options of a billing run."""
+
+    billable_project_statuses: List[str]
+
+
+class _PreviewInvoiceRequestRequired(TypedDict):
+    contract: Contract
+    period: Period
+    as_of: DateLike
+
+
+class PreviewInvoiceRequest(_PreviewInvoiceRequestRequired, total=False):
+    """What ``billwise.preview_invoice`` reads."""
+
+    schema_version: int
+    time_entries: List[TimeEntry]
+    expenses: List[Expense]
+    milestones: Optional[List[Milestone]]
+    projects: List[Project]
+    change_orders: List[ChangeOrder]
+    ledger: Optional[BilledLedger]
+    options: BillingOptions
+
+
+class _PreviewLineRequired(TypedDict):
+    kind: ItemKind
+    source_ids: List[str]
+    date: date
+    description: str
+    quantity: Decimal
+    unit: Literal["hour", "day", "item"]
+    unit_price: Money
+    amount: Money
+    rate_source: str
+    contract_version: int
+
+
+class PreviewLine(_PreviewLineRequired, total=False):
+    """One invoice line."""
+
+    worked_hours: Optional[Decimal]
+    billed_hours: Optional[Decimal]
+    ceiling_split: bool
+
+
+class AdjustmentLine(TypedDict):
+    """A retroactive re-pricing of an item billed before."""
+
+    item_id: str
+    date: date
+    change_order_id: str
+    quantity: Decimal
+    rate_before: Money
+    rate_after: Money
+    amount: Money
+    contract_version: int
+    rate_source: str
+
+
+class _HeldItemRequired(TypedDict):
+    kind: ItemKind
+    id: str
+    date: date
+    reason: HoldReason
+    sentence: str
+
+
+class HeldItem(_HeldItemRequired, total=False):
+    """An item the run did not bill, with the first check it failed."""
+
+    amount: Optional[Money]
+
+
+class Totals(TypedDict):
+    """The invoice totals by line kind."""
+
+    time: Money
+    expenses: Money
+    milestones: Money
+    adjustments: Money
+    retainer_drawdown: Money
+    total: Money
+
+
+class AgingBucket(TypedDict):
+    """Unbilled approved time of one age bucket."""
+
+    bucket: str
+    entries: int
+    hours: Decimal
+    amount: Money
+
+
+class HeldByReason(TypedDict):
+    """Held items of one reason."""
+
+    reason: HoldReason
+    count: int
+    amount: Money
+
+
+class _SummaryRequired(TypedDict):
+    unbilled_approved: List[AgingBucket]
+    held_by_reason: List[HeldByReason]
+
+
+class Summary(_SummaryRequired, total=False):
+    """What is left to bill, and why items are held."""
+
+    backlog: Optional[Money]
+
+
+class CeilingStatus(TypedDict):
+    """The ceiling after the run."""
+
+    limit: Money
+    scope: str
+    billed_before: Money
+    this_run: Money
+    remaining: Money
+    utilisation_percent: Decimal
+
+
+class RetainerStatus(TypedDict):
+    """The retainer after the run."""
+
+    amount: Money
+    drawn_before: Money
+    drawn_this_run: Money
+    remaining: Money
+    excess: Money
+
+
+class _InvoicePreviewRequired(TypedDict):
+    schema_version: int
+    contract_id: str
+    currency: str
+    period: Period
+    as_of: date
+    contract_version: int
+    lines: List[PreviewLine]
+    adjustments: List[AdjustmentLine]
+    held: List[HeldItem]
+    totals: Totals
+    summary: Summary
+
+
+class InvoicePreview(_InvoicePreviewRequired, total=False):
+    """What ``billwise.preview_invoice`` returns (see ``spec/domain/billing.md``)."""
+
+    ceiling: Optional[CeilingStatus]
+    retainer: Optional[RetainerStatus]
+
+
+class _CommitInvoiceRequestRequired(TypedDict):
+    invoice_id: str
+    run: PreviewInvoiceRequest
+
+
+class CommitInvoiceRequest(_CommitInvoiceRequestRequired, total=False):
+    """What ``billwise.commit_invoice`` reads."""
+
+    schema_version: int
+
+
+class CommitInvoiceResponse(TypedDict):
+    """The committed run and the ledger after it."""
+
+    schema_version: int
+    preview: InvoicePreview
+    ledger: BilledLedger
+
+
+class _RecordCreditRequestRequired(TypedDict):
+    ledger: BilledLedger
+    currency: str
+    credits: List[LedgerCredit]
+
+
+class RecordCreditRequest(_RecordCreditRequestRequired, total=False):
+    """What ``billwise.record_credit`` reads (it returns the ``BilledLedger`` after)."""
+
+    schema_version: int
+
+
+# --- lifecycle state machines (transition, describe_machines) ----------------------------------
+
+MachineName: TypeAlias = Literal[
+    "opportunity", "project", "time_entry", "expense", "milestone", "change_order", "invoice"
+]
+"""The name of a lifecycle machine."""
+
+
+class GuardContext(TypedDict, total=False):
+    """The facts the guards of a transition read."""
+
+    balance_after: Optional[DecimalLike]
+    billed: Optional[bool]
+    last_applied_sequence: Optional[int]
+    sequence: Optional[int]
+    unbilled_items: Optional[int]
+
+
+class _TransitionRequestRequired(TypedDict):
+    machine: MachineName
+    state: str
+    event: str
+    source: str
+
+
+class TransitionRequest(_TransitionRequestRequired, total=False):
+    """What ``billwise.transition`` reads."""
+
+    schema_version: int
+    context: GuardContext
+
+
+class _TransitionRejectionRequired(TypedDict):
+    code: ErrorCode
+    message: str
+
+
+class TransitionRejection(_TransitionRejectionRequired, total=False):
+    """Why a transition was refused."""
+
+    failed_guards: List[str]
+    allowed_sources: List[str]
+    allowed_events: List[str]
+
+
+class _TransitionResponseRequired(TypedDict):
+    schema_version: int
+    allowed: bool
+    guards: List[str]
+    effects: List[str]
+
+
+class TransitionResponse(_TransitionResponseRequired, total=False):
+    """The next state and effects, or the rejection."""
+
+    next_state: Optional[str]
+    rejection: Optional[TransitionRejection]
+
+
+class DescribeMachinesRequest(TypedDict, total=False):
+    """What ``billwise.describe_machines`` reads (no field: every machine)."""
+
+    schema_version: int
+    machine: Optional[MachineName]
+
+
+class DescribeMachinesResponse(TypedDict):
+    """The machines as data (see ``spec/machines/``)."""
+
+    schema_version: int
+    machines: List[Dict[str, JSON]]
