@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
-.PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python
+.PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
 
 all: test
 
@@ -16,6 +16,7 @@ help:
 	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines"
 	@echo "make bench      run the Rust benchmarks"
 	@echo "make test-python  build the Python wheel into .venv and run its tests, mypy and stubtest"
+	@echo "make bench-python preview_invoice from Python vs pure Python and GoRules ZEN (BENCH_ARGS=...)"
 
 build:
 	$(CARGO) build --locked -p billwise-cli
@@ -69,3 +70,15 @@ test-python: python-build
 	$(VPY) -m mypy --strict bindings-python/examples bindings-python/tests/typing_usage.py
 	$(VPY) -m mypy.stubtest billwise --allowlist bindings-python/stubtest-allowlist.txt
 	@echo "test-python: all Python checks passed"
+
+# The Python benchmark: billwise vs a pure-Python Decimal implementation vs GoRules ZEN (zen-engine),
+# on the same 100,000 and 1,000,000 time entries (benches/python/). BENCH_ARGS="--sizes 100000" for a
+# quick run.
+BENCH_TOOLS := zen-engine==2.1.3
+BENCH_ARGS ?=
+
+bench-python: python-build
+	@if [ "$$(cat $(VENV)/.bench-tools 2>/dev/null)" != "$(BENCH_TOOLS)" ]; then \
+		$(VPY) -m pip install -q --disable-pip-version-check $(BENCH_TOOLS) \
+		&& echo "$(BENCH_TOOLS)" > $(VENV)/.bench-tools; fi
+	$(VPY) benches/python/bench_preview.py $(BENCH_ARGS)
