@@ -4,8 +4,15 @@
 //! serialises every decimal and every date as a newtype struct named
 //! [`DECIMAL_MARKER`]/[`DATE_MARKER`] around its canonical string; those become `decimal.Decimal`
 //! and `datetime.date`. Nothing is guessed from the shape of a string.
+//!
+//! One conversion keeps a [`Cache`]: field names are created once per conversion, and equal
+//! decimals and dates become one shared (immutable) `Decimal`/`date` object, so a response of a
+//! million lines builds a few thousand of them instead of several million.
 
 use billwise_core::model::wire::{DATE_MARKER, DECIMAL_MARKER};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use pyo3::BoundObject;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -56,17 +63,79 @@ pub fn to_python<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,
 ) -> Result<Bound<'py, PyAny>, OutputError> {
-    value.serialize(ToPython { py })
+    let cache = RefCell::new(Cache::default());
+    value.serialize(ToPython { py, cache: &cache })
+}
+
+/// At most this many distinct decimals and dates are kept per conversion.
+const CACHE_LIMIT: usize = 1 << 16;
+
+/// Objects reused within one conversion.
+#[derive(Default)]
+struct Cache {
+    /// Field and variant names, by the address and length of their `&'static str`.
+    names: BTreeMap<(usize, usize), Py<PyString>>,
+    decimals: BTreeMap<String, Py<PyAny>>,
+    dates: BTreeMap<String, Py<PyAny>>,
 }
 
 #[derive(Clone, Copy)]
-struct ToPython<'py> {
+struct ToPython<'py, 'c> {
     py: Python<'py>,
+    cache: &'c RefCell<Cache>,
+}
+
+impl<'py> ToPython<'py, '_> {
+    /// A `&'static str` (a field or variant name) as a Python string made once per conversion.
+    fn name(self, name: &'static str) -> Bound<'py, PyString> {
+        let key = (name.as_ptr() as usize, name.len());
+        let mut cache = self.cache.borrow_mut();
+        cache
+            .names
+            .entry(key)
+            .or_insert_with(|| PyString::new(self.py, name).unbind())
+            .bind(self.py)
+            .clone()
+    }
+
+    /// A `Decimal` or `date` for a marked string, shared with equal ones of this conversion.
+    fn marked(self, marker: &'static str, text: String) -> Out<'py> {
+        let is_date = marker == DATE_MARKER;
+        {
+            let cache = self.cache.borrow();
+            let map = if is_date {
+                &cache.dates
+            } else {
+                &cache.decimals
+            };
+            if let Some(found) = map.get(&text) {
+                return Ok(found.bind(self.py).clone());
+            }
+        }
+        let made = if is_date {
+            DATE.import(self.py, "datetime", "date")?
+                .call_method1("fromisoformat", (&text,))?
+        } else {
+            DECIMAL
+                .import(self.py, "decimal", "Decimal")?
+                .call1((&text,))?
+        };
+        let mut cache = self.cache.borrow_mut();
+        let map = if is_date {
+            &mut cache.dates
+        } else {
+            &mut cache.decimals
+        };
+        if map.len() < CACHE_LIMIT {
+            map.insert(text, made.clone().unbind());
+        }
+        Ok(made)
+    }
 }
 
 type Out<'py> = Result<Bound<'py, PyAny>, OutputError>;
 
-impl<'py> ToPython<'py> {
+impl<'py> ToPython<'py, '_> {
     fn int(self, v: impl IntoPyObject<'py>) -> Out<'py> {
         v.into_pyobject(self.py)
             .map(|o| o.into_any().into_bound())
@@ -75,22 +144,26 @@ impl<'py> ToPython<'py> {
 }
 
 /// A list under construction.
-pub struct Seq<'py> {
-    py: Python<'py>,
+pub struct Seq<'py, 'c> {
+    to: ToPython<'py, 'c>,
     items: Vec<Bound<'py, PyAny>>,
     /// For enum variants: the variant name the list is wrapped under.
-    variant: Option<&'static str>,
+    variant: Option<Bound<'py, PyString>>,
 }
 
 /// A dict under construction.
-pub struct Map<'py> {
-    py: Python<'py>,
+pub struct Map<'py, 'c> {
+    to: ToPython<'py, 'c>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
-    variant: Option<&'static str>,
+    variant: Option<Bound<'py, PyString>>,
 }
 
-fn wrap<'py>(py: Python<'py>, variant: Option<&'static str>, value: Bound<'py, PyAny>) -> Out<'py> {
+fn wrap<'py>(
+    py: Python<'py>,
+    variant: Option<Bound<'py, PyString>>,
+    value: Bound<'py, PyAny>,
+) -> Out<'py> {
     match variant {
         None => Ok(value),
         Some(name) => {
@@ -101,16 +174,16 @@ fn wrap<'py>(py: Python<'py>, variant: Option<&'static str>, value: Bound<'py, P
     }
 }
 
-impl<'py> ser::Serializer for ToPython<'py> {
+impl<'py, 'c> ser::Serializer for ToPython<'py, 'c> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
-    type SerializeSeq = Seq<'py>;
-    type SerializeTuple = Seq<'py>;
-    type SerializeTupleStruct = Seq<'py>;
-    type SerializeTupleVariant = Seq<'py>;
-    type SerializeMap = Map<'py>;
-    type SerializeStruct = Map<'py>;
-    type SerializeStructVariant = Map<'py>;
+    type SerializeSeq = Seq<'py, 'c>;
+    type SerializeTuple = Seq<'py, 'c>;
+    type SerializeTupleStruct = Seq<'py, 'c>;
+    type SerializeTupleVariant = Seq<'py, 'c>;
+    type SerializeMap = Map<'py, 'c>;
+    type SerializeStruct = Map<'py, 'c>;
+    type SerializeStructVariant = Map<'py, 'c>;
 
     fn serialize_bool(self, v: bool) -> Out<'py> {
         Ok(PyBool::new(self.py, v).to_owned().into_any())
@@ -178,21 +251,18 @@ impl<'py> ser::Serializer for ToPython<'py> {
         _index: u32,
         variant: &'static str,
     ) -> Out<'py> {
-        self.serialize_str(variant)
+        Ok(self.name(variant).into_any())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
         value: &T,
     ) -> Out<'py> {
+        if name == DECIMAL_MARKER || name == DATE_MARKER {
+            return self.marked(name, value.serialize(TextOnly)?);
+        }
         let inner = value.serialize(self)?;
         match name {
-            DECIMAL_MARKER => Ok(DECIMAL
-                .import(self.py, "decimal", "Decimal")?
-                .call1((inner,))?),
-            DATE_MARKER => Ok(DATE
-                .import(self.py, "datetime", "date")?
-                .call_method1("fromisoformat", (inner,))?),
             RAW_VALUE_TOKEN => {
                 let text: String = inner.extract()?;
                 let parsed: serde_json::Value =
@@ -210,23 +280,23 @@ impl<'py> ser::Serializer for ToPython<'py> {
         value: &T,
     ) -> Out<'py> {
         let inner = value.serialize(self)?;
-        wrap(self.py, Some(variant), inner)
+        wrap(self.py, Some(self.name(variant)), inner)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'py>, OutputError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'py, 'c>, OutputError> {
         Ok(Seq {
-            py: self.py,
+            to: self,
             items: Vec::with_capacity(len.unwrap_or(0)),
             variant: None,
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'py>, OutputError> {
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'py, 'c>, OutputError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<Seq<'py>, OutputError> {
+    ) -> Result<Seq<'py, 'c>, OutputError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -235,20 +305,24 @@ impl<'py> ser::Serializer for ToPython<'py> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Seq<'py>, OutputError> {
+    ) -> Result<Seq<'py, 'c>, OutputError> {
         let mut seq = self.serialize_seq(Some(len))?;
-        seq.variant = Some(variant);
+        seq.variant = Some(self.name(variant));
         Ok(seq)
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Map<'py>, OutputError> {
+    fn serialize_map(self, _len: Option<usize>) -> Result<Map<'py, 'c>, OutputError> {
         Ok(Map {
-            py: self.py,
+            to: self,
             dict: PyDict::new(self.py),
             key: None,
             variant: None,
         })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Map<'py>, OutputError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Map<'py, 'c>, OutputError> {
         self.serialize_map(Some(len))
     }
     fn serialize_struct_variant(
@@ -257,25 +331,25 @@ impl<'py> ser::Serializer for ToPython<'py> {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<Map<'py>, OutputError> {
+    ) -> Result<Map<'py, 'c>, OutputError> {
         let mut map = self.serialize_map(Some(len))?;
-        map.variant = Some(variant);
+        map.variant = Some(self.name(variant));
         Ok(map)
     }
 }
 
-impl<'py> Seq<'py> {
+impl<'py> Seq<'py, '_> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
-        self.items.push(value.serialize(ToPython { py: self.py })?);
+        self.items.push(value.serialize(self.to)?);
         Ok(())
     }
     fn finish(self) -> Out<'py> {
-        let list = PyList::new(self.py, self.items)?.into_any();
-        wrap(self.py, self.variant, list)
+        let list = PyList::new(self.to.py, self.items)?.into_any();
+        wrap(self.to.py, self.variant, list)
     }
 }
 
-impl<'py> ser::SerializeSeq for Seq<'py> {
+impl<'py> ser::SerializeSeq for Seq<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
@@ -286,7 +360,7 @@ impl<'py> ser::SerializeSeq for Seq<'py> {
     }
 }
 
-impl<'py> ser::SerializeTuple for Seq<'py> {
+impl<'py> ser::SerializeTuple for Seq<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
@@ -297,7 +371,7 @@ impl<'py> ser::SerializeTuple for Seq<'py> {
     }
 }
 
-impl<'py> ser::SerializeTupleStruct for Seq<'py> {
+impl<'py> ser::SerializeTupleStruct for Seq<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
@@ -308,7 +382,7 @@ impl<'py> ser::SerializeTupleStruct for Seq<'py> {
     }
 }
 
-impl<'py> ser::SerializeTupleVariant for Seq<'py> {
+impl<'py> ser::SerializeTupleVariant for Seq<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
@@ -319,26 +393,26 @@ impl<'py> ser::SerializeTupleVariant for Seq<'py> {
     }
 }
 
-impl<'py> Map<'py> {
+impl<'py> Map<'py, '_> {
     fn field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &T,
     ) -> Result<(), OutputError> {
-        let value = value.serialize(ToPython { py: self.py })?;
-        self.dict.set_item(key, value)?;
+        let value = value.serialize(self.to)?;
+        self.dict.set_item(self.to.name(key), value)?;
         Ok(())
     }
     fn finish(self) -> Out<'py> {
-        wrap(self.py, self.variant, self.dict.into_any())
+        wrap(self.to.py, self.variant, self.dict.into_any())
     }
 }
 
-impl<'py> ser::SerializeMap for Map<'py> {
+impl<'py> ser::SerializeMap for Map<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), OutputError> {
-        self.key = Some(key.serialize(ToPython { py: self.py })?);
+        self.key = Some(key.serialize(self.to)?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), OutputError> {
@@ -346,7 +420,7 @@ impl<'py> ser::SerializeMap for Map<'py> {
             .key
             .take()
             .ok_or_else(|| OutputError::Custom("a map value came without its key".to_owned()))?;
-        let value = value.serialize(ToPython { py: self.py })?;
+        let value = value.serialize(self.to)?;
         self.dict.set_item(key, value)?;
         Ok(())
     }
@@ -355,7 +429,7 @@ impl<'py> ser::SerializeMap for Map<'py> {
     }
 }
 
-impl<'py> ser::SerializeStruct for Map<'py> {
+impl<'py> ser::SerializeStruct for Map<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -370,7 +444,7 @@ impl<'py> ser::SerializeStruct for Map<'py> {
     }
 }
 
-impl<'py> ser::SerializeStructVariant for Map<'py> {
+impl<'py> ser::SerializeStructVariant for Map<'py, '_> {
     type Ok = Bound<'py, PyAny>;
     type Error = OutputError;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -382,5 +456,146 @@ impl<'py> ser::SerializeStructVariant for Map<'py> {
     }
     fn end(self) -> Out<'py> {
         self.finish()
+    }
+}
+
+/// Takes the string a marker wraps (anything else is a defect of the core's serialisation).
+struct TextOnly;
+
+fn not_text<T>() -> Result<T, OutputError> {
+    Err(OutputError::Custom(
+        "a decimal or date marker wraps something other than a string".to_owned(),
+    ))
+}
+
+impl ser::Serializer for TextOnly {
+    type Ok = String;
+    type Error = OutputError;
+    type SerializeSeq = ser::Impossible<String, OutputError>;
+    type SerializeTuple = ser::Impossible<String, OutputError>;
+    type SerializeTupleStruct = ser::Impossible<String, OutputError>;
+    type SerializeTupleVariant = ser::Impossible<String, OutputError>;
+    type SerializeMap = ser::Impossible<String, OutputError>;
+    type SerializeStruct = ser::Impossible<String, OutputError>;
+    type SerializeStructVariant = ser::Impossible<String, OutputError>;
+
+    fn serialize_str(self, v: &str) -> Result<String, OutputError> {
+        Ok(v.to_owned())
+    }
+    fn serialize_bool(self, _: bool) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_i8(self, _: i8) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_i16(self, _: i16) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_i32(self, _: i32) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_i64(self, _: i64) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_u8(self, _: u8) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_u16(self, _: u16) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_u32(self, _: u32) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_u64(self, _: u64) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_char(self, _: char) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_none(self) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_unit(self) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<String, OutputError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, OutputError> {
+        not_text()
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, OutputError> {
+        not_text()
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, OutputError> {
+        not_text()
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, OutputError> {
+        not_text()
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, OutputError> {
+        not_text()
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, OutputError> {
+        not_text()
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, OutputError> {
+        not_text()
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, OutputError> {
+        not_text()
     }
 }
