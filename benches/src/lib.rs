@@ -115,6 +115,8 @@ pub fn preview_request_json(n: usize) -> String {
     }
     s.push_str(r#"],"period":{"start":"2026-01-01","end":"2026-11-30"},"as_of":"2026-12-01"}"#);
     s
+}
+
 /// A `preview_invoice` request over `n` time entries, as JSON: the contract of [`contract_json`]
 /// (20 roles x 3 dated rates), one active project with 7 tasks (one of them not billable), about 70%
 /// of the entries approved, and a fees ceiling set at half of the approved work (at a flat 150 an hour),

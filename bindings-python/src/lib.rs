@@ -123,6 +123,12 @@ operations! {
          a result with `allowed: False` and its `rejection`.";
     describe_machines => api::describe_machines,
         "Describes the lifecycle machines (all, or `machine`): states, events, guards, transitions.";
+    resolve_rate => api::resolve_rate,
+        "Resolves the rate in force for work of a role (and person, task) on a day, with the\n\
+         contract's approved change orders; returns the rate, its source and an explanation.";
+    apply_change_order => api::apply_change_order,
+        "Applies the next approved change order to a contract: the new version, what changed and\n\
+         adjustment lines for billed work a retroactive change re-prices.";
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the

@@ -522,6 +522,11 @@ SCHEMA_TYPES = {
     "TransitionRejection": ("api/transition.response.schema.json", "TransitionRejection"),
     "DescribeMachinesRequest": ("api/describe_machines.request.schema.json", None),
     "DescribeMachinesResponse": ("api/describe_machines.response.schema.json", None),
+    "RateQuery": ("api/resolve_rate.request.schema.json", "RateQueryDoc"),
+    "ResolveRateRequest": ("api/resolve_rate.request.schema.json", None),
+    "ResolveRateResponse": ("api/resolve_rate.response.schema.json", None),
+    "ApplyChangeOrderRequest": ("api/apply_change_order.request.schema.json", None),
+    "ApplyChangeOrderResponse": ("api/apply_change_order.response.schema.json", None),
 }
 
 

@@ -6,6 +6,10 @@ from typing_extensions import Unpack
 
 from billwise.types import (
     JSON,
+    ApplyChangeOrderRequest,
+    ApplyChangeOrderResponse,
+    ResolveRateRequest,
+    ResolveRateResponse,
     BilledLedger,
     CommitInvoiceRequest,
     CommitInvoiceResponse,
@@ -37,6 +41,8 @@ __all__ = [
     "record_credit",
     "transition",
     "describe_machines",
+    "resolve_rate",
+    "apply_change_order",
     "run",
     "to_json",
     "_read_document",
@@ -106,6 +112,29 @@ def describe_machines(request: Request, /) -> DescribeMachinesResponse:
 def describe_machines(
     request: None = None, /, **fields: Unpack[DescribeMachinesRequest]
 ) -> DescribeMachinesResponse: ...
+
+@overload
+def resolve_rate(request: Request, /) -> ResolveRateResponse:
+    """Resolves the rate in force for work of a role (and person, task) on a day.
+
+    The request is ``{"contract", "query": {"role", "work_date", "resource_id"?, "task_id"?,
+    "rate_override"?}, "change_orders"?}``; returns the rate, its source and an explanation, or
+    ``outcome: "missing_rate"``.
+    """
+@overload
+def resolve_rate(request: None = None, /, **fields: Unpack[ResolveRateRequest]) -> ResolveRateResponse: ...
+@overload
+def apply_change_order(request: Request, /) -> ApplyChangeOrderResponse:
+    """Applies the next approved change order to a contract.
+
+    The request is ``{"contract", "change_order", "change_orders"?, "ledger"?}``; returns the new
+    contract version, what changed and adjustment lines for billed work a retroactive change
+    re-prices.
+    """
+@overload
+def apply_change_order(
+    request: None = None, /, **fields: Unpack[ApplyChangeOrderRequest]
+) -> ApplyChangeOrderResponse: ...
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""

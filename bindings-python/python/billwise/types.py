@@ -71,6 +71,11 @@ __all__ = [
     "TransitionResponse",
     "DescribeMachinesRequest",
     "DescribeMachinesResponse",
+    "RateQuery",
+    "ResolveRateRequest",
+    "ResolveRateResponse",
+    "ApplyChangeOrderRequest",
+    "ApplyChangeOrderResponse",
 ]
 
 JSON = Union[None, bool, int, str, Decimal, date, List["JSON"], Dict[str, "JSON"]]
@@ -123,6 +128,12 @@ ErrorCode: TypeAlias = Literal[
     "CHANGES_EMPTY",
     "CHANGES_INVALID_SEQUENCE",
     "CHANGES_MISSING_APPROVAL_DATE",
+    "CHANGES_NOT_APPROVED",
+    "CHANGES_OUT_OF_SEQUENCE",
+    "CHANGES_CEILING_BELOW_BILLED",
+    "CHANGES_MILESTONE_BILLED",
+    "CHANGES_NO_CEILING",
+    "CHANGES_HISTORY_MISMATCH",
     "OWNERSHIP_CONFLICT",
     "OWNERSHIP_UNKNOWN_ENTITY",
     "LEDGER_UNKNOWN_ITEM",
@@ -448,9 +459,7 @@ class ChangeOrder(_ChangeOrderRequired, total=False):
     retroactive: bool
 
 
-class LedgerEntry(TypedDict):
-    """One item billed by an earlier run."""
-
+class _LedgerEntryRequired(TypedDict):
     invoice_id: str
     kind: ItemKind
     item_id: str
@@ -460,6 +469,15 @@ class LedgerEntry(TypedDict):
     amount: Money
     contract_version: int
     against_ceiling: bool
+
+
+class LedgerEntry(_LedgerEntryRequired, total=False):
+    """One item billed by an earlier run."""
+
+    rate_source: Optional[str]
+    role: Optional[str]
+    resource_id: Optional[str]
+    task_id: Optional[str]
 
 
 class _LedgerCreditRequired(TypedDict):
@@ -744,3 +762,77 @@ class DescribeMachinesResponse(TypedDict):
 
     schema_version: int
     machines: List[Dict[str, JSON]]
+
+
+# --- rates and change orders (resolve_rate, apply_change_order) --------------------------------
+
+
+class _RateQueryRequired(TypedDict):
+    role: str
+    work_date: DateLike
+
+
+class RateQuery(_RateQueryRequired, total=False):
+    """The work to price."""
+
+    resource_id: Optional[str]
+    task_id: Optional[str]
+    rate_override: Optional[Money]
+
+
+class _ResolveRateRequestRequired(TypedDict):
+    contract: Contract
+    query: RateQuery
+
+
+class ResolveRateRequest(_ResolveRateRequestRequired, total=False):
+    """What ``billwise.resolve_rate`` reads."""
+
+    schema_version: int
+    change_orders: List[ChangeOrder]
+
+
+class _ResolveRateResponseRequired(TypedDict):
+    schema_version: int
+    contract_id: str
+    contract_version: int
+    work_date: date
+    outcome: Literal["rate", "missing_rate"]
+    rate_source: str
+    explanation: str
+
+
+class ResolveRateResponse(_ResolveRateResponseRequired, total=False):
+    """The rate in force for the work, and why (see ``spec/domain/rates.md``)."""
+
+    rate: Optional[Money]
+    unit: Optional[Literal["hour", "day"]]
+    hours_per_day: Optional[Decimal]
+    effective_from: Optional[date]
+    effective_to: Optional[date]
+    specificity: Optional[Literal["override", "resource_task", "resource", "role_task", "role"]]
+
+
+class _ApplyChangeOrderRequestRequired(TypedDict):
+    contract: Contract
+    change_order: ChangeOrder
+
+
+class ApplyChangeOrderRequest(_ApplyChangeOrderRequestRequired, total=False):
+    """What ``billwise.apply_change_order`` reads."""
+
+    schema_version: int
+    change_orders: List[ChangeOrder]
+    ledger: Optional[BilledLedger]
+
+
+class ApplyChangeOrderResponse(TypedDict):
+    """The contract's new version, what changed, and adjustments for re-priced billed work."""
+
+    schema_version: int
+    contract_id: str
+    change_order_status: str
+    applied_change_orders: List[str]
+    version: Dict[str, JSON]
+    impact: Dict[str, JSON]
+    adjustments: List[Dict[str, JSON]]
