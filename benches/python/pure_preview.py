@@ -7,7 +7,8 @@ time increments or day rates), hourly pricing from the dated rate card (role ent
 half-up to cents, and the ceiling in `split` mode over the eligible items sorted by date and id.
 Its result carries lines, held items, totals, the ceiling status and held items by reason; it leaves
 out the aging summary and the backlog. The benchmark checks that its lines, held items, totals and
-ceiling equal billwise's before timing anything.
+ceiling equal billwise's before timing anything (the split line's exact hours to 20 decimals: their
+28th digit can round apart between rust_decimal and Python's default 28-digit context).
 """
 
 from __future__ import annotations
