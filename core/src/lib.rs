@@ -5,10 +5,13 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod activation;
 pub mod api;
 pub mod error;
 pub mod json;
 pub mod model;
+pub mod ownership;
+pub mod reconcile;
 pub mod validate;
 
 pub use error::{Error, ErrorClass, ErrorCode, Problem, Result};

@@ -53,6 +53,14 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<model::OwnershipPolicy>("ownership_policy")?,
         schema::<api::ValidateRequest>("api/validate.request")?,
         schema::<api::ValidateResponse>("api/validate.response")?,
+        schema::<api::CheckUpdateRequest>("api/check_update.request")?,
+        schema::<api::CheckUpdateResponse>("api/check_update.response")?,
+        schema::<api::GoldenRecordRequest>("api/golden_record.request")?,
+        schema::<api::GoldenRecordResponse>("api/golden_record.response")?,
+        schema::<api::ReconcileRequest>("api/reconcile.request")?,
+        schema::<api::ReconcileResponse>("api/reconcile.response")?,
+        schema::<api::CheckActivationRequest>("api/check_activation.request")?,
+        schema::<api::CheckActivationResponse>("api/check_activation.response")?,
         errors_md(),
     ])
 }

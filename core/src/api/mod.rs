@@ -8,6 +8,22 @@ mod validate;
 
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
 
+mod check_activation;
+mod check_update;
+mod golden_record;
+mod reconcile;
+
+pub use check_activation::{
+    ActivationStatus, CheckActivationRequest, CheckActivationResponse, check_activation,
+};
+pub use check_update::{
+    CheckUpdateRequest, CheckUpdateResponse, FieldDecision, UpdateMode, UpdateOutcome, check_update,
+};
+pub use golden_record::{
+    GoldenRecordRequest, GoldenRecordResponse, UnresolvedField, golden_record,
+};
+pub use reconcile::{ReconcileRequest, ReconcileResponse, reconcile};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,7 +31,13 @@ use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
 
 /// The names of the operations [`run`] accepts.
-pub const OPERATIONS: &[&str] = &["validate"];
+pub const OPERATIONS: &[&str] = &[
+    "validate",
+    "check_update",
+    "golden_record",
+    "reconcile",
+    "check_activation",
+];
 
 fn call<Req, Resp>(
     input: &[u8],
@@ -35,6 +57,10 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "check_update" => call(input, limits, check_update),
+        "golden_record" => call(input, limits, golden_record),
+        "reconcile" => call(input, limits, reconcile),
+        "check_activation" => call(input, limits, check_activation),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

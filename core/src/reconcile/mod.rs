@@ -1,0 +1,473 @@
+//! Cross-system reconciliation: the same entities as several systems hold them, compared field by
+//! field, with the authoritative value (from the field's owner) and the corrections that make the
+//! systems agree.
+//!
+//! Each system's records are sorted once by entity id and merged; per entity the work is a walk
+//! over the fields the systems hold. Output is sorted (entities by id, corrections by system, id
+//! and field) and does not depend on the order systems or records are given in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorCode};
+use crate::model::System;
+use crate::ownership::{CompiledPolicy, entity_kinds, resolve_stage, values_equal};
+
+/// One system's records of one entity kind.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemRecords<'a> {
+    /// The system.
+    pub system: &'a System,
+    /// Its records: JSON objects with a text `id` (the system's own id for the record).
+    pub records: &'a [Map<String, Value>],
+}
+
+/// One entity's ids in the systems that know it by another id than its canonical one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CrossRef {
+    /// The canonical id.
+    pub id: String,
+    /// The record's id in each system; a system not listed uses the canonical id.
+    pub ids: BTreeMap<System, String>,
+}
+
+/// A field whose values disagree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Mismatch {
+    /// The field.
+    pub field: String,
+    /// The value each system holds (systems without the field are left out).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "BTreeMap<String, serde_json::Value>")
+    )]
+    pub values: BTreeMap<System, Value>,
+    /// The system that owns the field at the entity's stage, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<System>,
+    /// The owner's value, when the owner holds the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authoritative: Option<Value>,
+    /// True when no owner's value settles the disagreement: a person must decide.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_review: bool,
+}
+
+/// What is wrong with one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// The canonical id.
+    pub id: String,
+    /// The stage the owners were read at (absent when the systems' stages could not settle it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Systems that do not hold the entity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_in: Vec<System>,
+    /// Fields whose values disagree, by field name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// Whether a correction creates a record or changes one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create the record (`value` is the whole record).
+    Create,
+    /// Set `field` to `value`.
+    Update,
+}
+
+/// A change one system must make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The system to correct.
+    pub system: System,
+    /// The canonical id.
+    pub id: String,
+    /// The record's id in that system.
+    pub system_id: String,
+    /// Create or update.
+    pub action: Action,
+    /// The field to set (updates only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value to set, or the record to create.
+    pub value: Value,
+}
+
+/// Counts over the whole run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Entities seen (in any system).
+    pub entities: u64,
+    /// Entities every system holds with no disagreement.
+    pub consistent: u64,
+    /// Entities missing from at least one system.
+    pub with_missing: u64,
+    /// Entities with at least one disagreeing field.
+    pub with_mismatches: u64,
+    /// Disagreeing fields, over all entities.
+    pub mismatched_fields: u64,
+    /// Disagreeing fields no owner settles.
+    pub needs_review: u64,
+    /// Corrections listed.
+    pub corrections: u64,
+    /// Record fields the entity kind does not define (not compared).
+    pub ignored_fields: Vec<String>,
+}
+
+/// The result of a reconciliation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    /// The systems compared, sorted.
+    pub systems: Vec<System>,
+    /// Counts.
+    pub summary: Summary,
+    /// Entities with something wrong, by id.
+    pub findings: Vec<Finding>,
+    /// Corrections, by system, id and field.
+    pub corrections: Vec<Correction>,
+}
+
+fn record_id<'a>(system: &System, i: usize, r: &'a Map<String, Value>) -> Result<&'a str, Error> {
+    r.get("id").and_then(Value::as_str).ok_or_else(|| {
+        Error::new(
+            ErrorCode::ReconcileMissingId,
+            format!("record {i} of `{system}` has no text `id`"),
+        )
+        .at(format!("/records/{system}/{i}/id"))
+    })
+}
+
+/// Reconciles the records of entity kind `kind` (a catalog index) held by several systems.
+///
+/// `stage`, when given, is the stage every entity is judged at; otherwise each entity's stage is
+/// read from the records (see [`resolve_stage`]).
+pub fn reconcile(
+    policy: &CompiledPolicy,
+    kind: usize,
+    stage: Option<usize>,
+    systems: &[SystemRecords<'_>],
+    cross_refs: &[CrossRef],
+) -> Result<Report, Error> {
+    let k = entity_kinds()
+        .get(kind)
+        .ok_or_else(|| Error::internal("entity kind index out of range"))?;
+    let mut systems: Vec<SystemRecords<'_>> = systems.to_vec();
+    systems.sort_by(|a, b| a.system.cmp(b.system));
+    if let Some(w) = systems
+        .windows(2)
+        .find(|w| matches!(w, [a, b] if a.system == b.system))
+    {
+        let name = w.first().map(|s| s.system.as_str()).unwrap_or_default();
+        return Err(Error::new(
+            ErrorCode::InputDuplicateKey,
+            format!("system `{name}` is given twice"),
+        )
+        .at(format!("/records/{name}")));
+    }
+
+    // (system position, local id) -> canonical id
+    let mut canonical: BTreeMap<(usize, &str), &str> = BTreeMap::new();
+    // (system position, canonical id) -> local id
+    let mut local: BTreeMap<(usize, &str), &str> = BTreeMap::new();
+    for (i, x) in cross_refs.iter().enumerate() {
+        for (sys, lid) in &x.ids {
+            let Some(pos) = systems.iter().position(|s| s.system == sys) else {
+                continue;
+            };
+            if let Some(prev) = canonical.insert((pos, lid.as_str()), x.id.as_str())
+                && prev != x.id
+            {
+                return Err(Error::new(
+                    ErrorCode::ReconcileCrossRefConflict,
+                    format!(
+                        "`{sys}` record `{lid}` is cross-referenced to both `{prev}` and `{}`",
+                        x.id
+                    ),
+                )
+                .at(format!("/cross_refs/{i}/ids/{sys}")));
+            }
+            if let Some(prev) = local.insert((pos, x.id.as_str()), lid.as_str())
+                && prev != lid
+            {
+                return Err(Error::new(
+                    ErrorCode::ReconcileCrossRefConflict,
+                    format!(
+                        "entity `{}` has two ids in `{sys}`: `{prev}` and `{lid}`",
+                        x.id
+                    ),
+                )
+                .at(format!("/cross_refs/{i}/ids/{sys}")));
+            }
+        }
+    }
+
+    // Per system: (canonical id, record index), sorted by id.
+    let mut sorted: Vec<Vec<(&str, u32)>> = Vec::with_capacity(systems.len());
+    for (pos, s) in systems.iter().enumerate() {
+        let mut keys: Vec<(&str, u32)> = Vec::with_capacity(s.records.len());
+        for (i, r) in s.records.iter().enumerate() {
+            let lid = record_id(s.system, i, r)?;
+            let cid = if canonical.is_empty() {
+                lid
+            } else {
+                canonical.get(&(pos, lid)).copied().unwrap_or(lid)
+            };
+            let i = u32::try_from(i).map_err(|_| {
+                Error::new(
+                    ErrorCode::InputLimitExceeded,
+                    "too many records in one system",
+                )
+            })?;
+            keys.push((cid, i));
+        }
+        keys.sort_unstable();
+        if let Some(w) = keys.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
+            let (id, i) = w.get(1).copied().unwrap_or_default();
+            return Err(Error::new(
+                ErrorCode::ReconcileDuplicateRecord,
+                format!("`{}` holds entity `{id}` twice", s.system),
+            )
+            .at(format!("/records/{}/{i}", s.system)));
+        }
+        sorted.push(keys);
+    }
+
+    let policy_sys: Vec<Option<u16>> = systems
+        .iter()
+        .map(|s| policy.system_index(s.system.as_str()))
+        .collect();
+    let nsys = systems.len();
+    let nfields = k.fields.len();
+    let id_field = k.field_index("id");
+    let kinds: Vec<_> = k.fields.iter().map(|f| k.field_kind(f)).collect();
+    let ci: Vec<bool> = (0..nfields)
+        .map(|f| policy.case_insensitive(kind, f))
+        .collect();
+
+    let mut report = Report {
+        systems: systems.iter().map(|s| s.system.clone()).collect(),
+        ..Report::default()
+    };
+    let mut ignored: BTreeSet<String> = BTreeSet::new();
+    let mut cursor = vec![0usize; nsys];
+    // Scratch, reused for every entity: holders and their field values.
+    let mut holders: Vec<(usize, &Map<String, Value>)> = Vec::with_capacity(nsys);
+    let mut stage_holders: Vec<(Option<u16>, &Map<String, Value>)> = Vec::with_capacity(nsys);
+    let mut values: Vec<Option<&Value>> = vec![None; nsys * nfields];
+
+    loop {
+        // The smallest id at any cursor.
+        let mut next: Option<&str> = None;
+        for (pos, keys) in sorted.iter().enumerate() {
+            if let Some((id, _)) = cursor.get(pos).and_then(|c| keys.get(*c))
+                && next.is_none_or(|n| *id < n)
+            {
+                next = Some(id);
+            }
+        }
+        let Some(id) = next else { break };
+        report.summary.entities += 1;
+
+        holders.clear();
+        for (pos, keys) in sorted.iter().enumerate() {
+            let Some(c) = cursor.get_mut(pos) else {
+                continue;
+            };
+            if let Some((kid, ri)) = keys.get(*c)
+                && *kid == id
+            {
+                *c += 1;
+                if let Some(r) = systems.get(pos).and_then(|s| s.records.get(*ri as usize)) {
+                    holders.push((pos, r));
+                }
+            }
+        }
+
+        // Field values per holder.
+        values.fill(None);
+        for (h, (_, r)) in holders.iter().enumerate() {
+            let row = h * nfields;
+            for (key, v) in r.iter() {
+                match k.field_index(key) {
+                    Some(fi) => {
+                        if let Some(slot) = values.get_mut(row + fi) {
+                            *slot = Some(v);
+                        }
+                    }
+                    None => {
+                        if !ignored.contains(key.as_str()) {
+                            ignored.insert(key.clone());
+                        }
+                    }
+                }
+            }
+        }
+
+        let entity_stage = match stage {
+            Some(s) => Some(s),
+            None => {
+                stage_holders.clear();
+                stage_holders.extend(
+                    holders
+                        .iter()
+                        .map(|(pos, r)| (policy_sys.get(*pos).copied().flatten(), *r)),
+                );
+                resolve_stage(policy, kind, &stage_holders)
+            }
+        };
+
+        let mut mismatches: Vec<Mismatch> = Vec::new();
+        let complete = holders.len() == nsys;
+        // The authoritative value of each field, needed only to create missing records.
+        let mut create: Option<Map<String, Value>> = (!complete).then(Map::new);
+        for fi in 0..nfields {
+            if Some(fi) == id_field {
+                continue;
+            }
+            let kind_f = kinds
+                .get(fi)
+                .copied()
+                .unwrap_or(crate::ownership::FieldKind::Exact);
+            let ci_f = ci.get(fi).copied().unwrap_or(false);
+            let mut first: Option<&Value> = None;
+            let mut agree = true;
+            for h in 0..holders.len() {
+                if let Some(v) = values.get(h * nfields + fi).copied().flatten() {
+                    match first {
+                        None => first = Some(v),
+                        Some(f) => {
+                            if agree && !values_equal(kind_f, ci_f, f, v) {
+                                agree = false;
+                            }
+                        }
+                    }
+                }
+            }
+            if first.is_none() {
+                continue;
+            }
+            if agree && create.is_none() {
+                continue;
+            }
+            let owner = policy.owner(kind, entity_stage, fi);
+            let owner_value: Option<&Value> = owner.and_then(|o| {
+                holders.iter().enumerate().find_map(|(h, (pos, _))| {
+                    (policy_sys.get(*pos).copied().flatten() == Some(o))
+                        .then(|| values.get(h * nfields + fi).copied().flatten())
+                        .flatten()
+                })
+            });
+            let field = k.fields.get(fi).copied().unwrap_or_default();
+            if let (Some(c), Some(v)) = (create.as_mut(), owner_value) {
+                c.insert(field.to_owned(), v.clone());
+            }
+            if agree {
+                continue;
+            }
+            let mut held: BTreeMap<System, Value> = BTreeMap::new();
+            for (h, (pos, _)) in holders.iter().enumerate() {
+                if let (Some(v), Some(s)) = (
+                    values.get(h * nfields + fi).copied().flatten(),
+                    systems.get(*pos),
+                ) {
+                    held.insert(s.system.clone(), v.clone());
+                }
+            }
+            if let Some(auth) = owner_value {
+                for (h, (pos, r)) in holders.iter().enumerate() {
+                    if let (Some(v), Some(s)) = (
+                        values.get(h * nfields + fi).copied().flatten(),
+                        systems.get(*pos),
+                    ) && !values_equal(kind_f, ci_f, auth, v)
+                    {
+                        report.corrections.push(Correction {
+                            system: s.system.clone(),
+                            id: id.to_owned(),
+                            system_id: r.get("id").and_then(Value::as_str).unwrap_or(id).to_owned(),
+                            action: Action::Update,
+                            field: Some(field.to_owned()),
+                            value: auth.clone(),
+                        });
+                    }
+                }
+            } else {
+                report.summary.needs_review += 1;
+            }
+            mismatches.push(Mismatch {
+                field: field.to_owned(),
+                values: held,
+                owner: owner.and_then(|o| policy.system(o)).cloned(),
+                authoritative: owner_value.cloned(),
+                needs_review: owner_value.is_none(),
+            });
+        }
+
+        let mut missing_in: Vec<System> = Vec::new();
+        if let Some(record) = create {
+            for (pos, s) in systems.iter().enumerate() {
+                if holders.iter().any(|(p, _)| *p == pos) {
+                    continue;
+                }
+                missing_in.push(s.system.clone());
+                let system_id = local.get(&(pos, id)).copied().unwrap_or(id);
+                let mut value = record.clone();
+                value.insert("id".to_owned(), Value::String(system_id.to_owned()));
+                report.corrections.push(Correction {
+                    system: s.system.clone(),
+                    id: id.to_owned(),
+                    system_id: system_id.to_owned(),
+                    action: Action::Create,
+                    field: None,
+                    value: Value::Object(value),
+                });
+            }
+        }
+
+        if missing_in.is_empty() && mismatches.is_empty() {
+            report.summary.consistent += 1;
+            continue;
+        }
+        if !missing_in.is_empty() {
+            report.summary.with_missing += 1;
+        }
+        if !mismatches.is_empty() {
+            report.summary.with_mismatches += 1;
+            report.summary.mismatched_fields += mismatches.len() as u64;
+        }
+        report.findings.push(Finding {
+            id: id.to_owned(),
+            stage: entity_stage
+                .and_then(|s| k.stages.get(s))
+                .map(|s| (*s).to_owned()),
+            missing_in,
+            mismatches,
+        });
+    }
+
+    report.corrections.sort_by(|a, b| {
+        (&a.system, &a.id, a.action, &a.field).cmp(&(&b.system, &b.id, b.action, &b.field))
+    });
+    report.summary.corrections = report.corrections.len() as u64;
+    report.summary.ignored_fields = ignored.into_iter().collect();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;
