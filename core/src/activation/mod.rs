@@ -228,7 +228,7 @@ pub fn check_activation(
                     &child_path.key("parent_id"),
                     ErrorCode::ActivationHierarchyCycle,
                     format!(
-                        "the hierarchy above account `{}` loops: `{}` names `{parent_id}`, which is already below it",
+                        "the hierarchy above account `{}` loops: `{}` names `{parent_id}` as its parent, which is already in the chain",
                         a.id, child.id
                     ),
                 );

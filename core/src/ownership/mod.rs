@@ -458,9 +458,10 @@ pub fn stage_arg(kind: usize, stage: Option<&str>, path: &str) -> Result<Option<
 
 /// The stage of one entity as several systems hold it, when the caller did not give one.
 ///
-/// Each stage value held is a candidate, in lifecycle order; the first candidate held by the
-/// system that owns the stage field at that very stage wins. Failing that, a stage every holder
-/// agrees on wins. Otherwise the stage is unknown (`None`) and only fields whose owner is the same
+/// Each stage value held is a candidate. The candidate furthest along the lifecycle (in its
+/// declared order) that is held by the system owning the stage field at that very stage wins:
+/// lifecycles move forward, so a system still showing an earlier stage is usually lagging.
+/// Failing that, a stage every holder agrees on wins. Otherwise the stage is unknown (`None`) and only fields whose owner is the same
 /// at every stage have an owner.
 pub fn resolve_stage(
     policy: &CompiledPolicy,
@@ -478,7 +479,7 @@ pub fn resolve_stage(
     let mut candidates: Vec<usize> = holders.iter().filter_map(|(_, r)| held(r)).collect();
     candidates.sort_unstable();
     candidates.dedup();
-    for &c in &candidates {
+    for &c in candidates.iter().rev() {
         if let Some(o) = policy.owner(kind, Some(c), sfi)
             && holders
                 .iter()
