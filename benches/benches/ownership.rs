@@ -64,26 +64,35 @@ fn invoice(i: u64, day: u64, cents: u64) -> Map<String, Value> {
     m
 }
 
-/// `n` invoices as erp, billing and psa hold them, with about 2% drift.
+/// `n` invoices as erp, billing and psa hold them, with about 2% drift. Each system lists them in
+/// its own random order, and its records are built in that order (as when read from a file).
 pub fn three_systems(n: u64) -> BTreeMap<System, Vec<Map<String, Value>>> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let names = ["billing", "erp", "psa"];
+    // Per invoice: issue day, cents, drift (0 missing, 1 amount, 2 date, else none), victim.
+    let truth: Vec<(u64, u64, u64, usize)> = (0..n)
+        .map(|_| {
+            (
+                rng.below(336),
+                10_000 + rng.below(10_000_000),
+                rng.below(150),
+                rng.below(3) as usize,
+            )
+        })
+        .collect();
     let mut out: BTreeMap<System, Vec<Map<String, Value>>> = BTreeMap::new();
-    for name in names {
-        if let Ok(s) = System::new(name) {
-            out.insert(s, Vec::with_capacity(n as usize));
+    for (si, name) in names.iter().enumerate() {
+        let mut order: Vec<u64> = (0..n).collect();
+        for i in (1..order.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            order.swap(i, j);
         }
-    }
-    for i in 0..n {
-        let day = rng.below(336);
-        let cents = 10_000 + rng.below(10_000_000);
-        let drift = rng.below(150); // 0, 1, 2 -> 2%
-        let victim = names.get(rng.below(3) as usize).copied().unwrap_or("psa");
-        for name in names {
-            let Some(records) = System::new(name).ok().and_then(|s| out.get_mut(&s)) else {
+        let mut records = Vec::with_capacity(n as usize);
+        for i in order {
+            let Some(&(day, cents, drift, victim)) = truth.get(i as usize) else {
                 continue;
             };
-            let hit = name == victim;
+            let hit = victim == si;
             match drift {
                 0 if hit => {}
                 1 if hit => records.push(invoice(i, day, cents + 1)),
@@ -91,11 +100,8 @@ pub fn three_systems(n: u64) -> BTreeMap<System, Vec<Map<String, Value>>> {
                 _ => records.push(invoice(i, day, cents)),
             }
         }
-    }
-    for records in out.values_mut() {
-        for i in (1..records.len()).rev() {
-            let j = rng.below(i as u64 + 1) as usize;
-            records.swap(i, j);
+        if let Ok(s) = System::new(*name) {
+            out.insert(s, records);
         }
     }
     out

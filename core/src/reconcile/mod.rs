@@ -2,11 +2,19 @@
 //! field, with the authoritative value (from the field's owner) and the corrections that make the
 //! systems agree.
 //!
-//! Each system's records are sorted once by entity id and merged; per entity the work is a walk
-//! over the fields the systems hold. Output is sorted (entities by id, corrections by system, id
-//! and field) and does not depend on the order systems or records are given in.
+//! One pass over each system's records (in the order given, so memory is read in order) takes
+//! each record's id and a fingerprint of its values; each system's list is sorted once by a hash
+//! of the id and the lists are merged. An entity every system holds with the same fingerprint is
+//! consistent without touching its records again; the others are compared field by field. Output
+//! is sorted (entities by id, corrections by system, id and field) and does not depend on the
+//! order systems or records are given in.
+//!
+//! Fingerprints only decide which entities are compared field by field: records with equal
+//! values always have equal fingerprints; two different records have the same 64-bit fingerprint
+//! with a probability of about 2^-64.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -144,6 +152,59 @@ pub struct Report {
     pub corrections: Vec<Correction>,
 }
 
+/// One record in a system's sorted list.
+#[derive(Debug, Clone, Copy)]
+struct Key<'a> {
+    /// A hash of the canonical id (the sort key; ties broken by the id itself).
+    hash: u64,
+    /// The canonical id.
+    id: &'a str,
+    /// A hash of the record's field values (all but `id`), to skip comparing identical records.
+    fingerprint: u64,
+    /// The record's position in its system's list.
+    index: u32,
+}
+
+fn hash_id(id: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// Feeds a JSON value to a hasher: equal JSON gives equal hashes.
+fn hash_value(v: &Value, h: &mut DefaultHasher) {
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => {
+            h.write_u8(1);
+            h.write_u8(u8::from(*b));
+        }
+        Value::Number(n) => {
+            h.write_u8(2);
+            n.to_string().hash(h);
+        }
+        Value::String(s) => {
+            h.write_u8(3);
+            s.hash(h);
+        }
+        Value::Array(xs) => {
+            h.write_u8(4);
+            h.write_usize(xs.len());
+            for x in xs {
+                hash_value(x, h);
+            }
+        }
+        Value::Object(m) => {
+            h.write_u8(5);
+            h.write_usize(m.len());
+            for (k, x) in m {
+                k.hash(h);
+                hash_value(x, h);
+            }
+        }
+    }
+}
+
 fn record_id<'a>(system: &System, i: usize, r: &'a Map<String, Value>) -> Result<&'a str, Error> {
     r.get("id").and_then(Value::as_str).ok_or_else(|| {
         Error::new(
@@ -218,10 +279,17 @@ pub fn reconcile(
         }
     }
 
-    // Per system: (canonical id, record index), sorted by id.
-    let mut sorted: Vec<Vec<(&str, u32)>> = Vec::with_capacity(systems.len());
+    let nsys = systems.len();
+    let nfields = k.fields.len();
+    let id_field = k.field_index("id");
+    let mut ignored: BTreeSet<String> = BTreeSet::new();
+
+    // One pass over each system's records, in the order given: each record's canonical id, a hash
+    // of it, and a fingerprint of its field values. Sorted by (id hash, id) so that every system
+    // lists a given entity at the same place in one order.
+    let mut sorted: Vec<Vec<Key<'_>>> = Vec::with_capacity(nsys);
     for (pos, s) in systems.iter().enumerate() {
-        let mut keys: Vec<(&str, u32)> = Vec::with_capacity(s.records.len());
+        let mut keys: Vec<Key<'_>> = Vec::with_capacity(s.records.len());
         for (i, r) in s.records.iter().enumerate() {
             let lid = record_id(s.system, i, r)?;
             let cid = if canonical.is_empty() {
@@ -229,17 +297,41 @@ pub fn reconcile(
             } else {
                 canonical.get(&(pos, lid)).copied().unwrap_or(lid)
             };
-            let i = u32::try_from(i).map_err(|_| {
-                Error::new(
-                    ErrorCode::InputLimitExceeded,
-                    "too many records in one system",
-                )
+            let idx = u32::try_from(i).map_err(|_| {
+                Error::new(ErrorCode::InputLimitExceeded, "too many records in one system")
             })?;
-            keys.push((cid, i));
+            let mut fp = DefaultHasher::new();
+            for (key, v) in r {
+                match k.field_index(key) {
+                    Some(fi) if Some(fi) != id_field => {
+                        fp.write_usize(fi);
+                        hash_value(v, &mut fp);
+                    }
+                    Some(_) => {}
+                    None => {
+                        if !ignored.contains(key.as_str()) {
+                            ignored.insert(key.clone());
+                        }
+                    }
+                }
+            }
+            keys.push(Key {
+                hash: hash_id(cid),
+                id: cid,
+                fingerprint: fp.finish(),
+                index: idx,
+            });
         }
-        keys.sort_unstable();
-        if let Some(w) = keys.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
-            let (id, i) = w.get(1).copied().unwrap_or_default();
+        keys.sort_unstable_by(|a, b| (a.hash, a.id, a.index).cmp(&(b.hash, b.id, b.index)));
+        // The smallest duplicated id, so the error does not depend on the hash.
+        let duplicate = keys
+            .windows(2)
+            .filter_map(|w| match w {
+                [a, b] if a.hash == b.hash && a.id == b.id => Some((b.id, b.index)),
+                _ => None,
+            })
+            .min();
+        if let Some((id, i)) = duplicate {
             return Err(Error::new(
                 ErrorCode::ReconcileDuplicateRecord,
                 format!("`{}` holds entity `{id}` twice", s.system),
@@ -253,50 +345,60 @@ pub fn reconcile(
         .iter()
         .map(|s| policy.system_index(s.system.as_str()))
         .collect();
-    let nsys = systems.len();
-    let nfields = k.fields.len();
-    let id_field = k.field_index("id");
     let kinds: Vec<_> = k.fields.iter().map(|f| k.field_kind(f)).collect();
-    let ci: Vec<bool> = (0..nfields)
-        .map(|f| policy.case_insensitive(kind, f))
-        .collect();
+    let ci: Vec<bool> = (0..nfields).map(|f| policy.case_insensitive(kind, f)).collect();
 
     let mut report = Report {
         systems: systems.iter().map(|s| s.system.clone()).collect(),
         ..Report::default()
     };
-    let mut ignored: BTreeSet<String> = BTreeSet::new();
     let mut cursor = vec![0usize; nsys];
     // Scratch, reused for every entity: holders and their field values.
+    let mut held_keys: Vec<(usize, Key<'_>)> = Vec::with_capacity(nsys);
     let mut holders: Vec<(usize, &Map<String, Value>)> = Vec::with_capacity(nsys);
     let mut stage_holders: Vec<(Option<u16>, &Map<String, Value>)> = Vec::with_capacity(nsys);
     let mut values: Vec<Option<&Value>> = vec![None; nsys * nfields];
 
     loop {
-        // The smallest id at any cursor.
-        let mut next: Option<&str> = None;
+        // The first entity, in (id hash, id) order, at any cursor.
+        let mut next: Option<(u64, &str)> = None;
         for (pos, keys) in sorted.iter().enumerate() {
-            if let Some((id, _)) = cursor.get(pos).and_then(|c| keys.get(*c))
-                && next.is_none_or(|n| *id < n)
+            if let Some(key) = cursor.get(pos).and_then(|c| keys.get(*c))
+                && next.is_none_or(|n| (key.hash, key.id) < n)
             {
-                next = Some(id);
+                next = Some((key.hash, key.id));
             }
         }
-        let Some(id) = next else { break };
+        let Some((hash, id)) = next else { break };
         report.summary.entities += 1;
 
-        holders.clear();
+        held_keys.clear();
         for (pos, keys) in sorted.iter().enumerate() {
-            let Some(c) = cursor.get_mut(pos) else {
-                continue;
-            };
-            if let Some((kid, ri)) = keys.get(*c)
-                && *kid == id
+            let Some(c) = cursor.get_mut(pos) else { continue };
+            if let Some(key) = keys.get(*c)
+                && key.hash == hash
+                && key.id == id
             {
                 *c += 1;
-                if let Some(r) = systems.get(pos).and_then(|s| s.records.get(*ri as usize)) {
-                    holders.push((pos, r));
-                }
+                held_keys.push((pos, *key));
+            }
+        }
+        // Fast path: every system holds the entity and every fingerprint is the same.
+        if held_keys.len() == nsys
+            && held_keys
+                .windows(2)
+                .all(|w| matches!(w, [(_, a), (_, b)] if a.fingerprint == b.fingerprint))
+        {
+            report.summary.consistent += 1;
+            continue;
+        }
+        holders.clear();
+        for (pos, key) in &held_keys {
+            if let Some(r) = systems
+                .get(*pos)
+                .and_then(|s| s.records.get(key.index as usize))
+            {
+                holders.push((*pos, r));
             }
         }
 
@@ -305,17 +407,8 @@ pub fn reconcile(
         for (h, (_, r)) in holders.iter().enumerate() {
             let row = h * nfields;
             for (key, v) in r.iter() {
-                match k.field_index(key) {
-                    Some(fi) => {
-                        if let Some(slot) = values.get_mut(row + fi) {
-                            *slot = Some(v);
-                        }
-                    }
-                    None => {
-                        if !ignored.contains(key.as_str()) {
-                            ignored.insert(key.clone());
-                        }
-                    }
+                if let Some(slot) = k.field_index(key).and_then(|fi| values.get_mut(row + fi)) {
+                    *slot = Some(v);
                 }
             }
         }
@@ -461,6 +554,7 @@ pub fn reconcile(
         });
     }
 
+    report.findings.sort_by(|a, b| a.id.cmp(&b.id));
     report.corrections.sort_by(|a, b| {
         (&a.system, &a.id, a.action, &a.field).cmp(&(&b.system, &b.id, b.action, &b.field))
     });
