@@ -14,7 +14,7 @@
 //! with a probability of about 2^-64.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -157,22 +157,141 @@ pub struct Report {
 struct Key<'a> {
     /// A hash of the canonical id (the sort key; ties broken by the id itself).
     hash: u64,
-    /// The canonical id.
-    id: &'a str,
-    /// A hash of the record's field values (all but `id`), to skip comparing identical records.
-    fingerprint: u64,
+    /// The id's first 16 bytes (zero-padded), so that most id comparisons stay in this list.
+    head: [u8; 16],
+    /// The id's length in bytes.
+    len: u32,
     /// The record's position in its system's list.
     index: u32,
+    /// A hash of the record's field values (all but `id`), to skip comparing identical records.
+    fingerprint: u64,
+    /// The canonical id.
+    id: &'a str,
+}
+
+impl<'a> Key<'a> {
+    fn new(id: &'a str, index: u32, fingerprint: u64) -> Option<Self> {
+        let mut head = [0u8; 16];
+        let n = id.len().min(16);
+        if let (Some(dst), Some(src)) = (head.get_mut(..n), id.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Some(Self {
+            hash: hash_id(id),
+            head,
+            len: u32::try_from(id.len()).ok()?,
+            index,
+            fingerprint,
+            id,
+        })
+    }
+
+    /// The bytes of the id past its head (read only when the heads are equal).
+    fn tail(&self) -> &'a [u8] {
+        self.id.as_bytes().get(16..).unwrap_or_default()
+    }
+
+    /// An order on ids (by hash first) that every system's list shares.
+    fn id_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.hash, self.len, self.head)
+            .cmp(&(other.hash, other.len, other.head))
+            .then_with(|| self.tail().cmp(other.tail()))
+    }
+
+    fn same_id(&self, other: &Self) -> bool {
+        self.id_cmp(other).is_eq()
+    }
+}
+
+/// A fast 64-bit hasher: each 8-byte word is folded in with the SplitMix64 finaliser, a
+/// bijective mixer with full avalanche. Deterministic on every platform.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fp(u64);
+
+impl Fp {
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        let mut z = (self.0 ^ x).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        self.0 = z ^ (z >> 31);
+    }
+}
+
+impl Hasher for Fp {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..rest.len()) {
+            dst.copy_from_slice(rest);
+        }
+        // The length keeps `ab` + `c` apart from `a` + `bc`.
+        self.mix(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i) | 0x0100);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
 }
 
 fn hash_id(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
+    let mut h = Fp::default();
+    h.write(id.as_bytes());
     h.finish()
 }
 
+/// Field names with their first 8 bytes and length, for lookups without string comparisons.
+struct FieldTable<'a> {
+    fields: Vec<(u64, usize, &'a str)>,
+}
+
+fn prefix(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    if let (Some(dst), Some(src)) = (w.get_mut(..n), b.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    u64::from_le_bytes(w)
+}
+
+impl<'a> FieldTable<'a> {
+    fn new(fields: &[&'a str]) -> Self {
+        Self {
+            fields: fields.iter().map(|f| (prefix(f), f.len(), *f)).collect(),
+        }
+    }
+
+    /// The index of a field, as [`crate::ownership::EntityKind::field_index`] gives it.
+    #[inline]
+    fn index(&self, key: &str) -> Option<usize> {
+        let p = prefix(key);
+        let len = key.len();
+        self.fields.iter().position(|(fp, fl, f)| {
+            *fp == p && *fl == len && (len <= 8 || key.as_bytes().get(8..) == f.as_bytes().get(8..))
+        })
+    }
+}
+
 /// Feeds a JSON value to a hasher: equal JSON gives equal hashes.
-fn hash_value(v: &Value, h: &mut DefaultHasher) {
+fn hash_value(v: &Value, h: &mut Fp) {
     match v {
         Value::Null => h.write_u8(0),
         Value::Bool(b) => {
@@ -283,6 +402,7 @@ pub fn reconcile(
     let nfields = k.fields.len();
     let id_field = k.field_index("id");
     let mut ignored: BTreeSet<String> = BTreeSet::new();
+    let table = FieldTable::new(&k.fields);
 
     // One pass over each system's records, in the order given: each record's canonical id, a hash
     // of it, and a fingerprint of its field values. Sorted by (id hash, id) so that every system
@@ -291,23 +411,15 @@ pub fn reconcile(
     for (pos, s) in systems.iter().enumerate() {
         let mut keys: Vec<Key<'_>> = Vec::with_capacity(s.records.len());
         for (i, r) in s.records.iter().enumerate() {
-            let lid = record_id(s.system, i, r)?;
-            let cid = if canonical.is_empty() {
-                lid
-            } else {
-                canonical.get(&(pos, lid)).copied().unwrap_or(lid)
-            };
-            let idx = u32::try_from(i).map_err(|_| {
-                Error::new(ErrorCode::InputLimitExceeded, "too many records in one system")
-            })?;
-            let mut fp = DefaultHasher::new();
+            let mut fp = Fp::default();
+            let mut lid: Option<&str> = None;
             for (key, v) in r {
-                match k.field_index(key) {
-                    Some(fi) if Some(fi) != id_field => {
+                match table.index(key) {
+                    Some(fi) if Some(fi) == id_field => lid = v.as_str(),
+                    Some(fi) => {
                         fp.write_usize(fi);
                         hash_value(v, &mut fp);
                     }
-                    Some(_) => {}
                     None => {
                         if !ignored.contains(key.as_str()) {
                             ignored.insert(key.clone());
@@ -315,19 +427,31 @@ pub fn reconcile(
                     }
                 }
             }
-            keys.push(Key {
-                hash: hash_id(cid),
-                id: cid,
-                fingerprint: fp.finish(),
-                index: idx,
-            });
+            let lid = match lid {
+                Some(id) => id,
+                None => record_id(s.system, i, r)?,
+            };
+            let cid = if canonical.is_empty() {
+                lid
+            } else {
+                canonical.get(&(pos, lid)).copied().unwrap_or(lid)
+            };
+            let idx = u32::try_from(i).map_err(|_| {
+                Error::new(
+                    ErrorCode::InputLimitExceeded,
+                    "too many records in one system",
+                )
+            })?;
+            let key = Key::new(cid, idx, fp.finish())
+                .ok_or_else(|| Error::new(ErrorCode::InputLimitExceeded, "an id is too long"))?;
+            keys.push(key);
         }
-        keys.sort_unstable_by(|a, b| (a.hash, a.id, a.index).cmp(&(b.hash, b.id, b.index)));
+        keys.sort_unstable_by(|a, b| a.id_cmp(b).then(a.index.cmp(&b.index)));
         // The smallest duplicated id, so the error does not depend on the hash.
         let duplicate = keys
             .windows(2)
             .filter_map(|w| match w {
-                [a, b] if a.hash == b.hash && a.id == b.id => Some((b.id, b.index)),
+                [a, b] if a.same_id(b) => Some((b.id, b.index)),
                 _ => None,
             })
             .min();
@@ -346,7 +470,9 @@ pub fn reconcile(
         .map(|s| policy.system_index(s.system.as_str()))
         .collect();
     let kinds: Vec<_> = k.fields.iter().map(|f| k.field_kind(f)).collect();
-    let ci: Vec<bool> = (0..nfields).map(|f| policy.case_insensitive(kind, f)).collect();
+    let ci: Vec<bool> = (0..nfields)
+        .map(|f| policy.case_insensitive(kind, f))
+        .collect();
 
     let mut report = Report {
         systems: systems.iter().map(|s| s.system.clone()).collect(),
@@ -360,24 +486,26 @@ pub fn reconcile(
     let mut values: Vec<Option<&Value>> = vec![None; nsys * nfields];
 
     loop {
-        // The first entity, in (id hash, id) order, at any cursor.
-        let mut next: Option<(u64, &str)> = None;
+        // The first entity, in the lists' shared order, at any cursor.
+        let mut next: Option<Key<'_>> = None;
         for (pos, keys) in sorted.iter().enumerate() {
             if let Some(key) = cursor.get(pos).and_then(|c| keys.get(*c))
-                && next.is_none_or(|n| (key.hash, key.id) < n)
+                && next.is_none_or(|n| key.id_cmp(&n).is_lt())
             {
-                next = Some((key.hash, key.id));
+                next = Some(*key);
             }
         }
-        let Some((hash, id)) = next else { break };
+        let Some(first) = next else { break };
+        let id = first.id;
         report.summary.entities += 1;
 
         held_keys.clear();
         for (pos, keys) in sorted.iter().enumerate() {
-            let Some(c) = cursor.get_mut(pos) else { continue };
+            let Some(c) = cursor.get_mut(pos) else {
+                continue;
+            };
             if let Some(key) = keys.get(*c)
-                && key.hash == hash
-                && key.id == id
+                && key.same_id(&first)
             {
                 *c += 1;
                 held_keys.push((pos, *key));
@@ -407,7 +535,7 @@ pub fn reconcile(
         for (h, (_, r)) in holders.iter().enumerate() {
             let row = h * nfields;
             for (key, v) in r.iter() {
-                if let Some(slot) = k.field_index(key).and_then(|fi| values.get_mut(row + fi)) {
+                if let Some(slot) = table.index(key).and_then(|fi| values.get_mut(row + fi)) {
                     *slot = Some(v);
                 }
             }
