@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-BILLWISE := target/debug/billwise
+BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
 .PHONY: all demo test lint fmt test-rust gen gen-check build bench help
 
@@ -13,7 +13,7 @@ all: test
 help:
 	@echo "make demo       build the CLI and run the sample scenario"
 	@echo "make test       format, lint, generated-file drift and every test"
-	@echo "make gen        regenerate spec/schema, spec/errors.md"
+	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines"
 	@echo "make bench      run the Rust benchmarks"
 
 build:

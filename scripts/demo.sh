@@ -49,7 +49,42 @@ fi
 section "Activation gate: the won Northwind opportunity may become a project"
 "$bw" activate "$ex/opportunity-northwind-wms.json" --accounts "$ex/account-northwind.json" \
   --policy "$ex/ownership-policy.json"
+section "The time entry lifecycle, and a recall refused once the entry is billed"
+"$bw" machines time_entry
+echo '{"machine": "time_entry", "state": "approved", "event": "recall", "source": "psa", "context": {"billed": true}}' \
+  | "$bw" run transition -
+
+sc="$ex/scenario"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+section "Month 1 (January): a capped T&M contract (ceiling 25,000.00) crosses its ceiling"
+echo "CTR-2026-031: five roles, quarter-hour time rounding, 5% markup on travel and lodging."
+echo "Change order CO-1 is still only submitted, so it prices nothing yet."
+"$bw" preview "$sc/month-1-january.json"
+"$bw" commit "$sc/month-1-january.json" --invoice-id INV-2026-0107 --out "$work/ledger-1.json"
+echo "(committed as INV-2026-0107)"
+
+section "CO-1 is approved: retroactive from 19 January, two rates raised, ceiling +75,000.00"
+"$bw" validate --contract "$sc/contract.json" "$sc/change-order-co1.json"
+
+section "Month 2 (February): adjustments for billed January work, held January items released"
+"$bw" preview "$sc/month-2-february.json" --ledger "$work/ledger-1.json"
+"$bw" commit "$sc/month-2-february.json" --ledger "$work/ledger-1.json" --invoice-id INV-2026-0212 --out "$work/ledger-2.json"
+echo "(committed as INV-2026-0212)"
+
+section "A credit note gives back 11 of the 20 h billed on TE-FEB-13; the PSA then logs 5 h more on it"
+cat "$sc/credit-march.json"
+"$bw" credit "$work/ledger-2.json" "$sc/credit-march.json" --currency USD --out "$work/ledger-3.json"
+
+section "Month 3 (March): TE-FEB-13 bills exactly 25 - (20 - 11) = 16 h, and March work at the new rates"
+"$bw" preview "$sc/month-3-march.json" --ledger "$work/ledger-3.json"
+
+section "Running month 3 twice after committing it bills nothing: every item is already_billed"
+"$bw" commit "$sc/month-3-march.json" --ledger "$work/ledger-3.json" --invoice-id INV-2026-0309 --out "$work/ledger-4.json"
+"$bw" preview "$sc/month-3-march.json" --ledger "$work/ledger-4.json" | grep -E '^(Lines|Totals|  already_billed)' 
 
 section "Summary"
 count=$(ls "$ex"/*.json | wc -l)
-echo "demo: $count sample documents valid; the broken contract was refused with every problem listed"
+echo "demo: $count sample documents valid; the broken contract was refused with every problem listed;"
+echo "demo: three months billed through a ceiling, a retroactive change order and a partial credit"

@@ -100,6 +100,13 @@ case("unknown-kind", "an unknown document kind cannot be validated", {"schema_ve
 case("no-kind", "a document without kind needs the kind given explicitly", {"schema_version": 1, "id": "X"})
 case("explicit-kind", "the kind may be given in the request instead of the document",
      {k: v for k, v in load("payment-northwind-2026-02.json").items() if k != "kind"}, kind="payment")
+case("empty-name", "an account name of only spaces is an empty field", dict(load("account-northwind.json"), name="   "))
+case("wrong-type", "an object where a list belongs names the field", {"schema_version": 1, "kind": "work_log", "time_entries": {}})
+case("unknown-status", "a status that is not in the lifecycle is refused with the allowed values", work_log(entry(status="approvedd")))
+big_line = {"kind": "time", "source_ids": ["TE-1"], "quantity": "1", "unit_price": {"amount": "9" * 28, "currency": "USD"}, "amount": {"amount": "9" * 28, "currency": "USD"}}
+case("invoice-sum-overflows", "lines whose sum cannot be computed exactly are reported, not wrapped",
+     {"schema_version": 1, "kind": "invoice", "id": "INV-X", "contract_id": "C-1", "status": "draft", "issue_date": "2026-01-31", "currency": "USD",
+      "lines": [big_line] * 10, "total": {"amount": "1", "currency": "USD"}})
 case("duplicate-key", "a key given twice is refused (the last one does not silently win)", None,
      input_text='{"document":{"schema_version":1,"kind":"payment","id":"PAY-1","id":"PAY-2","invoice_id":"I","amount":{"amount":"1.00","currency":"USD"},"date":"2026-01-01"}}')
 case("malformed-json", "malformed JSON cannot be evaluated", None, input_text='{"document":{"schema_version":1,')

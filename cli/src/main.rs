@@ -10,6 +10,7 @@ use billwise_core::{Error, ErrorClass};
 use clap::{Parser, Subcommand};
 
 mod ownership_cli;
+mod preview;
 
 /// Exit code: every input valid.
 const OK: u8 = 0;
@@ -113,6 +114,49 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Preview a billing run: lines, held items by reason, the ceiling, totals.
+    ///
+    /// REQUEST is a `preview_invoice` request. Exits 2 when it cannot be evaluated.
+    Preview {
+        /// The request file (`-` for standard input).
+        request: String,
+        /// Use this ledger instead of the request's.
+        #[arg(long)]
+        ledger: Option<String>,
+        /// Print the canonical JSON preview.
+        #[arg(long)]
+        json: bool,
+        /// List every held item, including those billed by earlier runs.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Commit a billing run: print the ledger with the run's lines recorded as INVOICE_ID.
+    Commit {
+        /// The `preview_invoice` request file.
+        request: String,
+        /// The invoice the lines are billed on.
+        #[arg(long)]
+        invoice_id: String,
+        /// Use this ledger instead of the request's.
+        #[arg(long)]
+        ledger: Option<String>,
+        /// Write the new ledger here instead of standard output.
+        #[arg(long)]
+        out: Option<String>,
+    },
+    /// Add credit notes to a ledger (a JSON list of credits) and print the new ledger.
+    Credit {
+        /// The ledger file.
+        ledger: String,
+        /// The credits file: a JSON list of `{credit_note_id, kind, item_id, quantity?, amount?}`.
+        credits: String,
+        /// The contract currency.
+        #[arg(long)]
+        currency: String,
+        /// Write the new ledger here instead of standard output.
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// Run any operation on a JSON request and print the canonical JSON response.
     ///
     /// Errors are printed as `{"error": {...}}` and exit with status 2.
@@ -123,6 +167,180 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+    /// Show the lifecycle state machines: a summary, or `--json` data, or `--mermaid` diagrams.
+    Machines {
+        /// One machine (`opportunity`, `project`, `time_entry`, `expense`, `milestone`,
+        /// `change_order`, `invoice`); every machine when absent.
+        name: Option<String>,
+        /// Print each machine as pretty JSON (what `describe_machines` returns).
+        #[arg(long, conflicts_with = "mermaid")]
+        json: bool,
+        /// Print each machine as a Mermaid `stateDiagram-v2`.
+        #[arg(long)]
+        mermaid: bool,
+    },
+}
+
+// Lifecycle state machines.
+fn machines(
+    name: Option<&str>,
+    json: bool,
+    mermaid: bool,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    use billwise_core::machines::MachineName;
+    let names: Vec<MachineName> = match name {
+        Some(n) => vec![MachineName::parse(n).ok_or_else(|| {
+            let all: Vec<&str> = MachineName::ALL.iter().map(|m| m.as_str()).collect();
+            format!("`{n}` is not a machine; expected one of {}", all.join(", "))
+        })?],
+        None => MachineName::ALL.to_vec(),
+    };
+    let io = |e: std::io::Error| e.to_string();
+    if json {
+        let all: Vec<_> = names.iter().map(|n| n.describe()).collect();
+        let text = if let [one] = all.as_slice() {
+            serde_json::to_string_pretty(one)
+        } else {
+            serde_json::to_string_pretty(&all)
+        }
+        .map_err(|e| e.to_string())?;
+        writeln!(out, "{text}").map_err(io)?;
+        return Ok(OK);
+    }
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            writeln!(out).map_err(io)?;
+        }
+        if mermaid {
+            write!(out, "{}", n.mermaid()).map_err(io)?;
+            continue;
+        }
+        let d = n.describe();
+        writeln!(out, "{}: {}", d.name, d.description).map_err(io)?;
+        writeln!(
+            out,
+            "  states: {} (starts in {})",
+            d.states.join(", "),
+            d.initial
+        )
+        .map_err(io)?;
+        if !d.terminal.is_empty() {
+            writeln!(out, "  terminal: {}", d.terminal.join(", ")).map_err(io)?;
+        }
+        for t in &d.transitions {
+            let senders = d
+                .events
+                .iter()
+                .find(|e| e.name == t.event)
+                .map(|e| e.senders.join("|"))
+                .unwrap_or_default();
+            write!(out, "  {} --{}--> {}  by {senders}", t.from, t.event, t.to).map_err(io)?;
+            if !t.guards.is_empty() {
+                let g: Vec<&str> = t.guards.iter().map(|g| g.as_str()).collect();
+                write!(out, "  if {}", g.join(", ")).map_err(io)?;
+            }
+            if !t.effects.is_empty() {
+                let e: Vec<&str> = t.effects.iter().map(|e| e.as_str()).collect();
+                write!(out, "  then {}", e.join(", ")).map_err(io)?;
+            }
+            writeln!(out).map_err(io)?;
+        }
+    }
+    Ok(OK)
+}
+
+fn load_request(
+    path: &str,
+    ledger: Option<&str>,
+) -> Result<billwise_core::billing::PreviewInvoiceRequest, Error> {
+    let limits = Limits::DEFAULT;
+    let bytes = read_input(path)
+        .map_err(|m| Error::new(billwise_core::ErrorCode::InputMalformedJson, m))?;
+    let mut req: billwise_core::billing::PreviewInvoiceRequest =
+        billwise_core::json::from_slice(&bytes, &limits)?;
+    if let Some(l) = ledger {
+        let bytes = read_input(l)
+            .map_err(|m| Error::new(billwise_core::ErrorCode::InputMalformedJson, m))?;
+        req.ledger = Some(billwise_core::json::from_slice(&bytes, &limits)?);
+    }
+    Ok(req)
+}
+
+fn write_output(out: &mut impl Write, path: Option<&str>, text: &str) -> Result<(), String> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, format!("{text}\n")).map_err(|e| format!("cannot write `{p}`: {e}"))
+        }
+        None => writeln!(out, "{text}").map_err(|e| e.to_string()),
+    }
+}
+
+fn billing_command(command: Command, out: &mut impl Write) -> Result<u8, Error> {
+    let limits = Limits::DEFAULT;
+    let fail = |m: String| Error::new(billwise_core::ErrorCode::InputMalformedJson, m);
+    match command {
+        Command::Preview {
+            request,
+            ledger,
+            json,
+            verbose,
+        } => {
+            let req = load_request(&request, ledger.as_deref())?;
+            let p = billwise_core::api::preview_invoice(&req, &limits)?;
+            let text = if json {
+                to_canonical_string(&p)?
+            } else {
+                preview::render(&p, verbose)
+            };
+            write!(out, "{text}").map_err(|e| fail(e.to_string()))?;
+            if json {
+                writeln!(out).map_err(|e| fail(e.to_string()))?;
+            }
+        }
+        Command::Commit {
+            request,
+            invoice_id,
+            ledger,
+            out: path,
+        } => {
+            let req = load_request(&request, ledger.as_deref())?;
+            let invoice_id = billwise_core::model::Id::new(invoice_id)?;
+            let r = billwise_core::api::commit_invoice(
+                &billwise_core::api::CommitInvoiceRequest {
+                    schema_version: Default::default(),
+                    invoice_id,
+                    run: req,
+                },
+                &limits,
+            )?;
+            write_output(out, path.as_deref(), &to_canonical_string(&r.ledger)?).map_err(fail)?;
+        }
+        Command::Credit {
+            ledger,
+            credits,
+            currency,
+            out: path,
+        } => {
+            let ledger =
+                billwise_core::json::from_slice(&read_input(&ledger).map_err(fail)?, &limits)?;
+            let credits =
+                billwise_core::json::from_slice(&read_input(&credits).map_err(fail)?, &limits)?;
+            let currency = currency.parse()?;
+            let l = billwise_core::api::record_credit(
+                &billwise_core::api::RecordCreditRequest {
+                    schema_version: Default::default(),
+                    ledger,
+                    currency,
+                    credits,
+                },
+                &limits,
+            )?;
+            write_output(out, path.as_deref(), &to_canonical_string(&l)?).map_err(fail)?;
+        }
+        _ => {}
+    }
+    Ok(OK)
 }
 
 fn run_op(op: &str, file: &str, out: &mut impl Write) -> Result<u8, String> {
@@ -284,6 +502,20 @@ fn main() -> ExitCode {
             policy,
             json,
         } => ownership_cli::activate(&opportunity, &accounts, policy.as_deref(), json, &mut out),
+        cmd @ (Command::Preview { .. } | Command::Commit { .. } | Command::Credit { .. }) => {
+            match billing_command(cmd, &mut out) {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    let _ = print_error(&mut std::io::stderr(), "billwise", &e);
+                    Ok(UNREADABLE)
+                }
+            }
+        }
+        Command::Machines {
+            name,
+            json,
+            mermaid,
+        } => machines(name.as_deref(), json, mermaid, &mut out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

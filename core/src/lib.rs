@@ -7,8 +7,11 @@
 
 pub mod activation;
 pub mod api;
+pub mod billing;
+pub mod engine;
 pub mod error;
 pub mod json;
+pub mod machines;
 pub mod model;
 pub mod ownership;
 pub mod reconcile;

@@ -2,3 +2,7 @@
 
 pub mod cases;
 pub mod generate;
+
+/// The README's Rust quickstart, compiled and run as a doc test.
+#[doc = include_str!("../../README.md")]
+pub mod readme {}

@@ -4,9 +4,21 @@
 //! Bindings convert their native values to and from these documents and map [`Error`]s; they hold
 //! no rule of their own.
 
+mod billing;
 mod validate;
+// Lifecycle state machines.
+mod machines;
 
+pub use billing::{
+    CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
+    preview_invoice, record_credit,
+};
 pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
+// Lifecycle state machines.
+pub use machines::{
+    DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
+    TransitionResponse, describe_machines, transition,
+};
 
 mod check_activation;
 mod check_update;
@@ -37,6 +49,12 @@ pub const OPERATIONS: &[&str] = &[
     "golden_record",
     "reconcile",
     "check_activation",
+    "preview_invoice",
+    "commit_invoice",
+    "record_credit",
+    // Lifecycle state machines.
+    "transition",
+    "describe_machines",
 ];
 
 fn call<Req, Resp>(
@@ -61,6 +79,12 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         "golden_record" => call(input, limits, golden_record),
         "reconcile" => call(input, limits, reconcile),
         "check_activation" => call(input, limits, check_activation),
+        "preview_invoice" => call(input, limits, preview_invoice),
+        "commit_invoice" => call(input, limits, commit_invoice),
+        "record_credit" => call(input, limits, record_credit),
+        // Lifecycle state machines.
+        "transition" => call(input, limits, transition),
+        "describe_machines" => call(input, limits, describe_machines),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

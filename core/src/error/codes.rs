@@ -106,7 +106,6 @@ error_codes! {
     DocumentDateOrder = "DOCUMENT_DATE_ORDER", Validation, "an end date is before its start date";
     DocumentNegativeAmount = "DOCUMENT_NEGATIVE_AMOUNT", Validation, "an amount or quantity that must not be negative is negative";
     DocumentInvalidPercent = "DOCUMENT_INVALID_PERCENT", Validation, "a percentage is outside its allowed range";
-    DocumentUnknownReference = "DOCUMENT_UNKNOWN_REFERENCE", Validation, "a reference names an item that does not exist in the document";
     DocumentInconsistentTotals = "DOCUMENT_INCONSISTENT_TOTALS", Validation, "a stated total is not the sum of its lines";
     ContractModelTerms = "CONTRACT_MODEL_TERMS", Validation, "the contract lacks a term its billing model needs, or has one it forbids";
     ContractMilestoneAmount = "CONTRACT_MILESTONE_AMOUNT", Validation, "a milestone needs exactly one of `amount` or `percent`";
@@ -154,6 +153,22 @@ error_codes! {
     ActivationCurrencyNotAllowed = "ACTIVATION_CURRENCY_NOT_ALLOWED", Validation, "the policy does not allow the currency for the legal entity";
     ActivationUnknownParent = "ACTIVATION_UNKNOWN_PARENT", Validation, "an account in the hierarchy names a parent that is not among the accounts given";
     ActivationHierarchyCycle = "ACTIVATION_HIERARCHY_CYCLE", Validation, "the account hierarchy above the account loops back on itself";
+
+    // Billing and the ledger.
+    LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";
+    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, or neither a quantity nor an amount";
+    LedgerWrongContract = "LEDGER_WRONG_CONTRACT", Input, "the ledger belongs to another contract";
+    LedgerDuplicateInvoice = "LEDGER_DUPLICATE_INVOICE", Input, "an invoice id is already in the ledger";
+    // Lifecycle state machines.
+    MachineTransitionNotAllowed = "MACHINE_TRANSITION_NOT_ALLOWED", Rule, "the machine has no transition from this state on this event";
+    MachineSourceNotAllowed = "MACHINE_SOURCE_NOT_ALLOWED", Rule, "the system that sent the event may not send it";
+    MachineGuardFailed = "MACHINE_GUARD_FAILED", Rule, "a guard of the transition failed (the message names it)";
+
+    // Audit chain.
+    AuditEntryTampered = "AUDIT_ENTRY_TAMPERED", Validation, "an audit entry's content no longer matches its hash";
+    AuditEntryMissing = "AUDIT_ENTRY_MISSING", Validation, "an audit entry's version skips one or more versions: entries are missing";
+    AuditChainBroken = "AUDIT_CHAIN_BROKEN", Validation, "an audit entry does not follow the one before it (previous hash or version out of order)";
+    AuditHeadMismatch = "AUDIT_HEAD_MISMATCH", Validation, "the audit chain does not end at the head hash recorded for it";
 
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";

@@ -76,6 +76,37 @@ fn quoted(msg: &str) -> Option<&str> {
     msg.get(start..start + len)
 }
 
+/// Rewrites serde's `X, expected Y` in JSON words: `expected a list, found an object`.
+fn humanize_type_error(rest: &str) -> String {
+    let (found, expected) = rest
+        .split_once(", expected ")
+        .unwrap_or((rest, "another type"));
+    let found = match found {
+        "map" => "an object".to_owned(),
+        "sequence" => "a list".to_owned(),
+        "null" | "unit value" => "null".to_owned(),
+        f if f.starts_with("string ") => "a string".to_owned(),
+        f if f.starts_with("boolean ") => f.trim_start_matches("boolean ").replace('`', ""),
+        f if f.starts_with("integer ") || f.starts_with("floating point ") => {
+            format!(
+                "the number {}",
+                f.rsplit(' ').next().unwrap_or_default().replace('`', "")
+            )
+        }
+        f => f.to_owned(),
+    };
+    let expected = if expected.starts_with("struct ") || expected.contains("map") {
+        "an object"
+    } else if expected.contains("sequence") {
+        "a list"
+    } else if matches!(expected, "u8" | "u16" | "u32" | "u64" | "usize") {
+        "a whole number"
+    } else {
+        expected
+    };
+    format!("expected {expected}, found {found}")
+}
+
 fn convert(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
     let inner = e.inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
@@ -134,11 +165,10 @@ fn convert(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
             ErrorCode::InputInvalidValue,
             format!("`{value}` is not allowed here; expected {allowed}"),
         )
-    } else if msg.starts_with("invalid type") || msg.starts_with("invalid length") {
-        (
-            ErrorCode::InputInvalidType,
-            msg.replace("invalid type: ", "wrong type: "),
-        )
+    } else if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        (ErrorCode::InputInvalidType, humanize_type_error(rest))
+    } else if msg.starts_with("invalid length") {
+        (ErrorCode::InputInvalidType, msg.to_owned())
     } else if msg.starts_with("invalid value") {
         (ErrorCode::InputInvalidValue, msg.to_owned())
     } else if msg.contains("recursion limit") {

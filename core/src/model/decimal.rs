@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode};
 
-/// The most significant digits a decimal may carry (what `rust_decimal` represents exactly).
-pub const MAX_DECIMAL_DIGITS: usize = 28;
+/// The most significant digits a decimal may carry: 28 always fit, and 29 fit when the value is
+/// below 79,228,162,514,264,337,593,543,950,335 (what `rust_decimal` represents exactly).
+pub const MAX_DECIMAL_DIGITS: usize = 29;
+
+/// The most fractional digits a decimal may carry.
+pub const MAX_DECIMAL_SCALE: u32 = 28;
 
 /// Parses a decimal string strictly. `what` names the value in messages.
 pub fn parse_decimal(s: &str) -> Result<Decimal, Error> {
@@ -49,7 +53,7 @@ pub fn parse_decimal(s: &str) -> Result<Decimal, Error> {
                 if significant > 0 || b != b'0' {
                     significant += 1;
                 }
-                if significant > MAX_DECIMAL_DIGITS || scale > MAX_DECIMAL_DIGITS as u32 {
+                if significant > MAX_DECIMAL_DIGITS || scale > MAX_DECIMAL_SCALE {
                     return Err(Error::new(
                         ErrorCode::InputLimitExceeded,
                         format!(
@@ -69,9 +73,20 @@ pub fn parse_decimal(s: &str) -> Result<Decimal, Error> {
     if int_digits == 0 || (seen_point && frac_digits == 0) {
         return Err(invalid());
     }
-    let signed = i128::try_from(mantissa).map_err(|_| invalid())?;
+    let too_big = || {
+        Error::new(
+            ErrorCode::InputLimitExceeded,
+            format!(
+                "decimal `{}` is too large to compute exactly",
+                s.chars().take(40).collect::<String>()
+            ),
+        )
+        .with("limit", "decimal_digits")
+        .with("max", MAX_DECIMAL_DIGITS as u64)
+    };
+    let signed = i128::try_from(mantissa).map_err(|_| too_big())?;
     let signed = if negative { -signed } else { signed };
-    let mut d = Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| invalid())?;
+    let mut d = Decimal::try_from_i128_with_scale(signed, scale).map_err(|_| too_big())?;
     if d.is_zero() {
         d.set_sign_positive(true);
     }
@@ -205,7 +220,7 @@ impl schemars::JsonSchema for Dec {
         schemars::json_schema!({
             "type": "string",
             "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
-            "description": "An exact decimal written as a string (no exponent, at most 28 digits)."
+            "description": "An exact decimal written as a string (no exponent, at most 28 fractional digits, magnitude below 2^96)."
         })
     }
 }
@@ -251,9 +266,23 @@ mod tests {
     }
 
     #[test]
-    fn twenty_eight_digits_are_accepted() {
+    fn every_representable_decimal_is_accepted() {
         let s = "9".repeat(28);
         assert_eq!(parse_decimal(&s).unwrap().to_string(), s);
+        let max = Decimal::MAX.to_string();
+        assert_eq!(parse_decimal(&max).unwrap(), Decimal::MAX);
+        assert_eq!(
+            parse_decimal("6.6666666666666666666666666664")
+                .unwrap()
+                .to_string(),
+            "6.6666666666666666666666666664"
+        );
+        assert_eq!(
+            parse_decimal("79228162514264337593543950336")
+                .unwrap_err()
+                .code,
+            ErrorCode::InputLimitExceeded
+        );
     }
 
     #[test]

@@ -188,6 +188,8 @@ string_enum! {
         Paid = "paid",
         Disputed = "disputed",
         Voided = "voided",
+        /// Reversed in full by credit notes after posting.
+        Credited = "credited",
     }
 }
 

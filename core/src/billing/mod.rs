@@ -1,0 +1,12 @@
+//! The billing run: what is billable now, at what amount, and why everything else is held.
+//!
+//! See `spec/domain/billing.md` for the rules, in order, with worked examples.
+
+mod ledger;
+mod run;
+mod terms;
+mod types;
+
+pub use ledger::{LedgerIndex, NetBilled, commit};
+pub use run::preview_invoice;
+pub use types::*;

@@ -1,0 +1,319 @@
+//! The contract terms a billing run reads: rates by work date, and the ceiling, end date, markup and
+//! milestones as of the run.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::error::Error;
+use crate::model::{
+    CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Id,
+    Milestone, Money, RateUnit,
+};
+
+/// A resolved rate.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    /// The rate.
+    pub rate: Money,
+    /// Per hour or per day.
+    pub unit: RateUnit,
+    /// Hours in a day, for day rates.
+    pub hours_per_day: Decimal,
+    /// What priced it.
+    pub source: Cow<'a, str>,
+    /// The contract version in force on the work date.
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    ResourceTask,
+    Resource,
+    RoleTask,
+    Role,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    from: Date,
+    to: Option<Date>,
+    rate: Money,
+    unit: RateUnit,
+    source: String,
+}
+
+/// The terms of a contract and the change orders approved by the run's `as_of`.
+pub struct Terms<'a> {
+    contract: &'a Contract,
+    applied: Vec<&'a ChangeOrder>,
+    /// level → role or resource → task (`""` for none) → entries sorted by `from`.
+    index: BTreeMap<Level, BTreeMap<&'a str, BTreeMap<&'a str, Vec<Entry>>>>,
+}
+
+impl<'a> Terms<'a> {
+    /// The terms as of `as_of`: change orders `approved`/`applied` on or before it, in sequence.
+    pub fn new(
+        contract: &'a Contract,
+        change_orders: &'a [ChangeOrder],
+        as_of: Date,
+    ) -> Result<Self, Error> {
+        let mut applied: Vec<&ChangeOrder> = change_orders
+            .iter()
+            .filter(|co| co.contract_id == contract.id)
+            .filter(|co| {
+                matches!(
+                    co.status,
+                    ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
+                )
+            })
+            .filter(|co| co.approved_on.is_some_and(|d| d <= as_of))
+            .collect();
+        applied.sort_by_key(|co| co.sequence);
+        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry>>>> =
+            BTreeMap::new();
+        for e in &contract.rate_card.entries {
+            let (level, who, task) = key_of(
+                e.role.as_deref(),
+                e.resource_id.as_ref(),
+                e.task_id.as_ref(),
+            );
+            let source = format!(
+                "rate_card:{}@{}",
+                describe(
+                    e.role.as_deref(),
+                    e.resource_id.as_ref(),
+                    e.task_id.as_ref()
+                ),
+                e.effective_from
+            );
+            index
+                .entry(level)
+                .or_default()
+                .entry(who)
+                .or_default()
+                .entry(task)
+                .or_default()
+                .push(Entry {
+                    from: e.effective_from,
+                    to: e.effective_to,
+                    rate: e.rate,
+                    unit: e.unit,
+                    source,
+                });
+        }
+        for co in &applied {
+            for ch in &co.changes {
+                let (target, added) = match ch {
+                    Change::SetRate { target, rate, unit } => (target, Some((*rate, *unit))),
+                    Change::EndRate { target } => (target, None),
+                    _ => continue,
+                };
+                let (level, who, task) = key_of(
+                    target.role.as_deref(),
+                    target.resource_id.as_ref(),
+                    target.task_id.as_ref(),
+                );
+                let list = index
+                    .entry(level)
+                    .or_default()
+                    .entry(who)
+                    .or_default()
+                    .entry(task)
+                    .or_default();
+                let day_before = co.effective_date.pred();
+                list.retain(|e| e.from < co.effective_date);
+                for e in list.iter_mut() {
+                    if e.to.is_none_or(|to| to >= co.effective_date) {
+                        e.to = day_before;
+                    }
+                }
+                if let Some((rate, unit)) = added {
+                    list.push(Entry {
+                        from: co.effective_date,
+                        to: None,
+                        rate,
+                        unit,
+                        source: format!("change_order:{}", co.id),
+                    });
+                }
+            }
+        }
+        for list in index
+            .values_mut()
+            .flat_map(BTreeMap::values_mut)
+            .flat_map(BTreeMap::values_mut)
+        {
+            list.sort_by_key(|e| e.from);
+        }
+        Ok(Self {
+            contract,
+            applied,
+            index,
+        })
+    }
+
+    /// The version in force on `date`: the last applied change order effective on or before it.
+    pub fn version_on(&self, date: Date) -> u32 {
+        self.applied
+            .iter()
+            .filter(|co| co.effective_date <= date)
+            .map(|co| co.sequence)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Resolves the rate for work of `role`, `resource` and `task` on `date`.
+    pub fn resolve(
+        &self,
+        role: &str,
+        resource: &Id,
+        task: &Id,
+        date: Date,
+    ) -> Option<Resolved<'_>> {
+        let tries = [
+            (Level::ResourceTask, resource.as_str(), task.as_str()),
+            (Level::Resource, resource.as_str(), ""),
+            (Level::RoleTask, role, task.as_str()),
+            (Level::Role, role, ""),
+        ];
+        for (level, who, task) in tries {
+            let Some(list) = self
+                .index
+                .get(&level)
+                .and_then(|m| m.get(who))
+                .and_then(|m| m.get(task))
+            else {
+                continue;
+            };
+            let found = list
+                .iter()
+                .rev()
+                .find(|e| e.from <= date && e.to.is_none_or(|to| date <= to));
+            if let Some(e) = found {
+                return Some(Resolved {
+                    rate: e.rate,
+                    unit: e.unit,
+                    hours_per_day: self.contract.rate_card.hours_per_day.0,
+                    source: Cow::Borrowed(e.source.as_str()),
+                    version: self.version_on(date),
+                });
+            }
+        }
+        None
+    }
+
+    /// The contract end date after every applied change order.
+    pub fn end_date(&self) -> Date {
+        let mut end = self.contract.end_date;
+        for co in &self.applied {
+            for ch in &co.changes {
+                if let Change::SetEndDate { end_date } = ch {
+                    end = *end_date;
+                }
+            }
+        }
+        end
+    }
+
+    /// The ceiling after every applied change order: limit, scope and mode.
+    pub fn ceiling(&self) -> Option<(Money, CeilingScope, CeilingMode)> {
+        let base = self.contract.ceiling.as_ref()?;
+        let mut limit = base.amount;
+        for co in &self.applied {
+            for ch in &co.changes {
+                match ch {
+                    Change::SetCeiling { amount } => limit = *amount,
+                    Change::AdjustCeiling { delta } => {
+                        limit.amount = limit.amount.saturating_add(delta.amount)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some((limit, base.scope, base.mode))
+    }
+
+    /// The ceiling's scope, if there is a ceiling.
+    pub fn ceiling_scope(&self) -> Option<CeilingScope> {
+        self.contract.ceiling.as_ref().map(|c| c.scope)
+    }
+
+    /// The expense markup in force for an expense dated `date`, in percent.
+    pub fn markup_percent(&self, date: Date) -> Decimal {
+        let mut markup = self.contract.expense_policy.markup_percent.0;
+        for co in self.applied.iter().filter(|co| co.effective_date <= date) {
+            for ch in &co.changes {
+                if let Change::SetExpenseMarkup { markup_percent } = ch {
+                    markup = markup_percent.0;
+                }
+            }
+        }
+        markup
+    }
+
+    /// The milestones after every applied change order.
+    pub fn milestones(&self) -> Cow<'a, [Milestone]> {
+        if !self.applied.iter().any(|co| {
+            co.changes.iter().any(|c| {
+                matches!(
+                    c,
+                    Change::AddMilestone { .. } | Change::RemoveMilestone { .. }
+                )
+            })
+        }) {
+            return Cow::Borrowed(self.contract.milestones.as_slice());
+        }
+        let mut list = self.contract.milestones.clone();
+        for co in &self.applied {
+            for ch in &co.changes {
+                match ch {
+                    Change::AddMilestone { milestone } => list.push(milestone.clone()),
+                    Change::RemoveMilestone { milestone_id } => {
+                        list.retain(|m| &m.id != milestone_id)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Cow::Owned(list)
+    }
+
+    /// The latest retroactive change order after version `billed_version` effective on or before `date`.
+    pub fn retroactive_since(&self, billed_version: u32, date: Date) -> Option<&'a Id> {
+        self.applied
+            .iter()
+            .filter(|co| {
+                co.retroactive && co.sequence > billed_version && co.effective_date <= date
+            })
+            .max_by_key(|co| co.sequence)
+            .map(|co| &co.id)
+    }
+}
+
+fn key_of<'a>(
+    role: Option<&'a str>,
+    resource: Option<&'a Id>,
+    task: Option<&'a Id>,
+) -> (Level, &'a str, &'a str) {
+    match (resource, role, task) {
+        (Some(r), _, Some(t)) => (Level::ResourceTask, r.as_str(), t.as_str()),
+        (Some(r), _, None) => (Level::Resource, r.as_str(), ""),
+        (None, Some(role), Some(t)) => (Level::RoleTask, role, t.as_str()),
+        (None, Some(role), None) => (Level::Role, role, ""),
+        (None, None, _) => (Level::Role, "", ""),
+    }
+}
+
+fn describe(role: Option<&str>, resource: Option<&Id>, task: Option<&Id>) -> String {
+    let mut s = match (resource, role) {
+        (Some(r), _) => format!("resource={r}"),
+        (None, Some(role)) => format!("role={role}"),
+        (None, None) => String::new(),
+    };
+    if let Some(t) = task {
+        s.push_str(&format!(",task={t}"));
+    }
+    s
+}

@@ -1,0 +1,3 @@
+//! The event engine. So far: the hash-chained audit log ([`audit`]).
+
+pub mod audit;
