@@ -230,3 +230,39 @@ proptest! {
         prop_assert!(g.fields.len() + g.unresolved.len() < fields.len());
     }
 }
+
+#[test]
+fn the_stage_table_in_the_spec_matches_the_documents() {
+    let doc = include_str!("../../../spec/domain/ownership.md");
+    let mut listed: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, kinds, field, stages, ..] = cells.as_slice() else {
+            continue;
+        };
+        if !field.starts_with('`') && *field != "—" {
+            continue;
+        }
+        for kind in kinds.split(", ") {
+            listed.insert(
+                kind.trim_matches('`').to_owned(),
+                (field.trim_matches('`').to_owned(), (*stages).to_owned()),
+            );
+        }
+    }
+    for k in entity_kinds() {
+        let (field, stages) = listed
+            .get(k.name)
+            .unwrap_or_else(|| panic!("`{}` is missing from the table", k.name));
+        assert_eq!(
+            field,
+            k.stage_field.unwrap_or("—"),
+            "stage field of {}",
+            k.name
+        );
+        if !k.stages.is_empty() {
+            assert_eq!(stages, &k.stages.join(", "), "stages of {}", k.name);
+        }
+    }
+    assert_eq!(listed.len(), entity_kinds().len());
+}
