@@ -1,5 +1,6 @@
 //! `check-update`, `reconcile` and `activate`: ownership, reconciliation and the activation gate.
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Write};
 
 use billwise_core::Error;
@@ -10,7 +11,7 @@ use billwise_core::api::{
 use billwise_core::json::{self, Limits, to_canonical_string};
 use billwise_core::model::{Account, Opportunity, OwnershipPolicy, SchemaVersion, System};
 use billwise_core::ownership::{self, CompiledPolicy};
-use billwise_core::reconcile::{self, Action, CrossRef, SystemRecords};
+use billwise_core::reconcile::{self, Action, CrossRef, SystemSource};
 use serde_json::{Map, Value};
 
 use super::{INVALID, OK, UNREADABLE, read_input};
@@ -133,8 +134,63 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(path: &str) -> Result<Vec<(T, usiz
     Ok(out)
 }
 
-/// One system's file: the system, the path, its records and each record's line number.
-type SystemFile = (System, String, Vec<Map<String, Value>>, Vec<usize>);
+/// One system's JSON Lines file, held as text: each record is parsed when reconciliation visits
+/// it, and again only if its entity needs a field-by-field comparison, so memory is the file's
+/// size plus a few words per line rather than the parsed records.
+struct LinesFile {
+    system: System,
+    path: String,
+    text: Vec<u8>,
+    /// Per record (blank lines skipped): its byte range in `text` and its line number.
+    lines: Vec<(usize, usize, usize)>,
+}
+
+impl LinesFile {
+    fn read(system: System, path: String) -> Result<Self, String> {
+        let text = std::fs::read(&path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        let mut lines = Vec::new();
+        let mut start = 0usize;
+        for (n, line) in text.split(|b| *b == b'\n').enumerate() {
+            let end = start + line.len();
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                lines.push((start, end, n + 1));
+            }
+            start = end + 1;
+        }
+        Ok(Self {
+            system,
+            path,
+            text,
+            lines,
+        })
+    }
+
+    fn parse(&self, index: usize) -> Result<Map<String, Value>, Error> {
+        let (start, end, _) = self
+            .lines
+            .get(index)
+            .copied()
+            .ok_or_else(|| Error::internal("line index out of range"))?;
+        let line = self.text.get(start..end).unwrap_or_default();
+        json::from_slice(line, &Limits::DEFAULT).map_err(|mut e| {
+            e.path = format!("/records/{}/{index}{}", self.system, e.path);
+            e
+        })
+    }
+}
+
+impl reconcile::RecordSource for LinesFile {
+    fn visit(&self, f: &mut reconcile::Visitor<'_>) -> Result<(), Error> {
+        for i in 0..self.lines.len() {
+            f(i, &self.parse(i)?)?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, index: usize) -> Result<Cow<'_, Map<String, Value>>, Error> {
+        self.parse(index).map(Cow::Owned)
+    }
+}
 
 pub(crate) fn reconcile(
     files: &[String],
@@ -168,12 +224,10 @@ pub(crate) fn reconcile(
         Ok(x) => x,
         Err(e) => return report_error(out, "reconcile", &e, as_json),
     };
-    let mut data: Vec<SystemFile> = Vec::new();
+    let mut data: Vec<LinesFile> = Vec::new();
     for spec in files {
         let (system, path) = system_and_path(spec)?;
-        let rows: Vec<(Map<String, Value>, usize)> = read_jsonl(&path)?;
-        let (records, lines): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
-        data.push((system, path, records, lines));
+        data.push(LinesFile::read(system, path)?);
     }
     let refs: Vec<CrossRef> = match cross_refs {
         Some(p) => read_jsonl::<CrossRef>(p)?
@@ -182,20 +236,24 @@ pub(crate) fn reconcile(
             .collect(),
         None => Vec::new(),
     };
-    let systems: Vec<SystemRecords<'_>> = data
+    let systems: Vec<SystemSource<'_, &LinesFile>> = data
         .iter()
-        .map(|(system, _, records, _)| SystemRecords { system, records })
+        .map(|f| SystemSource {
+            system: &f.system,
+            records: f,
+        })
         .collect();
-    let report = match reconcile::reconcile(&compiled, kind_index, stage_index, &systems, &refs) {
+    let result = reconcile::reconcile_sources(&compiled, kind_index, stage_index, &systems, &refs);
+    let report = match result {
         Ok(r) => r,
         Err(mut e) => {
             // Name the file and line a record error comes from.
-            for (system, path, _, lines) in &data {
-                let prefix = format!("/records/{system}/");
+            for f in &data {
+                let prefix = format!("/records/{}/", f.system);
                 if let Some(rest) = e.path.strip_prefix(&prefix) {
                     let index: Option<usize> = rest.split('/').next().and_then(|i| i.parse().ok());
-                    if let Some(line) = index.and_then(|i| lines.get(i)) {
-                        e.message = format!("{} ({path} line {line})", e.message);
+                    if let Some((_, _, line)) = index.and_then(|i| f.lines.get(i)) {
+                        e.message = format!("{} ({} line {line})", e.message, f.path);
                     }
                 }
             }

@@ -13,6 +13,7 @@
 //! values always have equal fingerprints; two different records have the same 64-bit fingerprint
 //! with a probability of about 2^-64.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
@@ -30,6 +31,50 @@ pub struct SystemRecords<'a> {
     pub system: &'a System,
     /// Its records: JSON objects with a text `id` (the system's own id for the record).
     pub records: &'a [Map<String, Value>],
+}
+
+/// What [`RecordSource::visit`] calls with each record and its position.
+pub type Visitor<'v> = dyn FnMut(usize, &Map<String, Value>) -> Result<(), Error> + 'v;
+
+/// Where one system's records come from, for inputs too large to hold as JSON objects: the
+/// records are visited once in order, and only the records of entities that need a field-by-field
+/// comparison are asked for again.
+pub trait RecordSource {
+    /// Calls `f` with each record and its position, in order; stops at the first error.
+    fn visit(&self, f: &mut Visitor<'_>) -> Result<(), Error>;
+    /// The record at a position [`RecordSource::visit`] gave.
+    fn record(&self, index: usize) -> Result<Cow<'_, Map<String, Value>>, Error>;
+}
+
+impl<T: RecordSource + ?Sized> RecordSource for &T {
+    fn visit(&self, f: &mut Visitor<'_>) -> Result<(), Error> {
+        (**self).visit(f)
+    }
+
+    fn record(&self, index: usize) -> Result<Cow<'_, Map<String, Value>>, Error> {
+        (**self).record(index)
+    }
+}
+
+impl RecordSource for [Map<String, Value>] {
+    fn visit(&self, f: &mut Visitor<'_>) -> Result<(), Error> {
+        self.iter().enumerate().try_for_each(|(i, r)| f(i, r))
+    }
+
+    fn record(&self, index: usize) -> Result<Cow<'_, Map<String, Value>>, Error> {
+        self.get(index)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| Error::internal("record index out of range"))
+    }
+}
+
+/// One system and the source of its records.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemSource<'a, S> {
+    /// The system.
+    pub system: &'a System,
+    /// Its records.
+    pub records: S,
 }
 
 /// One entity's ids in the systems that know it by another id than its canonical one.
@@ -152,12 +197,13 @@ pub struct Report {
     pub corrections: Vec<Correction>,
 }
 
-/// One record in a system's sorted list.
+/// One record in a system's sorted list. The id is held as its first 16 bytes plus, for longer
+/// ids, the rest in the system's tail buffer, so the lists do not borrow the records.
 #[derive(Debug, Clone, Copy)]
-struct Key<'a> {
+struct Key {
     /// A hash of the canonical id (the sort key; ties broken by the id itself).
     hash: u64,
-    /// The id's first 16 bytes (zero-padded), so that most id comparisons stay in this list.
+    /// The id's first 16 bytes (zero-padded).
     head: [u8; 16],
     /// The id's length in bytes.
     len: u32,
@@ -165,42 +211,61 @@ struct Key<'a> {
     index: u32,
     /// A hash of the record's field values (all but `id`), to skip comparing identical records.
     fingerprint: u64,
-    /// The canonical id.
-    id: &'a str,
+    /// Where the id's bytes past the head start in the tail buffer.
+    tail: u32,
 }
 
-impl<'a> Key<'a> {
-    fn new(id: &'a str, index: u32, fingerprint: u64) -> Option<Self> {
-        let mut head = [0u8; 16];
-        let n = id.len().min(16);
-        if let (Some(dst), Some(src)) = (head.get_mut(..n), id.as_bytes().get(..n)) {
+const HEAD: usize = 16;
+
+impl Key {
+    fn new(id: &str, index: u32, fingerprint: u64, tails: &mut Vec<u8>) -> Option<Self> {
+        let bytes = id.as_bytes();
+        let mut head = [0u8; HEAD];
+        let n = bytes.len().min(HEAD);
+        if let (Some(dst), Some(src)) = (head.get_mut(..n), bytes.get(..n)) {
             dst.copy_from_slice(src);
+        }
+        let tail = u32::try_from(tails.len()).ok()?;
+        if let Some(rest) = bytes.get(HEAD..) {
+            tails.extend_from_slice(rest);
         }
         Some(Self {
             hash: hash_id(id),
             head,
-            len: u32::try_from(id.len()).ok()?,
+            len: u32::try_from(bytes.len()).ok()?,
             index,
             fingerprint,
-            id,
+            tail,
         })
     }
 
-    /// The bytes of the id past its head (read only when the heads are equal).
-    fn tail(&self) -> &'a [u8] {
-        self.id.as_bytes().get(16..).unwrap_or_default()
+    /// The id's bytes past the head.
+    fn tail<'t>(&self, tails: &'t [u8]) -> &'t [u8] {
+        let start = self.tail as usize;
+        let n = (self.len as usize).saturating_sub(HEAD);
+        tails.get(start..start + n).unwrap_or_default()
     }
 
     /// An order on ids (by hash first) that every system's list shares.
-    fn id_cmp(&self, other: &Self) -> std::cmp::Ordering {
+    fn id_cmp(&self, tails: &[u8], other: &Self, other_tails: &[u8]) -> std::cmp::Ordering {
         (self.hash, self.len, self.head)
             .cmp(&(other.hash, other.len, other.head))
-            .then_with(|| self.tail().cmp(other.tail()))
+            .then_with(|| self.tail(tails).cmp(other.tail(other_tails)))
     }
 
-    fn same_id(&self, other: &Self) -> bool {
-        self.id_cmp(other).is_eq()
+    /// The id, as text.
+    fn id(&self, tails: &[u8]) -> Result<String, Error> {
+        let n = (self.len as usize).min(HEAD);
+        let mut bytes = self.head.get(..n).unwrap_or_default().to_vec();
+        bytes.extend_from_slice(self.tail(tails));
+        String::from_utf8(bytes).map_err(|_| Error::internal("an id is not text"))
     }
+}
+
+/// One system's records, sorted, with the tails of their long ids.
+struct Sorted {
+    keys: Vec<Key>,
+    tails: Vec<u8>,
 }
 
 /// A fast 64-bit hasher: each 8-byte word is folded in with the SplitMix64 finaliser, a
@@ -345,10 +410,29 @@ pub fn reconcile(
     systems: &[SystemRecords<'_>],
     cross_refs: &[CrossRef],
 ) -> Result<Report, Error> {
+    let sources: Vec<SystemSource<'_, &[Map<String, Value>]>> = systems
+        .iter()
+        .map(|s| SystemSource {
+            system: s.system,
+            records: s.records,
+        })
+        .collect();
+    reconcile_sources(policy, kind, stage, &sources, cross_refs)
+}
+
+/// [`reconcile`] over record sources: each system's records are visited once; only the records
+/// of entities that are missing somewhere or differ are asked for again.
+pub fn reconcile_sources<S: RecordSource>(
+    policy: &CompiledPolicy,
+    kind: usize,
+    stage: Option<usize>,
+    systems: &[SystemSource<'_, S>],
+    cross_refs: &[CrossRef],
+) -> Result<Report, Error> {
     let k = entity_kinds()
         .get(kind)
         .ok_or_else(|| Error::internal("entity kind index out of range"))?;
-    let mut systems: Vec<SystemRecords<'_>> = systems.to_vec();
+    let mut systems: Vec<&SystemSource<'_, S>> = systems.iter().collect();
     systems.sort_by(|a, b| a.system.cmp(b.system));
     if let Some(w) = systems
         .windows(2)
@@ -407,10 +491,11 @@ pub fn reconcile(
     // One pass over each system's records, in the order given: each record's canonical id, a hash
     // of it, and a fingerprint of its field values. Sorted by (id hash, id) so that every system
     // lists a given entity at the same place in one order.
-    let mut sorted: Vec<Vec<Key<'_>>> = Vec::with_capacity(nsys);
+    let mut sorted: Vec<Sorted> = Vec::with_capacity(nsys);
     for (pos, s) in systems.iter().enumerate() {
-        let mut keys: Vec<Key<'_>> = Vec::with_capacity(s.records.len());
-        for (i, r) in s.records.iter().enumerate() {
+        let mut keys: Vec<Key> = Vec::new();
+        let mut tails: Vec<u8> = Vec::new();
+        s.records.visit(&mut |i, r| {
             let mut fp = Fp::default();
             let mut lid: Option<&str> = None;
             for (key, v) in r {
@@ -436,25 +521,35 @@ pub fn reconcile(
             } else {
                 canonical.get(&(pos, lid)).copied().unwrap_or(lid)
             };
-            let idx = u32::try_from(i).map_err(|_| {
-                Error::new(
-                    ErrorCode::InputLimitExceeded,
-                    "too many records in one system",
-                )
-            })?;
-            let key = Key::new(cid, idx, fp.finish())
-                .ok_or_else(|| Error::new(ErrorCode::InputLimitExceeded, "an id is too long"))?;
+            let key = u32::try_from(i)
+                .ok()
+                .and_then(|idx| Key::new(cid, idx, fp.finish(), &mut tails))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::InputLimitExceeded,
+                        format!("`{}` holds too many records or too long ids", s.system),
+                    )
+                    .at(format!("/records/{}/{i}", s.system))
+                })?;
             keys.push(key);
-        }
-        keys.sort_unstable_by(|a, b| a.id_cmp(b).then(a.index.cmp(&b.index)));
+            Ok(())
+        })?;
+        keys.sort_unstable_by(|a, b| a.id_cmp(&tails, b, &tails).then(a.index.cmp(&b.index)));
         // The smallest duplicated id, so the error does not depend on the hash.
-        let duplicate = keys
-            .windows(2)
-            .filter_map(|w| match w {
-                [a, b] if a.same_id(b) => Some((b.id, b.index)),
-                _ => None,
-            })
-            .min();
+        let mut duplicate: Option<(String, u32)> = None;
+        for w in keys.windows(2) {
+            if let [a, b] = w
+                && a.id_cmp(&tails, b, &tails).is_eq()
+            {
+                let id = b.id(&tails)?;
+                if duplicate
+                    .as_ref()
+                    .is_none_or(|d| (&id, b.index) < (&d.0, d.1))
+                {
+                    duplicate = Some((id, b.index));
+                }
+            }
+        }
         if let Some((id, i)) = duplicate {
             return Err(Error::new(
                 ErrorCode::ReconcileDuplicateRecord,
@@ -462,7 +557,7 @@ pub fn reconcile(
             )
             .at(format!("/records/{}/{i}", s.system)));
         }
-        sorted.push(keys);
+        sorted.push(Sorted { keys, tails });
     }
 
     let policy_sys: Vec<Option<u16>> = systems
@@ -479,33 +574,30 @@ pub fn reconcile(
         ..Report::default()
     };
     let mut cursor = vec![0usize; nsys];
-    // Scratch, reused for every entity: holders and their field values.
-    let mut held_keys: Vec<(usize, Key<'_>)> = Vec::with_capacity(nsys);
-    let mut holders: Vec<(usize, &Map<String, Value>)> = Vec::with_capacity(nsys);
-    let mut stage_holders: Vec<(Option<u16>, &Map<String, Value>)> = Vec::with_capacity(nsys);
-    let mut values: Vec<Option<&Value>> = vec![None; nsys * nfields];
+    let mut held_keys: Vec<(usize, Key)> = Vec::with_capacity(nsys);
 
     loop {
         // The first entity, in the lists' shared order, at any cursor.
-        let mut next: Option<Key<'_>> = None;
-        for (pos, keys) in sorted.iter().enumerate() {
-            if let Some(key) = cursor.get(pos).and_then(|c| keys.get(*c))
-                && next.is_none_or(|n| key.id_cmp(&n).is_lt())
+        let mut next: Option<(Key, &[u8])> = None;
+        for (pos, list) in sorted.iter().enumerate() {
+            if let Some(key) = cursor.get(pos).and_then(|c| list.keys.get(*c))
+                && next.is_none_or(|(n, nt)| key.id_cmp(&list.tails, &n, nt).is_lt())
             {
-                next = Some(*key);
+                next = Some((*key, &list.tails));
             }
         }
-        let Some(first) = next else { break };
-        let id = first.id;
+        let Some((first, first_tails)) = next else {
+            break;
+        };
         report.summary.entities += 1;
 
         held_keys.clear();
-        for (pos, keys) in sorted.iter().enumerate() {
+        for (pos, list) in sorted.iter().enumerate() {
             let Some(c) = cursor.get_mut(pos) else {
                 continue;
             };
-            if let Some(key) = keys.get(*c)
-                && key.same_id(&first)
+            if let Some(key) = list.keys.get(*c)
+                && key.id_cmp(&list.tails, &first, first_tails).is_eq()
             {
                 *c += 1;
                 held_keys.push((pos, *key));
@@ -520,18 +612,18 @@ pub fn reconcile(
             report.summary.consistent += 1;
             continue;
         }
-        holders.clear();
+        let id = first.id(first_tails)?;
+        let id = id.as_str();
+        let mut holders: Vec<(usize, Cow<'_, Map<String, Value>>)> =
+            Vec::with_capacity(held_keys.len());
         for (pos, key) in &held_keys {
-            if let Some(r) = systems
-                .get(*pos)
-                .and_then(|s| s.records.get(key.index as usize))
-            {
-                holders.push((*pos, r));
+            if let Some(s) = systems.get(*pos) {
+                holders.push((*pos, s.records.record(key.index as usize)?));
             }
         }
 
         // Field values per holder.
-        values.fill(None);
+        let mut values: Vec<Option<&Value>> = vec![None; holders.len() * nfields];
         for (h, (_, r)) in holders.iter().enumerate() {
             let row = h * nfields;
             for (key, v) in r.iter() {
@@ -544,12 +636,10 @@ pub fn reconcile(
         let entity_stage = match stage {
             Some(s) => Some(s),
             None => {
-                stage_holders.clear();
-                stage_holders.extend(
-                    holders
-                        .iter()
-                        .map(|(pos, r)| (policy_sys.get(*pos).copied().flatten(), *r)),
-                );
+                let stage_holders: Vec<(Option<u16>, &Map<String, Value>)> = holders
+                    .iter()
+                    .map(|(pos, r)| (policy_sys.get(*pos).copied().flatten(), r.as_ref()))
+                    .collect();
                 resolve_stage(policy, kind, &stage_holders)
             }
         };
