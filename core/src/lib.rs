@@ -8,12 +8,14 @@
 pub mod activation;
 pub mod api;
 pub mod billing;
+pub mod changes;
 pub mod engine;
 pub mod error;
 pub mod json;
 pub mod machines;
 pub mod model;
 pub mod ownership;
+pub mod rates;
 pub mod reconcile;
 pub mod validate;
 

@@ -180,7 +180,7 @@ impl<'a> Ctx<'a> {
                 rate: *rate,
                 unit: RateUnit::Hour,
                 hours_per_day: self.req.contract.rate_card.hours_per_day.0,
-                source: std::borrow::Cow::Borrowed("override"),
+                source: std::borrow::Cow::Borrowed(crate::rates::RATE_OVERRIDE_SOURCE),
                 version: self.terms.version_on(e.work_date),
             }),
             None => self
@@ -648,10 +648,20 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         end_date,
     };
 
-    let mut held = Vec::new();
+    let mut held: Vec<HeldItem> = Vec::new();
     let mut candidates = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
+    // Unbilled approved time for the summary: (work date, hours, amount) of each time entry held
+    // for reasons 4-10 (project status onwards).
+    let mut unbilled: Vec<(Date, Decimal, Option<Decimal>)> = Vec::new();
     for e in &req.time_entries {
+        let before = held.len();
         ctx.time(e, &mut held, &mut candidates)?;
+        if held.len() > before
+            && let Some(h) = held.last()
+            && h.reason >= HoldReason::ProjectStatus
+        {
+            unbilled.push((e.work_date, e.hours.0, h.amount.map(|m| m.amount)));
+        }
     }
     for x in &req.expenses {
         ctx.expense(x, &mut held, &mut candidates)?;
@@ -665,11 +675,15 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     }
 
     // Adjustments for retroactive change orders, re-pricing net billed hours.
-    let entries: BTreeMap<&str, &TimeEntry> = req
-        .time_entries
-        .iter()
-        .map(|e| (e.id.as_str(), e))
-        .collect();
+    let entries: BTreeMap<&str, &TimeEntry> =
+        if ctx.ledger.iter().any(|(kind, _, _)| kind == ItemKind::Time) {
+            req.time_entries
+                .iter()
+                .map(|e| (e.id.as_str(), e))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
     let mut adjustments = Vec::new();
     for (kind, id, net) in ctx.ledger.iter() {
         if kind != ItemKind::Time || net.quantity <= Decimal::ZERO {
@@ -708,10 +722,10 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             rate_source: r.source.to_string(),
         });
     }
-    adjustments.sort_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+    adjustments.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
-    candidates.sort_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
+    candidates.sort_unstable_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
@@ -723,6 +737,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     if ceiling.is_some() {
         used = add(used, adjustments_total)?;
     }
+    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
+    let limit_text = limit_text.as_deref().unwrap_or_default();
     for cand in candidates {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             lines.push(line_of(cand));
@@ -755,6 +771,12 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             };
             let rest = sub(cand.amount.amount, room)?;
             used = add(used, room)?;
+            if kind == ItemKind::Time
+                && let (Some(worked), Some(billed)) = (cand.worked_hours, billed_hours)
+            {
+                let hours = sub(worked, billed)?.max(Decimal::ZERO);
+                unbilled.push((date, hours, Some(rest)));
+            }
             let mut line = line_of(cand);
             line.quantity = Dec(quantity.normalize());
             line.billed_hours = billed_hours.map(|h| Dec(h.normalize()));
@@ -767,30 +789,33 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} was billed up to the ceiling of {}; {} is over it",
+                    "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(rest).amount_string()
                 ),
                 amount: Some(ctx.money(rest)),
             });
         } else {
+            if kind == ItemKind::Time
+                && let Some(worked) = cand.worked_hours
+            {
+                unbilled.push((date, worked, Some(cand.amount.amount)));
+            }
             held.push(HeldItem {
                 kind,
                 id: id.clone(),
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} would bring the total billed against the ceiling to more than {} ({} left)",
+                    "{} {id} would bring the total billed against the ceiling to more than {limit_text} ({} left)",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(room).amount_string()
                 ),
                 amount: Some(cand.amount),
             });
         }
     }
-    held.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    held.sort_unstable_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
 
     // Totals.
     let sum_kind = |k: ItemKind| {
@@ -868,25 +893,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     // Summary: unbilled approved time (held for reasons 4-10), aged from as_of.
     let mut aging: Vec<(u64, Decimal, Decimal)> =
         vec![(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()];
-    let held_time: BTreeMap<&str, &HeldItem> = held
-        .iter()
-        .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
-        .map(|h| (h.id.as_str(), h))
-        .collect();
-    let split_hours: BTreeMap<&str, Decimal> = lines
-        .iter()
-        .filter(|l| l.ceiling_split && l.kind == ItemKind::Time)
-        .filter_map(|l| Some((l.source_ids.first()?.as_str(), l.billed_hours?.0)))
-        .collect();
-    for e in &req.time_entries {
-        let Some(h) = held_time.get(e.id.as_str()) else {
-            continue;
-        };
-        let hours = match split_hours.get(e.id.as_str()) {
-            Some(billed) => sub(e.hours.0, *billed)?.max(Decimal::ZERO),
-            None => e.hours.0,
-        };
-        let age = e.work_date.days_until(req.as_of).max(0);
+    for (date, hours, amount) in unbilled {
+        let age = date.days_until(req.as_of).max(0);
         let idx = BUCKETS
             .iter()
             .position(|(_, max)| age <= *max)
@@ -894,7 +902,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         if let Some(slot) = aging.get_mut(idx) {
             slot.0 += 1;
             slot.1 = add(slot.1, hours)?;
-            slot.2 = add(slot.2, h.amount.map(|m| m.amount).unwrap_or(Decimal::ZERO))?;
+            slot.2 = add(slot.2, amount.unwrap_or(Decimal::ZERO))?;
         }
     }
     let unbilled_approved = BUCKETS
