@@ -266,3 +266,101 @@ fn the_stage_table_in_the_spec_matches_the_documents() {
     }
     assert_eq!(listed.len(), entity_kinds().len());
 }
+
+/// The properties of `def` (the top level when `None`) in a generated schema, with the `$defs`
+/// type each refers to.
+fn schema_refs(schema: &str, def: Option<&str>) -> BTreeMap<String, Vec<String>> {
+    let s: Value = serde_json::from_str(schema).unwrap();
+    let node = match def {
+        Some(d) => &s["$defs"][d],
+        None => &s,
+    };
+    node["properties"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, v)| {
+            let text = v.to_string();
+            let refs = text
+                .split("#/$defs/")
+                .skip(1)
+                .map(|r| r.split('"').next().unwrap().to_owned())
+                .collect();
+            (name.clone(), refs)
+        })
+        .collect()
+}
+
+#[test]
+fn every_money_decimal_and_date_field_of_the_documents_compares_as_such() {
+    let schemas: [(&str, &str, Option<&str>); 10] = [
+        (
+            "account",
+            include_str!("../../../spec/schema/v1/account.schema.json"),
+            None,
+        ),
+        (
+            "opportunity",
+            include_str!("../../../spec/schema/v1/opportunity.schema.json"),
+            None,
+        ),
+        (
+            "contract",
+            include_str!("../../../spec/schema/v1/contract.schema.json"),
+            None,
+        ),
+        (
+            "change_order",
+            include_str!("../../../spec/schema/v1/change_order.schema.json"),
+            None,
+        ),
+        (
+            "project",
+            include_str!("../../../spec/schema/v1/project.schema.json"),
+            None,
+        ),
+        (
+            "invoice",
+            include_str!("../../../spec/schema/v1/invoice.schema.json"),
+            None,
+        ),
+        (
+            "payment",
+            include_str!("../../../spec/schema/v1/payment.schema.json"),
+            None,
+        ),
+        (
+            "time_entry",
+            include_str!("../../../spec/schema/v1/work_log.schema.json"),
+            Some("TimeEntry"),
+        ),
+        (
+            "expense",
+            include_str!("../../../spec/schema/v1/work_log.schema.json"),
+            Some("Expense"),
+        ),
+        (
+            "milestone",
+            include_str!("../../../spec/schema/v1/contract.schema.json"),
+            Some("Milestone"),
+        ),
+    ];
+    for (kind, schema, def) in schemas {
+        let k = entity(kind).unwrap();
+        for (field, refs) in schema_refs(schema, def) {
+            if k.field_index(&field).is_none() {
+                continue;
+            }
+            let expected = if refs.iter().any(|r| r == "Money") {
+                FieldKind::Money
+            } else if refs.iter().any(|r| r == "Decimal") {
+                FieldKind::Decimal
+            } else if refs.iter().any(|r| r == "Date") {
+                FieldKind::Date
+            } else {
+                FieldKind::Exact
+            };
+            assert_eq!(k.field_kind(&field), expected, "{kind}.{field}");
+        }
+    }
+}
