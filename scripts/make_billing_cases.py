@@ -330,6 +330,19 @@ case(P, "unknown-field-in-entry-is-refused", "a misspelt field in a time entry i
 case(P, "missing-period-is-refused", "a run without a period is refused", {k: v for k, v in req().items() if k != "period"},
      lambda p: eq(p["error"]["code"], "INPUT_MISSING_FIELD"))
 
+# 11. Found by the naive reference (core/tests/billing_reference).
+case(P, "reason-order-task-before-project", "an entry on a non-billable task of an on_hold project is held as not_billable: check 3 comes before check 4",
+     req([te("TE-1", task_id="T-NB")], projects=[project(status="on_hold")]),
+     lambda p: (eq(held(p), [("TE-1", "not_billable")]), eq(p["held"][0]["sentence"], "task T-NB of project P-1 is non-billable")))
+case(P, "reason-order-unknown-project-hides-its-tasks", "an entry of a project the run does not know is held as project_status: its tasks are unknown",
+     req([te("TE-1", task_id="T-NB", project_id="P-9")]),
+     lambda p: (eq(held(p), [("TE-1", "project_status")]), eq(p["held"][0]["sentence"], "project P-9 of time entry TE-1 is not part of this billing run")))
+ex_billed = ledger_after(req(expenses=[ex("EX-1")]))
+ex_credited = run("record_credit", {"ledger": ex_billed, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "expense", "item_id": "EX-1", "amount": money("10.00")}]})
+case(P, "expense-credited-in-part-bills-the-rest", "a 110.00 expense credited 10.00 bills 10.00 again: quantity 10/110 = 0.0909 (rounded down), unit price 110.00",
+     req(expenses=[ex("EX-1")], ledger=ex_credited),
+     lambda p: (eq(lines(p), [("EX-1", "10.00")]), eq(p["lines"][0]["quantity"], "0.0909"), eq(p["lines"][0]["unit_price"]["amount"], "110.00")))
+
 C = "commit_invoice"
 case(C, "commit-records-lines", "committing records each line in the ledger with its quantity, amount and version",
      {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-2", role="Astronaut")], [ex("EX-1")])},
@@ -338,10 +351,13 @@ case(C, "commit-duplicate-invoice-is-refused", "committing the same invoice id t
      {"invoice_id": "INV-1", "run": dict(base, ledger=l1)}, lambda r: eq(r["error"]["code"], "LEDGER_DUPLICATE_INVOICE"))
 
 R = "record_credit"
-case(R, "record-partial-credit", "a partial credit by hours is added to the ledger",
+case(R, "record-partial-credit", "a partial credit of 11 h of the 20 h billed 3000.00 is added to the ledger with the 1650.00 it gives back",
      {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1", "quantity": "11"}]},
-     lambda r: eq(len(r["credits"]), 1))
+     lambda r: (eq(len(r["credits"]), 1), eq(r["credits"][0]["amount"]["amount"], "1650.00")))
 case(R, "record-credit-needs-quantity-or-amount", "a credit with neither quantity nor amount is refused",
      {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1"}]},
      lambda r: eq(r["error"]["code"], "LEDGER_INVALID_CREDIT"))
+case(R, "record-credit-by-amount-records-its-hours", "a credit of 300.00 of the 20 h billed 3000.00 is recorded with the 2 h it gives back",
+     {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1", "amount": money("300.00")}]},
+     lambda r: eq(r["credits"][0]["quantity"], "2"))
 print({k: v for k, v in counters.items()}, "cases written")

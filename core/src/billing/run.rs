@@ -89,6 +89,18 @@ fn round_hours(
     .map(|d| d.normalize())
 }
 
+/// What is left of an expense or milestone after earlier bills and credits (1 when never billed),
+/// rounded down to the 4 decimals a line shows and the ledger records, so the ledger never holds
+/// more than the one item delivered (a credit by amount can leave an exact share like 0.249875…).
+fn item_left(net: Option<&super::ledger::NetBilled>) -> Result<Decimal, Error> {
+    match net {
+        None => Ok(Decimal::ONE),
+        Some(n) => Ok(sub(Decimal::ONE, n.quantity)?
+            .max(Decimal::ZERO)
+            .round_dp_with_strategy(4, RoundingStrategy::ToZero)),
+    }
+}
+
 fn statuses(list: &[ProjectStatus]) -> String {
     list.iter()
         .map(|s| s.as_str())
@@ -264,20 +276,13 @@ impl<'a> Ctx<'a> {
             ));
             return Ok(());
         }
-        let info = match self.project_checks(kind, &e.id, &e.project_id, e.work_date) {
-            Ok(info) => info,
-            Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
-                held.push(hold(reason, sentence, None));
-                return Ok(());
-            }
-            Err((reason, sentence)) => {
-                let amount = self.would_bill(e, outstanding)?;
-                held.push(hold(reason, sentence, amount));
-                return Ok(());
-            }
-        };
-        let task_name = match info.tasks.get(e.task_id.as_str()) {
-            Some((false, _)) => {
+        // Check 3 (the task is billable) comes before check 4 (the project).
+        let task_name = match self
+            .projects
+            .get(e.project_id.as_str())
+            .map(|info| (info.tasks.is_empty(), info.tasks.get(e.task_id.as_str())))
+        {
+            Some((_, Some((false, _)))) => {
                 held.push(hold(
                     HoldReason::NotBillable,
                     format!(
@@ -288,9 +293,10 @@ impl<'a> Ctx<'a> {
                 ));
                 return Ok(());
             }
-            Some((true, name)) => *name,
-            None if info.tasks.is_empty() => e.task_id.as_str(),
-            None => {
+            Some((_, Some((true, name)))) => *name,
+            // No task list, or an unknown project (held by the project check below).
+            Some((true, None)) | None => e.task_id.as_str(),
+            Some((false, None)) => {
                 held.push(hold(
                     HoldReason::NotBillable,
                     format!(
@@ -299,6 +305,18 @@ impl<'a> Ctx<'a> {
                     ),
                     None,
                 ));
+                return Ok(());
+            }
+        };
+        match self.project_checks(kind, &e.id, &e.project_id, e.work_date) {
+            Ok(_) => {}
+            Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
+                held.push(hold(reason, sentence, None));
+                return Ok(());
+            }
+            Err((reason, sentence)) => {
+                let amount = self.would_bill(e, outstanding)?;
+                held.push(hold(reason, sentence, amount));
                 return Ok(());
             }
         };
@@ -483,9 +501,9 @@ impl<'a> Ctx<'a> {
             ),
             worked_hours: None,
             billed_hours: None,
-            quantity: Decimal::ONE,
+            quantity: item_left(net)?,
             unit: LineUnit::Item,
-            unit_price: amount,
+            unit_price: full.unwrap_or(amount),
             amount,
             rate_source: source,
             contract_version: self.terms.version_on(x.date),
@@ -569,9 +587,9 @@ impl<'a> Ctx<'a> {
             description: m.name.clone(),
             worked_hours: None,
             billed_hours: None,
-            quantity: Decimal::ONE,
+            quantity: item_left(net)?,
             unit: LineUnit::Item,
-            unit_price: amount,
+            unit_price: full.unwrap_or(amount),
             amount,
             rate_source: source,
             contract_version: self.terms.version_on(self.req.as_of),
@@ -744,13 +762,20 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         let id = cand.id.clone();
         let (kind, date) = (cand.kind, cand.date);
         if mode == CeilingMode::Split && room > Decimal::ZERO {
-            let share = div(room, cand.amount.amount, "the ceiling share")?;
-            let quantity = mul(cand.quantity, share, "the split quantity")?
-                .round_dp_with_strategy(4, RoundingStrategy::ToZero);
+            // Multiply before dividing: `8 h × 1000 ÷ 1600` is exactly 5 h, where `8 h × (1000 ÷ 1600)`
+            // can fall a hair short of it and show 4.9999.
+            let part = |q: Decimal| -> Result<Decimal, Error> {
+                div(
+                    mul(q, room, "the split quantity")?,
+                    cand.amount.amount,
+                    "the ceiling share",
+                )
+            };
+            let quantity = part(cand.quantity)?.round_dp_with_strategy(4, RoundingStrategy::ToZero);
             // The ledger keeps the exact hours the room pays for, so the remainder billed later makes
             // the item's total exactly its full price; only the displayed quantity is rounded.
             let billed_hours = match cand.billed_hours {
-                Some(h) => Some(mul(h, share, "the split hours")?),
+                Some(h) => Some(part(h)?),
                 None => None,
             };
             let rest = sub(cand.amount.amount, room)?;
