@@ -150,7 +150,12 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
     let mut milestones = Vec::new();
     if matches!(model, BillingModel::FixedFee | BillingModel::Milestone) {
         for i in 0..p.below(3) {
-            let percent = model == BillingModel::FixedFee && p.chance(50);
+            // A percent milestone on a milestone contract has no fixed fee to be a percent of.
+            let percent = p.chance(if model == BillingModel::FixedFee {
+                50
+            } else {
+                10
+            });
             milestones.push(Milestone {
                 id: id(&format!("MS-{i}")),
                 name: format!("Milestone {i}"),
@@ -168,7 +173,12 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
     let (time_increment, time_rounding) = if p.chance(30) {
         (
             Some(Dec(dec(p.pick(&["0.25", "0.5", "1"])))),
-            Some(p.pick(&[TimeRounding::Up, TimeRounding::Down, TimeRounding::Nearest])),
+            p.pick(&[
+                Some(TimeRounding::Up),
+                Some(TimeRounding::Down),
+                Some(TimeRounding::Nearest),
+                None,
+            ]),
         )
     } else {
         (None, None)

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use billwise_core::billing::{HoldReason, InvoicePreview, ItemKind, PreviewInvoiceRequest};
 
 use billwise_core::model::{
-    CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Date, Milestone,
-    MilestoneStatus, RateTarget, RateUnit, TimeEntry, TimeRounding, WorkStatus,
+    BillingModel, CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Date,
+    Milestone, MilestoneStatus, RateTarget, RateUnit, TimeEntry, TimeRounding, WorkStatus,
 };
 use rust_decimal::Decimal;
 
@@ -256,9 +256,10 @@ fn resolve_rate(req: &PreviewInvoiceRequest, te: &TimeEntry) -> Option<(Decimal,
 /// Hours after the contract's time-rounding policy.
 fn rounded_hours(req: &PreviewInvoiceRequest, hours: Decimal) -> Decimal {
     let r = &req.contract.rounding;
-    let (Some(inc), Some(how)) = (r.time_increment, r.time_rounding) else {
+    let Some(inc) = r.time_increment else {
         return hours;
     };
+    let how = r.time_rounding.unwrap_or(TimeRounding::Nearest);
     let inc = inc.0;
     if inc <= Decimal::ZERO {
         return hours;
@@ -342,6 +343,8 @@ struct Net {
     amount: Decimal,
     against: Decimal,
     in_ledger: bool,
+    /// The contract version of the item's last ledger entry.
+    last_version: u32,
 }
 
 /// Scans the ledger for one item: everything billed, minus every credit. A credit by quantity
@@ -356,6 +359,7 @@ fn net_billed(req: &PreviewInvoiceRequest, kind: ItemKind, id: &str) -> Net {
     for e in &ledger.entries {
         if e.kind == kind && e.item_id.as_str() == id {
             n.in_ledger = true;
+            n.last_version = e.contract_version;
             n.quantity += e.quantity.0;
             n.amount += e.amount.amount;
             if e.against_ceiling {
@@ -560,11 +564,11 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             .max(Decimal::ZERO)
             .trunc_with_scale(4);
         let exact = match (&ms.amount, &ms.percent, &contract.fixed_fee) {
-            (Some(a), _, _) => a.amount,
-            (None, Some(p), Some(fee)) => p.0 / Decimal::from(100) * fee.amount,
-            _ => Decimal::ZERO,
+            (Some(a), _, _) => Some(a.amount),
+            (None, Some(p), Some(fee)) => Some(p.0 / Decimal::from(100) * fee.amount),
+            _ => None,
         };
-        if net.in_ledger && round(exact) - net.amount <= Decimal::ZERO {
+        if net.in_ledger && exact.is_none_or(|x| round(x) - net.amount <= Decimal::ZERO) {
             o.held.insert(key, (HoldReason::AlreadyBilled, None));
             continue;
         }
@@ -574,6 +578,11 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             o.held.insert(key, (HoldReason::NotApproved, None));
             continue;
         }
+        // A percent of a fixed fee the contract does not have prices nothing.
+        let Some(exact) = exact else {
+            o.held.insert(key, (HoldReason::MissingRate, None));
+            continue;
+        };
         candidates.push(Candidate {
             kind: ItemKind::Milestone,
             id: ms.id.as_str().to_owned(),
@@ -588,19 +597,25 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
 
     // Retroactive adjustments: billed time on or after a counted retroactive change order's
     // effective date, re-priced at the rate now in force.
+    // Only change orders later than the contract version that last billed (or adjusted) the
+    // item count: earlier ones are in its price already.
     let cos = counted(req);
     for te in &req.time_entries {
-        let Some(co) = cos
-            .iter()
-            .filter(|co| co.retroactive && co.effective_date <= te.work_date)
-            .max_by_key(|co| co.sequence)
-        else {
-            continue;
-        };
         let net = net_billed(req, ItemKind::Time, te.id.as_str());
         if !net.in_ledger || net.quantity <= Decimal::ZERO {
             continue;
         }
+        let Some(co) = cos
+            .iter()
+            .filter(|co| {
+                co.retroactive
+                    && co.effective_date <= te.work_date
+                    && co.sequence > net.last_version
+            })
+            .max_by_key(|co| co.sequence)
+        else {
+            continue;
+        };
         let price = match te.rate_override {
             Some(m) => m.amount,
             None => match resolve_rate(req, te) {
@@ -708,7 +723,7 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
     let milestones_total = sum_kind(ItemKind::Milestone);
 
     let mut drawdown = Decimal::ZERO;
-    if let Some(ret) = &contract.retainer {
+    if let (Some(ret), BillingModel::Retainer) = (&contract.retainer, contract.billing_model) {
         let time_before: Decimal = match &req.ledger {
             None => Decimal::ZERO,
             Some(l) => {
@@ -727,9 +742,11 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         };
         let drawn_before = time_before.min(ret.amount.amount).max(Decimal::ZERO);
         let left = ret.amount.amount - drawn_before;
-        let drawn = time.min(left).max(Decimal::ZERO);
+        // Billed time draws the retainer down, and so do the adjustments correcting earlier time.
+        let fees = time + adjustments_total;
+        let drawn = fees.min(left).max(Decimal::ZERO);
         drawdown = -drawn;
-        o.retainer = Some([drawn_before, drawn, left - drawn, time - drawn].map(|d| d.normalize()));
+        o.retainer = Some([drawn_before, drawn, left - drawn, fees - drawn].map(|d| d.normalize()));
     }
 
     if let Some((limit, _, _)) = ceiling {
