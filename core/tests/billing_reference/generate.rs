@@ -5,6 +5,8 @@
 //! byte means "the first option". Proptest shrinks the bytes towards zero, which shrinks the run
 //! towards the simplest one that still fails.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use billwise_core::api::{self, CommitInvoiceRequest, RecordCreditRequest};
 use billwise_core::billing::{BilledLedger, LedgerCredit, Period, PreviewInvoiceRequest};
 use billwise_core::json::Limits;

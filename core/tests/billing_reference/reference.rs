@@ -5,6 +5,8 @@
 //! It is written for clarity: every rule is a scan over the inputs, nothing is indexed or cached,
 //! and every amount is computed exactly and rounded once at the end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 
 use billwise_core::billing::{HoldReason, InvoicePreview, ItemKind, PreviewInvoiceRequest};
