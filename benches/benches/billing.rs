@@ -17,7 +17,8 @@ fn main() {
 fn preview_invoice(bencher: divan::Bencher, n: usize) {
     let json = billwise_benches::billing_request_json(n);
     let request: PreviewInvoiceRequest =
-        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT).expect("a valid request");
+        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
+            .expect("a valid request");
     bencher
         .counter(divan::counter::ItemsCount::new(n))
         .bench(|| billwise_core::billing::preview_invoice(divan::black_box(&request)));

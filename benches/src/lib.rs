@@ -90,7 +90,12 @@ pub fn billing_request_json(n: usize) -> String {
         None => contract,
     };
     let tasks: Vec<String> = (0..7)
-        .map(|t| format!(r#"{{"id":"T-{t}","name":"Task {t}","billable":{}}}"#, t != 6))
+        .map(|t| {
+            format!(
+                r#"{{"id":"T-{t}","name":"Task {t}","billable":{}}}"#,
+                t != 6
+            )
+        })
         .collect();
     format!(
         r#"{{"schema_version":1,"contract":{contract},"projects":[{{"schema_version":1,"kind":"project","id":"P-1","contract_id":"C-1","legal_entity":"US01","status":"active","tasks":[{}]}}],"time_entries":[{entries}],"period":{{"start":"2026-01-01","end":"2026-12-31"}},"as_of":"2027-01-05"}}"#,
