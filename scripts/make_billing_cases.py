@@ -343,6 +343,15 @@ case(P, "expense-credited-in-part-bills-the-rest", "a 110.00 expense credited 10
      req(expenses=[ex("EX-1")], ledger=ex_credited),
      lambda p: (eq(lines(p), [("EX-1", "10.00")]), eq(p["lines"][0]["quantity"], "0.0909"), eq(p["lines"][0]["unit_price"]["amount"], "110.00")))
 
+case(P, "aging-counts-the-hours-still-to-bill", "25 h logged, 20 h billed and 11 h credited, held outside the April period: 16 h and 2400.00 age 31 days",
+     req([te("TE-1", hours="25")], ledger=credited, period={"start": "2026-04-01", "end": "2026-04-30"}),
+     lambda p: (eq(held(p), [("TE-1", "outside_billing_period")]), eq(p["held"][0]["amount"]["amount"], "2400.00"),
+                eq([(b["bucket"], b["entries"], b["hours"], b["amount"]["amount"]) for b in p["summary"]["unbilled_approved"]],
+                   [("0-30", 0, "0", "0.00"), ("31-60", 1, "16", "2400.00"), ("61-90", 0, "0", "0.00"), ("90+", 0, "0", "0.00")])))
+case(P, "aging-counts-rounded-hours", "0.3 h rounded up to 0.5 h (increment 0.5) and held for a missing rate ages as 0.5 h",
+     req([te("TE-1", hours="0.3", role="Astronaut")], c=contract(rounding={"mode": "half_up", "time_increment": "0.5", "time_rounding": "up"})),
+     lambda p: (eq(held(p), [("TE-1", "missing_rate")]), eq(p["summary"]["unbilled_approved"][1]["hours"], "0.5")))
+
 C = "commit_invoice"
 case(C, "commit-records-lines", "committing records each line in the ledger with its quantity, amount and version",
      {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-2", role="Astronaut")], [ex("EX-1")])},

@@ -98,7 +98,7 @@ pub fn record_credit(req: &RecordCreditRequest, _limits: &Limits) -> Result<Bill
                     });
                 }
                 (None, Some(ca)) => {
-                    let quantity = ca.amount.checked_mul(q).and_then(|x| x.checked_div(a));
+                    let quantity = crate::billing::credited_quantity(ca.amount, q, a);
                     c.quantity = quantity.map(crate::model::Dec);
                 }
                 _ => {}

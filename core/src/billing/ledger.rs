@@ -8,6 +8,24 @@ use super::types::{BilledLedger, InvoicePreview, ItemKind, LedgerEntry};
 use crate::error::{Error, ErrorCode};
 use crate::model::{Currency, Date, Dec, Id, Money};
 
+/// Decimals kept for hours (and item shares) that a division produces: a ceiling split's billed
+/// hours (rounded down) and the quantity a credit by amount gives back (rounded half up). Every
+/// quantity in a ledger then has a bounded scale, so summing bills and credits in any order is
+/// exact and a run after a commit finds nothing left, not a residue in the 28th digit.
+pub const QUANTITY_DECIMALS: u32 = 12;
+
+/// The quantity a credit of `amount` gives back of an item billed `quantity` for `billed`.
+pub fn credited_quantity(amount: Decimal, quantity: Decimal, billed: Decimal) -> Option<Decimal> {
+    if billed.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    let q = amount.checked_mul(quantity)?.checked_div(billed)?;
+    Some(q.round_dp_with_strategy(
+        QUANTITY_DECIMALS,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    ))
+}
+
 /// What one item has been billed, net of credits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetBilled {
@@ -110,7 +128,7 @@ impl<'a> LedgerIndex<'a> {
                         .ok_or_else(|| Error::overflow("the credit"))?,
                 ),
                 (None, Some(a)) => (
-                    share(a.amount, net.amount, net.quantity)
+                    credited_quantity(a.amount, net.quantity, net.amount)
                         .ok_or_else(|| Error::overflow("the credit"))?,
                     a.amount,
                 ),

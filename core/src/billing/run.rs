@@ -772,10 +772,14 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 )
             };
             let quantity = part(cand.quantity)?.round_dp_with_strategy(4, RoundingStrategy::ToZero);
-            // The ledger keeps the exact hours the room pays for, so the remainder billed later makes
-            // the item's total exactly its full price; only the displayed quantity is rounded.
+            // The ledger keeps the hours the room pays for to 12 decimals (rounded down), so the
+            // remainder billed later prices the rest of the item; only the displayed quantity is
+            // rounded to 4.
             let billed_hours = match cand.billed_hours {
-                Some(h) => Some(part(h)?),
+                Some(h) => Some(part(h)?.round_dp_with_strategy(
+                    super::ledger::QUANTITY_DECIMALS,
+                    RoundingStrategy::ToZero,
+                )),
                 None => None,
             };
             let rest = sub(cand.amount.amount, room)?;
@@ -907,10 +911,17 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         let Some(h) = held_time.get(e.id.as_str()) else {
             continue;
         };
-        let hours = match split_hours.get(e.id.as_str()) {
-            Some(billed) => sub(e.hours.0, *billed)?.max(Decimal::ZERO),
-            None => e.hours.0,
-        };
+        // The hours still to bill: rounded as they would bill, less what earlier runs billed net of
+        // credits and what a ceiling split bills now (the hours the held amount is for).
+        let policy = &contract.rounding;
+        let mut hours = round_hours(e.hours.0, policy.time_increment, policy.time_rounding)?;
+        if let Some(n) = ctx.ledger.get(ItemKind::Time, e.id.as_str()) {
+            hours = sub(hours, n.quantity)?;
+        }
+        if let Some(billed) = split_hours.get(e.id.as_str()) {
+            hours = sub(hours, *billed)?;
+        }
+        let hours = hours.max(Decimal::ZERO);
         let age = e.work_date.days_until(req.as_of).max(0);
         let idx = BUCKETS
             .iter()

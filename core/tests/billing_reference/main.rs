@@ -59,13 +59,6 @@ fn canonical(req: &PreviewInvoiceRequest) -> String {
     to_canonical_string(&billing::preview_invoice(req).unwrap()).unwrap()
 }
 
-/// Hours are decimals of 28 significant digits: a credit by amount gives back an exact share like
-/// 1.66503995968…, and the ledger's sum of bills then credits can differ from the sum the run
-/// billed against in the 28th digit. The amounts are exact; quantities are compared to 1e-20.
-fn slack() -> Decimal {
-    Decimal::new(1, 20)
-}
-
 proptest! {
     #![proptest_config(config(1))]
 
@@ -223,13 +216,13 @@ proptest! {
                 let delivered = reference::rounded_hours_of(&req, te.hours);
                 let index = billing::LedgerIndex::new(Some(ledger), req.contract.currency).unwrap();
                 let net = index.get(ItemKind::Time, te.id.as_str()).map_or(Decimal::ZERO, |n| n.quantity);
-                prop_assert!(net <= delivered + slack(), "{}: {} billed of {}; ledger {}", te.id, net, delivered, to_canonical_string(ledger).unwrap());
+                prop_assert!(net <= delivered, "{}: {} billed of {}; ledger {}", te.id, net, delivered, to_canonical_string(ledger).unwrap());
             }
             for e in &ledger.entries {
                 if e.kind != ItemKind::Time {
                     let index = billing::LedgerIndex::new(Some(ledger), req.contract.currency).unwrap();
                     let net = index.get(e.kind, e.item_id.as_str()).map_or(Decimal::ZERO, |n| n.quantity);
-                    prop_assert!(net <= Decimal::ONE + slack(), "{}: {} billed; ledger {}", e.item_id, net, to_canonical_string(ledger).unwrap());
+                    prop_assert!(net <= Decimal::ONE, "{}: {} billed; ledger {}", e.item_id, net, to_canonical_string(ledger).unwrap());
                 }
             }
         }

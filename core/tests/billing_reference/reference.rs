@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 pub struct Billed {
     /// The quantity shown (hours, days or items), at most 4 decimals.
     pub quantity: Decimal,
-    /// The exact hours billed (time only), compared to 12 decimals.
+    /// The hours billed (time only), exactly.
     pub billed_hours: Option<Decimal>,
     /// The unit price.
     pub unit_price: Decimal,
@@ -37,8 +37,10 @@ pub struct Billed {
 pub struct Outcome {
     /// Billed lines by (kind, id).
     pub lines: BTreeMap<(ItemKind, String), Billed>,
-    /// Held items by (kind, id): the reason, and the amount for `ceiling_exceeded`.
+    /// Held items by (kind, id): the reason, and the amount it would have billed where known.
     pub held: BTreeMap<(ItemKind, String), (HoldReason, Option<Decimal>)>,
+    /// Unbilled approved time by age bucket (0-30, 31-60, 61-90, 90+): entries, hours, amount.
+    pub aging: Vec<(u64, Decimal, Decimal)>,
     /// Adjustment amounts by time entry id.
     pub adjustments: BTreeMap<String, Decimal>,
     /// Ceiling: limit, billed before, this run, remaining.
@@ -62,7 +64,7 @@ pub fn observe(p: &InvoicePreview) -> Outcome {
             (l.kind, id.clone()),
             Billed {
                 quantity: l.quantity.0.normalize(),
-                billed_hours: l.billed_hours.map(|h| h.0.round_dp(12).normalize()),
+                billed_hours: l.billed_hours.map(|h| h.0.normalize()),
                 unit_price: l.unit_price.amount.normalize(),
                 amount: l.amount.amount.normalize(),
                 split: l.ceiling_split,
@@ -71,11 +73,7 @@ pub fn observe(p: &InvoicePreview) -> Outcome {
         assert!(prev.is_none(), "item {id} has two lines");
     }
     for h in &p.held {
-        let amount = if h.reason == HoldReason::CeilingExceeded {
-            h.amount.map(|m| m.amount.normalize())
-        } else {
-            None
-        };
+        let amount = h.amount.map(|m| m.amount.normalize());
         let prev = o
             .held
             .insert((h.kind, h.id.as_str().to_owned()), (h.reason, amount));
@@ -87,6 +85,18 @@ pub fn observe(p: &InvoicePreview) -> Outcome {
             .insert(a.item_id.as_str().to_owned(), a.amount.amount.normalize());
         assert!(prev.is_none(), "item {} has two adjustments", a.item_id);
     }
+    o.aging = p
+        .summary
+        .unbilled_approved
+        .iter()
+        .map(|b| {
+            (
+                b.entries,
+                b.hours.0.normalize(),
+                b.amount.amount.normalize(),
+            )
+        })
+        .collect();
     o.ceiling = p.ceiling.as_ref().map(|c| {
         [
             c.limit.amount,
@@ -381,7 +391,14 @@ fn net_billed(req: &PreviewInvoiceRequest, kind: ItemKind, id: &str) -> Net {
             let (q, a) = match (&c.quantity, &c.amount) {
                 (Some(q), Some(a)) => (q.0, a.amount),
                 (Some(q), None) => (q.0, share(q.0, n.quantity, n.amount)),
-                (None, Some(a)) => (share(a.amount, n.amount, n.quantity), a.amount),
+                // The hours a credit by amount gives back are kept to 12 decimals (half up).
+                (None, Some(a)) => (
+                    share(a.amount, n.amount, n.quantity).round_dp_with_strategy(
+                        12,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    ),
+                    a.amount,
+                ),
                 (None, None) => (Decimal::ZERO, Decimal::ZERO),
             };
             let a = billwise_core::model::RoundingMode::HalfUp
@@ -393,6 +410,17 @@ fn net_billed(req: &PreviewInvoiceRequest, kind: ItemKind, id: &str) -> Net {
         }
     }
     n
+}
+
+/// The amount a held item would have billed, where the spec says it is known: for work held by
+/// its dates or legal entity (checks 5-7), once it is priced.
+fn would_bill(reason: HoldReason, amount: Option<Decimal>) -> Option<Decimal> {
+    match reason {
+        HoldReason::OutsideContractPeriod
+        | HoldReason::OutsideBillingPeriod
+        | HoldReason::LegalEntityMismatch => amount.map(|a| a.normalize()),
+        _ => None,
+    }
 }
 
 /// An item that passed checks 1-9, priced, waiting for the ceiling.
@@ -474,23 +502,29 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         } else {
             None
         };
-        if let Some(r) = reason {
-            o.held.insert(key, (r, None));
-            continue;
-        }
-        let (price_per_hour, unit_price, per_unit) = match te.rate_override {
-            Some(m) => (m.amount, m.amount, Decimal::ONE),
+        // The price: per hour, the unit price shown, and hours per shown unit.
+        let price = match te.rate_override {
+            Some(m) if m.currency == cur => Some((m.amount, m.amount, Decimal::ONE)),
+            Some(_) => None,
             None => match resolve_rate(req, te) {
-                Some((rate, RateUnit::Hour)) => (rate, rate, Decimal::ONE),
+                Some((rate, RateUnit::Hour)) => Some((rate, rate, Decimal::ONE)),
                 Some((rate, RateUnit::Day)) => {
                     let hpd = contract.rate_card.hours_per_day.0;
-                    (rate / hpd, rate, hpd)
+                    Some((rate / hpd, rate, hpd))
                 }
-                None => {
-                    o.held.insert(key, (HoldReason::MissingRate, None));
-                    continue;
-                }
+                None => None,
             },
+        };
+        if let Some(r) = reason {
+            o.held.insert(
+                key,
+                (r, would_bill(r, price.map(|p| round(remaining * p.0)))),
+            );
+            continue;
+        }
+        let Some((price_per_hour, unit_price, per_unit)) = price else {
+            o.held.insert(key, (HoldReason::MissingRate, None));
+            continue;
         };
         candidates.push(Candidate {
             kind: ItemKind::Time,
@@ -542,7 +576,10 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             None
         };
         if let Some(r) = reason {
-            o.held.insert(key, (r, None));
+            o.held.insert(
+                key,
+                (r, would_bill(r, exact.map(|x| round(x) - net.amount))),
+            );
             continue;
         }
         let exact = exact.unwrap_or_default();
@@ -577,7 +614,9 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         if ms.status != MilestoneStatus::Accepted
             && !(ms.status == MilestoneStatus::Billed && net.in_ledger)
         {
-            o.held.insert(key, (HoldReason::NotApproved, None));
+            // An unaccepted milestone's price is known: it is what acceptance would bill.
+            let amount = exact.map(|x| (round(x) - net.amount).normalize());
+            o.held.insert(key, (HoldReason::NotApproved, amount));
             continue;
         }
         // A percent of a fixed fee the contract does not have prices nothing.
@@ -676,7 +715,14 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
                     .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
                     .normalize()
             },
-            billed_hours: (c.kind == ItemKind::Time).then(|| quantity.round_dp(12).normalize()),
+            // A split bills the hours the room pays for, kept to 12 decimals (rounded down).
+            billed_hours: (c.kind == ItemKind::Time).then(|| {
+                if split {
+                    quantity.trunc_with_scale(12).normalize()
+                } else {
+                    quantity.normalize()
+                }
+            }),
             unit_price: c.unit_price.normalize(),
             amount: amount.normalize(),
             split,
@@ -712,6 +758,41 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         }
         o.lines.insert(key, line(c.quantity, amount, false));
     }
+
+    // Unbilled approved time: approved, billable entries held at checks 4-10, by the age of their
+    // work date at `as_of`; the hours still to bill (less what a split billed now) and the amount
+    // where known.
+    let mut aging = vec![(0u64, Decimal::ZERO, Decimal::ZERO); 4];
+    for te in &req.time_entries {
+        let key = (ItemKind::Time, te.id.as_str().to_owned());
+        let Some((reason, amount)) = o.held.get(&key) else {
+            continue;
+        };
+        if *reason < HoldReason::ProjectStatus {
+            continue;
+        }
+        let left = rounded_hours(req, te.hours.0)
+            - net_billed(req, ItemKind::Time, te.id.as_str()).quantity;
+        let billed_now = o
+            .lines
+            .get(&key)
+            .and_then(|l| l.billed_hours)
+            .unwrap_or_default();
+        let age = (req.as_of.days_since_epoch() - te.work_date.days_since_epoch()).max(0);
+        let bucket = match age {
+            0..=30 => 0,
+            31..=60 => 1,
+            61..=90 => 2,
+            _ => 3,
+        };
+        aging[bucket].0 += 1;
+        aging[bucket].1 += (left - billed_now).max(Decimal::ZERO);
+        aging[bucket].2 += amount.unwrap_or_default();
+    }
+    o.aging = aging
+        .into_iter()
+        .map(|(n, h, a)| (n, h.normalize(), a.normalize()))
+        .collect();
 
     let sum_kind = |k: ItemKind| -> Decimal {
         o.lines
