@@ -363,3 +363,38 @@ fn a_credit_recorded_before_a_retroactive_rise_keeps_the_amount_it_gave_back() {
     assert_eq!(net.quantity, Decimal::from(9));
     assert_eq!(net.amount, Decimal::new(148500, 2));
 }
+
+#[test]
+fn after_a_credit_by_an_uneven_amount_a_rerun_after_commit_bills_nothing() {
+    let entry = |hours: &str| {
+        serde_json::json!([{"id": "TE-1", "project_id": "P-1", "task_id": "T-1", "resource_id": "R-1",
+            "role": "Consultant", "work_date": "2026-03-02", "hours": hours, "status": "approved"}])
+    };
+    let mut run = small_run(entry("3.33"), serde_json::json!([]));
+    run["projects"][0]["status"] = "active".into();
+    let mut req: PreviewInvoiceRequest = parse(run);
+    // 3.33 h at 150.00 = 499.50; a credit of 208.34 gives back 208.34 × 3.33 ÷ 499.50 h, which
+    // does not terminate: 1.388933333333 h to 12 decimals.
+    let ledger = commit(&req, "INV-1");
+    let ledger: billing::BilledLedger = api::record_credit(
+        &parse(serde_json::json!({"ledger": ledger, "currency": "USD", "credits": [
+            {"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1", "amount": {"amount": "208.34", "currency": "USD"}}]})),
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        ledger.credits[0].quantity,
+        Some(Dec("1.388933333333".parse().unwrap()))
+    );
+    req.ledger = Some(ledger);
+    req.time_entries[0].hours = Dec("6.66".parse().unwrap());
+    req.ledger = Some(commit(&req, "INV-2"));
+    let index = billing::LedgerIndex::new(req.ledger.as_ref(), req.contract.currency).unwrap();
+    assert_eq!(
+        index.get(ItemKind::Time, "TE-1").unwrap().quantity,
+        "6.66".parse::<Decimal>().unwrap()
+    );
+    let again = billing::preview_invoice(&req).unwrap();
+    assert!(again.lines.is_empty(), "{:?}", again.lines);
+    assert_eq!(again.held[0].reason, HoldReason::AlreadyBilled);
+}
