@@ -352,6 +352,17 @@ case(P, "aging-counts-rounded-hours", "0.3 h rounded up to 0.5 h (increment 0.5)
      req([te("TE-1", hours="0.3", role="Astronaut")], c=contract(rounding={"mode": "half_up", "time_increment": "0.5", "time_rounding": "up"})),
      lambda p: (eq(held(p), [("TE-1", "missing_rate")]), eq(p["summary"]["unbilled_approved"][1]["hours"], "0.5")))
 
+case(P, "day-rate-midpoint-is-exact", "1.25 h at a day rate of 999.99 with 7.5 hours a day is exactly 166.665: half_even bills 166.66",
+     req([te("TE-1", hours="1.25", resource_id="R-DAY")], c=contract(rounding={"mode": "half_even"}, rate_card={"hours_per_day": "7.5", "entries": [
+         {"resource_id": "R-DAY", "rate": money("999.99"), "unit": "day", "effective_from": "2026-01-01"}]})),
+     lambda p: (eq(lines(p), [("TE-1", "166.66")]), eq(p["lines"][0]["quantity"], "0.1667"), eq(p["lines"][0]["unit"], "day")))
+
+imported = copy.deepcopy(billed_before_co)
+imported["entries"][0]["amount"] = money("1199.99")
+case(P, "retroactive-change-order-leaving-the-rate-adjusts-nothing", "work billed 1199.99 at 150.00 (imported): a retroactive change order that only sets the expense markup adjusts nothing, not even 0.01",
+     req([te("TE-1", date="2026-03-02")], ledger=imported, change_orders=[co(1, [{"type": "set_expense_markup", "markup_percent": "5"}], retroactive=True)]),
+     lambda p: (eq(p["adjustments"], []), eq(held(p), [("TE-1", "already_billed")]), eq(total(p), "0.00")))
+
 C = "commit_invoice"
 case(C, "commit-records-lines", "committing records each line in the ledger with its quantity, amount and version",
      {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-2", role="Astronaut")], [ex("EX-1")])},

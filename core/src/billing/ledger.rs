@@ -37,6 +37,8 @@ pub struct NetBilled {
     pub against_ceiling: Decimal,
     /// The contract version of the latest billing.
     pub contract_version: u32,
+    /// The unit price of the latest billing (the rate that priced it).
+    pub unit_price: Decimal,
     /// The item's date.
     pub date: Date,
 }
@@ -86,6 +88,7 @@ impl<'a> LedgerIndex<'a> {
                     amount: Decimal::ZERO,
                     against_ceiling: Decimal::ZERO,
                     contract_version: e.contract_version,
+                    unit_price: e.unit_price.amount,
                     date: e.date,
                 });
             net.quantity = add(net.quantity, e.quantity.0)?;
@@ -94,6 +97,7 @@ impl<'a> LedgerIndex<'a> {
                 net.against_ceiling = add(net.against_ceiling, e.amount.amount)?;
             }
             net.contract_version = e.contract_version;
+            net.unit_price = e.unit_price.amount;
         }
         for (i, c) in ledger.credits.iter().enumerate() {
             let at = format!("/ledger/credits/{i}");

@@ -215,11 +215,14 @@ impl<'a> Ctx<'a> {
             )),
             RateUnit::Day => {
                 let days = div(hours, r.hours_per_day, "the days billed")?;
-                Ok((
-                    days.normalize(),
-                    LineUnit::Day,
-                    self.round(mul(days, r.rate.amount, "the line amount")?),
-                ))
+                // Multiply before dividing: 1.25 h × 999.99 ÷ 7.5 is exactly 166.665 (166.66 half
+                // even), where 1.25 ÷ 7.5 × 999.99 is a hair above it and rounds to 166.67.
+                let amount = div(
+                    mul(hours, r.rate.amount, "the line amount")?,
+                    r.hours_per_day,
+                    "the line amount",
+                )?;
+                Ok((days.normalize(), LineUnit::Day, self.round(amount)))
             }
         }
     }
@@ -701,7 +704,12 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             continue;
         };
         let Some(r) = ctx.resolve(e) else { continue };
-        if r.version <= net.contract_version || r.rate.currency != currency {
+        // A change order that leaves the item's rate as it was does not adjust it, not even by
+        // the cent a re-rounding could give.
+        if r.version <= net.contract_version
+            || r.rate.currency != currency
+            || r.rate.amount == net.unit_price
+        {
             continue;
         }
         let (_, _, new_amount) = ctx.price_time(net.quantity, &r)?;

@@ -23,11 +23,19 @@ use rust_decimal::Decimal;
 pub struct Picker<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// A clean run has approved, billable work on an active project (its first option at every
+    /// "noisy" choice), so that pricing, the ceiling and adjustments are reached often; the other
+    /// runs spread over every hold reason.
+    clean: bool,
 }
 
 impl<'a> Picker<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, at: 0 }
+        Self {
+            bytes,
+            at: 0,
+            clean: false,
+        }
     }
 
     fn byte(&mut self) -> u8 {
@@ -49,6 +57,22 @@ impl<'a> Picker<'a> {
     /// True with probability `percent`% (false is the simplest).
     fn chance(&mut self, percent: u8) -> bool {
         (u16::from(self.byte()) * 100 / 256) < u16::from(percent)
+    }
+
+    /// One of `options`, the first (the clean one) in a clean run.
+    fn noisy<T: Clone>(&mut self, options: &[T]) -> T {
+        let picked = self.pick(options);
+        if self.clean {
+            options[0].clone()
+        } else {
+            picked
+        }
+    }
+
+    /// `chance`, always false in a clean run.
+    fn noisy_chance(&mut self, percent: u8) -> bool {
+        let yes = self.chance(percent);
+        yes && !self.clean
     }
 }
 
@@ -102,6 +126,7 @@ fn rate(p: &mut Picker, c: Currency) -> (Money, RateUnit) {
 
 /// A random billing run (its ledger empty).
 pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
+    p.clean = !p.chance(50);
     let cur = p.pick(&[Currency::Usd, Currency::Usd, Currency::Bhd]);
     let other = Currency::Cad;
 
@@ -164,7 +189,7 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
                 amount: (!percent).then(|| money(p.pick(&["500", "1234.56", "250"]), cur)),
                 percent: percent.then(|| Dec(dec(p.pick(&["10", "25", "12.5"])))),
                 due_date: work_date(p),
-                status: p.pick(&[
+                status: p.noisy(&[
                     MilestoneStatus::Accepted,
                     MilestoneStatus::Completed,
                     MilestoneStatus::Pending,
@@ -257,7 +282,7 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
             };
             changes.push(ch);
         }
-        let status = p.pick(&[
+        let status = p.noisy(&[
             ChangeOrderStatus::Approved,
             ChangeOrderStatus::Applied,
             ChangeOrderStatus::Draft,
@@ -273,9 +298,11 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
             contract_id: id("C-1"),
             sequence: seq,
             status,
-            effective_date: work_date(p),
-            approved_on: approved.then(|| p.pick(&[d(1), d(9)])),
-            retroactive: p.chance(40),
+            // Often effective before all the work, and approved after earlier runs billed it, so
+            // that retroactive adjustments happen.
+            effective_date: if p.chance(50) { d(-3) } else { work_date(p) },
+            approved_on: approved.then(|| p.pick(&[d(9), d(1)])),
+            retroactive: p.chance(60),
             description: None,
             changes,
         });
@@ -301,7 +328,7 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
         id: id("P1"),
         contract_id: id("C-1"),
         legal_entity: id("US01"),
-        status: p.pick(&[
+        status: p.noisy(&[
             ProjectStatus::Active,
             ProjectStatus::Active,
             ProjectStatus::Completed,
@@ -315,9 +342,9 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
             schema_version: SchemaVersion,
             kind: Some(DocumentKind::Project),
             id: id("P2"),
-            contract_id: id(p.pick(&["C-1", "C-1", "C-2"])),
-            legal_entity: id(p.pick(&["US01", "UK01"])),
-            status: p.pick(&[ProjectStatus::Active, ProjectStatus::Closed]),
+            contract_id: id(p.noisy(&["C-1", "C-1", "C-2"])),
+            legal_entity: id(p.noisy(&["US01", "UK01"])),
+            status: p.noisy(&[ProjectStatus::Active, ProjectStatus::Closed]),
             tasks: tasks(p.chance(50)),
         });
     }
@@ -326,14 +353,14 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
     for i in 0..p.below(7) {
         time_entries.push(TimeEntry {
             id: id(&format!("TE-{i}")),
-            project_id: id(p.pick(&["P1", "P1", "P2", "P9"])),
-            task_id: id(p.pick(&["T1", "T1", "T2", "T3"])),
+            project_id: id(p.noisy(&["P1", "P1", "P2", "P9"])),
+            task_id: id(p.noisy(&["T1", "T1", "T2", "T3"])),
             resource_id: id(p.pick(&["R1", "R2"])),
             role: p.pick(&["A", "B"]).into(),
             work_date: work_date(p),
             hours: Dec(dec(p.pick(&["8", "1", "2.5", "0.3", "4.1", "6.66"]))),
-            billable: !p.chance(10),
-            status: p.pick(&[
+            billable: !p.noisy_chance(10),
+            status: p.noisy(&[
                 WorkStatus::Approved,
                 WorkStatus::Approved,
                 WorkStatus::Approved,
@@ -341,7 +368,7 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
                 WorkStatus::Draft,
                 WorkStatus::Billed,
             ]),
-            rate_override: if p.chance(10) {
+            rate_override: if p.noisy_chance(10) {
                 Some(p.pick(&[money("120", cur), money("90", other)]))
             } else {
                 None
@@ -350,15 +377,15 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
     }
     let mut expenses = Vec::new();
     for i in 0..p.below(4) {
-        let c = p.pick(&[cur, cur, other]);
+        let c = p.noisy(&[cur, cur, other]);
         expenses.push(Expense {
             id: id(&format!("EX-{i}")),
-            project_id: id(p.pick(&["P1", "P1", "P2", "P9"])),
+            project_id: id(p.noisy(&["P1", "P1", "P2", "P9"])),
             date: work_date(p),
             amount: money(p.pick(&["100", "189", "33.35"]), c),
-            category: p.pick(&["travel", "travel", "gifts"]).into(),
-            billable: !p.chance(10),
-            status: p.pick(&[
+            category: p.noisy(&["travel", "travel", "gifts"]).into(),
+            billable: !p.noisy_chance(10),
+            status: p.noisy(&[
                 WorkStatus::Approved,
                 WorkStatus::Approved,
                 WorkStatus::Submitted,
@@ -408,10 +435,19 @@ pub fn run(p: &mut Picker) -> PreviewInvoiceRequest {
 pub fn with_history(p: &mut Picker, mut req: PreviewInvoiceRequest) -> PreviewInvoiceRequest {
     let limits = Limits::default();
     let mut ledger: Option<BilledLedger> = None;
+    // Sometimes the story of a retroactive change order: earlier runs before the approvals of
+    // day 9, this run after them.
+    let retroactive_story = p.chance(30);
+    if retroactive_story {
+        req.as_of = d(10);
+    }
     for n in 0..p.below(3) {
         let mut earlier = req.clone();
         earlier.ledger = ledger.clone();
         earlier.as_of = p.pick(&[d(2), d(5), d(10)]);
+        if retroactive_story {
+            earlier.as_of = d(5);
+        }
         earlier.period = p.pick(&[
             Period {
                 start: d(-3),

@@ -4,7 +4,7 @@
 //! `core/src/billing`; `generate.rs` turns a byte string into a run with a ledger history;
 //! `differential.rs` is one check from bytes, for a fuzz target to include (see its header).
 //!
-//! Case counts: `BILLWISE_PROPTEST_CASES` (default 1500 differential cases; the invariant tests run
+//! Case counts: `BILLWISE_PROPTEST_CASES` (default 3000 differential cases; the invariant tests run
 //! a third of that each). Failures are persisted by proptest under
 //! `core/tests/billing_reference/main.proptest-regressions` (committed) and replayed first.
 
@@ -35,7 +35,7 @@ fn cases(divisor: u32) -> u32 {
     let n = std::env::var("BILLWISE_PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(1500);
+        .unwrap_or(3000);
     (n / divisor).max(1)
 }
 
@@ -397,4 +397,77 @@ fn after_a_credit_by_an_uneven_amount_a_rerun_after_commit_bills_nothing() {
     let again = billing::preview_invoice(&req).unwrap();
     assert!(again.lines.is_empty(), "{:?}", again.lines);
     assert_eq!(again.held[0].reason, HoldReason::AlreadyBilled);
+}
+
+/// The generator is only as good as the paths it reaches: on 3000 fixed byte strings, every hold
+/// reason, splits, adjustments, retainer excess and credits all occur.
+#[test]
+fn the_generator_reaches_every_reason_split_adjustment_and_credit() {
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut bump = |k: String| *counts.entry(k).or_default() += 1;
+    let mut s: u64 = 1;
+    for _ in 0..3000 {
+        let bytes: Vec<u8> = (0..400)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 33) as u8
+            })
+            .collect();
+        let req = request(&bytes);
+        let p = billing::preview_invoice(&req).unwrap();
+        for h in &p.held {
+            bump(format!("{:?}", h.reason));
+        }
+        for l in &p.lines {
+            bump(format!("{:?} line", l.kind));
+            if l.ceiling_split {
+                bump(format!("{:?} split", l.kind));
+            }
+        }
+        if !p.adjustments.is_empty() {
+            bump("adjustments".into());
+        }
+        if p.retainer
+            .as_ref()
+            .is_some_and(|r| !r.excess.amount.is_zero())
+        {
+            bump("retainer excess".into());
+        }
+        if req.ledger.as_ref().is_some_and(|l| !l.credits.is_empty()) {
+            bump("credits".into());
+        }
+    }
+    let reasons = [
+        "AlreadyBilled",
+        "NotApproved",
+        "NotBillable",
+        "ProjectStatus",
+        "OutsideContractPeriod",
+        "OutsideBillingPeriod",
+        "LegalEntityMismatch",
+        "CurrencyMismatch",
+        "MissingRate",
+        "CeilingExceeded",
+    ];
+    for k in reasons.iter().map(|r| r.to_string()).chain(
+        [
+            "Time line",
+            "Expense line",
+            "Milestone line",
+            "Time split",
+            "Milestone split",
+            "adjustments",
+            "retainer excess",
+            "credits",
+        ]
+        .map(String::from),
+    ) {
+        let n = counts.get(&k).copied().unwrap_or(0);
+        assert!(
+            n >= 3,
+            "the generator reached `{k}` {n} times in 3000 runs: {counts:?}"
+        );
+    }
 }

@@ -357,6 +357,8 @@ struct Net {
     in_ledger: bool,
     /// The contract version of the item's last ledger entry.
     last_version: u32,
+    /// The unit price of the item's last ledger entry.
+    last_unit_price: Decimal,
 }
 
 /// Scans the ledger for one item: everything billed, minus every credit. A credit by quantity
@@ -372,6 +374,7 @@ fn net_billed(req: &PreviewInvoiceRequest, kind: ItemKind, id: &str) -> Net {
         if e.kind == kind && e.item_id.as_str() == id {
             n.in_ledger = true;
             n.last_version = e.contract_version;
+            n.last_unit_price = e.unit_price.amount;
             n.quantity += e.quantity.0;
             n.amount += e.amount.amount;
             if e.against_ceiling {
@@ -430,8 +433,6 @@ struct Candidate {
     date: Date,
     /// Quantity still to bill, in the item's own measure (hours for time, items otherwise).
     quantity: Decimal,
-    /// Exact price of one unit of `quantity` (per hour for time, even for day rates).
-    price_per_quantity: Decimal,
     /// For expenses and milestones: the amount still to bill (rounded price minus net billed).
     outstanding: Option<Decimal>,
     /// The unit price shown on the line.
@@ -502,15 +503,15 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         } else {
             None
         };
-        // The price: per hour, the unit price shown, and hours per shown unit.
+        // The price: the unit price shown (per hour or per day), and hours per shown unit.
         let price = match te.rate_override {
-            Some(m) if m.currency == cur => Some((m.amount, m.amount, Decimal::ONE)),
+            Some(m) if m.currency == cur => Some((m.amount, Decimal::ONE)),
             Some(_) => None,
             None => match resolve_rate(req, te) {
-                Some((rate, RateUnit::Hour)) => Some((rate, rate, Decimal::ONE)),
+                Some((rate, RateUnit::Hour)) => Some((rate, Decimal::ONE)),
                 Some((rate, RateUnit::Day)) => {
                     let hpd = contract.rate_card.hours_per_day.0;
-                    Some((rate / hpd, rate, hpd))
+                    Some((rate, hpd))
                 }
                 None => None,
             },
@@ -518,11 +519,14 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         if let Some(r) = reason {
             o.held.insert(
                 key,
-                (r, would_bill(r, price.map(|p| round(remaining * p.0)))),
+                (
+                    r,
+                    would_bill(r, price.map(|(rate, per)| round(remaining * rate / per))),
+                ),
             );
             continue;
         }
-        let Some((price_per_hour, unit_price, per_unit)) = price else {
+        let Some((unit_price, per_unit)) = price else {
             o.held.insert(key, (HoldReason::MissingRate, None));
             continue;
         };
@@ -531,7 +535,6 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             id: te.id.as_str().to_owned(),
             date: te.work_date,
             quantity: remaining,
-            price_per_quantity: price_per_hour,
             outstanding: None,
             unit_price,
             per_unit,
@@ -588,7 +591,6 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             id: ex.id.as_str().to_owned(),
             date: ex.date,
             quantity: remaining,
-            price_per_quantity: exact,
             outstanding: Some(round(exact) - net.amount),
             unit_price: round(exact),
             per_unit: Decimal::ONE,
@@ -629,7 +631,6 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             id: ms.id.as_str().to_owned(),
             date: ms.due_date,
             quantity: remaining,
-            price_per_quantity: exact,
             outstanding: Some(round(exact) - net.amount),
             unit_price: round(exact),
             per_unit: Decimal::ONE,
@@ -657,15 +658,21 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
         else {
             continue;
         };
-        let price = match te.rate_override {
-            Some(m) => m.amount,
+        // The rate now in force, and the hours it is for (1, or hours per day for a day rate).
+        let (rate, per) = match te.rate_override {
+            Some(m) if m.currency == cur => (m.amount, Decimal::ONE),
+            Some(_) => continue,
             None => match resolve_rate(req, te) {
-                Some((rate, RateUnit::Hour)) => rate,
-                Some((rate, RateUnit::Day)) => rate / contract.rate_card.hours_per_day.0,
+                Some((rate, RateUnit::Hour)) => (rate, Decimal::ONE),
+                Some((rate, RateUnit::Day)) => (rate, contract.rate_card.hours_per_day.0),
                 None => continue,
             },
         };
-        let adj = round(net.quantity * price) - net.amount;
+        // A change order that leaves the rate as it was adjusts nothing.
+        if rate == net.last_unit_price {
+            continue;
+        }
+        let adj = round(net.quantity * rate / per) - net.amount;
         if adj != Decimal::ZERO {
             let _ = co;
             o.adjustments
@@ -705,7 +712,9 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
     for c in &candidates {
         let amount = c
             .outstanding
-            .unwrap_or_else(|| round(c.quantity * c.price_per_quantity));
+            // Time: hours × rate ÷ hours per unit (multiplied before dividing, so an exact
+            // midpoint stays one).
+            .unwrap_or_else(|| round(c.quantity * c.unit_price / c.per_unit));
         let key = (c.kind, c.id.clone());
         let line = |quantity: Decimal, amount: Decimal, split: bool| Billed {
             quantity: if split {
