@@ -45,17 +45,17 @@ impl<'a> Picker<'a> {
     }
 
     /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         usize::from(self.byte()) % n.max(1)
     }
 
     /// One of `options` (the first is the simplest).
-    fn pick<T: Clone>(&mut self, options: &[T]) -> T {
+    pub fn pick<T: Clone>(&mut self, options: &[T]) -> T {
         options[self.below(options.len())].clone()
     }
 
     /// True with probability `percent`% (false is the simplest).
-    fn chance(&mut self, percent: u8) -> bool {
+    pub fn chance(&mut self, percent: u8) -> bool {
         (u16::from(self.byte()) * 100 / 256) < u16::from(percent)
     }
 
@@ -82,11 +82,11 @@ pub fn d(day: i64) -> Date {
     Date::from_days_since_epoch(base + day).unwrap()
 }
 
-fn id(s: &str) -> Id {
+pub fn id(s: &str) -> Id {
     Id::new(s).unwrap()
 }
 
-fn dec(s: &str) -> Decimal {
+pub fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
@@ -471,9 +471,9 @@ pub fn with_history(p: &mut Picker, mut req: PreviewInvoiceRequest) -> PreviewIn
             },
             &limits,
         );
-        let Ok(committed) = committed else {
-            return req;
-        };
+        // A generated run is always valid: refusing it is a finding.
+        let committed =
+            committed.unwrap_or_else(|e| panic!("commit refused a generated run: {e:?}"));
         let mut l = committed.ledger;
         // Random partial credits on what the run billed.
         let mut credits = Vec::new();

@@ -5,7 +5,7 @@
 //! `differential.rs` is one check from bytes, for a fuzz target to include (see its header).
 //!
 //! Case counts: `BILLWISE_PROPTEST_CASES` (default 3000 differential cases; the invariant tests run
-//! a third of that each). Failures are persisted by proptest under
+//! a third of that each, the sequences a sixth). Failures are persisted by proptest under
 //! `core/tests/billing_reference/main.proptest-regressions` (committed) and replayed first.
 
 #![allow(
@@ -65,6 +65,21 @@ proptest! {
     #[test]
     fn the_billing_run_agrees_with_the_naive_reference(bytes in choices()) {
         if let Err(e) = differential::check(&bytes) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+proptest! {
+    // Each case runs up to eight steps, each checked against the reference: a sixth of the count.
+    #![proptest_config(config(6))]
+
+    #[test]
+    fn any_sequence_of_commits_credits_and_more_hours_agrees_with_the_reference_and_never_overbills(
+        bytes in choices(),
+        steps in prop::collection::vec(any::<u8>(), 0..40),
+    ) {
+        if let Err(e) = differential::check_sequence(&bytes, &steps) {
             prop_assert!(false, "{}", e);
         }
     }
