@@ -14,16 +14,20 @@ use crate::model::{Currency, Date, Dec, Id, Money};
 /// exact and a run after a commit finds nothing left, not a residue in the 28th digit.
 pub const QUANTITY_DECIMALS: u32 = 12;
 
-/// The quantity a credit of `amount` gives back of an item billed `quantity` for `billed`.
+/// The quantity a credit of `amount` gives back of an item billed `quantity` for `billed`: never
+/// more than `quantity` (crediting all of a 0.00000000000025-item share rounds up, not past it).
 pub fn credited_quantity(amount: Decimal, quantity: Decimal, billed: Decimal) -> Option<Decimal> {
     if billed.is_zero() {
         return Some(Decimal::ZERO);
     }
     let q = amount.checked_mul(quantity)?.checked_div(billed)?;
-    Some(q.round_dp_with_strategy(
-        QUANTITY_DECIMALS,
-        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-    ))
+    Some(
+        q.round_dp_with_strategy(
+            QUANTITY_DECIMALS,
+            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+        )
+        .min(quantity),
+    )
 }
 
 /// What one item has been billed, net of credits.

@@ -486,3 +486,44 @@ fn the_generator_reaches_every_reason_split_adjustment_and_credit() {
         );
     }
 }
+
+#[test]
+fn crediting_the_whole_amount_left_of_an_item_is_accepted_whatever_its_decimals() {
+    let mut run = small_run(
+        serde_json::json!([{"id": "TE-1", "project_id": "P-1", "task_id": "T-1", "resource_id": "R-1",
+            "role": "Consultant", "work_date": "2026-03-02", "hours": "8", "status": "approved"}]),
+        serde_json::json!([]),
+    );
+    run["projects"][0]["status"] = "active".into();
+    let req: PreviewInvoiceRequest = parse(run);
+    // 8 h billed 1200.00; a credit of 0.0000000000005 h leaves 7.9999999999995 h (13 decimals)
+    // and 1200.00; crediting all 1200.00 then gives back 7.9999999999995 h, not the 8.000000000000
+    // that rounding to 12 decimals alone would give (more than is billed, and refused).
+    let ledger = commit(&req, "INV-1");
+    let credit = |ledger: billing::BilledLedger, id: &str, field: serde_json::Value| {
+        let mut c = serde_json::json!({"credit_note_id": id, "kind": "time", "item_id": "TE-1"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(field.as_object().unwrap().clone());
+        api::record_credit(
+            &parse(serde_json::json!({"ledger": ledger, "currency": "USD", "credits": [c]})),
+            &Limits::default(),
+        )
+    };
+    let ledger = credit(
+        ledger,
+        "CN-1",
+        serde_json::json!({"quantity": "0.0000000000005"}),
+    )
+    .unwrap();
+    let ledger = credit(
+        ledger,
+        "CN-2",
+        serde_json::json!({"amount": {"amount": "1200.00", "currency": "USD"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        ledger.credits[1].quantity,
+        Some(Dec("7.9999999999995".parse().unwrap()))
+    );
+}

@@ -395,11 +395,14 @@ fn net_billed(req: &PreviewInvoiceRequest, kind: ItemKind, id: &str) -> Net {
                 (Some(q), Some(a)) => (q.0, a.amount),
                 (Some(q), None) => (q.0, share(q.0, n.quantity, n.amount)),
                 // The hours a credit by amount gives back are kept to 12 decimals (half up).
+                // ... and never more than the item is billed.
                 (None, Some(a)) => (
-                    share(a.amount, n.amount, n.quantity).round_dp_with_strategy(
-                        12,
-                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                    ),
+                    share(a.amount, n.amount, n.quantity)
+                        .round_dp_with_strategy(
+                            12,
+                            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                        )
+                        .min(n.quantity),
                     a.amount,
                 ),
                 (None, None) => (Decimal::ZERO, Decimal::ZERO),
