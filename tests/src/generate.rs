@@ -64,6 +64,10 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<api::TransitionResponse>("api/transition.response")?,
         schema::<api::DescribeMachinesRequest>("api/describe_machines.request")?,
         schema::<api::DescribeMachinesResponse>("api/describe_machines.response")?,
+        schema::<api::ResolveRateRequest>("api/resolve_rate.request")?,
+        schema::<api::ResolveRateResponse>("api/resolve_rate.response")?,
+        schema::<api::ApplyChangeOrderRequest>("api/apply_change_order.request")?,
+        schema::<api::ApplyChangeOrderResponse>("api/apply_change_order.response")?,
         errors_md(),
     ];
     // Lifecycle state machines.

@@ -46,10 +46,6 @@ const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[
         "INTERNAL_ERROR",
         "a defect in billwise; bindings test it by forcing a panic at the boundary",
     ),
-    (
-        "CHANGES_DUPLICATE_SEQUENCE",
-        "raised when building a contract history from change orders (rates and change orders)",
-    ),
     // No operation exposes the audit chain until the engine lands; core/src/engine/audit.rs tests each.
     (
         "AUDIT_ENTRY_TAMPERED",

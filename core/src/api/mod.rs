@@ -20,6 +20,18 @@ pub use machines::{
     TransitionResponse, describe_machines, transition,
 };
 
+// Rates and change orders.
+mod apply_change_order;
+mod resolve_rate;
+
+pub use apply_change_order::{
+    ApplyChangeOrderRequest, ApplyChangeOrderResponse, apply_change_order,
+};
+pub use resolve_rate::{
+    RateOutcome, RateQueryDoc, ResolveRateRequest, ResolveRateResponse, describe as describe_rate,
+    resolve_rate,
+};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -35,6 +47,9 @@ pub const OPERATIONS: &[&str] = &[
     // Lifecycle state machines.
     "transition",
     "describe_machines",
+    // Rates and change orders.
+    "resolve_rate",
+    "apply_change_order",
 ];
 
 fn call<Req, Resp>(
@@ -61,6 +76,8 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         // Lifecycle state machines.
         "transition" => call(input, limits, transition),
         "describe_machines" => call(input, limits, describe_machines),
+        "resolve_rate" => call(input, limits, resolve_rate),
+        "apply_change_order" => call(input, limits, apply_change_order),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

@@ -192,7 +192,7 @@ impl<'a> Ctx<'a> {
                 rate: *rate,
                 unit: RateUnit::Hour,
                 hours_per_day: self.req.contract.rate_card.hours_per_day.0,
-                source: std::borrow::Cow::Borrowed("override"),
+                source: std::borrow::Cow::Borrowed(crate::rates::RATE_OVERRIDE_SOURCE),
                 version: self.terms.version_on(e.work_date),
             }),
             None => self
@@ -368,6 +368,17 @@ impl<'a> Ctx<'a> {
             counts_against_ceiling: true,
         });
         Ok(())
+    }
+
+    /// The hours of an entry still to bill: rounded as they would bill, less what earlier runs
+    /// billed net of credits (the hours a held amount is for).
+    fn hours_left(&self, e: &TimeEntry) -> Result<Decimal, Error> {
+        let policy = &self.req.contract.rounding;
+        let mut hours = round_hours(e.hours.0, policy.time_increment, policy.time_rounding)?;
+        if let Some(n) = self.ledger.get(ItemKind::Time, e.id.as_str()) {
+            hours = sub(hours, n.quantity)?;
+        }
+        Ok(hours.max(Decimal::ZERO))
     }
 
     /// What a time entry would bill, when a rate prices it.
@@ -669,10 +680,20 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         end_date,
     };
 
-    let mut held = Vec::new();
+    let mut held: Vec<HeldItem> = Vec::new();
     let mut candidates = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
+    // Unbilled approved time for the summary: (work date, hours, amount) of each time entry held
+    // for reasons 4-10 (project status onwards).
+    let mut unbilled: Vec<(Date, Decimal, Option<Decimal>)> = Vec::new();
     for e in &req.time_entries {
+        let before = held.len();
         ctx.time(e, &mut held, &mut candidates)?;
+        if held.len() > before
+            && let Some(h) = held.last()
+            && h.reason >= HoldReason::ProjectStatus
+        {
+            unbilled.push((e.work_date, ctx.hours_left(e)?, h.amount.map(|m| m.amount)));
+        }
     }
     for x in &req.expenses {
         ctx.expense(x, &mut held, &mut candidates)?;
@@ -686,11 +707,15 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     }
 
     // Adjustments for retroactive change orders, re-pricing net billed hours.
-    let entries: BTreeMap<&str, &TimeEntry> = req
-        .time_entries
-        .iter()
-        .map(|e| (e.id.as_str(), e))
-        .collect();
+    let entries: BTreeMap<&str, &TimeEntry> =
+        if ctx.ledger.iter().any(|(kind, _, _)| kind == ItemKind::Time) {
+            req.time_entries
+                .iter()
+                .map(|e| (e.id.as_str(), e))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
     let mut adjustments = Vec::new();
     for (kind, id, net) in ctx.ledger.iter() {
         if kind != ItemKind::Time || net.quantity <= Decimal::ZERO {
@@ -734,10 +759,10 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             rate_source: r.source.to_string(),
         });
     }
-    adjustments.sort_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+    adjustments.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
-    candidates.sort_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
+    candidates.sort_unstable_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
@@ -749,6 +774,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     if ceiling.is_some() {
         used = add(used, adjustments_total)?;
     }
+    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
+    let limit_text = limit_text.as_deref().unwrap_or_default();
     for cand in candidates {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             lines.push(line_of(cand));
@@ -792,6 +819,13 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             };
             let rest = sub(cand.amount.amount, room)?;
             used = add(used, room)?;
+            // The hours still to bill, less what the split bills now.
+            if kind == ItemKind::Time
+                && let (Some(left), Some(billed)) = (cand.billed_hours, billed_hours)
+            {
+                let hours = sub(left, billed)?.max(Decimal::ZERO);
+                unbilled.push((date, hours, Some(rest)));
+            }
             let mut line = line_of(cand);
             line.quantity = Dec(quantity.normalize());
             line.billed_hours = billed_hours.map(|h| Dec(h.normalize()));
@@ -804,30 +838,33 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} was billed up to the ceiling of {}; {} is over it",
+                    "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(rest).amount_string()
                 ),
                 amount: Some(ctx.money(rest)),
             });
         } else {
+            if kind == ItemKind::Time
+                && let Some(left) = cand.billed_hours
+            {
+                unbilled.push((date, left, Some(cand.amount.amount)));
+            }
             held.push(HeldItem {
                 kind,
                 id: id.clone(),
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} would bring the total billed against the ceiling to more than {} ({} left)",
+                    "{} {id} would bring the total billed against the ceiling to more than {limit_text} ({} left)",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(room).amount_string()
                 ),
                 amount: Some(cand.amount),
             });
         }
     }
-    held.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    held.sort_unstable_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
 
     // Totals.
     let sum_kind = |k: ItemKind| {
@@ -905,32 +942,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     // Summary: unbilled approved time (held for reasons 4-10), aged from as_of.
     let mut aging: Vec<(u64, Decimal, Decimal)> =
         vec![(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()];
-    let held_time: BTreeMap<&str, &HeldItem> = held
-        .iter()
-        .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
-        .map(|h| (h.id.as_str(), h))
-        .collect();
-    let split_hours: BTreeMap<&str, Decimal> = lines
-        .iter()
-        .filter(|l| l.ceiling_split && l.kind == ItemKind::Time)
-        .filter_map(|l| Some((l.source_ids.first()?.as_str(), l.billed_hours?.0)))
-        .collect();
-    for e in &req.time_entries {
-        let Some(h) = held_time.get(e.id.as_str()) else {
-            continue;
-        };
-        // The hours still to bill: rounded as they would bill, less what earlier runs billed net of
-        // credits and what a ceiling split bills now (the hours the held amount is for).
-        let policy = &contract.rounding;
-        let mut hours = round_hours(e.hours.0, policy.time_increment, policy.time_rounding)?;
-        if let Some(n) = ctx.ledger.get(ItemKind::Time, e.id.as_str()) {
-            hours = sub(hours, n.quantity)?;
-        }
-        if let Some(billed) = split_hours.get(e.id.as_str()) {
-            hours = sub(hours, *billed)?;
-        }
-        let hours = hours.max(Decimal::ZERO);
-        let age = e.work_date.days_until(req.as_of).max(0);
+    for (date, hours, amount) in unbilled {
+        let age = date.days_until(req.as_of).max(0);
         let idx = BUCKETS
             .iter()
             .position(|(_, max)| age <= *max)
@@ -938,7 +951,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         if let Some(slot) = aging.get_mut(idx) {
             slot.0 += 1;
             slot.1 = add(slot.1, hours)?;
-            slot.2 = add(slot.2, h.amount.map(|m| m.amount).unwrap_or(Decimal::ZERO))?;
+            slot.2 = add(slot.2, amount.unwrap_or(Decimal::ZERO))?;
         }
     }
     let unbilled_approved = BUCKETS
