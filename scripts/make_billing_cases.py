@@ -363,6 +363,21 @@ case(P, "retroactive-change-order-leaving-the-rate-adjusts-nothing", "work bille
      req([te("TE-1", date="2026-03-02")], ledger=imported, change_orders=[co(1, [{"type": "set_expense_markup", "markup_percent": "5"}], retroactive=True)]),
      lambda p: (eq(p["adjustments"], []), eq(held(p), [("TE-1", "already_billed")]), eq(total(p), "0.00")))
 
+capped = contract(ceiling={"amount": money("1250.00")})
+billed_capped = ledger_after(req([te("TE-1", date="2026-03-02")], c=capped))
+case(P, "retroactive-adjustment-over-the-ceiling-is-held", "ceiling 1250.00, 1200.00 billed: a retroactive rise to 165.00 adjusts by 120.00, more than the 50.00 left, so the adjustment is held whole and so is the later entry",
+     req([te("TE-1", date="2026-03-02"), te("TE-2", date="2026-03-05", hours="0.2")], c=capped, ledger=billed_capped, change_orders=[co(1, raise_rate, retroactive=True)]),
+     lambda p: (eq(p["adjustments"], []), eq(lines(p), []),
+                eq([(h["id"], h["reason"], h.get("change_order_id"), h.get("amount", {}).get("amount")) for h in p["held"]],
+                   [("TE-1", "already_billed", None, None), ("TE-1", "ceiling_exceeded", "CO-1", "120.00"), ("TE-2", "ceiling_exceeded", None, "33.00")]),
+                eq(p["held"][1]["sentence"], "the adjustment of time entry TE-1 for CO-1 would bring the total billed against the ceiling to more than 1250.00 (50.00 left)"),
+                eq(p["ceiling"]["this_run"]["amount"], "0.00"), eq(total(p), "0.00")))
+case(P, "retroactive-adjustment-billed-after-ceiling-raise", "the same run once a change order raises the ceiling by 500.00: the 120.00 adjustment and the later entry bill",
+     req([te("TE-1", date="2026-03-02"), te("TE-2", date="2026-03-05", hours="0.2")], c=capped, ledger=billed_capped,
+         change_orders=[co(1, raise_rate, retroactive=True), co(2, [{"type": "adjust_ceiling", "delta": money("500.00")}])]),
+     lambda p: (eq([(a["item_id"], a["amount"]["amount"]) for a in p["adjustments"]], [("TE-1", "120.00")]), eq(lines(p), [("TE-2", "33.00")]),
+                eq(p["ceiling"]["this_run"]["amount"], "153.00"), eq(total(p), "153.00")))
+
 C = "commit_invoice"
 case(C, "commit-records-lines", "committing records each line in the ledger with its quantity, amount and version",
      {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-2", role="Astronaut")], [ex("EX-1")])},

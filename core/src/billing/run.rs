@@ -242,6 +242,7 @@ impl<'a> Ctx<'a> {
             None => billed_hours,
         };
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Time,
             id: e.id.clone(),
             date: e.work_date,
@@ -423,6 +424,7 @@ impl<'a> Ctx<'a> {
             (f, _) => f,
         };
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Expense,
             id: x.id.clone(),
             date: x.date,
@@ -559,6 +561,7 @@ impl<'a> Ctx<'a> {
             (f, _) => f,
         };
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Milestone,
             id: m.id.clone(),
             date: m.due_date,
@@ -768,14 +771,53 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     let mut used = billed_before;
     let mut lines = Vec::with_capacity(candidates.len());
     let mut crossed = false;
+    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
+    let limit_text = limit_text.as_deref().unwrap_or_default();
+    // Adjustments correct earlier bills and count against the ceiling: decreases first (they free
+    // room), then increases by date and item. An increase the room cannot take is held whole (a
+    // part would be lost: the ledger would record the item as re-priced), and like a crossing item
+    // it holds every later increase and item; the next run, after a ceiling raise, finds it again.
+    if let Some((limit, _, _)) = ceiling {
+        let (mut kept, increases): (Vec<AdjustmentLine>, Vec<AdjustmentLine>) = adjustments
+            .into_iter()
+            .partition(|a| a.amount.amount <= Decimal::ZERO);
+        for a in &kept {
+            used = add(used, a.amount.amount)?;
+        }
+        for a in increases {
+            let next = add(used, a.amount.amount)?;
+            if !crossed && next <= limit.amount {
+                used = next;
+                kept.push(a);
+                continue;
+            }
+            let room = if crossed {
+                Decimal::ZERO
+            } else {
+                sub(limit.amount, used)?.max(Decimal::ZERO)
+            };
+            crossed = true;
+            held.push(HeldItem {
+                amount: Some(a.amount),
+                sentence: format!(
+                    "the adjustment of time entry {} for {} would bring the total billed against the ceiling to more than {limit_text} ({} left)",
+                    a.item_id,
+                    a.change_order_id,
+                    ctx.money(room).amount_string()
+                ),
+                change_order_id: Some(a.change_order_id),
+                date: a.date,
+                id: a.item_id,
+                kind: ItemKind::Time,
+                reason: HoldReason::CeilingExceeded,
+            });
+        }
+        kept.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+        adjustments = kept;
+    }
     let adjustments_total = adjustments
         .iter()
         .try_fold(Decimal::ZERO, |acc, a| add(acc, a.amount.amount))?;
-    if ceiling.is_some() {
-        used = add(used, adjustments_total)?;
-    }
-    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
-    let limit_text = limit_text.as_deref().unwrap_or_default();
     for cand in candidates {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             lines.push(line_of(cand));
@@ -833,6 +875,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             line.ceiling_split = true;
             lines.push(line);
             held.push(HeldItem {
+                change_order_id: None,
                 kind,
                 id: id.clone(),
                 date,
@@ -851,6 +894,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 unbilled.push((date, left, Some(cand.amount.amount)));
             }
             held.push(HeldItem {
+                change_order_id: None,
                 kind,
                 id: id.clone(),
                 date,
@@ -864,7 +908,16 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             });
         }
     }
-    held.sort_unstable_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    // An item can be held twice: already billed, and its adjustment over the ceiling.
+    held.sort_unstable_by(|a, b| {
+        (a.date, a.kind, &a.id, a.reason, &a.change_order_id).cmp(&(
+            b.date,
+            b.kind,
+            &b.id,
+            b.reason,
+            &b.change_order_id,
+        ))
+    });
 
     // Totals.
     let sum_kind = |k: ItemKind| {

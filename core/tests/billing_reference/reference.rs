@@ -30,6 +30,8 @@ pub struct Billed {
     pub amount: Decimal,
     /// Whether the line is the part of an item that fitted under the ceiling.
     pub split: bool,
+    /// The contract version in force on the line's date (a milestone's: on `as_of`).
+    pub contract_version: u32,
 }
 
 /// The observable outcome of a run: what both sides must agree on.
@@ -43,6 +45,8 @@ pub struct Outcome {
     pub aging: Vec<(u64, Decimal, Decimal)>,
     /// Adjustment amounts by time entry id.
     pub adjustments: BTreeMap<String, Decimal>,
+    /// Adjustments held by the ceiling, by time entry id.
+    pub held_adjustments: BTreeMap<String, Decimal>,
     /// Ceiling: limit, billed before, this run, remaining.
     pub ceiling: Option<[Decimal; 4]>,
     /// Retainer: drawn before, drawn this run, remaining, excess.
@@ -68,12 +72,20 @@ pub fn observe(p: &InvoicePreview) -> Outcome {
                 unit_price: l.unit_price.amount.normalize(),
                 amount: l.amount.amount.normalize(),
                 split: l.ceiling_split,
+                contract_version: l.contract_version,
             },
         );
         assert!(prev.is_none(), "item {id} has two lines");
     }
     for h in &p.held {
         let amount = h.amount.map(|m| m.amount.normalize());
+        if h.change_order_id.is_some() {
+            let prev = o
+                .held_adjustments
+                .insert(h.id.as_str().to_owned(), amount.unwrap_or_default());
+            assert!(prev.is_none(), "item {} has two held adjustments", h.id);
+            continue;
+        }
         let prev = o
             .held
             .insert((h.kind, h.id.as_str().to_owned()), (h.reason, amount));
@@ -156,9 +168,8 @@ fn counted(req: &PreviewInvoiceRequest) -> Vec<&ChangeOrder> {
     cos
 }
 
-/// The contract version in force on `date` (kept for the rate-source checks to come): n after change order n (the latest counted one whose
+/// The contract version in force on `date`: n after change order n (the latest counted one whose
 /// effective date is on or before `date`), 0 before any.
-#[allow(dead_code)]
 fn version_on(req: &PreviewInvoiceRequest, date: Date) -> u32 {
     counted(req)
         .iter()
@@ -682,7 +693,6 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
                 .insert(te.id.as_str().to_owned(), adj.normalize());
         }
     }
-    let adjustments_total: Decimal = o.adjustments.values().copied().sum();
 
     // The ceiling, in date, kind, id order.
     candidates.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
@@ -706,12 +716,41 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
                 .sum()
         }
     };
-    let mut this_run = if ceiling.is_some() {
-        adjustments_total
-    } else {
-        Decimal::ZERO
-    };
+    // Adjustments count against the ceiling before the items: decreases first, then increases by
+    // date and item; an increase that does not fit is held whole and holds everything after it.
+    let mut this_run = Decimal::ZERO;
     let mut crossed = false;
+    if let Some((limit, _, _)) = ceiling {
+        this_run = o
+            .adjustments
+            .values()
+            .filter(|a| **a <= Decimal::ZERO)
+            .sum();
+        let mut increases: Vec<(Date, String, Decimal)> = o
+            .adjustments
+            .iter()
+            .filter(|(_, a)| **a > Decimal::ZERO)
+            .map(|(id, a)| {
+                let date = req
+                    .time_entries
+                    .iter()
+                    .find(|t| t.id.as_str() == id)
+                    .map(|t| t.work_date);
+                (date.unwrap_or(req.as_of), id.clone(), *a)
+            })
+            .collect();
+        increases.sort();
+        for (_, id, a) in increases {
+            if !crossed && billed_before + this_run + a <= limit {
+                this_run += a;
+            } else {
+                crossed = true;
+                o.adjustments.remove(&id);
+                o.held_adjustments.insert(id, a);
+            }
+        }
+    }
+    let adjustments_total: Decimal = o.adjustments.values().copied().sum();
     for c in &candidates {
         let amount = c
             .outstanding
@@ -738,6 +777,11 @@ pub fn reference(req: &PreviewInvoiceRequest) -> Outcome {
             unit_price: c.unit_price.normalize(),
             amount: amount.normalize(),
             split,
+            contract_version: if c.kind == ItemKind::Milestone {
+                version_on(req, req.as_of)
+            } else {
+                version_on(req, c.date)
+            },
         };
         if let (Some((limit, _, cmode)), true) = (ceiling, counts(c.kind)) {
             let room = limit - billed_before - this_run;
