@@ -4,7 +4,7 @@
 //! `core/src/billing`; `generate.rs` turns a byte string into a run with a ledger history;
 //! `differential.rs` is one check from bytes, for a fuzz target to include (see its header).
 //!
-//! Case counts: `BILLWISE_PROPTEST_CASES` (default 3000 differential cases; the invariant tests run
+//! Case counts: `BILLWISE_PROPTEST_CASES` (default 2000 differential cases; the invariant tests run
 //! a third of that each, the sequences a sixth). Failures are persisted by proptest under
 //! `core/tests/billing_reference/main.proptest-regressions` (committed) and replayed first.
 
@@ -35,7 +35,7 @@ fn cases(divisor: u32) -> u32 {
     let n = std::env::var("BILLWISE_PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(3000);
+        .unwrap_or(2000);
     (n / divisor).max(1)
 }
 
