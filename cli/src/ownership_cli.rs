@@ -172,10 +172,15 @@ impl LinesFile {
             .copied()
             .ok_or_else(|| Error::internal("line index out of range"))?;
         let line = self.text.get(start..end).unwrap_or_default();
-        json::from_slice(line, &Limits::DEFAULT).map_err(|mut e| {
+        let located = |mut e: Error| {
             e.path = format!("/records/{}/{index}{}", self.system, e.path);
             e
-        })
+        };
+        json::check_limits(line, &Limits::DEFAULT).map_err(located)?;
+        // The plain parser for speed; the tracking one only to explain a line it refuses.
+        serde_json::from_slice(line)
+            .or_else(|_| json::from_slice(line, &Limits::DEFAULT))
+            .map_err(located)
     }
 }
 
