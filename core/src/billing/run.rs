@@ -335,7 +335,7 @@ impl<'a> Ctx<'a> {
             kind: ItemKind::Time,
             date: e.work_date,
             id: &e.id,
-            description: format!("{}, {}, {}", e.role, e.resource_id, task_name),
+            description: [e.role.as_str(), e.resource_id.as_str(), task_name].join(", "),
             worked_hours: Some(e.hours.0),
             billed_hours: Some(outstanding),
             quantity,
@@ -603,6 +603,40 @@ fn line_of(c: Candidate<'_>) -> PreviewLine {
     }
 }
 
+/// `items` in the order of `key` (date, kind, id), moving each item once. The sort moves small
+/// integer keys: date and kind packed in one, then the id's first 16 bytes (zero-padded, so a
+/// shorter id orders first as in byte order); only ids equal in those bytes are compared in full,
+/// and the input position breaks a tie between equal ids.
+fn sorted_by_item<T>(items: Vec<T>, key: impl Fn(&T) -> (Date, ItemKind, &str)) -> Vec<T> {
+    let mut order: Vec<(u64, u128, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (date, kind, id) = key(t);
+            let day = (u64::from(date.year()) << 9)
+                | (u64::from(date.month()) << 5)
+                | u64::from(date.day());
+            let mut prefix = [0u8; 16];
+            for (slot, byte) in prefix.iter_mut().zip(id.bytes()) {
+                *slot = byte;
+            }
+            ((day << 8) | kind as u64, u128::from_be_bytes(prefix), i)
+        })
+        .collect();
+    let id = |i: usize| items.get(i).map(|t| key(t).2);
+    order.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| id(a.2).cmp(&id(b.2)))
+            .then(a.2.cmp(&b.2))
+    });
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, i)| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
 const BUCKETS: [(&str, i64); 4] = [
     ("0-30", 30),
     ("31-60", 60),
@@ -725,7 +759,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     adjustments.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
-    candidates.sort_unstable_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
+    let candidates = sorted_by_item(candidates, |c| (c.date, c.kind, c.id.as_str()));
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
@@ -815,7 +849,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             });
         }
     }
-    held.sort_unstable_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    let held = sorted_by_item(held, |h| (h.date, h.kind, h.id.as_str()));
 
     // Totals.
     let sum_kind = |k: ItemKind| {
