@@ -176,11 +176,7 @@ impl LinesFile {
             e.path = format!("/records/{}/{index}{}", self.system, e.path);
             e
         };
-        json::check_limits(line, &Limits::DEFAULT).map_err(located)?;
-        // The plain parser for speed; the tracking one only to explain a line it refuses.
-        serde_json::from_slice(line)
-            .or_else(|_| json::from_slice(line, &Limits::DEFAULT))
-            .map_err(located)
+        json::from_slice(line, &Limits::DEFAULT).map_err(located)
     }
 }
 
