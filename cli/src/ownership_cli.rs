@@ -172,10 +172,11 @@ impl LinesFile {
             .copied()
             .ok_or_else(|| Error::internal("line index out of range"))?;
         let line = self.text.get(start..end).unwrap_or_default();
-        json::from_slice(line, &Limits::DEFAULT).map_err(|mut e| {
+        let located = |mut e: Error| {
             e.path = format!("/records/{}/{index}{}", self.system, e.path);
             e
-        })
+        };
+        json::from_slice(line, &Limits::DEFAULT).map_err(located)
     }
 }
 
