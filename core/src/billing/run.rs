@@ -717,7 +717,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         end_date,
     };
 
-    let mut held: Vec<HeldItem> = Vec::new();
+    let mut held: Vec<HeldItem> = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
     let mut candidates = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
     // Unbilled approved time for the summary: (work date, hours, amount) of each time entry held
     // for reasons 4-10 (project status onwards).
