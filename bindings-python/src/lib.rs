@@ -129,6 +129,18 @@ operations! {
     apply_change_order => api::apply_change_order,
         "Applies the next approved change order to a contract: the new version, what changed and\n\
          adjustment lines for billed work a retroactive change re-prices.";
+    check_update => api::check_update,
+        "Decides, field by field, whether a system may write an update to an entity under the\n\
+         ownership policy at the entity's lifecycle stage.";
+    golden_record => api::golden_record,
+        "Builds the golden record of an entity from the records of every system, each field from\n\
+         the system that owns it, with the fields left unresolved.";
+    reconcile => api::reconcile,
+        "Compares the records systems hold for the same entities and reports every disagreement\n\
+         with the owning system's value.";
+    check_activation => api::check_activation,
+        "Checks whether a won opportunity can become a project: every activation gate, with what\n\
+         is missing.";
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the

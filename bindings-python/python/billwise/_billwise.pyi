@@ -1,6 +1,6 @@
 """The native module of billwise (built from ``bindings-python/src``). Import ``billwise`` instead."""
 
-from typing import Any, Dict, Tuple, overload
+from typing import Any, Dict, Optional, Tuple, overload
 
 from typing_extensions import Unpack
 
@@ -43,6 +43,10 @@ __all__ = [
     "describe_machines",
     "resolve_rate",
     "apply_change_order",
+    "check_update",
+    "golden_record",
+    "reconcile",
+    "check_activation",
     "run",
     "to_json",
     "_read_document",
@@ -135,6 +139,20 @@ def apply_change_order(request: Request, /) -> ApplyChangeOrderResponse:
 def apply_change_order(
     request: None = None, /, **fields: Unpack[ApplyChangeOrderRequest]
 ) -> ApplyChangeOrderResponse: ...
+
+def check_update(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Decides, field by field, whether a system may write an update to an entity under the
+    ownership policy at the entity's lifecycle stage (see ``spec/domain/ownership.md``)."""
+
+def golden_record(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Builds the golden record of an entity from every system's record, each field from the
+    system that owns it."""
+
+def reconcile(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Compares the records systems hold for the same entities and reports every disagreement."""
+
+def check_activation(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Checks whether a won opportunity can become a project: every activation gate."""
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""
