@@ -609,8 +609,15 @@ def test_commit_then_credit_round_trips_the_ledger_through_python_values() -> No
         currency="USD",
         credits=[{"credit_note_id": "CN-1", "kind": entry["kind"], "item_id": entry["item_id"], "quantity": Decimal("1")}],
     )
+    # One hour back at the billed 150.00 an hour.
     assert credited["credits"] == [
-        {"credit_note_id": "CN-1", "kind": entry["kind"], "item_id": entry["item_id"], "quantity": Decimal("1")}
+        {
+            "credit_note_id": "CN-1",
+            "kind": entry["kind"],
+            "item_id": entry["item_id"],
+            "quantity": Decimal("1"),
+            "amount": {"amount": Decimal("150.00"), "currency": "USD"},
+        }
     ]
     again = billwise.preview_invoice({**run, "ledger": credited})
     assert again["lines"] != []

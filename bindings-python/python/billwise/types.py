@@ -594,6 +594,7 @@ class HeldItem(_HeldItemRequired, total=False):
     """An item the run did not bill, with the first check it failed."""
 
     amount: Optional[Money]
+    change_order_id: Optional[str]
 
 
 class Totals(TypedDict):
