@@ -89,6 +89,11 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// The canonical JSON text an entry's hash is computed over: the entry without `hash`.
 pub fn hashed_text(entry: &AuditEntry) -> Result<String, Error> {
     let mut value = to_canonical_value(entry)?;
