@@ -64,6 +64,13 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<api::TransitionResponse>("api/transition.response")?,
         schema::<api::DescribeMachinesRequest>("api/describe_machines.request")?,
         schema::<api::DescribeMachinesResponse>("api/describe_machines.response")?,
+        // Event engine.
+        schema::<api::EngineReplayRequest>("api/engine_replay.request")?,
+        schema::<api::EngineResponse>("api/engine_replay.response")?,
+        schema::<api::EngineApplyRequest>("api/engine_apply.request")?,
+        schema::<api::EngineResponse>("api/engine_apply.response")?,
+        schema::<billwise_core::engine::Snapshot>("engine_snapshot")?,
+        schema::<billwise_core::engine::Envelope>("engine_envelope")?,
         errors_md(),
     ];
     // Lifecycle state machines.

@@ -50,23 +50,6 @@ const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[
         "CHANGES_DUPLICATE_SEQUENCE",
         "raised when building a contract history from change orders (rates and change orders)",
     ),
-    // No operation exposes the audit chain until the engine lands; core/src/engine/audit.rs tests each.
-    (
-        "AUDIT_ENTRY_TAMPERED",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_ENTRY_MISSING",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_CHAIN_BROKEN",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_HEAD_MISMATCH",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
 ];
 
 #[test]

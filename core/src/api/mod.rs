@@ -8,6 +8,8 @@ mod billing;
 mod validate;
 // Lifecycle state machines.
 mod machines;
+// Event engine.
+mod engine;
 
 pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
@@ -18,6 +20,11 @@ pub use validate::{ValidateRequest, ValidateResponse, validate, validate_documen
 pub use machines::{
     DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
     TransitionResponse, describe_machines, transition,
+};
+// Event engine.
+pub use engine::{
+    EngineApplyRequest, EngineReplayRequest, EngineResponse, PreviewQuery, engine_apply,
+    engine_replay,
 };
 
 use serde::Serialize;
@@ -35,6 +42,9 @@ pub const OPERATIONS: &[&str] = &[
     // Lifecycle state machines.
     "transition",
     "describe_machines",
+    // Event engine.
+    "engine_replay",
+    "engine_apply",
 ];
 
 fn call<Req, Resp>(
@@ -61,6 +71,9 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         // Lifecycle state machines.
         "transition" => call(input, limits, transition),
         "describe_machines" => call(input, limits, describe_machines),
+        // Event engine.
+        "engine_replay" => call(input, limits, engine_replay),
+        "engine_apply" => call(input, limits, engine_apply),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

@@ -508,23 +508,55 @@ impl Engine {
         let currency = contract.currency;
         let start = contract.start_date.min(as_of);
         let preview = self.preview_invoice(Period { start, end: as_of }, as_of)?;
+        // Unbilled approved time: what the run would bill now, plus approved time it holds for
+        // a reason other than already billed, not approved or not billable (hours net of what
+        // the ledger already billed of each entry).
+        let ledger = billing::LedgerIndex::new(self.world.ledger.as_ref(), currency)?;
         let mut hours = Decimal::ZERO;
         let mut amount = Money::zero(currency);
-        let mut entries = 0u64;
+        let mut ids: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        let add = |a: Decimal, b: Decimal| {
+            a.checked_add(b)
+                .ok_or_else(|| Error::overflow("the unbilled hours"))
+        };
+        let mut this_run: BTreeMap<&str, Decimal> = BTreeMap::new();
         for line in preview.lines.iter().filter(|l| l.kind == ItemKind::Time) {
-            entries = entries.saturating_add(1);
-            hours = hours
-                .checked_add(line.billed_hours.unwrap_or(line.quantity).0)
-                .ok_or_else(|| Error::overflow("the unbilled hours"))?;
+            let Some(id) = line.source_ids.first() else {
+                continue;
+            };
+            let h = line.billed_hours.unwrap_or(line.quantity).0;
+            ids.insert(id.as_str());
+            hours = add(hours, h)?;
+            let slot = this_run.entry(id.as_str()).or_default();
+            *slot = add(*slot, h)?;
             amount = amount.checked_add(line.amount)?;
         }
-        for b in &preview.summary.unbilled_approved {
-            entries = entries.saturating_add(b.entries);
-            hours = hours
-                .checked_add(b.hours.0)
-                .ok_or_else(|| Error::overflow("the unbilled hours"))?;
-            amount = amount.checked_add(b.amount)?;
+        for h in preview
+            .held
+            .iter()
+            .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
+        {
+            let Some(e) = self.world.time_entries.get(h.id.as_str()) else {
+                continue;
+            };
+            let billed = ledger
+                .get(ItemKind::Time, h.id.as_str())
+                .map_or(Decimal::ZERO, |n| n.quantity);
+            let now = this_run.get(h.id.as_str()).copied().unwrap_or_default();
+            let left = e
+                .hours
+                .0
+                .checked_sub(billed)
+                .and_then(|x| x.checked_sub(now))
+                .ok_or_else(|| Error::overflow("the unbilled hours"))?
+                .max(Decimal::ZERO);
+            ids.insert(h.id.as_str());
+            hours = add(hours, left)?;
+            if let Some(a) = h.amount {
+                amount = amount.checked_add(a)?;
+            }
         }
+        let entries = u64::try_from(ids.len()).unwrap_or(u64::MAX);
         let held_by_reason = preview
             .summary
             .held_by_reason
@@ -554,7 +586,7 @@ impl Engine {
                     .checked_mul(Decimal::ONE_HUNDRED)
                     .and_then(|x| x.checked_div(c.limit.amount))
                     .ok_or_else(|| Error::overflow("the ceiling utilisation"))?;
-                percent = Some(Dec(p.round_dp(2)));
+                percent = Some(Dec(p.round_dp(2).normalize()));
             }
         }
         let mut receivables = Money::zero(currency);
@@ -574,7 +606,8 @@ impl Engine {
             as_of,
             unbilled_approved_time: Unbilled {
                 entries,
-                hours: Dec(hours.normalize()),
+                // A ceiling split keeps exact fractions of an hour in the ledger; show 4 decimals.
+                hours: Dec(hours.round_dp(4).normalize()),
                 amount,
             },
             held_by_reason,

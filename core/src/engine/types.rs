@@ -417,7 +417,7 @@ pub struct ExceptionCount {
 pub struct Unbilled {
     /// Time entries with unbilled hours.
     pub entries: u64,
-    /// Unbilled hours (after time rounding).
+    /// Unbilled hours (after time rounding; at most 4 decimals).
     pub hours: Dec,
     /// What they would bill now.
     pub amount: Money,
