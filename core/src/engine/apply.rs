@@ -303,7 +303,10 @@ impl Engine {
                 self.same_contract("project", &project.id, &project.contract_id)?;
                 self.upsert(env, project.as_ref())
             }
-            Event::TimeEntryRecorded { time_entry } => self.upsert(env, time_entry.as_ref()),
+            Event::TimeEntryRecorded { time_entry } => {
+                self.not_below_billed(time_entry)?;
+                self.upsert(env, time_entry.as_ref())
+            }
             Event::ExpenseRecorded { expense } => self.upsert(env, expense.as_ref()),
             Event::MilestoneRecorded { milestone } => self.upsert(env, milestone.as_ref()),
             Event::ChangeOrderRecorded { change_order } => {
@@ -652,6 +655,36 @@ impl Engine {
             .filter(|e| &e.project_id == project && e.status == WorkStatus::Approved)
             .count();
         u32::try_from(time.saturating_add(expenses)).unwrap_or(u32::MAX)
+    }
+
+    /// A time entry partly billed (after a partial credit it is `approved` again) may not drop
+    /// below the hours billed net of credits: the difference would be billed twice.
+    fn not_below_billed(&self, e: &TimeEntry) -> Result<(), Fail> {
+        let (Some(old), Some(ledger), Some(contract)) = (
+            self.world.time_entries.get(e.id.as_str()),
+            &self.world.ledger,
+            &self.world.contract,
+        ) else {
+            return Ok(());
+        };
+        if old.hours == e.hours {
+            return Ok(());
+        }
+        let index = LedgerIndex::new(Some(ledger), contract.currency)?;
+        if let Some(net) = index.get(ItemKind::Time, e.id.as_str())
+            && e.hours.0 < net.quantity
+        {
+            return rejected(
+                ErrorCode::EngineItemLocked,
+                format!(
+                    "time entry `{}` has {} h billed net of credits; its hours cannot go below that to `{}` (issue a credit note first)",
+                    e.id,
+                    net.quantity.round_dp(4).normalize(),
+                    e.hours
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Whether the ledger holds a net billed quantity for the item.

@@ -642,4 +642,6 @@ fn conflict(envelope: &Envelope, version: u64) -> Error {
 }
 
 #[cfg(test)]
+mod simulation;
+#[cfg(test)]
 mod tests;
