@@ -48,3 +48,44 @@ pub fn work_log_json(n: usize) -> String {
     s.push_str("]}");
     s
 }
+
+// Event engine.
+
+/// The envelopes that set up a contract with a 3,000,000.00 ceiling and an active project.
+pub fn engine_setup() -> Vec<billwise_core::engine::Envelope> {
+    let contract = r#"{"idempotency_key":"ctr","correlation_id":"setup","source":"erp","occurred_at":"2026-01-01T09:00:00Z","event":{"type":"contract.recorded","contract":{"schema_version":1,"id":"CTR-1","account_id":"ACC-1","legal_entity":"US01","currency":"USD","billing_model":"time_and_materials","status":"active","start_date":"2026-01-01","end_date":"2026-12-31","ceiling":{"amount":{"amount":"3000000.00","currency":"USD"}},"rate_card":{"entries":[{"role":"Developer","rate":{"amount":"100.00","currency":"USD"},"effective_from":"2026-01-01"}]}}}}"#;
+    let project = r#"{"idempotency_key":"prj","correlation_id":"setup","source":"psa","occurred_at":"2026-01-01T09:00:00Z","event":{"type":"project.recorded","project":{"schema_version":1,"id":"PRJ-1","contract_id":"CTR-1","legal_entity":"US01","status":"active"}}}"#;
+    [contract, project]
+        .iter()
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect()
+}
+
+/// `n` envelopes from the PSA: each time entry is recorded as submitted, then approved, so
+/// `n / 2` entries.
+pub fn engine_envelopes(n: usize) -> Vec<billwise_core::engine::Envelope> {
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0usize;
+    while out.len() < n {
+        let day = 1 + i % 28;
+        let rec = format!(
+            r#"{{"idempotency_key":"rec-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T17:00:00Z","event":{{"type":"time_entry.recorded","time_entry":{{"id":"TE-{i}","project_id":"PRJ-1","task_id":"T-1","resource_id":"R-{r}","role":"Developer","work_date":"2026-01-{day:02}","hours":"{h}","status":"submitted"}}}}}}"#,
+            w = i / 500,
+            r = i % 50,
+            h = 1 + i % 8
+        );
+        let approve = format!(
+            r#"{{"idempotency_key":"ap-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T18:00:00Z","event":{{"type":"time_entry.approved","id":"TE-{i}"}}}}"#,
+            w = i / 500
+        );
+        for s in [rec, approve] {
+            if out.len() < n
+                && let Ok(e) = serde_json::from_str(&s)
+            {
+                out.push(e);
+            }
+        }
+        i += 1;
+    }
+    out
+}

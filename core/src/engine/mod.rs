@@ -79,24 +79,24 @@ struct SnapshotRef<'a> {
     audit: &'a [AuditEntry],
 }
 
-/// The part of an envelope its fingerprint covers (everything but the key and correlation id).
-#[derive(Serialize)]
-struct Payload<'a> {
-    source: &'a crate::model::System,
-    occurred_at: &'a str,
-    expected_version: Option<u64>,
-    event: &'a Event,
-}
-
-/// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload.
+/// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
+/// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
-    let text = json::to_canonical_string(&Payload {
-        source: &envelope.source,
-        occurred_at: &envelope.occurred_at,
-        expected_version: envelope.expected_version,
-        event: &envelope.event,
-    })?;
-    Ok(audit::sha256_hex(text.as_bytes()))
+    let event = json::to_canonical_value(&envelope.event)?;
+    let mut t = String::with_capacity(512);
+    t.push_str("{\"event\":");
+    json::write_canonical(&event, &mut t);
+    t.push_str(",\"expected_version\":");
+    match envelope.expected_version {
+        Some(v) => t.push_str(&v.to_string()),
+        None => t.push_str("null"),
+    }
+    t.push_str(",\"occurred_at\":");
+    json::write_string(&envelope.occurred_at, &mut t);
+    t.push_str(",\"source\":");
+    json::write_string(envelope.source.as_str(), &mut t);
+    t.push('}');
+    Ok(audit::sha256_hex(t.as_bytes()))
 }
 
 /// The date an `occurred_at` starts with.

@@ -535,3 +535,17 @@ fn an_unreadable_occurred_at_is_an_error() {
     assert!(occurred_on("2026-01-05x").is_err());
     assert!(occurred_on("2026-02-30T00:00:00Z").is_err());
 }
+
+#[test]
+fn the_fingerprint_is_sha256_of_the_canonical_payload() {
+    let mut x = env("k1", "psa", entry("TE-1", "8", "submitted"));
+    for expected in [None, Some(7)] {
+        x.expected_version = expected;
+        let payload = json!({
+            "source": "psa", "occurred_at": x.occurred_at, "expected_version": expected,
+            "event": serde_json::to_value(&x.event).unwrap(),
+        });
+        let text = crate::json::to_canonical_string(&payload).unwrap();
+        assert_eq!(fingerprint(&x).unwrap(), audit::sha256_hex(text.as_bytes()));
+    }
+}
