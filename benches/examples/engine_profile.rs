@@ -1,7 +1,7 @@
 //! Times the engine's hot paths once, for profiling and for CPU-time figures on a busy machine:
 //! `cargo run --release -p billwise-benches --example engine_profile -- N [gen|apply|all]`.
-//! `gen` only builds the envelopes; `apply` also applies them; `all` also snapshots a contract
-//! of N / 2 entries and restores it. `perf stat` on `gen` and `apply` gives the CPU time of applying.
+//! `gen` only builds the envelopes; `apply` also applies them; `all` also snapshots that
+//! engine and restores it; `snapshot` records N approved entries, then snapshots and restores. `perf stat` on `gen` and `apply` gives the CPU time of applying.
 
 // A measuring tool reads the clock and prints; the core never does.
 #![allow(
@@ -22,7 +22,11 @@ fn main() {
         .unwrap_or(200_000);
     let mode = std::env::args().nth(2).unwrap_or_else(|| "all".to_owned());
     let setup = billwise_benches::engine_setup();
-    let envelopes = billwise_benches::engine_envelopes(n);
+    let envelopes = if mode == "snapshot" {
+        billwise_benches::engine_entries(n)
+    } else {
+        billwise_benches::engine_envelopes(n)
+    };
     if mode == "gen" {
         println!("built {} envelopes", envelopes.len());
         return;

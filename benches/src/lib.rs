@@ -89,3 +89,19 @@ pub fn engine_envelopes(n: usize) -> Vec<billwise_core::engine::Envelope> {
     }
     out
 }
+
+/// `n` time entries from the PSA, each recorded once as approved (a contract of `n` entries).
+pub fn engine_entries(n: usize) -> Vec<billwise_core::engine::Envelope> {
+    (0..n)
+        .filter_map(|i| {
+            let day = 1 + i % 28;
+            serde_json::from_str(&format!(
+                r#"{{"idempotency_key":"rec-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T17:00:00Z","event":{{"type":"time_entry.recorded","time_entry":{{"id":"TE-{i}","project_id":"PRJ-1","task_id":"T-1","resource_id":"R-{r}","role":"Developer","work_date":"2026-01-{day:02}","hours":"{h}","status":"approved"}}}}}}"#,
+                w = i / 500,
+                r = i % 50,
+                h = 1 + i % 8
+            ))
+            .ok()
+        })
+        .collect()
+}

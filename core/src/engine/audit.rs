@@ -103,35 +103,44 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// without `hash`), so sealing an entry copies nothing.
 pub fn hashed_text(entry: &AuditEntry) -> Result<String, Error> {
     let mut t = String::with_capacity(256);
+    write_entry(entry, false, &mut t);
+    Ok(t)
+}
+
+/// Appends the canonical JSON of an entry, with its `hash` or (for [`hashed_text`]) without.
+pub(crate) fn write_entry(entry: &AuditEntry, with_hash: bool, t: &mut String) {
     t.push_str("{\"changes\":[");
     for (i, c) in entry.changes.iter().enumerate() {
         if i > 0 {
             t.push(',');
         }
         t.push_str("{\"after\":");
-        write_canonical(&c.after, &mut t);
+        write_canonical(&c.after, t);
         t.push_str(",\"before\":");
-        write_canonical(&c.before, &mut t);
+        write_canonical(&c.before, t);
         t.push_str(",\"path\":");
-        write_string(&c.path, &mut t);
+        write_string(&c.path, t);
         t.push('}');
     }
     t.push_str("],\"correlation_id\":");
-    write_string(entry.correlation_id.as_str(), &mut t);
+    write_string(entry.correlation_id.as_str(), t);
     t.push_str(",\"event_type\":");
-    write_string(&entry.event_type, &mut t);
+    write_string(&entry.event_type, t);
+    if with_hash {
+        t.push_str(",\"hash\":");
+        write_string(&entry.hash, t);
+    }
     t.push_str(",\"idempotency_key\":");
-    write_string(entry.idempotency_key.as_str(), &mut t);
+    write_string(entry.idempotency_key.as_str(), t);
     t.push_str(",\"occurred_at\":");
-    write_string(&entry.occurred_at, &mut t);
+    write_string(&entry.occurred_at, t);
     t.push_str(",\"prev_hash\":");
-    write_string(&entry.prev_hash, &mut t);
+    write_string(&entry.prev_hash, t);
     t.push_str(",\"source\":");
-    write_string(entry.source.as_str(), &mut t);
+    write_string(entry.source.as_str(), t);
     t.push_str(",\"version\":");
     t.push_str(&entry.version.to_string());
     t.push('}');
-    Ok(t)
 }
 
 /// [`hashed_text`] the slow way, through the entry's JSON value; the tests check both agree.

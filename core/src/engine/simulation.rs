@@ -373,6 +373,11 @@ fn simulate(seed: u64, steps: usize) -> (Engine, Vec<Envelope>) {
     );
     let snap = e.snapshot().unwrap();
     assert_eq!(
+        snap,
+        e.snapshot_by_value().unwrap(),
+        "seed {seed}: snapshot writers differ"
+    );
+    assert_eq!(
         again.snapshot().unwrap(),
         snap,
         "seed {seed}: replay differs"

@@ -549,3 +549,30 @@ fn the_fingerprint_is_sha256_of_the_canonical_payload() {
         assert_eq!(fingerprint(&x).unwrap(), audit::sha256_hex(text.as_bytes()));
     }
 }
+
+#[test]
+fn the_snapshot_is_the_canonical_json_of_the_whole_engine() {
+    let policy: crate::model::OwnershipPolicy = serde_json::from_value(json!({
+        "schema_version": 1,
+        "rules": [{"entity": "time_entry", "fields": ["*"], "stages": ["*"], "owner": "psa"}]
+    }))
+    .unwrap();
+    let mut e = Engine::with_ownership_policy(policy).unwrap();
+    assert_eq!(e.snapshot().unwrap(), e.snapshot_by_value().unwrap());
+    let batch = vec![
+        env(
+            "ctr",
+            "erp",
+            json!({"type": "contract.recorded", "contract": contract()}),
+        ),
+        env("a\"b\\c", "psa", entry("TE-\u{e9}", "8", "approved")),
+        env("inv", "erp", draft("INV-1")),
+        env("bad", "psa", id_event("time_entry.approved", "TE-9")),
+    ];
+    e.apply_batch(&batch, false).unwrap();
+    assert_eq!(e.snapshot().unwrap(), e.snapshot_by_value().unwrap());
+    let mut r = Engine::new();
+    r.restore(e.snapshot().unwrap().as_bytes(), &Limits::DEFAULT)
+        .unwrap();
+    assert_eq!(r.snapshot().unwrap(), e.snapshot().unwrap());
+}
