@@ -295,20 +295,33 @@ impl Engine {
     }
 
     /// Evaluates an envelope against the current state.
-    pub(super) fn plan(&self, env: &Envelope) -> Result<Plan, Fail> {
+    /// Evaluates an envelope against the current state; `event` is the event's JSON value
+    /// (already built for the fingerprint), whose document an upsert records as is.
+    pub(super) fn plan(&self, env: &Envelope, event: Value) -> Result<Plan, Fail> {
+        let mut event = event;
+        let mut doc = |field: &str| match &mut event {
+            Value::Object(m) => m.remove(field),
+            _ => None,
+        };
         match &env.event {
-            Event::OpportunityRecorded { opportunity } => self.upsert(env, opportunity.as_ref()),
+            Event::OpportunityRecorded { opportunity } => {
+                self.upsert(env, opportunity.as_ref(), doc("opportunity"))
+            }
             Event::ContractRecorded { contract } => self.record_contract(env, contract),
             Event::ProjectRecorded { project } => {
                 self.same_contract("project", &project.id, &project.contract_id)?;
-                self.upsert(env, project.as_ref())
+                self.upsert(env, project.as_ref(), doc("project"))
             }
             Event::TimeEntryRecorded { time_entry } => {
                 self.not_below_billed(time_entry)?;
-                self.upsert(env, time_entry.as_ref())
+                self.upsert(env, time_entry.as_ref(), doc("time_entry"))
             }
-            Event::ExpenseRecorded { expense } => self.upsert(env, expense.as_ref()),
-            Event::MilestoneRecorded { milestone } => self.upsert(env, milestone.as_ref()),
+            Event::ExpenseRecorded { expense } => {
+                self.upsert(env, expense.as_ref(), doc("expense"))
+            }
+            Event::MilestoneRecorded { milestone } => {
+                self.upsert(env, milestone.as_ref(), doc("milestone"))
+            }
             Event::ChangeOrderRecorded { change_order } => {
                 self.same_contract("change order", &change_order.id, &change_order.contract_id)?;
                 let problems = Document::ChangeOrder(change_order.as_ref().clone())
@@ -322,7 +335,7 @@ impl Engine {
                         ),
                     );
                 }
-                self.upsert(env, change_order.as_ref())
+                self.upsert(env, change_order.as_ref(), doc("change_order"))
             }
             Event::InvoiceDrafted {
                 invoice_id,
@@ -395,7 +408,7 @@ impl Engine {
                 ),
             );
         }
-        let mut plan = self.upsert(env, contract)?;
+        let mut plan = self.upsert(env, contract, None)?;
         // A new contract's milestones become milestones the engine tracks.
         for m in &contract.milestones {
             if !self.world.milestones.contains_key(m.id.as_str()) {
@@ -408,10 +421,14 @@ impl Engine {
     }
 
     /// Creates a document or changes fields of the one held.
-    fn upsert<T: Doc>(&self, env: &Envelope, new: &T) -> Result<Plan, Fail> {
+    /// `after` is the document's JSON value when the caller has it.
+    fn upsert<T: Doc>(&self, env: &Envelope, new: &T, after: Option<Value>) -> Result<Plan, Fail> {
         let id = new.id();
         let base = T::pointer(id);
-        let after = value(new)?;
+        let after = match after {
+            Some(v) => v,
+            None => value(new)?,
+        };
         let mut changes = Vec::new();
         let fields: Vec<String>;
         let stage;

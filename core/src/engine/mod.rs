@@ -83,10 +83,14 @@ struct SnapshotRef<'a> {
 /// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
-    let event = json::to_canonical_value(&envelope.event)?;
+    fingerprint_of(envelope, &json::to_canonical_value(&envelope.event)?)
+}
+
+/// [`fingerprint`] given the event's JSON value.
+fn fingerprint_of(envelope: &Envelope, event: &serde_json::Value) -> Result<String, Error> {
     let mut t = String::with_capacity(512);
     t.push_str("{\"event\":");
-    json::write_canonical(&event, &mut t);
+    json::write_canonical(event, &mut t);
     t.push_str(",\"expected_version\":");
     match envelope.expected_version {
         Some(v) => t.push_str(&v.to_string()),
@@ -172,7 +176,8 @@ impl Engine {
     /// or a defect; every refusal by a rule is a `rejected` outcome.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<Outcome, Error> {
         occurred_on(&envelope.occurred_at)?;
-        let fp = fingerprint(envelope)?;
+        let event = json::to_canonical_value(&envelope.event)?;
+        let fp = fingerprint_of(envelope, &event)?;
         let key = &envelope.idempotency_key;
         if let Some(done) = self.processed.get(key) {
             if done.fingerprint != fp {
@@ -203,7 +208,7 @@ impl Engine {
             );
             return Ok(self.reject(envelope, r));
         }
-        match self.plan(envelope) {
+        match self.plan(envelope, event) {
             Ok(plan) => self.commit(envelope, fp, plan),
             Err(apply::Fail::Rejected(r)) => Ok(self.reject(envelope, r)),
             Err(apply::Fail::Error(e)) if e.code == ErrorCode::InternalError => Err(e),
