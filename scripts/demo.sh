@@ -58,6 +58,13 @@ section "Month 3 (March): TE-FEB-13 bills exactly 25 - (20 - 11) = 16 h, and Mar
 section "Running month 3 twice after committing it bills nothing: every item is already_billed"
 "$bw" commit "$sc/month-3-march.json" --ledger "$work/ledger-3.json" --invoice-id INV-2026-0309 --out "$work/ledger-4.json"
 "$bw" preview "$sc/month-3-march.json" --ledger "$work/ledger-4.json" | grep -E '^(Lines|Totals|  already_billed)' 
+section "Rate resolution: the most specific rate in force on the work date, and why"
+"$bw" rate "$ex/contract-northwind-tm.json" --role "Senior Architect" --task T-CUTOVER --date 2026-03-02
+"$bw" rate "$ex/contract-northwind-tm.json" --role "Senior Architect" --date 2026-03-02 \
+  --change-orders "$ex/change-order-northwind-co1.json"
+
+section "Applying change order CO-1: the new contract version and its impact"
+"$bw" amend "$ex/contract-northwind-tm.json" "$ex/change-order-northwind-co1.json"
 
 section "Summary"
 count=$(ls "$ex"/*.json | wc -l)

@@ -96,7 +96,7 @@ case(P, "dated-rate-on-change-day", "work on 2026-07-01 takes the new Senior rat
      req([te("TE-1", role="Senior", date="2026-07-01")], period={"start": "2026-06-01", "end": "2026-07-31"}, as_of="2026-08-01"),
      lambda p: eq(lines(p), [("TE-1", "1760.00")]))
 case(P, "manual-rate-override-wins", "a manual rate override wins over the card and says so",
-     req([te("TE-1", rate_override=money("175.00"))]), lambda p: (eq(lines(p), [("TE-1", "1400.00")]), eq(p["lines"][0]["rate_source"], "override")))
+     req([te("TE-1", rate_override=money("175.00"))]), lambda p: (eq(lines(p), [("TE-1", "1400.00")]), eq(p["lines"][0]["rate_source"], "rate_override")))
 case(P, "day-rate-bills-days", "6 h at a day rate of 1200.00 with 8 hours a day bills 0.75 day = 900.00",
      req([te("TE-1", hours="6", resource_id="R-DAY")], c=contract(rate_card={"hours_per_day": "8", "entries": [
          {"resource_id": "R-DAY", "rate": money("1200.00"), "unit": "day", "effective_from": "2026-01-01"}]})),

@@ -105,3 +105,57 @@ pub fn engine_entries(n: usize) -> Vec<billwise_core::engine::Envelope> {
         })
         .collect()
 }
+
+/// A `preview_invoice` request over `n` time entries, as JSON: the contract of [`contract_json`]
+/// (20 roles x 3 dated rates), one active project with 7 tasks (one of them not billable), about 70%
+/// of the entries approved, and a fees ceiling set at half of the approved work (at a flat 150 an hour),
+/// so that the run crosses it about halfway and splits one entry.
+pub fn billing_request_json(n: usize) -> String {
+    let contract = contract_json();
+    let mut approved_cents: u128 = 0;
+    let mut entries = String::with_capacity(n * 220);
+    for i in 0..n {
+        if i > 0 {
+            entries.push(',');
+        }
+        let approved = i % 10 < 7;
+        let hundredths = (1 + i % 8) * 100 + (i % 4) * 25;
+        if approved {
+            approved_cents += (hundredths as u128) * 150;
+        }
+        let _ = write!(
+            entries,
+            r#"{{"id":"TE-{i:07}","project_id":"P-1","task_id":"T-{t}","resource_id":"R-{r}","role":"Role {role}","work_date":"2026-{m:02}-{d:02}","hours":"{h}.{q:02}","status":"{status}"}}"#,
+            t = i % 7,
+            r = i % 50,
+            role = i % 20,
+            m = 1 + i % 12,
+            d = 1 + i % 28,
+            h = hundredths / 100,
+            q = hundredths % 100,
+            status = if approved { "approved" } else { "submitted" },
+        );
+    }
+    let half = approved_cents / 2;
+    let ceiling = format!(
+        r#","ceiling":{{"amount":{{"amount":"{}.{:02}","currency":"USD"}},"scope":"fees","mode":"split"}}}}"#,
+        half / 100,
+        half % 100
+    );
+    let contract = match contract.strip_suffix('}') {
+        Some(body) => format!("{body}{ceiling}"),
+        None => contract,
+    };
+    let tasks: Vec<String> = (0..7)
+        .map(|t| {
+            format!(
+                r#"{{"id":"T-{t}","name":"Task {t}","billable":{}}}"#,
+                t != 6
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schema_version":1,"contract":{contract},"projects":[{{"schema_version":1,"kind":"project","id":"P-1","contract_id":"C-1","legal_entity":"US01","status":"active","tasks":[{}]}}],"time_entries":[{entries}],"period":{{"start":"2026-01-01","end":"2026-12-31"}},"as_of":"2027-01-05"}}"#,
+        tasks.join(",")
+    )
+}

@@ -3,9 +3,9 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use billwise_core::api::validate_document;
+use billwise_core::api::{self, validate_document};
 use billwise_core::json::{Limits, to_canonical_string};
-use billwise_core::model::DocumentKind;
+use billwise_core::model::{ChangeOrder, Date, DocumentKind, Id, Money, SchemaVersion};
 use billwise_core::{Error, ErrorClass};
 use clap::{Parser, Subcommand};
 
@@ -136,6 +136,316 @@ enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// Resolve the rate for one piece of work and say why that rate won.
+    ///
+    /// Exits 0 with a rate, 1 with `missing_rate` or when a rule refuses the input, 2 when a file
+    /// cannot be read.
+    Rate {
+        /// The contract file.
+        contract: String,
+        /// The role worked in.
+        #[arg(long)]
+        role: String,
+        /// The day worked (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// Who worked.
+        #[arg(long)]
+        resource: Option<String>,
+        /// The task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Approved change orders (a change order or an array of them per file; repeatable).
+        #[arg(long = "change-orders")]
+        change_orders: Vec<String>,
+        /// Print the canonical JSON response instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply an approved change order and print the new contract version and its impact.
+    ///
+    /// Exits 0 when applied, 1 when a rule refuses it (with the code and path), 2 when a file
+    /// cannot be read.
+    Amend {
+        /// The contract file.
+        contract: String,
+        /// The change order to apply.
+        change_order: String,
+        /// Change orders already applied (a change order or an array per file; repeatable).
+        #[arg(long)]
+        applied: Vec<String>,
+        /// The billed ledger (for the ceiling, billed milestones and retroactive adjustments).
+        #[arg(long)]
+        ledger: Option<String>,
+        /// Print the canonical JSON response instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_file<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
+    let bytes = read_input(path)?;
+    billwise_core::json::from_slice(&bytes, &Limits::DEFAULT).map_err(|e| {
+        let at = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!(" at `{}`", e.path)
+        };
+        format!("{path}{at}: {}: {}", e.code, e.message)
+    })
+}
+
+fn change_order_files(files: &[String]) -> Result<Vec<ChangeOrder>, String> {
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = read_input(f)?;
+        let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        if is_array {
+            out.extend(parse_file::<Vec<ChangeOrder>>(f)?);
+        } else {
+            out.push(parse_file::<ChangeOrder>(f)?);
+        }
+    }
+    Ok(out)
+}
+
+fn rule_error(out: &mut impl Write, e: &Error) -> Result<u8, String> {
+    print_error(out, "billwise", e).map_err(|e| e.to_string())?;
+    Ok(INVALID)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rate_cmd(
+    contract: &str,
+    role: String,
+    date: &str,
+    resource: Option<String>,
+    task: Option<String>,
+    change_orders: &[String],
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let work_date = Date::parse(date).map_err(|e| format!("--date: {}", e.message))?;
+    let id = |s: Option<String>, what: &str| {
+        s.map(|s| Id::new(s).map_err(|e| format!("--{what}: {}", e.message)))
+            .transpose()
+    };
+    let req = api::ResolveRateRequest {
+        schema_version: SchemaVersion,
+        contract: parse_file(contract)?,
+        change_orders: change_order_files(change_orders)?,
+        query: api::RateQueryDoc {
+            role,
+            resource_id: id(resource, "resource")?,
+            task_id: id(task, "task")?,
+            work_date,
+            rate_override: None,
+        },
+    };
+    let r = match api::resolve_rate(&req, &Limits::DEFAULT) {
+        Ok(r) => r,
+        Err(e) => return rule_error(out, &e),
+    };
+    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
+    if json {
+        w(out, to_canonical_string(&r).map_err(|e| e.message)?)?;
+        return Ok(OK);
+    }
+    let who = format!(
+        "{}{}{}",
+        req.query.role,
+        req.query
+            .resource_id
+            .as_ref()
+            .map(|r| format!(", resource {r}"))
+            .unwrap_or_default(),
+        req.query
+            .task_id
+            .as_ref()
+            .map(|t| format!(", task {t}"))
+            .unwrap_or_default()
+    );
+    match (&r.rate, r.unit) {
+        (Some(rate), Some(unit)) => {
+            w(out, format!("{who}, {}: {rate} per {unit}", r.work_date))?;
+            if let Some(h) = r.hours_per_day {
+                w(out, format!("  day rate: H hours bill H / {h} days"))?;
+            }
+        }
+        _ => w(
+            out,
+            format!("{who}, {}: no rate (missing_rate)", r.work_date),
+        )?,
+    }
+    w(out, format!("  source:   {}", r.rate_source))?;
+    w(
+        out,
+        format!(
+            "  contract: {} version {}",
+            r.contract_id, r.contract_version
+        ),
+    )?;
+    w(out, format!("  why:      {}", r.explanation))?;
+    Ok(if r.rate.is_some() { OK } else { INVALID })
+}
+
+fn amend_cmd(
+    contract: &str,
+    change_order: &str,
+    applied: &[String],
+    ledger: Option<&str>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let req = api::ApplyChangeOrderRequest {
+        schema_version: SchemaVersion,
+        contract: parse_file(contract)?,
+        change_orders: change_order_files(applied)?,
+        change_order: parse_file(change_order)?,
+        ledger: ledger.map(parse_file).transpose()?,
+    };
+    let r = match api::apply_change_order(&req, &Limits::DEFAULT) {
+        Ok(r) => r,
+        Err(e) => return rule_error(out, &e),
+    };
+    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
+    if json {
+        w(out, to_canonical_string(&r).map_err(|e| e.message)?)?;
+        return Ok(OK);
+    }
+    let i = &r.impact;
+    w(
+        out,
+        format!(
+            "{} version {} (change order {}): rates change for work from {}, other terms from {}{}",
+            r.contract_id,
+            i.version,
+            i.change_order_id,
+            i.effective_date,
+            i.approved_on
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "approval".into()),
+            if i.retroactive { "; retroactive" } else { "" }
+        ),
+    )?;
+    let ceiling = |m: &Option<Money>| m.map(|m| m.to_string()).unwrap_or_else(|| "none".into());
+    if i.ceiling_before == i.ceiling_after {
+        w(
+            out,
+            format!(
+                "  ceiling:        {} (unchanged)",
+                ceiling(&i.ceiling_after)
+            ),
+        )?;
+    } else {
+        w(
+            out,
+            format!(
+                "  ceiling:        {} -> {} ({}{})",
+                ceiling(&i.ceiling_before),
+                ceiling(&i.ceiling_after),
+                if i.ceiling_delta.amount.is_sign_negative() {
+                    ""
+                } else {
+                    "+"
+                },
+                i.ceiling_delta
+            ),
+        )?;
+    }
+    let change = |a: String, b: String| {
+        if a == b {
+            format!("{b} (unchanged)")
+        } else {
+            format!("{a} -> {b}")
+        }
+    };
+    w(
+        out,
+        format!(
+            "  end date:       {}",
+            change(i.end_date_before.to_string(), i.end_date_after.to_string())
+        ),
+    )?;
+    w(
+        out,
+        format!(
+            "  expense markup: {}",
+            change(
+                format!("{}%", i.expense_markup_before),
+                format!("{}%", i.expense_markup_after)
+            )
+        ),
+    )?;
+    w(
+        out,
+        format!(
+            "  contract value: {}{}",
+            if i.contract_value_delta.amount.is_sign_negative() {
+                ""
+            } else {
+                "+"
+            },
+            i.contract_value_delta
+        ),
+    )?;
+    for m in &i.milestones_added {
+        w(out, format!("  milestone added:   {m}"))?;
+    }
+    for m in &i.milestones_removed {
+        w(out, format!("  milestone removed: {m}"))?;
+    }
+    if i.rate_changes.is_empty() {
+        w(out, "  rate changes:   none".into())?;
+    } else {
+        w(out, "  rate changes:".into())?;
+    }
+    for c in &i.rate_changes {
+        let rate = |m: Option<Money>, u: Option<billwise_core::model::RateUnit>| match (m, u) {
+            (Some(m), Some(u)) => format!("{m}/{u}"),
+            _ => "no rate".to_owned(),
+        };
+        w(
+            out,
+            format!(
+                "    {} from {}: {} -> {}",
+                c.key.describe(),
+                c.from,
+                rate(c.before, c.before_unit),
+                rate(c.after, c.after_unit)
+            ),
+        )?;
+    }
+    if req.ledger.is_none() {
+        w(
+            out,
+            "  adjustments:    none computed (no billed ledger given)".into(),
+        )?;
+    } else if r.adjustments.is_empty() {
+        w(out, "  adjustments:    none".into())?;
+    } else {
+        w(
+            out,
+            format!(
+                "  adjustments:    {} billed item(s) re-priced",
+                r.adjustments.len()
+            ),
+        )?;
+        for a in &r.adjustments {
+            let now = match (&a.new_amount, &a.adjustment) {
+                (Some(n), Some(d)) => format!("{n} (adjustment {d})"),
+                _ => "no rate now (held with missing_rate)".to_owned(),
+            };
+            w(
+                out,
+                format!(
+                    "    {} on {}: billed {} -> {now}",
+                    a.item_id, a.work_date, a.billed_amount
+                ),
+            )?;
+        }
+    }
+    Ok(OK)
 }
 
 // Lifecycle state machines.
@@ -474,6 +784,38 @@ fn main() -> ExitCode {
             policy.as_deref(),
             period.as_deref(),
             as_of.as_deref(),
+            &mut out,
+        ),
+        Command::Rate {
+            contract,
+            role,
+            date,
+            resource,
+            task,
+            change_orders,
+            json,
+        } => rate_cmd(
+            &contract,
+            role,
+            &date,
+            resource,
+            task,
+            &change_orders,
+            json,
+            &mut out,
+        ),
+        Command::Amend {
+            contract,
+            change_order,
+            applied,
+            ledger,
+            json,
+        } => amend_cmd(
+            &contract,
+            &change_order,
+            &applied,
+            ledger.as_deref(),
+            json,
             &mut out,
         ),
     };

@@ -7,11 +7,13 @@
 
 pub mod api;
 pub mod billing;
+pub mod changes;
 pub mod engine;
 pub mod error;
 pub mod json;
 pub mod machines;
 pub mod model;
+pub mod rates;
 pub mod validate;
 
 pub use error::{Error, ErrorClass, ErrorCode, Problem, Result};

@@ -71,6 +71,10 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<api::EngineResponse>("api/engine_apply.response")?,
         schema::<billwise_core::engine::Snapshot>("engine_snapshot")?,
         schema::<billwise_core::engine::Envelope>("engine_envelope")?,
+        schema::<api::ResolveRateRequest>("api/resolve_rate.request")?,
+        schema::<api::ResolveRateResponse>("api/resolve_rate.response")?,
+        schema::<api::ApplyChangeOrderRequest>("api/apply_change_order.request")?,
+        schema::<api::ApplyChangeOrderResponse>("api/apply_change_order.response")?,
         errors_md(),
     ];
     // Lifecycle state machines.

@@ -50,7 +50,12 @@ pub fn commit_invoice(
     _limits: &Limits,
 ) -> Result<CommitInvoiceResponse, Error> {
     let preview = billing::preview_invoice(&req.run)?;
-    let ledger = billing::commit(req.run.ledger.clone(), &preview, &req.invoice_id)?;
+    let ledger = billing::commit(
+        req.run.ledger.clone(),
+        &preview,
+        &req.invoice_id,
+        &req.run.time_entries,
+    )?;
     Ok(CommitInvoiceResponse {
         schema_version: SchemaVersion,
         preview,

@@ -27,6 +27,18 @@ pub use engine::{
     engine_replay,
 };
 
+// Rates and change orders.
+mod apply_change_order;
+mod resolve_rate;
+
+pub use apply_change_order::{
+    ApplyChangeOrderRequest, ApplyChangeOrderResponse, apply_change_order,
+};
+pub use resolve_rate::{
+    RateOutcome, RateQueryDoc, ResolveRateRequest, ResolveRateResponse, describe as describe_rate,
+    resolve_rate,
+};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -45,6 +57,9 @@ pub const OPERATIONS: &[&str] = &[
     // Event engine.
     "engine_replay",
     "engine_apply",
+    // Rates and change orders.
+    "resolve_rate",
+    "apply_change_order",
 ];
 
 fn call<Req, Resp>(
@@ -74,6 +89,8 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         // Event engine.
         "engine_replay" => call(input, limits, engine_replay),
         "engine_apply" => call(input, limits, engine_apply),
+        "resolve_rate" => call(input, limits, resolve_rate),
+        "apply_change_order" => call(input, limits, apply_change_order),
         _ => Err(Error::new(
             ErrorCode::InputInvalidValue,
             format!(

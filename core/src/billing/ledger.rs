@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::types::{BilledLedger, InvoicePreview, ItemKind, LedgerEntry};
 use crate::error::{Error, ErrorCode};
-use crate::model::{Currency, Date, Dec, Id, Money};
+use crate::model::{Currency, Date, Dec, Id, Money, TimeEntry};
 
 /// What one item has been billed, net of credits.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,11 +211,13 @@ impl<'a> LedgerIndex<'a> {
 /// Records a preview's lines in the ledger as invoice `invoice_id`.
 ///
 /// Adjustment lines are recorded as billings of their item at the new price, so the item's net
-/// billed amount becomes what the new rate gives.
+/// billed amount becomes what the new rate gives. Time items also record the role, resource and task
+/// of their entry in `time_entries` (the run's entries), which a retroactive change order re-prices by.
 pub fn commit(
     ledger: Option<BilledLedger>,
     preview: &InvoicePreview,
     invoice_id: &Id,
+    time_entries: &[TimeEntry],
 ) -> Result<BilledLedger, Error> {
     let mut ledger = ledger.unwrap_or_else(|| BilledLedger {
         schema_version: crate::model::SchemaVersion,
@@ -245,10 +247,26 @@ pub fn commit(
         (Some(_), ItemKind::Time | ItemKind::Milestone) => true,
         (Some(c), ItemKind::Expense) => c.scope == crate::model::CeilingScope::FeesAndExpenses,
     };
+    let entries: BTreeMap<&str, &TimeEntry> =
+        time_entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    let described = |kind: ItemKind, id: &Id| {
+        match kind {
+            ItemKind::Time => entries.get(id.as_str()).map(|e| {
+                (
+                    Some(e.role.clone()),
+                    Some(e.resource_id.clone()),
+                    Some(e.task_id.clone()),
+                )
+            }),
+            _ => None,
+        }
+        .unwrap_or((None, None, None))
+    };
     for line in &preview.lines {
         let Some(item_id) = line.source_ids.first() else {
             continue;
         };
+        let (role, resource_id, task_id) = described(line.kind, item_id);
         ledger.entries.push(LedgerEntry {
             invoice_id: invoice_id.clone(),
             kind: line.kind,
@@ -259,9 +277,14 @@ pub fn commit(
             amount: line.amount,
             contract_version: line.contract_version,
             against_ceiling: against(line.kind),
+            rate_source: (line.kind == ItemKind::Time).then(|| line.rate_source.clone()),
+            role,
+            resource_id,
+            task_id,
         });
     }
     for adj in &preview.adjustments {
+        let (role, resource_id, task_id) = described(ItemKind::Time, &adj.item_id);
         ledger.entries.push(LedgerEntry {
             invoice_id: invoice_id.clone(),
             kind: ItemKind::Time,
@@ -272,6 +295,10 @@ pub fn commit(
             amount: adj.amount,
             contract_version: adj.contract_version,
             against_ceiling: preview.ceiling.is_some(),
+            rate_source: Some(adj.rate_source.clone()),
+            role,
+            resource_id,
+            task_id,
         });
     }
     Ok(ledger)

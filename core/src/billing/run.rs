@@ -180,7 +180,7 @@ impl<'a> Ctx<'a> {
                 rate: *rate,
                 unit: RateUnit::Hour,
                 hours_per_day: self.req.contract.rate_card.hours_per_day.0,
-                source: std::borrow::Cow::Borrowed("override"),
+                source: std::borrow::Cow::Borrowed(crate::rates::RATE_OVERRIDE_SOURCE),
                 version: self.terms.version_on(e.work_date),
             }),
             None => self
@@ -335,7 +335,7 @@ impl<'a> Ctx<'a> {
             kind: ItemKind::Time,
             date: e.work_date,
             id: &e.id,
-            description: format!("{}, {}, {}", e.role, e.resource_id, task_name),
+            description: [e.role.as_str(), e.resource_id.as_str(), task_name].join(", "),
             worked_hours: Some(e.hours.0),
             billed_hours: Some(outstanding),
             quantity,
@@ -603,6 +603,40 @@ fn line_of(c: Candidate<'_>) -> PreviewLine {
     }
 }
 
+/// `items` in the order of `key` (date, kind, id), moving each item once. The sort moves small
+/// integer keys: date and kind packed in one, then the id's first 16 bytes (zero-padded, so a
+/// shorter id orders first as in byte order); only ids equal in those bytes are compared in full,
+/// and the input position breaks a tie between equal ids.
+fn sorted_by_item<T>(items: Vec<T>, key: impl Fn(&T) -> (Date, ItemKind, &str)) -> Vec<T> {
+    let mut order: Vec<(u64, u128, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (date, kind, id) = key(t);
+            let day = (u64::from(date.year()) << 9)
+                | (u64::from(date.month()) << 5)
+                | u64::from(date.day());
+            let mut prefix = [0u8; 16];
+            for (slot, byte) in prefix.iter_mut().zip(id.bytes()) {
+                *slot = byte;
+            }
+            ((day << 8) | kind as u64, u128::from_be_bytes(prefix), i)
+        })
+        .collect();
+    let id = |i: usize| items.get(i).map(|t| key(t).2);
+    order.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| id(a.2).cmp(&id(b.2)))
+            .then(a.2.cmp(&b.2))
+    });
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, i)| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
 const BUCKETS: [(&str, i64); 4] = [
     ("0-30", 30),
     ("31-60", 60),
@@ -648,10 +682,20 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         end_date,
     };
 
-    let mut held = Vec::new();
+    let mut held: Vec<HeldItem> = Vec::new();
     let mut candidates = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
+    // Unbilled approved time for the summary: (work date, hours, amount) of each time entry held
+    // for reasons 4-10 (project status onwards).
+    let mut unbilled: Vec<(Date, Decimal, Option<Decimal>)> = Vec::new();
     for e in &req.time_entries {
+        let before = held.len();
         ctx.time(e, &mut held, &mut candidates)?;
+        if held.len() > before
+            && let Some(h) = held.last()
+            && h.reason >= HoldReason::ProjectStatus
+        {
+            unbilled.push((e.work_date, e.hours.0, h.amount.map(|m| m.amount)));
+        }
     }
     for x in &req.expenses {
         ctx.expense(x, &mut held, &mut candidates)?;
@@ -665,11 +709,15 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     }
 
     // Adjustments for retroactive change orders, re-pricing net billed hours.
-    let entries: BTreeMap<&str, &TimeEntry> = req
-        .time_entries
-        .iter()
-        .map(|e| (e.id.as_str(), e))
-        .collect();
+    let entries: BTreeMap<&str, &TimeEntry> =
+        if ctx.ledger.iter().any(|(kind, _, _)| kind == ItemKind::Time) {
+            req.time_entries
+                .iter()
+                .map(|e| (e.id.as_str(), e))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
     let mut adjustments = Vec::new();
     for (kind, id, net) in ctx.ledger.iter() {
         if kind != ItemKind::Time || net.quantity <= Decimal::ZERO {
@@ -708,10 +756,10 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             rate_source: r.source.to_string(),
         });
     }
-    adjustments.sort_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+    adjustments.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
-    candidates.sort_by(|a, b| (a.date, a.kind, a.id).cmp(&(b.date, b.kind, b.id)));
+    let candidates = sorted_by_item(candidates, |c| (c.date, c.kind, c.id.as_str()));
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
@@ -723,6 +771,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     if ceiling.is_some() {
         used = add(used, adjustments_total)?;
     }
+    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
+    let limit_text = limit_text.as_deref().unwrap_or_default();
     for cand in candidates {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             lines.push(line_of(cand));
@@ -755,6 +805,12 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             };
             let rest = sub(cand.amount.amount, room)?;
             used = add(used, room)?;
+            if kind == ItemKind::Time
+                && let (Some(worked), Some(billed)) = (cand.worked_hours, billed_hours)
+            {
+                let hours = sub(worked, billed)?.max(Decimal::ZERO);
+                unbilled.push((date, hours, Some(rest)));
+            }
             let mut line = line_of(cand);
             line.quantity = Dec(quantity.normalize());
             line.billed_hours = billed_hours.map(|h| Dec(h.normalize()));
@@ -767,30 +823,33 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} was billed up to the ceiling of {}; {} is over it",
+                    "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(rest).amount_string()
                 ),
                 amount: Some(ctx.money(rest)),
             });
         } else {
+            if kind == ItemKind::Time
+                && let Some(worked) = cand.worked_hours
+            {
+                unbilled.push((date, worked, Some(cand.amount.amount)));
+            }
             held.push(HeldItem {
                 kind,
                 id: id.clone(),
                 date,
                 reason: HoldReason::CeilingExceeded,
                 sentence: format!(
-                    "{} {id} would bring the total billed against the ceiling to more than {} ({} left)",
+                    "{} {id} would bring the total billed against the ceiling to more than {limit_text} ({} left)",
                     kind.noun(),
-                    ctx.money(limit).amount_string(),
                     ctx.money(room).amount_string()
                 ),
                 amount: Some(cand.amount),
             });
         }
     }
-    held.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    let held = sorted_by_item(held, |h| (h.date, h.kind, h.id.as_str()));
 
     // Totals.
     let sum_kind = |k: ItemKind| {
@@ -868,25 +927,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     // Summary: unbilled approved time (held for reasons 4-10), aged from as_of.
     let mut aging: Vec<(u64, Decimal, Decimal)> =
         vec![(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()];
-    let held_time: BTreeMap<&str, &HeldItem> = held
-        .iter()
-        .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
-        .map(|h| (h.id.as_str(), h))
-        .collect();
-    let split_hours: BTreeMap<&str, Decimal> = lines
-        .iter()
-        .filter(|l| l.ceiling_split && l.kind == ItemKind::Time)
-        .filter_map(|l| Some((l.source_ids.first()?.as_str(), l.billed_hours?.0)))
-        .collect();
-    for e in &req.time_entries {
-        let Some(h) = held_time.get(e.id.as_str()) else {
-            continue;
-        };
-        let hours = match split_hours.get(e.id.as_str()) {
-            Some(billed) => sub(e.hours.0, *billed)?.max(Decimal::ZERO),
-            None => e.hours.0,
-        };
-        let age = e.work_date.days_until(req.as_of).max(0);
+    for (date, hours, amount) in unbilled {
+        let age = date.days_until(req.as_of).max(0);
         let idx = BUCKETS
             .iter()
             .position(|(_, max)| age <= *max)
@@ -894,7 +936,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         if let Some(slot) = aging.get_mut(idx) {
             slot.0 += 1;
             slot.1 = add(slot.1, hours)?;
-            slot.2 = add(slot.2, h.amount.map(|m| m.amount).unwrap_or(Decimal::ZERO))?;
+            slot.2 = add(slot.2, amount.unwrap_or(Decimal::ZERO))?;
         }
     }
     let unbilled_approved = BUCKETS

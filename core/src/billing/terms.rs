@@ -11,6 +11,7 @@ use crate::model::{
     CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Id,
     Milestone, Money, RateUnit,
 };
+use crate::rates::{CompiledCard, RateKey, RateQuery, RateResolution, RateRule};
 
 /// A resolved rate.
 #[derive(Debug, Clone)]
@@ -37,6 +38,7 @@ enum Level {
 
 #[derive(Debug, Clone)]
 struct Entry {
+    key: RateKey,
     from: Date,
     to: Option<Date>,
     rate: Money,
@@ -48,8 +50,8 @@ struct Entry {
 pub struct Terms<'a> {
     contract: &'a Contract,
     applied: Vec<&'a ChangeOrder>,
-    /// level → role or resource → task (`""` for none) → entries sorted by `from`.
-    index: BTreeMap<Level, BTreeMap<&'a str, BTreeMap<&'a str, Vec<Entry>>>>,
+    /// The dated rates of the contract with the approved change orders, compiled for lookups.
+    card: CompiledCard,
 }
 
 impl<'a> Terms<'a> {
@@ -96,6 +98,11 @@ impl<'a> Terms<'a> {
                 .entry(task)
                 .or_default()
                 .push(Entry {
+                    key: RateKey {
+                        role: e.role.clone(),
+                        resource_id: e.resource_id.clone(),
+                        task_id: e.task_id.clone(),
+                    },
                     from: e.effective_from,
                     to: e.effective_to,
                     rate: e.rate,
@@ -131,6 +138,11 @@ impl<'a> Terms<'a> {
                 }
                 if let Some((rate, unit)) = added {
                     list.push(Entry {
+                        key: RateKey {
+                            role: target.role.clone(),
+                            resource_id: target.resource_id.clone(),
+                            task_id: target.task_id.clone(),
+                        },
                         from: co.effective_date,
                         to: None,
                         rate,
@@ -140,17 +152,26 @@ impl<'a> Terms<'a> {
                 }
             }
         }
-        for list in index
-            .values_mut()
-            .flat_map(BTreeMap::values_mut)
-            .flat_map(BTreeMap::values_mut)
-        {
-            list.sort_by_key(|e| e.from);
-        }
+        let rules = index
+            .into_values()
+            .flat_map(BTreeMap::into_values)
+            .flat_map(BTreeMap::into_values)
+            .flatten()
+            .map(|e| RateRule {
+                key: e.key,
+                rate: e.rate,
+                unit: e.unit,
+                effective_from: e.from,
+                effective_to: e.to,
+                source: e.source,
+                introduced_in: 0,
+            })
+            .collect();
+        let card = CompiledCard::new(rules, contract.rate_card.hours_per_day.0, 0);
         Ok(Self {
             contract,
             applied,
-            index,
+            card,
         })
     }
 
@@ -172,36 +193,28 @@ impl<'a> Terms<'a> {
         task: &Id,
         date: Date,
     ) -> Option<Resolved<'_>> {
-        let tries = [
-            (Level::ResourceTask, resource.as_str(), task.as_str()),
-            (Level::Resource, resource.as_str(), ""),
-            (Level::RoleTask, role, task.as_str()),
-            (Level::Role, role, ""),
-        ];
-        for (level, who, task) in tries {
-            let Some(list) = self
-                .index
-                .get(&level)
-                .and_then(|m| m.get(who))
-                .and_then(|m| m.get(task))
-            else {
-                continue;
-            };
-            let found = list
-                .iter()
-                .rev()
-                .find(|e| e.from <= date && e.to.is_none_or(|to| date <= to));
-            if let Some(e) = found {
-                return Some(Resolved {
-                    rate: e.rate,
-                    unit: e.unit,
-                    hours_per_day: self.contract.rate_card.hours_per_day.0,
-                    source: Cow::Borrowed(e.source.as_str()),
-                    version: self.version_on(date),
-                });
-            }
+        let q = RateQuery {
+            role,
+            resource_id: Some(resource.as_str()),
+            task_id: Some(task.as_str()),
+            work_date: date,
+            rate_override: None,
+        };
+        match self.card.resolve(&q) {
+            RateResolution::Rate {
+                rate,
+                unit,
+                rule: Some(rule),
+                ..
+            } => Some(Resolved {
+                rate,
+                unit,
+                hours_per_day: self.contract.rate_card.hours_per_day.0,
+                source: Cow::Borrowed(rule.source.as_str()),
+                version: self.version_on(date),
+            }),
+            _ => None,
         }
-        None
     }
 
     /// The contract end date after every applied change order.

@@ -104,10 +104,10 @@ impl HoldReason {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Period {
-    /// First day.
-    pub start: Date,
     /// Last day (inclusive).
     pub end: Date,
+    /// First day.
+    pub start: Date,
 }
 
 impl Period {
@@ -144,24 +144,37 @@ impl Default for BillingOptions {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LedgerEntry {
-    /// The run (invoice) that billed it.
-    pub invoice_id: Id,
-    /// What was billed.
-    pub kind: ItemKind,
-    /// The time entry, expense or milestone.
-    pub item_id: Id,
-    /// The item's date (work date, expense date, milestone due date).
-    pub date: Date,
-    /// Hours for time (also for day rates); 1 for expenses and milestones.
-    pub quantity: Dec,
-    /// The unit price on the line that billed it (per hour, per day or per item).
-    pub unit_price: Money,
+    /// Whether it counted against the ceiling.
+    pub against_ceiling: bool,
     /// The amount billed (rounded).
     pub amount: Money,
     /// The contract version that priced it.
     pub contract_version: u32,
-    /// Whether it counted against the ceiling.
-    pub against_ceiling: bool,
+    /// The item's date (work date, expense date, milestone due date).
+    pub date: Date,
+    /// The run (invoice) that billed it.
+    pub invoice_id: Id,
+    /// The time entry, expense or milestone.
+    pub item_id: Id,
+    /// What was billed.
+    pub kind: ItemKind,
+    /// Hours for time (also for day rates); 1 for expenses and milestones.
+    pub quantity: Dec,
+    /// For time: the rate entry that priced it (`rate_source` of its line; `rate_override` for a
+    /// manual rate, which a change order never re-prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_source: Option<String>,
+    /// For time: who worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<Id>,
+    /// For time: the role worked in (a retroactive change order re-prices by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// For time: the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Id>,
+    /// The unit price on the line that billed it (per hour, per day or per item).
+    pub unit_price: Money,
 }
 
 /// A credit note line giving back part or all of a billed item.
@@ -188,17 +201,17 @@ pub struct LedgerCredit {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BilledLedger {
-    /// Always 1.
-    #[serde(default)]
-    pub schema_version: SchemaVersion,
     /// The contract.
     pub contract_id: Id,
-    /// Billed items, in the order billed.
-    #[serde(default)]
-    pub entries: Vec<LedgerEntry>,
     /// Credits, in the order issued.
     #[serde(default)]
     pub credits: Vec<LedgerCredit>,
+    /// Billed items, in the order billed.
+    #[serde(default)]
+    pub entries: Vec<LedgerEntry>,
+    /// Always 1.
+    #[serde(default)]
+    pub schema_version: SchemaVersion,
 }
 
 /// Everything a billing run needs.
@@ -265,35 +278,35 @@ impl From<RateUnit> for LineUnit {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PreviewLine {
-    /// What it bills.
-    pub kind: ItemKind,
-    /// The item billed.
-    pub source_ids: Vec<Id>,
+    /// The amount, rounded once.
+    pub amount: Money,
+    /// Hours billed after time rounding and any ceiling split (time only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billed_hours: Option<Dec>,
+    /// Whether the line is the part of a larger item that fitted under the ceiling.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ceiling_split: bool,
+    /// The contract version that priced it.
+    pub contract_version: u32,
     /// The item's date.
     pub date: Date,
     /// A description for the customer.
     pub description: String,
-    /// Hours worked (time only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worked_hours: Option<Dec>,
-    /// Hours billed after time rounding and any ceiling split (time only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billed_hours: Option<Dec>,
+    /// What it bills.
+    pub kind: ItemKind,
     /// The quantity billed, in `unit`.
     pub quantity: Dec,
+    /// What priced it (`rate_card:role=...@date`, `change_order:CO-1`, `override`, `expense_policy`, `milestone`).
+    pub rate_source: String,
+    /// The item billed.
+    pub source_ids: Vec<Id>,
     /// Hours, days or items.
     pub unit: LineUnit,
     /// Price per unit.
     pub unit_price: Money,
-    /// The amount, rounded once.
-    pub amount: Money,
-    /// What priced it (`rate_card:role=...@date`, `change_order:CO-1`, `override`, `expense_policy`, `milestone`).
-    pub rate_source: String,
-    /// The contract version that priced it.
-    pub contract_version: u32,
-    /// Whether the line is the part of a larger item that fitted under the ceiling.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub ceiling_split: bool,
+    /// Hours worked (time only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worked_hours: Option<Dec>,
 }
 
 /// An item the run does not bill, and why.
@@ -301,19 +314,19 @@ pub struct PreviewLine {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeldItem {
-    /// What it is.
-    pub kind: ItemKind,
-    /// Its id.
-    pub id: Id,
+    /// What it would have billed, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
     /// Its date.
     pub date: Date,
+    /// Its id.
+    pub id: Id,
+    /// What it is.
+    pub kind: ItemKind,
     /// The first check it failed.
     pub reason: HoldReason,
     /// A sentence naming the value that failed.
     pub sentence: String,
-    /// What it would have billed, where known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Money>,
 }
 
 /// A correction of an earlier bill after a retroactive change order.
@@ -321,22 +334,22 @@ pub struct HeldItem {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentLine {
-    /// The item re-priced.
-    pub item_id: Id,
-    /// Its work date.
-    pub date: Date,
-    /// The change order that re-priced it.
-    pub change_order_id: Id,
-    /// Net billed hours.
-    pub quantity: Dec,
-    /// The rate billed before.
-    pub rate_before: Money,
-    /// The rate now in force.
-    pub rate_after: Money,
     /// New amount minus billed amount (rounded once).
     pub amount: Money,
+    /// The change order that re-priced it.
+    pub change_order_id: Id,
     /// The version that now prices it.
     pub contract_version: u32,
+    /// Its work date.
+    pub date: Date,
+    /// The item re-priced.
+    pub item_id: Id,
+    /// Net billed hours.
+    pub quantity: Dec,
+    /// The rate now in force.
+    pub rate_after: Money,
+    /// The rate billed before.
+    pub rate_before: Money,
     /// What now prices it.
     pub rate_source: String,
 }
@@ -346,16 +359,16 @@ pub struct AdjustmentLine {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CeilingStatus {
-    /// The limit in force at `as_of`.
-    pub limit: Money,
-    /// What counts against it.
-    pub scope: crate::model::CeilingScope,
     /// Billed against it before this run (net of credits).
     pub billed_before: Money,
-    /// Billed against it by this run.
-    pub this_run: Money,
+    /// The limit in force at `as_of`.
+    pub limit: Money,
     /// What is left.
     pub remaining: Money,
+    /// What counts against it.
+    pub scope: crate::model::CeilingScope,
+    /// Billed against it by this run.
+    pub this_run: Money,
     /// (billed before + this run) / limit, in percent, two decimals.
     pub utilisation_percent: Dec,
 }
@@ -371,10 +384,10 @@ pub struct RetainerStatus {
     pub drawn_before: Money,
     /// Drawn down by this run.
     pub drawn_this_run: Money,
-    /// Prepaid amount left.
-    pub remaining: Money,
     /// Billed time beyond the retainer in this run (invoiced).
     pub excess: Money,
+    /// Prepaid amount left.
+    pub remaining: Money,
 }
 
 /// The totals of the preview.
@@ -382,16 +395,16 @@ pub struct RetainerStatus {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Totals {
-    /// Time lines.
-    pub time: Money,
+    /// Adjustment lines.
+    pub adjustments: Money,
     /// Expense lines.
     pub expenses: Money,
     /// Milestone lines.
     pub milestones: Money,
-    /// Adjustment lines.
-    pub adjustments: Money,
     /// Retainer draw-down (negative: prepaid time is not invoiced again).
     pub retainer_drawdown: Money,
+    /// Time lines.
+    pub time: Money,
     /// The invoice total: the sum of every line.
     pub total: Money,
 }
@@ -401,14 +414,14 @@ pub struct Totals {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgingBucket {
+    /// Amount where a rate prices it.
+    pub amount: Money,
     /// `0-30`, `31-60`, `61-90` or `90+` days before `as_of`.
     pub bucket: String,
     /// Entries.
     pub entries: u64,
     /// Hours.
     pub hours: Dec,
-    /// Amount where a rate prices it.
-    pub amount: Money,
 }
 
 /// Held items of one reason.
@@ -416,12 +429,12 @@ pub struct AgingBucket {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeldByReason {
-    /// The reason.
-    pub reason: HoldReason,
-    /// How many items.
-    pub count: u64,
     /// What they would have billed, where known.
     pub amount: Money,
+    /// How many items.
+    pub count: u64,
+    /// The reason.
+    pub reason: HoldReason,
 }
 
 /// Figures a finance team watches.
@@ -429,13 +442,13 @@ pub struct HeldByReason {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
-    /// Unbilled approved time, aged.
-    pub unbilled_approved: Vec<AgingBucket>,
-    /// Held items by reason (reasons with none are omitted).
-    pub held_by_reason: Vec<HeldByReason>,
     /// Contract value not yet billed (ceiling, fixed fee, retainer or milestones), when the contract has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backlog: Option<Money>,
+    /// Held items by reason (reasons with none are omitted).
+    pub held_by_reason: Vec<HeldByReason>,
+    /// Unbilled approved time, aged.
+    pub unbilled_approved: Vec<AgingBucket>,
 }
 
 /// The invoice preview.
@@ -443,32 +456,32 @@ pub struct Summary {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvoicePreview {
-    /// Always 1.
-    pub schema_version: SchemaVersion,
-    /// The contract.
-    pub contract_id: Id,
-    /// The invoice currency.
-    pub currency: crate::model::Currency,
-    /// The period billed.
-    pub period: Period,
-    /// The day of the run.
-    pub as_of: Date,
-    /// The contract version in force at `as_of`.
-    pub contract_version: u32,
-    /// Lines, by date, kind and id.
-    pub lines: Vec<PreviewLine>,
     /// Adjustments for retroactive change orders.
     pub adjustments: Vec<AdjustmentLine>,
-    /// Items not billed, by date, kind and id.
-    pub held: Vec<HeldItem>,
+    /// The day of the run.
+    pub as_of: Date,
     /// The ceiling, when the contract has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceiling: Option<CeilingStatus>,
+    /// The contract.
+    pub contract_id: Id,
+    /// The contract version in force at `as_of`.
+    pub contract_version: u32,
+    /// The invoice currency.
+    pub currency: crate::model::Currency,
+    /// Items not billed, by date, kind and id.
+    pub held: Vec<HeldItem>,
+    /// Lines, by date, kind and id.
+    pub lines: Vec<PreviewLine>,
+    /// The period billed.
+    pub period: Period,
     /// The retainer, for retainer contracts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retainer: Option<RetainerStatus>,
-    /// Totals.
-    pub totals: Totals,
+    /// Always 1.
+    pub schema_version: SchemaVersion,
     /// Summary figures.
     pub summary: Summary,
+    /// Totals.
+    pub totals: Totals,
 }

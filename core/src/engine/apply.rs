@@ -892,7 +892,8 @@ impl Engine {
                 ),
             );
         }
-        let preview = billing::preview_invoice(&self.preview_request(period, as_of)?)?;
+        let request = self.preview_request(period, as_of)?;
+        let preview = billing::preview_invoice(&request)?;
         if preview.lines.is_empty() && preview.adjustments.is_empty() {
             return rejected(
                 ErrorCode::EngineEmptyInvoice,
@@ -905,7 +906,12 @@ impl Engine {
             );
         }
         let before = self.world.ledger.as_ref().map_or(0, |l| l.entries.len());
-        let ledger = billing::commit(self.world.ledger.clone(), &preview, invoice_id)?;
+        let ledger = billing::commit(
+            self.world.ledger.clone(),
+            &preview,
+            invoice_id,
+            &request.time_entries,
+        )?;
         let total = preview.totals.total;
         let record = InvoiceRecord {
             id: invoice_id.clone(),

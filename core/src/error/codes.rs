@@ -129,6 +129,14 @@ error_codes! {
     ChangesInvalidSequence = "CHANGES_INVALID_SEQUENCE", Validation, "a change order's sequence number is not 1 or more";
     ChangesMissingApprovalDate = "CHANGES_MISSING_APPROVAL_DATE", Validation, "an approved or applied change order has no `approved_on` date";
 
+    // Rates and change orders (resolution, contract versions, applying amendments).
+    ChangesNotApproved = "CHANGES_NOT_APPROVED", Rule, "only an approved change order can be applied (or form a contract version)";
+    ChangesOutOfSequence = "CHANGES_OUT_OF_SEQUENCE", Rule, "a change order is not the next in sequence (n+1 after n), or was approved before the one it follows";
+    ChangesCeilingBelowBilled = "CHANGES_CEILING_BELOW_BILLED", Rule, "a ceiling change would bring the ceiling below what is already billed";
+    ChangesMilestoneBilled = "CHANGES_MILESTONE_BILLED", Rule, "a change order removes a milestone that is already billed";
+    ChangesNoCeiling = "CHANGES_NO_CEILING", Rule, "a change order adjusts the ceiling of a contract that has none";
+    ChangesHistoryMismatch = "CHANGES_HISTORY_MISMATCH", Rule, "the contract's list of applied change orders does not match the change orders given";
+
     // Ownership.
     OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
     OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";

@@ -3,8 +3,12 @@
 //! Amounts are already strings at their currency's scale when they get here, and every list is
 //! ordered by the code that built it, so the same value always gives the same bytes.
 
+use std::cell::Cell;
+use std::io;
+
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::ser::{CharEscape, Formatter};
 
 use crate::error::Error;
 
@@ -15,11 +19,130 @@ pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Err
 }
 
 /// Serialises `value` as canonical JSON text.
+///
+/// Fast path: the value is written straight to text, with canonical string escapes, while a check
+/// watches that every object's keys come in strictly increasing byte order (the output types
+/// declare their fields sorted for this). When any object's keys do not, the text is discarded and
+/// the value goes through [`to_canonical_value`] and [`write_canonical`], which sort. Both give the
+/// same bytes.
 pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    let sorted = Cell::new(true);
+    let mut out = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        SortedCheck {
+            sorted: &sorted,
+            levels: Vec::new(),
+            key: Vec::new(),
+            in_key: false,
+        },
+    );
+    value
+        .serialize(&mut ser)
+        .map_err(|e| Error::internal(format!("could not serialise the result: {e}")))?;
+    if sorted.get()
+        && let Ok(text) = String::from_utf8(out)
+    {
+        return Ok(text);
+    }
     let v = to_canonical_value(value)?;
-    let mut out = String::new();
-    write_canonical(&v, &mut out);
-    Ok(out)
+    let mut text = String::new();
+    write_canonical(&v, &mut text);
+    Ok(text)
+}
+
+/// A compact formatter writing canonical escapes and checking that object keys are sorted.
+struct SortedCheck<'a> {
+    sorted: &'a Cell<bool>,
+    /// For each open object: the previous key, if any.
+    levels: Vec<Option<Vec<u8>>>,
+    key: Vec<u8>,
+    in_key: bool,
+}
+
+impl Formatter for SortedCheck<'_> {
+    fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.levels.push(None);
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.levels.pop();
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.in_key = true;
+        self.key.clear();
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b",")
+        }
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.in_key = false;
+        if let Some(level) = self.levels.last_mut() {
+            match level {
+                Some(prev) if prev.as_slice() >= self.key.as_slice() => self.sorted.set(false),
+                Some(prev) => {
+                    prev.clear();
+                    prev.extend_from_slice(&self.key);
+                }
+                None => *level = Some(self.key.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        if self.in_key {
+            self.key.extend_from_slice(fragment.as_bytes());
+        }
+        let mut rest = fragment;
+        while let Some(at) = rest.find('\u{7f}') {
+            writer.write_all(rest.get(..at).unwrap_or_default().as_bytes())?;
+            writer.write_all(b"\\u007f")?;
+            rest = rest.get(at + 1..).unwrap_or_default();
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        let (raw, text): (u8, &[u8]) = match escape {
+            CharEscape::Quote => (b'"', b"\\\""),
+            CharEscape::ReverseSolidus => (b'\\', b"\\\\"),
+            CharEscape::Solidus => (b'/', b"/"),
+            CharEscape::LineFeed => (b'\n', b"\\n"),
+            CharEscape::CarriageReturn => (b'\r', b"\\r"),
+            CharEscape::Tab => (b'\t', b"\\t"),
+            CharEscape::Backspace => (0x08, b"\\u0008"),
+            CharEscape::FormFeed => (0x0c, b"\\u000c"),
+            CharEscape::AsciiControl(c) => {
+                if self.in_key {
+                    self.key.push(c);
+                }
+                return write!(writer, "\\u{:04x}", c);
+            }
+        };
+        if self.in_key {
+            self.key.push(raw);
+        }
+        writer.write_all(text)
+    }
 }
 
 /// Appends the canonical text of `value` to `out`.
@@ -112,5 +235,54 @@ mod tests {
         let mut s = String::new();
         write_canonical(&v, &mut s);
         assert_eq!(s, r#"{"a":"x\"\u0001","b":[1,{"a":true,"z":null}]}"#);
+    }
+
+    fn slow(v: &impl Serialize) -> String {
+        let mut s = String::new();
+        write_canonical(&to_canonical_value(v).unwrap(), &mut s);
+        s
+    }
+
+    #[derive(Serialize)]
+    struct Sorted<'a> {
+        a: &'a str,
+        b: Vec<Unsorted>,
+        c: std::collections::BTreeMap<String, u32>,
+    }
+
+    #[derive(Serialize)]
+    struct Unsorted {
+        z: Option<u32>,
+        m: i64,
+    }
+
+    #[test]
+    fn the_direct_writer_gives_the_same_bytes_as_the_sorting_writer() {
+        let tricky = "q\"\\/\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é\u{2028}😀";
+        let mut c = std::collections::BTreeMap::new();
+        c.insert(tricky.to_owned(), 1);
+        c.insert("\u{7f}".to_owned(), 2);
+        c.insert("\u{1}".to_owned(), 3);
+        let sorted = Sorted {
+            a: tricky,
+            b: vec![],
+            c,
+        };
+        assert_eq!(to_canonical_string(&sorted).unwrap(), slow(&sorted));
+        let unsorted = Sorted {
+            a: "x",
+            b: vec![Unsorted { z: None, m: -3 }],
+            c: std::collections::BTreeMap::new(),
+        };
+        let text = to_canonical_string(&unsorted).unwrap();
+        assert_eq!(text, slow(&unsorted));
+        assert_eq!(text, r#"{"a":"x","b":[{"m":-3,"z":null}],"c":{}}"#);
+        let mut ints = std::collections::BTreeMap::new();
+        ints.insert(10u32, "ten");
+        ints.insert(9u32, "nine");
+        assert_eq!(
+            to_canonical_string(&ints).unwrap(),
+            r#"{"10":"ten","9":"nine"}"#
+        );
     }
 }

@@ -8,13 +8,12 @@ use super::Problems;
 use crate::error::{ErrorCode, Pointer};
 use crate::model::{
     Account, BillingModel, Change, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date, Id,
-    Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project, RateCard,
-    RateTarget, WorkLog,
+    Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project, RateTarget, WorkLog,
 };
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 
-fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems) {
+pub(crate) fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems) {
     if text.trim().is_empty() {
         p.push(
             path,
@@ -24,7 +23,13 @@ fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems) {
     }
 }
 
-fn currency_is(m: &Money, expected: Currency, path: &Pointer, what: &str, p: &mut Problems) {
+pub(crate) fn currency_is(
+    m: &Money,
+    expected: Currency,
+    path: &Pointer,
+    what: &str,
+    p: &mut Problems,
+) {
     if m.currency != expected {
         p.push(
             &path.key("currency"),
@@ -47,7 +52,7 @@ fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
     }
 }
 
-fn date_order(
+pub(crate) fn date_order(
     start: Date,
     end: Date,
     end_path: &Pointer,
@@ -129,7 +134,7 @@ pub(super) fn opportunity(d: &Opportunity, root: &Pointer, p: &mut Problems) {
     }
 }
 
-fn target_problems(
+pub(crate) fn target_problems(
     target_role: Option<&String>,
     target_resource: Option<&Id>,
     path: &Pointer,
@@ -144,87 +149,6 @@ fn target_problems(
         (Some(role), None) => non_empty(role, &path.key("role"), "the role", p),
         (None, Some(_)) => {}
     }
-}
-
-/// Every problem in a rate card, for a contract in `currency`.
-pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -> Problems {
-    let mut p = Problems::new();
-    if card.hours_per_day.0 <= Decimal::ZERO || card.hours_per_day.0 > Decimal::from(24u32) {
-        p.push(
-            &path.key("hours_per_day"),
-            ErrorCode::RatesInvalidHoursPerDay,
-            format!(
-                "hours_per_day must be more than 0 and at most 24 (got `{}`)",
-                card.hours_per_day
-            ),
-        );
-    }
-    let entries = path.key("entries");
-    // Entries grouped by what they price: (role, resource, task) -> [(effective_from, effective_to, index)].
-    type Key<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
-    let mut groups: BTreeMap<Key<'_>, Vec<(Date, Option<Date>, usize)>> = BTreeMap::new();
-    for (i, e) in card.entries.iter().enumerate() {
-        let at = entries.index(i);
-        target_problems(e.role.as_ref(), e.resource_id.as_ref(), &at, &mut p);
-        if e.rate.amount <= Decimal::ZERO {
-            p.push(
-                &at.key("rate").key("amount"),
-                ErrorCode::RatesNonPositiveRate,
-                format!(
-                    "the rate must be more than zero (got `{}`)",
-                    e.rate.amount_string()
-                ),
-            );
-        }
-        currency_is(&e.rate, currency, &at.key("rate"), "the rate", &mut p);
-        if let Some(to) = e.effective_to {
-            date_order(
-                e.effective_from,
-                to,
-                &at.key("effective_to"),
-                "effective_from",
-                "effective_to",
-                &mut p,
-            );
-        }
-        let key = (
-            e.role.as_deref(),
-            e.resource_id.as_ref().map(Id::as_str),
-            e.task_id.as_ref().map(Id::as_str),
-        );
-        groups
-            .entry(key)
-            .or_default()
-            .push((e.effective_from, e.effective_to, i));
-    }
-    for ((role, resource, task), mut dated) in groups {
-        dated.sort_by_key(|(from, _, i)| (*from, *i));
-        let who = match (role, resource) {
-            (_, Some(r)) => format!("resource `{r}`"),
-            (Some(r), None) => format!("role `{r}`"),
-            (None, None) => "the entry".to_owned(),
-        };
-        let task = task.map(|t| format!(" on task `{t}`")).unwrap_or_default();
-        for pair in dated.windows(2) {
-            let [(from_a, to_a, ia), (from_b, _, ib)] = pair else {
-                continue;
-            };
-            if from_a == from_b {
-                p.push(
-                    &entries.index(*ib),
-                    ErrorCode::RatesAmbiguousEntry,
-                    format!("{who}{task} already has a rate from {from_b} (entry {ia})"),
-                );
-            } else if to_a.is_some_and(|to| to >= *from_b) {
-                p.push(
-                    &entries.index(*ia).key("effective_to"),
-                    ErrorCode::RatesOverlappingEntries,
-                    format!("{who}{task}: the rate from {from_a} runs to {} but entry {ib} starts on {from_b}", to_a.map(|d| d.to_string()).unwrap_or_default()),
-                );
-            }
-        }
-    }
-    p
 }
 
 fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Problems) {
@@ -282,7 +206,7 @@ pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
         not_negative(ceiling.amount.amount, &at.key("amount"), "the ceiling", p);
         currency_is(&ceiling.amount, c.currency, &at, "the ceiling", p);
     }
-    p.extend(validate_rate_card(
+    p.extend(crate::rates::validate_rate_card(
         &c.rate_card,
         c.currency,
         &root.key("rate_card"),
@@ -394,7 +318,7 @@ fn rate_target(t: &RateTarget, at: &Pointer, p: &mut Problems) {
     target_problems(t.role.as_ref(), t.resource_id.as_ref(), at, p);
 }
 
-pub(super) fn change_order(co: &ChangeOrder, root: &Pointer, p: &mut Problems) {
+pub(crate) fn change_order(co: &ChangeOrder, root: &Pointer, p: &mut Problems) {
     if co.sequence == 0 {
         p.push(
             &root.key("sequence"),

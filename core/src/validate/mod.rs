@@ -1,8 +1,9 @@
 //! Document validation: every problem, not the first, each with a code, a message and a path.
 
-mod documents;
+pub(crate) mod documents;
 
-pub use documents::{validate_change_order_against, validate_rate_card};
+pub use crate::rates::validate_rate_card;
+pub use documents::validate_change_order_against;
 
 use serde::Deserialize;
 

@@ -1,0 +1,39 @@
+//! The billing run: eligibility, rate resolution, pricing, the ceiling and the explained output.
+//!
+//! `cargo bench -p billwise-benches --bench billing`
+//!
+//! `preview_invoice` runs on a parsed request; `run_preview_invoice` is the whole operation a binding
+//! calls (JSON bytes in, canonical JSON out).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use billwise_core::billing::PreviewInvoiceRequest;
+use billwise_core::json::Limits;
+
+fn main() {
+    divan::main();
+}
+
+#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
+fn preview_invoice(bencher: divan::Bencher, n: usize) {
+    let json = billwise_benches::billing_request_json(n);
+    let request: PreviewInvoiceRequest =
+        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
+            .expect("a valid request");
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench(|| billwise_core::billing::preview_invoice(divan::black_box(&request)));
+}
+
+#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
+fn run_preview_invoice(bencher: divan::Bencher, n: usize) {
+    let json = billwise_benches::billing_request_json(n);
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench(|| {
+            billwise_core::api::run(
+                "preview_invoice",
+                divan::black_box(json.as_bytes()),
+                &Limits::DEFAULT,
+            )
+        });
+}

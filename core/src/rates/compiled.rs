@@ -1,0 +1,331 @@
+//! The pre-indexed form of a rate card.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::{RateQuery, RateResolution, RateRule};
+use crate::model::{Date, RateUnit};
+
+/// A date packed into one integer that orders like the date.
+fn day_key(d: Date) -> u32 {
+    (u32::from(d.year()) << 9) | (u32::from(d.month()) << 5) | u32::from(d.day())
+}
+
+/// Disjoint dated segments of one key, sorted by start; each names the rule in force.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Timeline {
+    segments: Vec<Segment>,
+}
+
+/// Days `start..=end` (packed day keys) priced by rule `rule`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Segment {
+    start: u32,
+    end: u32,
+    rule: u32,
+}
+
+impl Timeline {
+    /// Builds the segments of the rules `members` (indexes into `rules`): on each day the rule in
+    /// force (`effective_from <= day <= effective_to`) with the latest `effective_from` wins.
+    fn build(rules: &[RateRule], members: &[usize]) -> Timeline {
+        // Events: a rule starts on `from`, and stops after `to` (at day key `to + 1`).
+        let mut events: Vec<(Date, bool, usize)> = Vec::with_capacity(members.len() * 2);
+        for &i in members {
+            let Some(r) = rules.get(i) else { continue };
+            events.push((r.effective_from, true, i));
+            if let Some(next) = r.effective_to.and_then(Date::succ) {
+                events.push((next, false, i));
+            }
+        }
+        events.sort_unstable();
+        let mut active: BTreeMap<(Date, usize), ()> = BTreeMap::new();
+        let mut t = Timeline::default();
+        let mut k = 0;
+        while let Some(&(day, _, _)) = events.get(k) {
+            while let Some(&(d, starts, i)) = events.get(k) {
+                if d != day {
+                    break;
+                }
+                if let Some(r) = rules.get(i) {
+                    if starts {
+                        active.insert((r.effective_from, i), ());
+                    } else {
+                        active.remove(&(r.effective_from, i));
+                    }
+                }
+                k += 1;
+            }
+            let winner = active.keys().next_back().map(|(_, i)| *i);
+            // The segment ends the day before the next event (or never).
+            let end = events
+                .get(k)
+                .and_then(|(d, _, _)| d.pred())
+                .map_or(u32::MAX, day_key);
+            if let Some(w) = winner {
+                let w = u32::try_from(w).unwrap_or(u32::MAX);
+                let start = day_key(day);
+                let before = day.pred().map(day_key);
+                match t.segments.last_mut() {
+                    Some(last) if last.rule == w && Some(last.end) == before => last.end = end,
+                    _ => t.segments.push(Segment {
+                        start,
+                        end,
+                        rule: w,
+                    }),
+                }
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn find(&self, day: u32) -> Option<u32> {
+        let n = self.segments.partition_point(|s| s.start <= day);
+        let seg = self.segments.get(n.checked_sub(1)?)?;
+        (seg.end >= day).then_some(seg.rule)
+    }
+}
+
+/// Interned names with an open-addressing hash index (FNV-1a, linear probing). Lookups never
+/// iterate the table, so nothing depends on its order; ids are given in first-seen order.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct NameIndex {
+    names: Vec<Box<str>>,
+    /// `id + 1` per slot, 0 when empty; the length is a power of two.
+    slots: Vec<u32>,
+}
+
+#[inline]
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl NameIndex {
+    fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.into());
+        if self.slots.len() < self.names.len() * 2 {
+            self.rehash();
+        } else {
+            self.place(name, id);
+        }
+        id
+    }
+
+    fn rehash(&mut self) {
+        let size = (self.names.len() * 4).next_power_of_two().max(8);
+        self.slots = vec![0; size];
+        let names = std::mem::take(&mut self.names);
+        for (i, n) in names.iter().enumerate() {
+            self.place(n, u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        self.names = names;
+    }
+
+    fn place(&mut self, name: &str, id: u32) {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (fnv1a(name) as usize) & mask;
+        loop {
+            match self.slots.get_mut(i) {
+                Some(slot) if *slot == 0 => {
+                    *slot = id.saturating_add(1);
+                    return;
+                }
+                Some(_) => i = (i + 1) & mask,
+                None => return,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (fnv1a(name) as usize) & mask;
+        loop {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            let id = slot - 1;
+            if self.names.get(id as usize).is_some_and(|n| &**n == name) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// A rate card compiled for fast resolution: interned names and one timeline per key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledCard {
+    rules: Vec<RateRule>,
+    hours_per_day: Decimal,
+    version: u32,
+    roles: NameIndex,
+    resources: NameIndex,
+    tasks: NameIndex,
+    timelines: Vec<Timeline>,
+    by_role: Vec<Option<u32>>,
+    by_resource: Vec<Option<u32>>,
+    by_role_task: BTreeMap<(u32, u32), u32>,
+    by_resource_task: BTreeMap<(u32, u32), u32>,
+}
+
+fn intern(map: &mut NameIndex, name: &str) -> u32 {
+    map.intern(name)
+}
+
+fn set(v: &mut Vec<Option<u32>>, at: u32, value: u32) {
+    let at = at as usize;
+    if v.len() <= at {
+        v.resize(at + 1, None);
+    }
+    if let Some(slot) = v.get_mut(at) {
+        *slot = Some(value);
+    }
+}
+
+impl CompiledCard {
+    /// Compiles `rules` (one contract version's rates) resolved as `version`.
+    pub fn new(rules: Vec<RateRule>, hours_per_day: Decimal, version: u32) -> CompiledCard {
+        let mut roles = NameIndex::default();
+        let mut resources = NameIndex::default();
+        let mut tasks = NameIndex::default();
+        // (is_resource, target id, task id or MAX) -> member rule indexes
+        let mut groups: BTreeMap<(bool, u32, u32), Vec<usize>> = BTreeMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let (is_resource, target) = match (&r.key.resource_id, &r.key.role) {
+                (Some(res), _) => (true, intern(&mut resources, res.as_str())),
+                (None, Some(role)) => (false, intern(&mut roles, role)),
+                (None, None) => continue,
+            };
+            let task = r
+                .key
+                .task_id
+                .as_ref()
+                .map_or(u32::MAX, |t| intern(&mut tasks, t.as_str()));
+            groups
+                .entry((is_resource, target, task))
+                .or_default()
+                .push(i);
+        }
+        let mut card = CompiledCard {
+            hours_per_day,
+            version,
+            roles,
+            resources,
+            tasks,
+            timelines: Vec::with_capacity(groups.len()),
+            by_role: Vec::new(),
+            by_resource: Vec::new(),
+            by_role_task: BTreeMap::new(),
+            by_resource_task: BTreeMap::new(),
+            rules: Vec::new(),
+        };
+        for ((is_resource, target, task), members) in groups {
+            let tl = u32::try_from(card.timelines.len()).unwrap_or(u32::MAX);
+            card.timelines.push(Timeline::build(&rules, &members));
+            match (is_resource, task) {
+                (true, u32::MAX) => set(&mut card.by_resource, target, tl),
+                (false, u32::MAX) => set(&mut card.by_role, target, tl),
+                (true, t) => {
+                    card.by_resource_task.insert((target, t), tl);
+                }
+                (false, t) => {
+                    card.by_role_task.insert((target, t), tl);
+                }
+            }
+        }
+        card.rules = rules;
+        card
+    }
+
+    /// The rules, in the order given.
+    pub fn rules(&self) -> &[RateRule] {
+        &self.rules
+    }
+
+    /// The contract version this card belongs to.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn hit(&self, timeline: Option<u32>, day: u32) -> Option<&RateRule> {
+        let tl = self.timelines.get(timeline? as usize)?;
+        self.rules.get(tl.find(day)? as usize)
+    }
+
+    /// Resolves one query: override, then resource + task, resource, role + task, role.
+    #[inline]
+    pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
+        if let Some(rate) = q.rate_override {
+            return RateResolution::Rate {
+                rate,
+                unit: RateUnit::Hour,
+                rule: None,
+                hours_per_day: None,
+                contract_version: self.version,
+            };
+        }
+        let day = day_key(q.work_date);
+        let task = match q.task_id {
+            Some(t) if !self.tasks.is_empty() => self.tasks.get(t),
+            _ => None,
+        };
+        let mut found = None;
+        if let Some(res) = q
+            .resource_id
+            .filter(|_| !self.resources.is_empty())
+            .and_then(|r| self.resources.get(r))
+        {
+            if let Some(t) = task {
+                found = self.hit(self.by_resource_task.get(&(res, t)).copied(), day);
+            }
+            if found.is_none() {
+                found = self.hit(self.by_resource.get(res as usize).copied().flatten(), day);
+            }
+        }
+        if found.is_none()
+            && let Some(role) = self.roles.get(q.role)
+        {
+            if let Some(t) = task {
+                found = self.hit(self.by_role_task.get(&(role, t)).copied(), day);
+            }
+            if found.is_none() {
+                found = self.hit(self.by_role.get(role as usize).copied().flatten(), day);
+            }
+        }
+        match found {
+            Some(rule) => RateResolution::Rate {
+                rate: rule.rate,
+                unit: rule.unit,
+                rule: Some(rule),
+                hours_per_day: match rule.unit {
+                    RateUnit::Day => Some(self.hours_per_day),
+                    RateUnit::Hour => None,
+                },
+                contract_version: self.version,
+            },
+            None => RateResolution::Missing {
+                contract_version: self.version,
+            },
+        }
+    }
+}
