@@ -215,6 +215,17 @@ case(R, "metrics", "metrics: unbilled approved time, held items by reason, open 
                      entry(id="TE-3", status="submitted")) + [ev("bad", "psa", "time_entry.approved", "TE-9")],
      metrics_as_of="2026-02-01")
 
+policy = json.loads((root / "spec" / "examples" / "ownership-policy.json").read_text())
+crm_contract = contract()
+crm_contract["ceiling"] = {"amount": {"amount": "9000.00", "currency": "USD"}}
+case(R, "crm-writes-an-erp-owned-field", "with the ownership policy, the CRM may not change the ceiling of a signed contract; the ERP may",
+     ownership_policy=policy,
+     envelopes=setup() + [env("crm-ctr", "crm", {"type": "contract.recorded", "contract": crm_contract}),
+                          env("erp-ctr", "erp", {"type": "contract.recorded", "contract": crm_contract})])
+case(R, "psa-may-not-post-under-the-policy", "with the ownership policy, an invoice event from the PSA is refused by ownership before the machine",
+     ownership_policy=policy,
+     envelopes=setup(entry(status="approved")) + [draft("inv", "INV-1"), ev("iap", "psa", "invoice.approved", "INV-1")])
+
 # engine_apply: a snapshot from a replay, then more envelopes.
 base = run(R, {"envelopes": setup(entry(status="approved")) + [draft("inv", "INV-1")]})["snapshot"]
 case(A, "apply-to-a-snapshot", "envelopes applied to an engine given by its snapshot continue its version and chain",

@@ -9,6 +9,7 @@ use billwise_core::model::{ChangeOrder, Date, DocumentKind, Id, Money, SchemaVer
 use billwise_core::{Error, ErrorClass};
 use clap::{Parser, Subcommand};
 
+mod ownership_cli;
 mod preview;
 // Event engine.
 mod replay;
@@ -47,6 +48,71 @@ enum Command {
         #[arg(long)]
         contract: Option<String>,
         /// Print the reports as canonical JSON, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check an inbound update against an ownership policy, field by field.
+    ///
+    /// Prints the decisions as canonical JSON. Exits 0 when every field is accepted, 1 when a
+    /// field is refused, 2 when the input cannot be read.
+    CheckUpdate {
+        /// The changed fields and their new values: a JSON object (`-` for standard input).
+        changes: String,
+        /// The ownership policy.
+        #[arg(long)]
+        policy: String,
+        /// The entity kind (`account`, `contract`, ...).
+        #[arg(long)]
+        entity: String,
+        /// The entity's lifecycle stage.
+        #[arg(long)]
+        stage: Option<String>,
+        /// The system the update comes from.
+        #[arg(long)]
+        source: String,
+        /// Refuse the whole update if any field is refused.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Reconcile the records of one entity kind across systems (one JSON Lines file per system).
+    ///
+    /// Each file is `SYSTEM=PATH`, or a path whose file name (without extension) is the system.
+    /// Prints a readable report, or the canonical JSON report with `--json`. Exits 0 when the
+    /// systems agree, 1 when there are findings, 2 when an input cannot be read.
+    Reconcile {
+        /// The JSON Lines files, one per system.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The ownership policy.
+        #[arg(long)]
+        policy: String,
+        /// The entity kind.
+        #[arg(long)]
+        kind: String,
+        /// Judge every entity at this stage instead of the stage its records hold.
+        #[arg(long)]
+        stage: Option<String>,
+        /// Cross-references: JSON Lines of `{"id": ..., "ids": {"system": "id", ...}}`.
+        #[arg(long)]
+        cross_refs: Option<String>,
+        /// Print the canonical JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the activation gate on a won opportunity.
+    ///
+    /// Exits 0 when it is ready to become a project, 1 when it is blocked, 2 when an input cannot
+    /// be read.
+    Activate {
+        /// The opportunity document.
+        opportunity: String,
+        /// The accounts: one account, a JSON array of accounts, or JSON Lines.
+        #[arg(long)]
+        accounts: String,
+        /// The ownership policy (for the currencies each legal entity may use).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print the canonical JSON answer.
         #[arg(long)]
         json: bool,
     },
@@ -757,6 +823,44 @@ fn main() -> ExitCode {
             Ok(worst)
         })(),
         Command::Run { op, file } => run_op(&op, &file, &mut out),
+        Command::CheckUpdate {
+            changes,
+            policy,
+            entity,
+            stage,
+            source,
+            strict,
+        } => ownership_cli::check_update(
+            &changes,
+            &policy,
+            &entity,
+            stage.as_deref(),
+            &source,
+            strict,
+            &mut out,
+        ),
+        Command::Reconcile {
+            files,
+            policy,
+            kind,
+            stage,
+            cross_refs,
+            json,
+        } => ownership_cli::reconcile(
+            &files,
+            &policy,
+            &kind,
+            stage.as_deref(),
+            cross_refs.as_deref(),
+            json,
+            &mut out,
+        ),
+        Command::Activate {
+            opportunity,
+            accounts,
+            policy,
+            json,
+        } => ownership_cli::activate(&opportunity, &accounts, policy.as_deref(), json, &mut out),
         cmd @ (Command::Preview { .. } | Command::Commit { .. } | Command::Credit { .. }) => {
             match billing_command(cmd, &mut out) {
                 Ok(code) => Ok(code),

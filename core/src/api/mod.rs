@@ -27,6 +27,21 @@ pub use engine::{
     engine_replay,
 };
 
+mod check_activation;
+mod check_update;
+mod golden_record;
+mod reconcile;
+
+pub use check_activation::{
+    ActivationStatus, CheckActivationRequest, CheckActivationResponse, check_activation,
+};
+pub use check_update::{
+    CheckUpdateRequest, CheckUpdateResponse, FieldDecision, UpdateMode, UpdateOutcome, check_update,
+};
+pub use golden_record::{
+    GoldenRecordRequest, GoldenRecordResponse, UnresolvedField, golden_record,
+};
+pub use reconcile::{ReconcileRequest, ReconcileResponse, reconcile};
 // Rates and change orders.
 mod apply_change_order;
 mod resolve_rate;
@@ -48,6 +63,10 @@ use crate::json::{self, Limits};
 /// The names of the operations [`run`] accepts.
 pub const OPERATIONS: &[&str] = &[
     "validate",
+    "check_update",
+    "golden_record",
+    "reconcile",
+    "check_activation",
     "preview_invoice",
     "commit_invoice",
     "record_credit",
@@ -80,6 +99,10 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "check_update" => call(input, limits, check_update),
+        "golden_record" => call(input, limits, golden_record),
+        "reconcile" => call(input, limits, reconcile),
+        "check_activation" => call(input, limits, check_activation),
         "preview_invoice" => call(input, limits, preview_invoice),
         "commit_invoice" => call(input, limits, commit_invoice),
         "record_credit" => call(input, limits, record_credit),

@@ -268,6 +268,12 @@ fn fields_of(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn entity_name(kind: usize) -> &'static str {
+    crate::ownership::entity_kinds()
+        .get(kind)
+        .map_or("", |k| k.name)
+}
+
 fn list(names: &[&str]) -> String {
     names
         .iter()
@@ -282,7 +288,9 @@ fn money_sub(a: Money, b: Money) -> Result<Money, Fail> {
 
 impl Engine {
     /// The ownership step: every field an event changes must be owned by its source at the
-    /// entity's stage. Enforced once the ownership policy module is available.
+    /// entity's stage (`OWNERSHIP_NOT_OWNER`, or `OWNERSHIP_NO_OWNER` when no rule gives it one).
+    /// Entity kinds the policy does not name, and fields the policy's catalogue does not know
+    /// (the engine's own bookkeeping), are not checked.
     fn check_ownership(
         &self,
         entity: &str,
@@ -290,7 +298,41 @@ impl Engine {
         source: &System,
         fields: &[&str],
     ) -> Result<(), Fail> {
-        let _ = (&self.policy, entity, stage, source, fields);
+        use crate::ownership::{Decision, entity_index};
+        let (Some(policy), Some(kind)) = (&self.compiled, entity_index(entity)) else {
+            return Ok(());
+        };
+        if !policy.names_kind(kind) {
+            return Ok(());
+        }
+        let stage_index = stage.and_then(|s| {
+            crate::ownership::entity(entity_name(kind)).and_then(|k| k.stage_index(s))
+        });
+        let from = policy.system_index(source.as_str());
+        let at = stage.map_or_else(
+            || "at every stage".to_owned(),
+            |s| format!("at stage `{s}`"),
+        );
+        for field in fields {
+            match policy.decide(kind, stage_index, from, field) {
+                Decision::Accepted | Decision::UnknownField => {}
+                Decision::NotOwner(o) => {
+                    let owner = policy.system(o).map_or("", |s| s.as_str());
+                    return rejected(
+                        ErrorCode::OwnershipNotOwner,
+                        format!(
+                            "`{owner}` owns `{entity}.{field}` {at}; `{source}` may not change it"
+                        ),
+                    );
+                }
+                Decision::NoOwner => {
+                    return rejected(
+                        ErrorCode::OwnershipNoOwner,
+                        format!("no rule gives `{entity}.{field}` one owner {at}"),
+                    );
+                }
+            }
+        }
         Ok(())
     }
 

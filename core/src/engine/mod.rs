@@ -63,6 +63,8 @@ pub struct Engine {
     /// Idempotency key → position in `exceptions` of its latest unresolved entry.
     open: BTreeMap<Id, usize>,
     policy: Option<OwnershipPolicy>,
+    /// The policy compiled for lookups (derived from `policy`, not part of the snapshot).
+    compiled: Option<crate::ownership::CompiledPolicy>,
 }
 
 /// The snapshot as one serialisable value (the reference [`Engine::snapshot`] is tested against).
@@ -143,6 +145,13 @@ impl Engine {
     }
 
     fn set_policy(&mut self, policy: Option<OwnershipPolicy>) -> Result<(), Error> {
+        self.compiled = match &policy {
+            Some(p) => Some(
+                crate::ownership::CompiledPolicy::compile(p)
+                    .map_err(|problems| crate::ownership::policy_error(&problems, ""))?,
+            ),
+            None => None,
+        };
         self.policy = policy;
         Ok(())
     }
@@ -503,6 +512,7 @@ impl Engine {
             exceptions: s.exceptions,
             open,
             policy: None,
+            compiled: None,
         };
         engine.set_policy(s.ownership_policy)?;
         Ok(engine)

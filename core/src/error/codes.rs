@@ -140,6 +140,27 @@ error_codes! {
     // Ownership.
     OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
     OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";
+    OwnershipUnknownField = "OWNERSHIP_UNKNOWN_FIELD", Validation, "a rule or an update names a field the entity kind does not have";
+    OwnershipUnknownStage = "OWNERSHIP_UNKNOWN_STAGE", Validation, "a rule or a request names a lifecycle stage the entity kind does not have";
+    OwnershipUncoveredStage = "OWNERSHIP_UNCOVERED_STAGE", Validation, "no rule covers a lifecycle stage of an entity kind the policy names";
+    OwnershipNotOwner = "OWNERSHIP_NOT_OWNER", Rule, "an update changes a field that its source system does not own at the entity's stage";
+    OwnershipNoOwner = "OWNERSHIP_NO_OWNER", Rule, "no rule gives the field one owner at the entity's stage";
+    OwnershipStrictRejected = "OWNERSHIP_STRICT_REJECTED", Rule, "in strict mode, a field the source owns is refused because another field of the same update was";
+
+    // Reconciliation.
+    ReconcileMissingId = "RECONCILE_MISSING_ID", Input, "a record has no text `id`";
+    ReconcileDuplicateRecord = "RECONCILE_DUPLICATE_RECORD", Input, "one system holds two records of one entity";
+    ReconcileCrossRefConflict = "RECONCILE_CROSS_REF_CONFLICT", Input, "cross-references map one system's record to two entities";
+
+    // Activation.
+    ActivationNotWon = "ACTIVATION_NOT_WON", Validation, "the opportunity is not `closed_won`";
+    ActivationUnknownAccount = "ACTIVATION_UNKNOWN_ACCOUNT", Validation, "the opportunity's account is not among the accounts given";
+    ActivationMissingErpId = "ACTIVATION_MISSING_ERP_ID", Validation, "the account has no ERP external id (it does not exist in the ERP yet)";
+    ActivationInactiveAccount = "ACTIVATION_INACTIVE_ACCOUNT", Validation, "the account is not `active`";
+    ActivationMissingField = "ACTIVATION_MISSING_FIELD", Validation, "a value a project needs is absent from the opportunity (and its account)";
+    ActivationCurrencyNotAllowed = "ACTIVATION_CURRENCY_NOT_ALLOWED", Validation, "the policy does not allow the currency for the legal entity";
+    ActivationUnknownParent = "ACTIVATION_UNKNOWN_PARENT", Validation, "an account in the hierarchy names a parent that is not among the accounts given";
+    ActivationHierarchyCycle = "ACTIVATION_HIERARCHY_CYCLE", Validation, "the account hierarchy above the account loops back on itself";
 
     // Billing and the ledger.
     LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";

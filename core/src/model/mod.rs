@@ -15,5 +15,5 @@ pub use decimal::Dec;
 pub use documents::*;
 pub use ids::{Id, MAX_ID_BYTES, System};
 pub use money::{Money, RoundingMode};
-pub use ownership::{OwnershipPolicy, OwnershipRule};
+pub use ownership::{ActivationPolicy, OwnershipPolicy, OwnershipRule};
 pub use schema_version::{SCHEMA_VERSION, SchemaVersion};
