@@ -159,3 +159,22 @@ pub fn billing_request_json(n: usize) -> String {
         tasks.join(",")
     )
 }
+
+/// The contract of [`contract_json`] with 3 approved change orders raising one role's rate each
+/// (CO-n: `Role 3n` at 300 + n from 2026-0(2n)-01): the history the rates benchmarks resolve against.
+pub fn rates_history() -> Result<billwise_core::changes::ContractHistory, billwise_core::Error> {
+    use billwise_core::json::{Limits, from_str};
+    let contract: billwise_core::model::Contract = from_str(&contract_json(), &Limits::DEFAULT)?;
+    let cos = (1..=3u32)
+        .map(|n| {
+            let json = format!(
+                r#"{{"schema_version":1,"id":"CO-{n}","contract_id":"C-1","sequence":{n},"status":"approved","effective_date":"2026-0{m}-01","approved_on":"2026-0{m}-15","changes":[{{"type":"set_rate","role":"Role {r}","rate":{{"amount":"{rate}.00","currency":"USD"}}}}]}}"#,
+                m = n * 2,
+                r = n * 3,
+                rate = 300 + n
+            );
+            from_str(&json, &Limits::DEFAULT)
+        })
+        .collect::<Result<Vec<billwise_core::model::ChangeOrder>, _>>()?;
+    billwise_core::changes::ContractHistory::new(&contract, &cos)
+}
