@@ -117,6 +117,63 @@ pub fn preview_request_json(n: usize) -> String {
     s
 }
 
+// Event engine.
+
+/// The envelopes that set up a contract with a 3,000,000.00 ceiling and an active project.
+pub fn engine_setup() -> Vec<billwise_core::engine::Envelope> {
+    let contract = r#"{"idempotency_key":"ctr","correlation_id":"setup","source":"erp","occurred_at":"2026-01-01T09:00:00Z","event":{"type":"contract.recorded","contract":{"schema_version":1,"id":"CTR-1","account_id":"ACC-1","legal_entity":"US01","currency":"USD","billing_model":"time_and_materials","status":"active","start_date":"2026-01-01","end_date":"2026-12-31","ceiling":{"amount":{"amount":"3000000.00","currency":"USD"}},"rate_card":{"entries":[{"role":"Developer","rate":{"amount":"100.00","currency":"USD"},"effective_from":"2026-01-01"}]}}}}"#;
+    let project = r#"{"idempotency_key":"prj","correlation_id":"setup","source":"psa","occurred_at":"2026-01-01T09:00:00Z","event":{"type":"project.recorded","project":{"schema_version":1,"id":"PRJ-1","contract_id":"CTR-1","legal_entity":"US01","status":"active"}}}"#;
+    [contract, project]
+        .iter()
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect()
+}
+
+/// `n` envelopes from the PSA: each time entry is recorded as submitted, then approved, so
+/// `n / 2` entries.
+pub fn engine_envelopes(n: usize) -> Vec<billwise_core::engine::Envelope> {
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0usize;
+    while out.len() < n {
+        let day = 1 + i % 28;
+        let rec = format!(
+            r#"{{"idempotency_key":"rec-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T17:00:00Z","event":{{"type":"time_entry.recorded","time_entry":{{"id":"TE-{i}","project_id":"PRJ-1","task_id":"T-1","resource_id":"R-{r}","role":"Developer","work_date":"2026-01-{day:02}","hours":"{h}","status":"submitted"}}}}}}"#,
+            w = i / 500,
+            r = i % 50,
+            h = 1 + i % 8
+        );
+        let approve = format!(
+            r#"{{"idempotency_key":"ap-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T18:00:00Z","event":{{"type":"time_entry.approved","id":"TE-{i}"}}}}"#,
+            w = i / 500
+        );
+        for s in [rec, approve] {
+            if out.len() < n
+                && let Ok(e) = serde_json::from_str(&s)
+            {
+                out.push(e);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `n` time entries from the PSA, each recorded once as approved (a contract of `n` entries).
+pub fn engine_entries(n: usize) -> Vec<billwise_core::engine::Envelope> {
+    (0..n)
+        .filter_map(|i| {
+            let day = 1 + i % 28;
+            serde_json::from_str(&format!(
+                r#"{{"idempotency_key":"rec-{i}","correlation_id":"week-{w}","source":"psa","occurred_at":"2026-01-{day:02}T17:00:00Z","event":{{"type":"time_entry.recorded","time_entry":{{"id":"TE-{i}","project_id":"PRJ-1","task_id":"T-1","resource_id":"R-{r}","role":"Developer","work_date":"2026-01-{day:02}","hours":"{h}","status":"approved"}}}}}}"#,
+                w = i / 500,
+                r = i % 50,
+                h = 1 + i % 8
+            ))
+            .ok()
+        })
+        .collect()
+}
+
 /// A `preview_invoice` request over `n` time entries, as JSON: the contract of [`contract_json`]
 /// (20 roles x 3 dated rates), one active project with 7 tasks (one of them not billable), about 70%
 /// of the entries approved, and a fees ceiling set at half of the approved work (at a flat 150 an hour),

@@ -141,6 +141,11 @@ operations! {
     check_activation => api::check_activation,
         "Checks whether a won opportunity can become a project: every activation gate, with what\n\
          is missing.";
+    engine_replay => api::engine_replay,
+        "Replays an event log through a fresh engine and returns its state, exceptions and audit.";
+    engine_apply => api::engine_apply,
+        "Applies events to an engine restored from a snapshot (or a fresh one) and returns the\n\
+         new state, exceptions and audit.";
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the

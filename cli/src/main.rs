@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 mod ownership_cli;
 mod preview;
+// Event engine.
+mod replay;
 
 /// Exit code: every input valid.
 const OK: u8 = 0;
@@ -178,6 +180,27 @@ enum Command {
         /// Print each machine as a Mermaid `stateDiagram-v2`.
         #[arg(long)]
         mermaid: bool,
+    },
+    // Event engine.
+    /// Replay an event log (JSON Lines, one envelope per line) through the engine.
+    ///
+    /// Prints each envelope's outcome, the exception queue and the final invoice preview.
+    /// Exits 0 when every line was read and applied, rejected or found duplicate; 2 otherwise.
+    Replay {
+        /// The event log (`-` for standard input).
+        events: String,
+        /// Write the final snapshot (canonical JSON) here.
+        #[arg(long)]
+        snapshot: Option<String>,
+        /// Enforce this ownership policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// The period of the final preview, `START..END` (default: contract start to `--as-of`).
+        #[arg(long)]
+        period: Option<String>,
+        /// The day of the final preview (default: the latest `occurred_at` date in the log).
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// Resolve the rate for one piece of work and say why that rate won.
     ///
@@ -560,6 +583,32 @@ fn machines(
     Ok(OK)
 }
 
+// Event engine.
+fn replay_command(
+    events: &str,
+    snapshot: Option<&str>,
+    policy: Option<&str>,
+    period: Option<&str>,
+    as_of: Option<&str>,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let events = read_input(events)?;
+    let policy = policy.map(read_input).transpose()?;
+    let r = replay::replay(&replay::Options {
+        events: &events,
+        policy: policy.as_deref(),
+        period,
+        as_of,
+    })
+    .map_err(|e| e.to_string())?;
+    write!(out, "{}", r.report).map_err(|e| e.to_string())?;
+    if let Some(p) = snapshot {
+        write_output(out, Some(p), &r.snapshot)?;
+        writeln!(out, "(snapshot written to {p})").map_err(|e| e.to_string())?;
+    }
+    Ok(if r.errors == 0 { OK } else { UNREADABLE })
+}
+
 fn load_request(
     path: &str,
     ledger: Option<&str>,
@@ -826,6 +875,21 @@ fn main() -> ExitCode {
             json,
             mermaid,
         } => machines(name.as_deref(), json, mermaid, &mut out),
+        // Event engine.
+        Command::Replay {
+            events,
+            snapshot,
+            policy,
+            period,
+            as_of,
+        } => replay_command(
+            &events,
+            snapshot.as_deref(),
+            policy.as_deref(),
+            period.as_deref(),
+            as_of.as_deref(),
+            &mut out,
+        ),
         Command::Rate {
             contract,
             role,

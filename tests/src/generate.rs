@@ -72,6 +72,13 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<api::TransitionResponse>("api/transition.response")?,
         schema::<api::DescribeMachinesRequest>("api/describe_machines.request")?,
         schema::<api::DescribeMachinesResponse>("api/describe_machines.response")?,
+        // Event engine.
+        schema::<api::EngineReplayRequest>("api/engine_replay.request")?,
+        schema::<api::EngineResponse>("api/engine_replay.response")?,
+        schema::<api::EngineApplyRequest>("api/engine_apply.request")?,
+        schema::<api::EngineResponse>("api/engine_apply.response")?,
+        schema::<billwise_core::engine::Snapshot>("engine_snapshot")?,
+        schema::<billwise_core::engine::Envelope>("engine_envelope")?,
         schema::<api::ResolveRateRequest>("api/resolve_rate.request")?,
         schema::<api::ResolveRateResponse>("api/resolve_rate.response")?,
         schema::<api::ApplyChangeOrderRequest>("api/apply_change_order.request")?,

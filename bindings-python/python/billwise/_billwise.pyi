@@ -47,6 +47,8 @@ __all__ = [
     "golden_record",
     "reconcile",
     "check_activation",
+    "engine_replay",
+    "engine_apply",
     "run",
     "to_json",
     "_read_document",
@@ -153,6 +155,12 @@ def reconcile(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, 
 
 def check_activation(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
     """Checks whether a won opportunity can become a project: every activation gate."""
+
+def engine_replay(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Replays an event log through a fresh engine and returns its state, exceptions and audit."""
+
+def engine_apply(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    """Applies events to an engine restored from a snapshot (or a fresh one)."""
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""

@@ -8,6 +8,8 @@ mod billing;
 mod validate;
 // Lifecycle state machines.
 mod machines;
+// Event engine.
+mod engine;
 
 pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
@@ -18,6 +20,11 @@ pub use validate::{ValidateRequest, ValidateResponse, validate, validate_documen
 pub use machines::{
     DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
     TransitionResponse, describe_machines, transition,
+};
+// Event engine.
+pub use engine::{
+    EngineApplyRequest, EngineReplayRequest, EngineResponse, PreviewQuery, engine_apply,
+    engine_replay,
 };
 
 mod check_activation;
@@ -66,6 +73,9 @@ pub const OPERATIONS: &[&str] = &[
     // Lifecycle state machines.
     "transition",
     "describe_machines",
+    // Event engine.
+    "engine_replay",
+    "engine_apply",
     // Rates and change orders.
     "resolve_rate",
     "apply_change_order",
@@ -99,6 +109,9 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         // Lifecycle state machines.
         "transition" => call(input, limits, transition),
         "describe_machines" => call(input, limits, describe_machines),
+        // Event engine.
+        "engine_replay" => call(input, limits, engine_replay),
+        "engine_apply" => call(input, limits, engine_apply),
         "resolve_rate" => call(input, limits, resolve_rate),
         "apply_change_order" => call(input, limits, apply_change_order),
         _ => Err(Error::new(

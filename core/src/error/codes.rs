@@ -178,6 +178,20 @@ error_codes! {
     AuditChainBroken = "AUDIT_CHAIN_BROKEN", Validation, "an audit entry does not follow the one before it (previous hash or version out of order)";
     AuditHeadMismatch = "AUDIT_HEAD_MISMATCH", Validation, "the audit chain does not end at the head hash recorded for it";
 
+    // Event engine.
+    EngineIdempotencyConflict = "ENGINE_IDEMPOTENCY_CONFLICT", IdempotencyConflict, "an idempotency key already used for an envelope was sent again with a different payload";
+    EngineVersionConflict = "ENGINE_VERSION_CONFLICT", VersionConflict, "an envelope's `expected_version` is not the engine's version";
+    EngineUnknownEntity = "ENGINE_UNKNOWN_ENTITY", Rule, "an event names a document or item the engine does not hold";
+    EngineNoContract = "ENGINE_NO_CONTRACT", Rule, "the engine holds no contract yet, so it cannot bill or preview";
+    EngineWrongContract = "ENGINE_WRONG_CONTRACT", Rule, "a document belongs to another contract than the one the engine holds";
+    EngineFieldNotByUpsert = "ENGINE_FIELD_NOT_BY_UPSERT", Rule, "an upsert sets a status (or the applied change orders) that only lifecycle events may set";
+    EngineItemLocked = "ENGINE_ITEM_LOCKED", Rule, "an upsert changes an item that is already billed";
+    EngineAlreadyExists = "ENGINE_ALREADY_EXISTS", Rule, "an event creates an invoice, payment or credit note whose id the engine already holds";
+    EngineEmptyInvoice = "ENGINE_EMPTY_INVOICE", Rule, "a billing run for the invoice found nothing to bill";
+    EngineBatchAborted = "ENGINE_BATCH_ABORTED", Rule, "another envelope of an atomic batch was rejected, so none of the batch was applied";
+    EngineInvalidSnapshot = "ENGINE_INVALID_SNAPSHOT", Input, "a snapshot does not agree with itself (version, audit chain or idempotency records)";
+    EngineInvalidTimestamp = "ENGINE_INVALID_TIMESTAMP", Input, "an envelope's `occurred_at` does not start with a `YYYY-MM-DD` date";
+
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
 }
