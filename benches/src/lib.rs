@@ -49,6 +49,74 @@ pub fn work_log_json(n: usize) -> String {
     s
 }
 
+/// The billing run of the Python benchmark (`benches/python/workload.py`, byte for byte): a capped
+/// time-and-materials contract with 20 roles x 2 dated rates, three projects and `n` time entries,
+/// as the JSON of a `preview_invoice` request.
+pub fn preview_request_json(n: usize) -> String {
+    const ROLES: usize = 20;
+    const DAYS_IN_MONTH: [usize; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut rates = String::new();
+    for r in 0..ROLES {
+        let first = 100 + 5 * r;
+        if r > 0 {
+            rates.push(',');
+        }
+        let _ = write!(
+            rates,
+            r#"{{"role":"Role {r}","rate":{{"amount":"{first}.00","currency":"USD"}},"effective_from":"2026-01-01","effective_to":"2026-06-30"}},{{"role":"Role {r}","rate":{{"amount":"{}.50","currency":"USD"}},"effective_from":"2026-07-01"}}"#,
+            first + 10
+        );
+    }
+    let mut tasks = String::new();
+    for t in 0..6 {
+        let _ = write!(tasks, r#"{{"id":"T-{t}","name":"Task {t}"}},"#);
+    }
+    tasks.push_str(r#"{"id":"T-6","name":"Internal","billable":false}"#);
+    let mut s = String::with_capacity(n * 190 + 4096);
+    let _ = write!(
+        s,
+        r#"{{"contract":{{"schema_version":1,"kind":"contract","id":"C-BENCH","account_id":"A-1","legal_entity":"US01","currency":"USD","billing_model":"time_and_materials","status":"active","start_date":"2026-01-01","end_date":"2026-12-31","rate_card":{{"entries":[{rates}]}},"ceiling":{{"amount":{{"amount":"{}.00","currency":"USD"}},"mode":"split"}}}},"projects":["#,
+        n * 360
+    );
+    for (i, status) in ["active", "completed", "on_hold"].iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            r#"{{"schema_version":1,"id":"P-{}","contract_id":"C-BENCH","legal_entity":"US01","status":"{status}","tasks":[{tasks}]}}"#,
+            i + 1
+        );
+    }
+    s.push_str(r#"],"time_entries":["#);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        let month = i % 12;
+        let days = DAYS_IN_MONTH.get(month).copied().unwrap_or(28);
+        let project = if i % 23 == 0 { 3 } else { 1 + i % 2 };
+        let status = if i % 19 == 0 { "submitted" } else { "approved" };
+        let _ = write!(
+            s,
+            r#"{{"id":"TE-{i}","project_id":"P-{project}","task_id":"T-{}","resource_id":"R-{}","role":"Role {}","work_date":"2026-{:02}-{:02}","hours":"{}.{:02}","status":"{status}""#,
+            (i / 5) % 7,
+            i % 50,
+            i % (ROLES + 1),
+            month + 1,
+            1 + (i / 12) % days,
+            1 + i % 8,
+            (i % 4) * 25
+        );
+        if i % 29 == 0 {
+            s.push_str(r#","billable":false"#);
+        }
+        s.push('}');
+    }
+    s.push_str(r#"],"period":{"start":"2026-01-01","end":"2026-11-30"},"as_of":"2026-12-01"}"#);
+    s
+}
+
 // Event engine.
 
 /// The envelopes that set up a contract with a 3,000,000.00 ceiling and an active project.

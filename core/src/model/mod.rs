@@ -8,6 +8,7 @@ mod ids;
 mod money;
 mod ownership;
 mod schema_version;
+pub mod wire;
 
 pub use currency::Currency;
 pub use date::Date;
