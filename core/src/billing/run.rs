@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::ledger::LedgerIndex;
+use super::ledger::{LedgerIndex, NetBilled};
 use super::terms::{Resolved, Terms};
 use super::types::{
     AdjustmentLine, AgingBucket, CeilingStatus, HeldByReason, HeldItem, HoldReason, InvoicePreview,
@@ -115,6 +115,21 @@ impl<'a> Ctx<'a> {
 
     fn round(&self, amount: Decimal) -> Money {
         Money::new(amount, self.currency).rounded(self.mode)
+    }
+
+    /// What the ledger has billed of an expense or milestone, and what is left of its `full` amount.
+    fn outstanding(
+        &self,
+        kind: ItemKind,
+        id: &Id,
+        full: Option<Money>,
+    ) -> Result<(Option<&NetBilled>, Option<Money>), Error> {
+        let net = self.ledger.get(kind, id.as_str());
+        let outstanding = match (full, net) {
+            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
+            (f, _) => f,
+        };
+        Ok((net, outstanding))
     }
 
     /// Checks 4, 5, 6 and 7 for an item of `project_id` dated `date`.
@@ -418,11 +433,7 @@ impl<'a> Ctx<'a> {
             }
             None => None,
         };
-        let net = self.ledger.get(ItemKind::Expense, x.id.as_str());
-        let outstanding = match (full, net) {
-            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
-            (f, _) => f,
-        };
+        let (net, outstanding) = self.outstanding(ItemKind::Expense, &x.id, full)?;
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Expense,
@@ -555,11 +566,7 @@ impl<'a> Ctx<'a> {
             ),
             _ => (None, format!("milestone:{}", m.id)),
         };
-        let net = self.ledger.get(ItemKind::Milestone, m.id.as_str());
-        let outstanding = match (full, net) {
-            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
-            (f, _) => f,
-        };
+        let (net, outstanding) = self.outstanding(ItemKind::Milestone, &m.id, full)?;
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Milestone,
