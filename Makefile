@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
-.PHONY: all demo test lint fmt test-rust gen gen-check build bench help
+.PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
 
 all: test
 
@@ -18,6 +18,8 @@ help:
 	@echo "make test-node  build the Node addon and run the JS suite on it"
 	@echo "make test-wasm  build the WebAssembly package and run the JS suite and a browser test on it"
 	@echo "make bench-node / make bench-wasm  previewInvoice in Node (addon / WebAssembly) vs decimal.js and ZEN"
+	@echo "make test-python  build the Python wheel into .venv and run its tests, mypy and stubtest"
+	@echo "make bench-python preview_invoice from Python vs pure Python and GoRules ZEN (BENCH_ARGS=...)"
 
 build:
 	$(CARGO) build --locked -p billwise-cli
@@ -42,7 +44,7 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust demo test-node test-wasm
+test: lint test-rust demo test-python test-node test-wasm
 	@echo "make test: all suites passed"
 
 bench:
@@ -142,3 +144,39 @@ bench-node: node-build bench-deps
 
 bench-wasm: wasm-build bench-deps
 	cd js/bench && node --max-old-space-size=12000 bench.mjs wasm $(WASM_BENCH_SIZES)
+# Python: a venv at .venv with pinned tools, the wheel built by maturin into dist/ and installed there.
+# The tests run the release wheel, the artefact users install (and the one benchmarks will time);
+# a debug build would not share the Rust test build either (maturin sets pyo3's extension-module).
+VENV := .venv
+VPY := $(VENV)/bin/python
+PY_TOOLS := maturin==1.16.0 pytest==9.0.3 mypy==2.4.1 typing_extensions==4.15.0 pydantic==2.13.4
+
+python-venv:
+	@test -x $(VPY) || python3 -m venv $(VENV)
+	@# .venv/.tools records what was installed: the pinned set is installed once, not on every run.
+	@if [ "$$(cat $(VENV)/.tools 2>/dev/null)" != "$(PY_TOOLS)" ]; then \
+		$(VPY) -m pip install -q --disable-pip-version-check $(PY_TOOLS) \
+		&& echo "$(PY_TOOLS)" > $(VENV)/.tools; fi
+
+python-build: python-venv
+	rm -f dist/billwise-*.whl
+	$(VENV)/bin/maturin build --locked --release -m bindings-python/Cargo.toml -o dist --interpreter $(VPY)
+	$(VPY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps dist/billwise-*.whl
+
+test-python: python-build
+	cd bindings-python && ../$(VPY) -m pytest -q tests
+	$(VPY) -m mypy --strict bindings-python/examples bindings-python/tests/typing_usage.py
+	$(VPY) -m mypy.stubtest billwise --allowlist bindings-python/stubtest-allowlist.txt
+	@echo "test-python: all Python checks passed"
+
+# The Python benchmark: billwise vs a pure-Python Decimal implementation vs GoRules ZEN (zen-engine),
+# on the same 100,000 and 1,000,000 time entries (benches/python/). BENCH_ARGS="--sizes 100000" for a
+# quick run.
+BENCH_TOOLS := zen-engine==2.1.3
+BENCH_ARGS ?=
+
+bench-python: python-build
+	@if [ "$$(cat $(VENV)/.bench-tools 2>/dev/null)" != "$(BENCH_TOOLS)" ]; then \
+		$(VPY) -m pip install -q --disable-pip-version-check $(BENCH_TOOLS) \
+		&& echo "$(BENCH_TOOLS)" > $(VENV)/.bench-tools; fi
+	$(VPY) benches/python/bench_preview.py $(BENCH_ARGS)

@@ -24,6 +24,31 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "(exit status $status: the document was read and has problems)"
 
+section "Ownership: CRM may not change a signed contract (ERP owns it once signed)"
+set +e
+echo '{"end_date": "2027-06-30"}' | "$bw" check-update - --policy "$ex/ownership-policy.json" \
+  --entity contract --stage signed --source crm
+status=$?
+set -e
+if [ "$status" -ne 1 ]; then
+  echo "demo: expected exit status 1 (refused) for CRM's change to a signed contract, got $status" >&2
+  exit 1
+fi
+
+section "Reconciling Northwind's invoices across ERP, billing and PSA (ERP owns invoices)"
+set +e
+"$bw" reconcile "$ex/reconcile/erp.jsonl" "$ex/reconcile/billing.jsonl" "$ex/reconcile/psa.jsonl" \
+  --policy "$ex/ownership-policy.json" --kind invoice
+status=$?
+set -e
+if [ "$status" -ne 1 ]; then
+  echo "demo: expected exit status 1 (findings) from the invoice reconciliation, got $status" >&2
+  exit 1
+fi
+
+section "Activation gate: the won Northwind opportunity may become a project"
+"$bw" activate "$ex/opportunity-northwind-wms.json" --accounts "$ex/account-northwind.json" \
+  --policy "$ex/ownership-policy.json"
 section "The time entry lifecycle, and a recall refused once the entry is billed"
 "$bw" machines time_entry
 echo '{"machine": "time_entry", "state": "approved", "event": "recall", "source": "psa", "context": {"billed": true}}' \
@@ -70,3 +95,14 @@ section "Summary"
 count=$(ls "$ex"/*.json | wc -l)
 echo "demo: $count sample documents valid; the broken contract was refused with every problem listed;"
 echo "demo: three months billed through a ceiling, a retroactive change order and a partial credit"
+
+section "The same three months as the systems send them: an event log replayed through the engine"
+echo "$sc/events.jsonl: envelopes from the CRM, ERP, PSA and billing platform, with a duplicate delivery,"
+echo "an approval that arrives before its entry, a CRM write to the ERP-owned contract, the retroactive"
+echo "change order and the partial credit. Every applied event is in the hash-chained audit log."
+"$bw" replay "$sc/events.jsonl" --policy "$ex/ownership-policy.json" \
+  --period 2026-01-01..2026-03-31 --as-of 2026-04-01 --snapshot "$work/snapshot-1.json"
+"$bw" replay "$sc/events.jsonl" --policy "$ex/ownership-policy.json" \
+  --period 2026-01-01..2026-03-31 --as-of 2026-04-01 --snapshot "$work/snapshot-2.json" > /dev/null
+cmp -s "$work/snapshot-1.json" "$work/snapshot-2.json"
+echo "demo: replayed twice from empty, the two snapshots are byte-identical ($(wc -c < "$work/snapshot-1.json") bytes)"

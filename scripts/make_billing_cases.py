@@ -330,6 +330,54 @@ case(P, "unknown-field-in-entry-is-refused", "a misspelt field in a time entry i
 case(P, "missing-period-is-refused", "a run without a period is refused", {k: v for k, v in req().items() if k != "period"},
      lambda p: eq(p["error"]["code"], "INPUT_MISSING_FIELD"))
 
+# 11. Found by the naive reference (core/tests/billing_reference).
+case(P, "reason-order-task-before-project", "an entry on a non-billable task of an on_hold project is held as not_billable: check 3 comes before check 4",
+     req([te("TE-1", task_id="T-NB")], projects=[project(status="on_hold")]),
+     lambda p: (eq(held(p), [("TE-1", "not_billable")]), eq(p["held"][0]["sentence"], "task T-NB of project P-1 is non-billable")))
+case(P, "reason-order-unknown-project-hides-its-tasks", "an entry of a project the run does not know is held as project_status: its tasks are unknown",
+     req([te("TE-1", task_id="T-NB", project_id="P-9")]),
+     lambda p: (eq(held(p), [("TE-1", "project_status")]), eq(p["held"][0]["sentence"], "project P-9 of time entry TE-1 is not part of this billing run")))
+ex_billed = ledger_after(req(expenses=[ex("EX-1")]))
+ex_credited = run("record_credit", {"ledger": ex_billed, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "expense", "item_id": "EX-1", "amount": money("10.00")}]})
+case(P, "expense-credited-in-part-bills-the-rest", "a 110.00 expense credited 10.00 bills 10.00 again: quantity 10/110 = 0.0909 (rounded down), unit price 110.00",
+     req(expenses=[ex("EX-1")], ledger=ex_credited),
+     lambda p: (eq(lines(p), [("EX-1", "10.00")]), eq(p["lines"][0]["quantity"], "0.0909"), eq(p["lines"][0]["unit_price"]["amount"], "110.00")))
+
+case(P, "aging-counts-the-hours-still-to-bill", "25 h logged, 20 h billed and 11 h credited, held outside the April period: 16 h and 2400.00 age 31 days",
+     req([te("TE-1", hours="25")], ledger=credited, period={"start": "2026-04-01", "end": "2026-04-30"}),
+     lambda p: (eq(held(p), [("TE-1", "outside_billing_period")]), eq(p["held"][0]["amount"]["amount"], "2400.00"),
+                eq([(b["bucket"], b["entries"], b["hours"], b["amount"]["amount"]) for b in p["summary"]["unbilled_approved"]],
+                   [("0-30", 0, "0", "0.00"), ("31-60", 1, "16", "2400.00"), ("61-90", 0, "0", "0.00"), ("90+", 0, "0", "0.00")])))
+case(P, "aging-counts-rounded-hours", "0.3 h rounded up to 0.5 h (increment 0.5) and held for a missing rate ages as 0.5 h",
+     req([te("TE-1", hours="0.3", role="Astronaut")], c=contract(rounding={"mode": "half_up", "time_increment": "0.5", "time_rounding": "up"})),
+     lambda p: (eq(held(p), [("TE-1", "missing_rate")]), eq(p["summary"]["unbilled_approved"][1]["hours"], "0.5")))
+
+case(P, "day-rate-midpoint-is-exact", "1.25 h at a day rate of 999.99 with 7.5 hours a day is exactly 166.665: half_even bills 166.66",
+     req([te("TE-1", hours="1.25", resource_id="R-DAY")], c=contract(rounding={"mode": "half_even"}, rate_card={"hours_per_day": "7.5", "entries": [
+         {"resource_id": "R-DAY", "rate": money("999.99"), "unit": "day", "effective_from": "2026-01-01"}]})),
+     lambda p: (eq(lines(p), [("TE-1", "166.66")]), eq(p["lines"][0]["quantity"], "0.1667"), eq(p["lines"][0]["unit"], "day")))
+
+imported = copy.deepcopy(billed_before_co)
+imported["entries"][0]["amount"] = money("1199.99")
+case(P, "retroactive-change-order-leaving-the-rate-adjusts-nothing", "work billed 1199.99 at 150.00 (imported): a retroactive change order that only sets the expense markup adjusts nothing, not even 0.01",
+     req([te("TE-1", date="2026-03-02")], ledger=imported, change_orders=[co(1, [{"type": "set_expense_markup", "markup_percent": "5"}], retroactive=True)]),
+     lambda p: (eq(p["adjustments"], []), eq(held(p), [("TE-1", "already_billed")]), eq(total(p), "0.00")))
+
+capped = contract(ceiling={"amount": money("1250.00")})
+billed_capped = ledger_after(req([te("TE-1", date="2026-03-02")], c=capped))
+case(P, "retroactive-adjustment-over-the-ceiling-is-held", "ceiling 1250.00, 1200.00 billed: a retroactive rise to 165.00 adjusts by 120.00, more than the 50.00 left, so the adjustment is held whole and so is the later entry",
+     req([te("TE-1", date="2026-03-02"), te("TE-2", date="2026-03-05", hours="0.2")], c=capped, ledger=billed_capped, change_orders=[co(1, raise_rate, retroactive=True)]),
+     lambda p: (eq(p["adjustments"], []), eq(lines(p), []),
+                eq([(h["id"], h["reason"], h.get("change_order_id"), h.get("amount", {}).get("amount")) for h in p["held"]],
+                   [("TE-1", "already_billed", None, None), ("TE-1", "ceiling_exceeded", "CO-1", "120.00"), ("TE-2", "ceiling_exceeded", None, "33.00")]),
+                eq(p["held"][1]["sentence"], "the adjustment of time entry TE-1 for CO-1 would bring the total billed against the ceiling to more than 1250.00 (50.00 left)"),
+                eq(p["ceiling"]["this_run"]["amount"], "0.00"), eq(total(p), "0.00")))
+case(P, "retroactive-adjustment-billed-after-ceiling-raise", "the same run once a change order raises the ceiling by 500.00: the 120.00 adjustment and the later entry bill",
+     req([te("TE-1", date="2026-03-02"), te("TE-2", date="2026-03-05", hours="0.2")], c=capped, ledger=billed_capped,
+         change_orders=[co(1, raise_rate, retroactive=True), co(2, [{"type": "adjust_ceiling", "delta": money("500.00")}])]),
+     lambda p: (eq([(a["item_id"], a["amount"]["amount"]) for a in p["adjustments"]], [("TE-1", "120.00")]), eq(lines(p), [("TE-2", "33.00")]),
+                eq(p["ceiling"]["this_run"]["amount"], "153.00"), eq(total(p), "153.00")))
+
 C = "commit_invoice"
 case(C, "commit-records-lines", "committing records each line in the ledger with its quantity, amount and version",
      {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-2", role="Astronaut")], [ex("EX-1")])},
@@ -338,10 +386,13 @@ case(C, "commit-duplicate-invoice-is-refused", "committing the same invoice id t
      {"invoice_id": "INV-1", "run": dict(base, ledger=l1)}, lambda r: eq(r["error"]["code"], "LEDGER_DUPLICATE_INVOICE"))
 
 R = "record_credit"
-case(R, "record-partial-credit", "a partial credit by hours is added to the ledger",
+case(R, "record-partial-credit", "a partial credit of 11 h of the 20 h billed 3000.00 is added to the ledger with the 1650.00 it gives back",
      {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1", "quantity": "11"}]},
-     lambda r: eq(len(r["credits"]), 1))
+     lambda r: (eq(len(r["credits"]), 1), eq(r["credits"][0]["amount"]["amount"], "1650.00")))
 case(R, "record-credit-needs-quantity-or-amount", "a credit with neither quantity nor amount is refused",
      {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1"}]},
      lambda r: eq(r["error"]["code"], "LEDGER_INVALID_CREDIT"))
+case(R, "record-credit-by-amount-records-its-hours", "a credit of 300.00 of the 20 h billed 3000.00 is recorded with the 2 h it gives back",
+     {"ledger": l1, "currency": "USD", "credits": [{"credit_note_id": "CN-1", "kind": "time", "item_id": "TE-1", "amount": money("300.00")}]},
+     lambda r: eq(r["credits"][0]["quantity"], "2"))
 print({k: v for k, v in counters.items()}, "cases written")

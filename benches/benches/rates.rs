@@ -8,8 +8,8 @@
 )]
 
 use billwise_core::changes::ContractHistory;
-use billwise_core::json::{Limits, from_slice};
-use billwise_core::model::{ChangeOrder, Contract, Date};
+
+use billwise_core::model::Date;
 use billwise_core::rates::{RateQuery, RateResolution};
 
 fn main() {
@@ -19,23 +19,7 @@ fn main() {
 const QUERIES: usize = 1_000_000;
 
 fn history() -> ContractHistory {
-    let contract: Contract = from_slice(
-        billwise_benches::contract_json().as_bytes(),
-        &Limits::DEFAULT,
-    )
-    .expect("contract");
-    let cos: Vec<ChangeOrder> = (1..=3u32)
-        .map(|n| {
-            let json = format!(
-                r#"{{"schema_version":1,"id":"CO-{n}","contract_id":"C-1","sequence":{n},"status":"approved","effective_date":"2026-0{m}-01","approved_on":"2026-0{m}-15","changes":[{{"type":"set_rate","role":"Role {r}","rate":{{"amount":"{rate}.00","currency":"USD"}}}}]}}"#,
-                m = n * 2,
-                r = n * 3,
-                rate = 300 + n
-            );
-            from_slice(json.as_bytes(), &Limits::DEFAULT).expect("change order")
-        })
-        .collect();
-    ContractHistory::new(&contract, &cos).expect("history")
+    billwise_benches::rates_history().expect("the benchmark history")
 }
 
 struct Work {

@@ -9,7 +9,10 @@ use billwise_core::model::{ChangeOrder, Date, DocumentKind, Id, Money, SchemaVer
 use billwise_core::{Error, ErrorClass};
 use clap::{Parser, Subcommand};
 
+mod ownership_cli;
 mod preview;
+// Event engine.
+mod replay;
 
 /// Exit code: every input valid.
 const OK: u8 = 0;
@@ -45,6 +48,71 @@ enum Command {
         #[arg(long)]
         contract: Option<String>,
         /// Print the reports as canonical JSON, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check an inbound update against an ownership policy, field by field.
+    ///
+    /// Prints the decisions as canonical JSON. Exits 0 when every field is accepted, 1 when a
+    /// field is refused, 2 when the input cannot be read.
+    CheckUpdate {
+        /// The changed fields and their new values: a JSON object (`-` for standard input).
+        changes: String,
+        /// The ownership policy.
+        #[arg(long)]
+        policy: String,
+        /// The entity kind (`account`, `contract`, ...).
+        #[arg(long)]
+        entity: String,
+        /// The entity's lifecycle stage.
+        #[arg(long)]
+        stage: Option<String>,
+        /// The system the update comes from.
+        #[arg(long)]
+        source: String,
+        /// Refuse the whole update if any field is refused.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Reconcile the records of one entity kind across systems (one JSON Lines file per system).
+    ///
+    /// Each file is `SYSTEM=PATH`, or a path whose file name (without extension) is the system.
+    /// Prints a readable report, or the canonical JSON report with `--json`. Exits 0 when the
+    /// systems agree, 1 when there are findings, 2 when an input cannot be read.
+    Reconcile {
+        /// The JSON Lines files, one per system.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The ownership policy.
+        #[arg(long)]
+        policy: String,
+        /// The entity kind.
+        #[arg(long)]
+        kind: String,
+        /// Judge every entity at this stage instead of the stage its records hold.
+        #[arg(long)]
+        stage: Option<String>,
+        /// Cross-references: JSON Lines of `{"id": ..., "ids": {"system": "id", ...}}`.
+        #[arg(long)]
+        cross_refs: Option<String>,
+        /// Print the canonical JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the activation gate on a won opportunity.
+    ///
+    /// Exits 0 when it is ready to become a project, 1 when it is blocked, 2 when an input cannot
+    /// be read.
+    Activate {
+        /// The opportunity document.
+        opportunity: String,
+        /// The accounts: one account, a JSON array of accounts, or JSON Lines.
+        #[arg(long)]
+        accounts: String,
+        /// The ownership policy (for the currencies each legal entity may use).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Print the canonical JSON answer.
         #[arg(long)]
         json: bool,
     },
@@ -112,6 +180,27 @@ enum Command {
         /// Print each machine as a Mermaid `stateDiagram-v2`.
         #[arg(long)]
         mermaid: bool,
+    },
+    // Event engine.
+    /// Replay an event log (JSON Lines, one envelope per line) through the engine.
+    ///
+    /// Prints each envelope's outcome, the exception queue and the final invoice preview.
+    /// Exits 0 when every line was read and applied, rejected or found duplicate; 2 otherwise.
+    Replay {
+        /// The event log (`-` for standard input).
+        events: String,
+        /// Write the final snapshot (canonical JSON) here.
+        #[arg(long)]
+        snapshot: Option<String>,
+        /// Enforce this ownership policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// The period of the final preview, `START..END` (default: contract start to `--as-of`).
+        #[arg(long)]
+        period: Option<String>,
+        /// The day of the final preview (default: the latest `occurred_at` date in the log).
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// Resolve the rate for one piece of work and say why that rate won.
     ///
@@ -494,6 +583,32 @@ fn machines(
     Ok(OK)
 }
 
+// Event engine.
+fn replay_command(
+    events: &str,
+    snapshot: Option<&str>,
+    policy: Option<&str>,
+    period: Option<&str>,
+    as_of: Option<&str>,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let events = read_input(events)?;
+    let policy = policy.map(read_input).transpose()?;
+    let r = replay::replay(&replay::Options {
+        events: &events,
+        policy: policy.as_deref(),
+        period,
+        as_of,
+    })
+    .map_err(|e| e.to_string())?;
+    write!(out, "{}", r.report).map_err(|e| e.to_string())?;
+    if let Some(p) = snapshot {
+        write_output(out, Some(p), &r.snapshot)?;
+        writeln!(out, "(snapshot written to {p})").map_err(|e| e.to_string())?;
+    }
+    Ok(if r.errors == 0 { OK } else { UNREADABLE })
+}
+
 fn load_request(
     path: &str,
     ledger: Option<&str>,
@@ -708,6 +823,44 @@ fn main() -> ExitCode {
             Ok(worst)
         })(),
         Command::Run { op, file } => run_op(&op, &file, &mut out),
+        Command::CheckUpdate {
+            changes,
+            policy,
+            entity,
+            stage,
+            source,
+            strict,
+        } => ownership_cli::check_update(
+            &changes,
+            &policy,
+            &entity,
+            stage.as_deref(),
+            &source,
+            strict,
+            &mut out,
+        ),
+        Command::Reconcile {
+            files,
+            policy,
+            kind,
+            stage,
+            cross_refs,
+            json,
+        } => ownership_cli::reconcile(
+            &files,
+            &policy,
+            &kind,
+            stage.as_deref(),
+            cross_refs.as_deref(),
+            json,
+            &mut out,
+        ),
+        Command::Activate {
+            opportunity,
+            accounts,
+            policy,
+            json,
+        } => ownership_cli::activate(&opportunity, &accounts, policy.as_deref(), json, &mut out),
         cmd @ (Command::Preview { .. } | Command::Commit { .. } | Command::Credit { .. }) => {
             match billing_command(cmd, &mut out) {
                 Ok(code) => Ok(code),
@@ -722,6 +875,21 @@ fn main() -> ExitCode {
             json,
             mermaid,
         } => machines(name.as_deref(), json, mermaid, &mut out),
+        // Event engine.
+        Command::Replay {
+            events,
+            snapshot,
+            policy,
+            period,
+            as_of,
+        } => replay_command(
+            &events,
+            snapshot.as_deref(),
+            policy.as_deref(),
+            period.as_deref(),
+            as_of.as_deref(),
+            &mut out,
+        ),
         Command::Rate {
             contract,
             role,

@@ -5,6 +5,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod activation;
 pub mod api;
 pub mod billing;
 pub mod changes;
@@ -13,7 +14,9 @@ pub mod error;
 pub mod json;
 pub mod machines;
 pub mod model;
+pub mod ownership;
 pub mod rates;
+pub mod reconcile;
 pub mod validate;
 
 pub use error::{Error, ErrorClass, ErrorCode, Problem, Result};

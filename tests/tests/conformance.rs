@@ -41,29 +41,10 @@ fn generated_files_match_the_committed_spec() {
 }
 
 /// Codes no case can produce, each with the reason.
-const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[
-    (
-        "INTERNAL_ERROR",
-        "a defect in billwise; bindings test it by forcing a panic at the boundary",
-    ),
-    // No operation exposes the audit chain until the engine lands; core/src/engine/audit.rs tests each.
-    (
-        "AUDIT_ENTRY_TAMPERED",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_ENTRY_MISSING",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_CHAIN_BROKEN",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-    (
-        "AUDIT_HEAD_MISMATCH",
-        "audit chain: tests in core/src/engine/audit.rs",
-    ),
-];
+const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[(
+    "INTERNAL_ERROR",
+    "a defect in billwise; bindings test it by forcing a panic at the boundary",
+)];
 
 #[test]
 fn every_error_code_appears_in_at_least_one_case() {

@@ -82,7 +82,35 @@ pub struct RecordCreditRequest {
 /// Adds credits to a ledger after checking each gives back no more than was billed.
 pub fn record_credit(req: &RecordCreditRequest, _limits: &Limits) -> Result<BilledLedger, Error> {
     let mut ledger = req.ledger.clone();
-    ledger.credits.extend(req.credits.iter().cloned());
-    LedgerIndex::new(Some(&ledger), req.currency)?;
+    // Each credit is recorded with both its quantity and its amount, derived from what the item
+    // is billed net at the time of the credit: bills committed later must not change what an
+    // earlier credit gave back.
+    for c in &req.credits {
+        let mut c = c.clone();
+        let net = LedgerIndex::new(Some(&ledger), req.currency)?
+            .get(c.kind, c.item_id.as_str())
+            .map(|n| (n.quantity, n.amount));
+        if let Some((q, a)) = net
+            && !q.is_zero()
+            && !a.is_zero()
+        {
+            match (&c.quantity, &c.amount) {
+                (Some(cq), None) => {
+                    let amount = cq.0.checked_mul(a).and_then(|x| x.checked_div(q));
+                    c.amount = amount.map(|x| {
+                        crate::model::Money::new(x, req.currency)
+                            .rounded(crate::model::RoundingMode::HalfUp)
+                    });
+                }
+                (None, Some(ca)) => {
+                    let quantity = crate::billing::credited_quantity(ca.amount, q, a);
+                    c.quantity = quantity.map(crate::model::Dec);
+                }
+                _ => {}
+            }
+        }
+        ledger.credits.push(c);
+        LedgerIndex::new(Some(&ledger), req.currency)?;
+    }
     Ok(ledger)
 }

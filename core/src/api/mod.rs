@@ -8,6 +8,8 @@ mod billing;
 mod validate;
 // Lifecycle state machines.
 mod machines;
+// Event engine.
+mod engine;
 
 pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
@@ -19,7 +21,27 @@ pub use machines::{
     DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
     TransitionResponse, describe_machines, transition,
 };
+// Event engine.
+pub use engine::{
+    EngineApplyRequest, EngineReplayRequest, EngineResponse, PreviewQuery, engine_apply,
+    engine_replay,
+};
 
+mod check_activation;
+mod check_update;
+mod golden_record;
+mod reconcile;
+
+pub use check_activation::{
+    ActivationStatus, CheckActivationRequest, CheckActivationResponse, check_activation,
+};
+pub use check_update::{
+    CheckUpdateRequest, CheckUpdateResponse, FieldDecision, UpdateMode, UpdateOutcome, check_update,
+};
+pub use golden_record::{
+    GoldenRecordRequest, GoldenRecordResponse, UnresolvedField, golden_record,
+};
+pub use reconcile::{ReconcileRequest, ReconcileResponse, reconcile};
 // Rates and change orders.
 mod apply_change_order;
 mod resolve_rate;
@@ -41,12 +63,19 @@ use crate::json::{self, Limits};
 /// The names of the operations [`run`] accepts.
 pub const OPERATIONS: &[&str] = &[
     "validate",
+    "check_update",
+    "golden_record",
+    "reconcile",
+    "check_activation",
     "preview_invoice",
     "commit_invoice",
     "record_credit",
     // Lifecycle state machines.
     "transition",
     "describe_machines",
+    // Event engine.
+    "engine_replay",
+    "engine_apply",
     // Rates and change orders.
     "resolve_rate",
     "apply_change_order",
@@ -70,12 +99,19 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "check_update" => call(input, limits, check_update),
+        "golden_record" => call(input, limits, golden_record),
+        "reconcile" => call(input, limits, reconcile),
+        "check_activation" => call(input, limits, check_activation),
         "preview_invoice" => call(input, limits, preview_invoice),
         "commit_invoice" => call(input, limits, commit_invoice),
         "record_credit" => call(input, limits, record_credit),
         // Lifecycle state machines.
         "transition" => call(input, limits, transition),
         "describe_machines" => call(input, limits, describe_machines),
+        // Event engine.
+        "engine_replay" => call(input, limits, engine_replay),
+        "engine_apply" => call(input, limits, engine_apply),
         "resolve_rate" => call(input, limits, resolve_rate),
         "apply_change_order" => call(input, limits, apply_change_order),
         _ => Err(Error::new(

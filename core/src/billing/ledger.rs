@@ -8,6 +8,28 @@ use super::types::{BilledLedger, InvoicePreview, ItemKind, LedgerEntry};
 use crate::error::{Error, ErrorCode};
 use crate::model::{Currency, Date, Dec, Id, Money, TimeEntry};
 
+/// Decimals kept for hours (and item shares) that a division produces: a ceiling split's billed
+/// hours (rounded down) and the quantity a credit by amount gives back (rounded half up). Every
+/// quantity in a ledger then has a bounded scale, so summing bills and credits in any order is
+/// exact and a run after a commit finds nothing left, not a residue in the 28th digit.
+pub const QUANTITY_DECIMALS: u32 = 12;
+
+/// The quantity a credit of `amount` gives back of an item billed `quantity` for `billed`: never
+/// more than `quantity` (crediting all of a 0.00000000000025-item share rounds up, not past it).
+pub fn credited_quantity(amount: Decimal, quantity: Decimal, billed: Decimal) -> Option<Decimal> {
+    if billed.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    let q = amount.checked_mul(quantity)?.checked_div(billed)?;
+    Some(
+        q.round_dp_with_strategy(
+            QUANTITY_DECIMALS,
+            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+        )
+        .min(quantity),
+    )
+}
+
 /// What one item has been billed, net of credits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetBilled {
@@ -19,6 +41,8 @@ pub struct NetBilled {
     pub against_ceiling: Decimal,
     /// The contract version of the latest billing.
     pub contract_version: u32,
+    /// The unit price of the latest billing (the rate that priced it).
+    pub unit_price: Decimal,
     /// The item's date.
     pub date: Date,
 }
@@ -68,6 +92,7 @@ impl<'a> LedgerIndex<'a> {
                     amount: Decimal::ZERO,
                     against_ceiling: Decimal::ZERO,
                     contract_version: e.contract_version,
+                    unit_price: e.unit_price.amount,
                     date: e.date,
                 });
             net.quantity = add(net.quantity, e.quantity.0)?;
@@ -76,6 +101,7 @@ impl<'a> LedgerIndex<'a> {
                 net.against_ceiling = add(net.against_ceiling, e.amount.amount)?;
             }
             net.contract_version = e.contract_version;
+            net.unit_price = e.unit_price.amount;
         }
         for (i, c) in ledger.credits.iter().enumerate() {
             let at = format!("/ledger/credits/{i}");
@@ -110,7 +136,7 @@ impl<'a> LedgerIndex<'a> {
                         .ok_or_else(|| Error::overflow("the credit"))?,
                 ),
                 (None, Some(a)) => (
-                    share(a.amount, net.amount, net.quantity)
+                    credited_quantity(a.amount, net.quantity, net.amount)
                         .ok_or_else(|| Error::overflow("the credit"))?,
                     a.amount,
                 ),

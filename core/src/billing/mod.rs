@@ -7,6 +7,6 @@ mod run;
 mod terms;
 mod types;
 
-pub use ledger::{LedgerIndex, NetBilled, commit};
+pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
 pub use run::preview_invoice;
 pub use types::*;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::ledger::LedgerIndex;
+use super::ledger::{LedgerIndex, NetBilled};
 use super::terms::{Resolved, Terms};
 use super::types::{
     AdjustmentLine, AgingBucket, CeilingStatus, HeldByReason, HeldItem, HoldReason, InvoicePreview,
@@ -89,6 +89,18 @@ fn round_hours(
     .map(|d| d.normalize())
 }
 
+/// What is left of an expense or milestone after earlier bills and credits (1 when never billed),
+/// rounded down to the 4 decimals a line shows and the ledger records, so the ledger never holds
+/// more than the one item delivered (a credit by amount can leave an exact share like 0.249875…).
+fn item_left(net: Option<&super::ledger::NetBilled>) -> Result<Decimal, Error> {
+    match net {
+        None => Ok(Decimal::ONE),
+        Some(n) => Ok(sub(Decimal::ONE, n.quantity)?
+            .max(Decimal::ZERO)
+            .round_dp_with_strategy(4, RoundingStrategy::ToZero)),
+    }
+}
+
 fn statuses(list: &[ProjectStatus]) -> String {
     list.iter()
         .map(|s| s.as_str())
@@ -103,6 +115,21 @@ impl<'a> Ctx<'a> {
 
     fn round(&self, amount: Decimal) -> Money {
         Money::new(amount, self.currency).rounded(self.mode)
+    }
+
+    /// What the ledger has billed of an expense or milestone, and what is left of its `full` amount.
+    fn outstanding(
+        &self,
+        kind: ItemKind,
+        id: &Id,
+        full: Option<Money>,
+    ) -> Result<(Option<&NetBilled>, Option<Money>), Error> {
+        let net = self.ledger.get(kind, id.as_str());
+        let outstanding = match (full, net) {
+            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
+            (f, _) => f,
+        };
+        Ok((net, outstanding))
     }
 
     /// Checks 4, 5, 6 and 7 for an item of `project_id` dated `date`.
@@ -203,11 +230,14 @@ impl<'a> Ctx<'a> {
             )),
             RateUnit::Day => {
                 let days = div(hours, r.hours_per_day, "the days billed")?;
-                Ok((
-                    days.normalize(),
-                    LineUnit::Day,
-                    self.round(mul(days, r.rate.amount, "the line amount")?),
-                ))
+                // Multiply before dividing: 1.25 h × 999.99 ÷ 7.5 is exactly 166.665 (166.66 half
+                // even), where 1.25 ÷ 7.5 × 999.99 is a hair above it and rounds to 166.67.
+                let amount = div(
+                    mul(hours, r.rate.amount, "the line amount")?,
+                    r.hours_per_day,
+                    "the line amount",
+                )?;
+                Ok((days.normalize(), LineUnit::Day, self.round(amount)))
             }
         }
     }
@@ -227,6 +257,7 @@ impl<'a> Ctx<'a> {
             None => billed_hours,
         };
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Time,
             id: e.id.clone(),
             date: e.work_date,
@@ -264,20 +295,13 @@ impl<'a> Ctx<'a> {
             ));
             return Ok(());
         }
-        let info = match self.project_checks(kind, &e.id, &e.project_id, e.work_date) {
-            Ok(info) => info,
-            Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
-                held.push(hold(reason, sentence, None));
-                return Ok(());
-            }
-            Err((reason, sentence)) => {
-                let amount = self.would_bill(e, outstanding)?;
-                held.push(hold(reason, sentence, amount));
-                return Ok(());
-            }
-        };
-        let task_name = match info.tasks.get(e.task_id.as_str()) {
-            Some((false, _)) => {
+        // Check 3 (the task is billable) comes before check 4 (the project).
+        let task_name = match self
+            .projects
+            .get(e.project_id.as_str())
+            .map(|info| (info.tasks.is_empty(), info.tasks.get(e.task_id.as_str())))
+        {
+            Some((_, Some((false, _)))) => {
                 held.push(hold(
                     HoldReason::NotBillable,
                     format!(
@@ -288,9 +312,10 @@ impl<'a> Ctx<'a> {
                 ));
                 return Ok(());
             }
-            Some((true, name)) => *name,
-            None if info.tasks.is_empty() => e.task_id.as_str(),
-            None => {
+            Some((_, Some((true, name)))) => *name,
+            // No task list, or an unknown project (held by the project check below).
+            Some((true, None)) | None => e.task_id.as_str(),
+            Some((false, None)) => {
                 held.push(hold(
                     HoldReason::NotBillable,
                     format!(
@@ -299,6 +324,18 @@ impl<'a> Ctx<'a> {
                     ),
                     None,
                 ));
+                return Ok(());
+            }
+        };
+        match self.project_checks(kind, &e.id, &e.project_id, e.work_date) {
+            Ok(_) => {}
+            Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
+                held.push(hold(reason, sentence, None));
+                return Ok(());
+            }
+            Err((reason, sentence)) => {
+                let amount = self.would_bill(e, outstanding)?;
+                held.push(hold(reason, sentence, amount));
                 return Ok(());
             }
         };
@@ -349,6 +386,17 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// The hours of an entry still to bill: rounded as they would bill, less what earlier runs
+    /// billed net of credits (the hours a held amount is for).
+    fn hours_left(&self, e: &TimeEntry) -> Result<Decimal, Error> {
+        let policy = &self.req.contract.rounding;
+        let mut hours = round_hours(e.hours.0, policy.time_increment, policy.time_rounding)?;
+        if let Some(n) = self.ledger.get(ItemKind::Time, e.id.as_str()) {
+            hours = sub(hours, n.quantity)?;
+        }
+        Ok(hours.max(Decimal::ZERO))
+    }
+
     /// What a time entry would bill, when a rate prices it.
     fn would_bill(&self, e: &TimeEntry, hours: Decimal) -> Result<Option<Money>, Error> {
         match self.resolve(e) {
@@ -385,12 +433,9 @@ impl<'a> Ctx<'a> {
             }
             None => None,
         };
-        let net = self.ledger.get(ItemKind::Expense, x.id.as_str());
-        let outstanding = match (full, net) {
-            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
-            (f, _) => f,
-        };
+        let (net, outstanding) = self.outstanding(ItemKind::Expense, &x.id, full)?;
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Expense,
             id: x.id.clone(),
             date: x.date,
@@ -483,9 +528,9 @@ impl<'a> Ctx<'a> {
             ),
             worked_hours: None,
             billed_hours: None,
-            quantity: Decimal::ONE,
+            quantity: item_left(net)?,
             unit: LineUnit::Item,
-            unit_price: amount,
+            unit_price: full.unwrap_or(amount),
             amount,
             rate_source: source,
             contract_version: self.terms.version_on(x.date),
@@ -521,12 +566,9 @@ impl<'a> Ctx<'a> {
             ),
             _ => (None, format!("milestone:{}", m.id)),
         };
-        let net = self.ledger.get(ItemKind::Milestone, m.id.as_str());
-        let outstanding = match (full, net) {
-            (Some(f), Some(n)) => Some(self.money(sub(f.amount, n.amount)?)),
-            (f, _) => f,
-        };
+        let (net, outstanding) = self.outstanding(ItemKind::Milestone, &m.id, full)?;
         let hold = |reason: HoldReason, sentence: String, amount: Option<Money>| HeldItem {
+            change_order_id: None,
             kind: ItemKind::Milestone,
             id: m.id.clone(),
             date: m.due_date,
@@ -569,9 +611,9 @@ impl<'a> Ctx<'a> {
             description: m.name.clone(),
             worked_hours: None,
             billed_hours: None,
-            quantity: Decimal::ONE,
+            quantity: item_left(net)?,
             unit: LineUnit::Item,
-            unit_price: amount,
+            unit_price: full.unwrap_or(amount),
             amount,
             rate_source: source,
             contract_version: self.terms.version_on(self.req.as_of),
@@ -682,7 +724,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         end_date,
     };
 
-    let mut held: Vec<HeldItem> = Vec::new();
+    let mut held: Vec<HeldItem> = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
     let mut candidates = Vec::with_capacity(req.time_entries.len() + req.expenses.len());
     // Unbilled approved time for the summary: (work date, hours, amount) of each time entry held
     // for reasons 4-10 (project status onwards).
@@ -694,7 +736,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             && let Some(h) = held.last()
             && h.reason >= HoldReason::ProjectStatus
         {
-            unbilled.push((e.work_date, e.hours.0, h.amount.map(|m| m.amount)));
+            unbilled.push((e.work_date, ctx.hours_left(e)?, h.amount.map(|m| m.amount)));
         }
     }
     for x in &req.expenses {
@@ -731,7 +773,12 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             continue;
         };
         let Some(r) = ctx.resolve(e) else { continue };
-        if r.version <= net.contract_version || r.rate.currency != currency {
+        // A change order that leaves the item's rate as it was does not adjust it, not even by
+        // the cent a re-rounding could give.
+        if r.version <= net.contract_version
+            || r.rate.currency != currency
+            || r.rate.amount == net.unit_price
+        {
             continue;
         }
         let (_, _, new_amount) = ctx.price_time(net.quantity, &r)?;
@@ -765,14 +812,53 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
     let mut used = billed_before;
     let mut lines = Vec::with_capacity(candidates.len());
     let mut crossed = false;
+    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
+    let limit_text = limit_text.as_deref().unwrap_or_default();
+    // Adjustments correct earlier bills and count against the ceiling: decreases first (they free
+    // room), then increases by date and item. An increase the room cannot take is held whole (a
+    // part would be lost: the ledger would record the item as re-priced), and like a crossing item
+    // it holds every later increase and item; the next run, after a ceiling raise, finds it again.
+    if let Some((limit, _, _)) = ceiling {
+        let (mut kept, increases): (Vec<AdjustmentLine>, Vec<AdjustmentLine>) = adjustments
+            .into_iter()
+            .partition(|a| a.amount.amount <= Decimal::ZERO);
+        for a in &kept {
+            used = add(used, a.amount.amount)?;
+        }
+        for a in increases {
+            let next = add(used, a.amount.amount)?;
+            if !crossed && next <= limit.amount {
+                used = next;
+                kept.push(a);
+                continue;
+            }
+            let room = if crossed {
+                Decimal::ZERO
+            } else {
+                sub(limit.amount, used)?.max(Decimal::ZERO)
+            };
+            crossed = true;
+            held.push(HeldItem {
+                amount: Some(a.amount),
+                sentence: format!(
+                    "the adjustment of time entry {} for {} would bring the total billed against the ceiling to more than {limit_text} ({} left)",
+                    a.item_id,
+                    a.change_order_id,
+                    ctx.money(room).amount_string()
+                ),
+                change_order_id: Some(a.change_order_id),
+                date: a.date,
+                id: a.item_id,
+                kind: ItemKind::Time,
+                reason: HoldReason::CeilingExceeded,
+            });
+        }
+        kept.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+        adjustments = kept;
+    }
     let adjustments_total = adjustments
         .iter()
         .try_fold(Decimal::ZERO, |acc, a| add(acc, a.amount.amount))?;
-    if ceiling.is_some() {
-        used = add(used, adjustments_total)?;
-    }
-    let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
-    let limit_text = limit_text.as_deref().unwrap_or_default();
     for cand in candidates {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             lines.push(line_of(cand));
@@ -794,21 +880,33 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
         let id = cand.id.clone();
         let (kind, date) = (cand.kind, cand.date);
         if mode == CeilingMode::Split && room > Decimal::ZERO {
-            let share = div(room, cand.amount.amount, "the ceiling share")?;
-            let quantity = mul(cand.quantity, share, "the split quantity")?
-                .round_dp_with_strategy(4, RoundingStrategy::ToZero);
-            // The ledger keeps the exact hours the room pays for, so the remainder billed later makes
-            // the item's total exactly its full price; only the displayed quantity is rounded.
+            // Multiply before dividing: `8 h × 1000 ÷ 1600` is exactly 5 h, where `8 h × (1000 ÷ 1600)`
+            // can fall a hair short of it and show 4.9999.
+            let part = |q: Decimal| -> Result<Decimal, Error> {
+                div(
+                    mul(q, room, "the split quantity")?,
+                    cand.amount.amount,
+                    "the ceiling share",
+                )
+            };
+            let quantity = part(cand.quantity)?.round_dp_with_strategy(4, RoundingStrategy::ToZero);
+            // The ledger keeps the hours the room pays for to 12 decimals (rounded down), so the
+            // remainder billed later prices the rest of the item; only the displayed quantity is
+            // rounded to 4.
             let billed_hours = match cand.billed_hours {
-                Some(h) => Some(mul(h, share, "the split hours")?),
+                Some(h) => Some(part(h)?.round_dp_with_strategy(
+                    super::ledger::QUANTITY_DECIMALS,
+                    RoundingStrategy::ToZero,
+                )),
                 None => None,
             };
             let rest = sub(cand.amount.amount, room)?;
             used = add(used, room)?;
+            // The hours still to bill, less what the split bills now.
             if kind == ItemKind::Time
-                && let (Some(worked), Some(billed)) = (cand.worked_hours, billed_hours)
+                && let (Some(left), Some(billed)) = (cand.billed_hours, billed_hours)
             {
-                let hours = sub(worked, billed)?.max(Decimal::ZERO);
+                let hours = sub(left, billed)?.max(Decimal::ZERO);
                 unbilled.push((date, hours, Some(rest)));
             }
             let mut line = line_of(cand);
@@ -818,6 +916,7 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             line.ceiling_split = true;
             lines.push(line);
             held.push(HeldItem {
+                change_order_id: None,
                 kind,
                 id: id.clone(),
                 date,
@@ -831,11 +930,12 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             });
         } else {
             if kind == ItemKind::Time
-                && let Some(worked) = cand.worked_hours
+                && let Some(left) = cand.billed_hours
             {
-                unbilled.push((date, worked, Some(cand.amount.amount)));
+                unbilled.push((date, left, Some(cand.amount.amount)));
             }
             held.push(HeldItem {
+                change_order_id: None,
                 kind,
                 id: id.clone(),
                 date,
@@ -849,6 +949,8 @@ pub fn preview_invoice(req: &PreviewInvoiceRequest) -> Result<InvoicePreview, Er
             });
         }
     }
+    // An item can be held twice (already billed, and its adjustment over the ceiling): equal keys
+    // keep the order they were held in, which does not depend on the input order.
     let held = sorted_by_item(held, |h| (h.date, h.kind, h.id.as_str()));
 
     // Totals.

@@ -317,6 +317,9 @@ pub struct HeldItem {
     /// What it would have billed, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
+    /// For a retroactive adjustment of the item the ceiling has no room for: its change order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_order_id: Option<Id>,
     /// Its date.
     pub date: Date,
     /// Its id.

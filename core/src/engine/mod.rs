@@ -1,3 +1,756 @@
-//! The event engine. So far: the hash-chained audit log ([`audit`]).
+//! The event engine: one contract's world, changed only by event envelopes.
+//!
+//! An [`Engine`] holds a contract, its change orders, projects, time entries, expenses,
+//! milestones, invoices, payments and billed ledger ([`World`]). [`Engine::apply`] takes an
+//! [`Envelope`] and returns an [`Outcome`]:
+//!
+//! - `applied`: the event passed the version check, the ownership policy, its state machine and
+//!   its guards, and the engine's own rules; the version goes up by one, an audit entry records
+//!   what changed (before and after), hash-chained to the one before ([`audit`]).
+//! - `duplicate`: the idempotency key was applied before with the same payload; nothing changes and
+//!   the original result is returned. The same key with another payload is an
+//!   `ENGINE_IDEMPOTENCY_CONFLICT` error.
+//! - `rejected`: nothing changes but the exception queue, which records the envelope with its
+//!   reason code and correlation id. Sending the same envelope again later re-evaluates it; once
+//!   applied, its exception is marked resolved.
+//!
+//! [`Engine::snapshot`] writes the whole engine as canonical JSON and [`Engine::restore`] reads
+//! it back; replaying the same envelopes from empty gives a byte-identical snapshot.
+//! `spec/domain/engine.md` states every rule with worked examples.
+//!
+//! ```
+//! use billwise_core::engine::{Engine, Envelope, OutcomeStatus};
+//!
+//! let mut engine = Engine::new();
+//! let envelope: Envelope = serde_json::from_str(r#"{
+//!   "idempotency_key": "psa-1", "correlation_id": "week-2", "source": "psa",
+//!   "occurred_at": "2026-01-12T17:00:00Z",
+//!   "event": {"type": "time_entry.recorded", "time_entry": {
+//!     "id": "TE-1", "project_id": "PRJ-1", "task_id": "T-1", "resource_id": "R-1",
+//!     "role": "Developer", "work_date": "2026-01-12", "hours": "8", "status": "submitted"}}
+//! }"#).unwrap();
+//! assert_eq!(engine.apply(&envelope).unwrap().status, OutcomeStatus::Applied);
+//! // The same envelope again changes nothing.
+//! assert_eq!(engine.apply(&envelope).unwrap().status, OutcomeStatus::Duplicate);
+//! assert_eq!(engine.version(), 1);
+//! assert!(engine.verify_audit().unwrap().valid);
+//! ```
 
+mod apply;
 pub mod audit;
+mod types;
+
+pub use types::*;
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use self::audit::{AuditEntry, AuditLog, AuditRecord, AuditVerification};
+use crate::billing::{self, HoldReason, InvoicePreview, ItemKind, Period, PreviewInvoiceRequest};
+use crate::error::{Error, ErrorCode};
+use crate::json::{self, Limits};
+use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion};
+
+/// One contract's world and everything needed to change it safely: see the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    world: World,
+    audit: AuditLog,
+    processed: BTreeMap<Id, Processed>,
+    exceptions: Vec<ExceptionEntry>,
+    /// Idempotency key → position in `exceptions` of its latest unresolved entry.
+    open: BTreeMap<Id, usize>,
+    policy: Option<OwnershipPolicy>,
+    /// The policy compiled for lookups (derived from `policy`, not part of the snapshot).
+    compiled: Option<crate::ownership::CompiledPolicy>,
+}
+
+/// The snapshot as one serialisable value (the reference [`Engine::snapshot`] is tested against).
+#[cfg(test)]
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    schema_version: SchemaVersion,
+    version: u64,
+    audit_head: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ownership_policy: Option<&'a OwnershipPolicy>,
+    state: &'a World,
+    processed: &'a BTreeMap<Id, Processed>,
+    exceptions: &'a [ExceptionEntry],
+    audit: &'a [AuditEntry],
+}
+
+/// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
+/// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
+pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
+    fingerprint_of(envelope, &json::to_canonical_value(&envelope.event)?)
+}
+
+/// [`fingerprint`] given the event's JSON value.
+fn fingerprint_of(envelope: &Envelope, event: &serde_json::Value) -> Result<String, Error> {
+    let mut t = String::with_capacity(512);
+    t.push_str("{\"event\":");
+    json::write_canonical(event, &mut t);
+    t.push_str(",\"expected_version\":");
+    match envelope.expected_version {
+        Some(v) => t.push_str(&v.to_string()),
+        None => t.push_str("null"),
+    }
+    t.push_str(",\"occurred_at\":");
+    json::write_string(&envelope.occurred_at, &mut t);
+    t.push_str(",\"source\":");
+    json::write_string(envelope.source.as_str(), &mut t);
+    t.push('}');
+    Ok(audit::sha256_hex(t.as_bytes()))
+}
+
+/// The date an `occurred_at` starts with.
+pub fn occurred_on(occurred_at: &str) -> Result<Date, Error> {
+    let bad = || {
+        let shown: String = occurred_at
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect();
+        Error::new(
+            ErrorCode::EngineInvalidTimestamp,
+            format!("`{shown}` does not start with a date written `YYYY-MM-DD`"),
+        )
+        .at("/occurred_at")
+    };
+    if occurred_at.len() > 64 || occurred_at.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    let head = occurred_at.get(..10).ok_or_else(bad)?;
+    let rest = occurred_at.get(10..).unwrap_or_default();
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
+        return Err(bad());
+    }
+    Date::parse(head).map_err(|_| bad())
+}
+
+impl Engine {
+    /// An empty engine at version 0, enforcing no ownership policy.
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    /// An empty engine that enforces `policy` on every event.
+    pub fn with_ownership_policy(policy: OwnershipPolicy) -> Result<Engine, Error> {
+        let mut engine = Engine::new();
+        engine.set_policy(Some(policy))?;
+        Ok(engine)
+    }
+
+    fn set_policy(&mut self, policy: Option<OwnershipPolicy>) -> Result<(), Error> {
+        self.compiled = match &policy {
+            Some(p) => Some(
+                crate::ownership::CompiledPolicy::compile(p)
+                    .map_err(|problems| crate::ownership::policy_error(&problems, ""))?,
+            ),
+            None => None,
+        };
+        self.policy = policy;
+        Ok(())
+    }
+
+    /// The number of events applied so far.
+    pub fn version(&self) -> u64 {
+        self.audit.version()
+    }
+
+    /// The contract's world as the engine holds it.
+    pub fn state(&self) -> &World {
+        &self.world
+    }
+
+    /// The ownership policy enforced, if any.
+    pub fn ownership_policy(&self) -> Option<&OwnershipPolicy> {
+        self.policy.as_ref()
+    }
+
+    /// The audit chain, oldest first.
+    pub fn audit(&self) -> &[AuditEntry] {
+        self.audit.entries()
+    }
+
+    /// The exception queue, oldest first (resolved entries carry `resolved_by_version`).
+    pub fn exceptions(&self) -> &[ExceptionEntry] {
+        &self.exceptions
+    }
+
+    /// Applies one envelope. `Err` only for an idempotency conflict, an unreadable `occurred_at`
+    /// or a defect; every refusal by a rule is a `rejected` outcome.
+    pub fn apply(&mut self, envelope: &Envelope) -> Result<Outcome, Error> {
+        occurred_on(&envelope.occurred_at)?;
+        let event = json::to_canonical_value(&envelope.event)?;
+        let fp = fingerprint_of(envelope, &event)?;
+        let key = &envelope.idempotency_key;
+        if let Some(done) = self.processed.get(key) {
+            if done.fingerprint != fp {
+                return Err(conflict(envelope, done.version));
+            }
+            let changes = usize::try_from(done.version)
+                .ok()
+                .and_then(|v| v.checked_sub(1))
+                .and_then(|i| self.audit.entries().get(i))
+                .map(|e| e.changes.clone())
+                .ok_or_else(|| Error::internal("the audit entry of a processed key is missing"))?;
+            return Ok(self.outcome(envelope, OutcomeStatus::Duplicate, done.version, changes));
+        }
+        if let Some(entry) = self.open.get(key).and_then(|i| self.exceptions.get(*i))
+            && fingerprint(&entry.envelope)? != fp
+        {
+            return Err(conflict(envelope, 0));
+        }
+        if let Some(expected) = envelope.expected_version
+            && expected != self.version()
+        {
+            let r = Rejection::new(
+                ErrorCode::EngineVersionConflict,
+                format!(
+                    "the envelope expects version {expected} but the engine is at version {}",
+                    self.version()
+                ),
+            );
+            return Ok(self.reject(envelope, r));
+        }
+        match self.plan(envelope, event) {
+            Ok(plan) => self.commit(envelope, fp, plan),
+            Err(apply::Fail::Rejected(r)) => Ok(self.reject(envelope, r)),
+            Err(apply::Fail::Error(e)) if e.code == ErrorCode::InternalError => Err(e),
+            Err(apply::Fail::Error(e)) => {
+                let r = Rejection::new(e.code, e.message);
+                Ok(self.reject(envelope, r))
+            }
+        }
+    }
+
+    /// Applies envelopes in order. With `atomic`, either every envelope is applied (or is a
+    /// duplicate), or none is: the first rejection rolls the batch back, that envelope goes to
+    /// the exception queue with its reason and every other one with `ENGINE_BATCH_ABORTED`, and
+    /// every outcome is `rejected` (duplicates stay `duplicate`). An error (an idempotency
+    /// conflict) rolls an atomic batch back and is returned with the envelope's position in its
+    /// path; without `atomic`, the envelopes before it stay applied.
+    pub fn apply_batch(
+        &mut self,
+        envelopes: &[Envelope],
+        atomic: bool,
+    ) -> Result<Vec<Outcome>, Error> {
+        let at = |i: usize, e: Error| {
+            let path = format!("/envelopes/{i}{}", e.path);
+            e.at(path)
+        };
+        if !atomic {
+            let mut out = Vec::with_capacity(envelopes.len());
+            for (i, env) in envelopes.iter().enumerate() {
+                out.push(self.apply(env).map_err(|e| at(i, e))?);
+            }
+            return Ok(out);
+        }
+        let before = self.clone();
+        let mut out = Vec::with_capacity(envelopes.len());
+        let mut failed: Option<(usize, Rejection)> = None;
+        for (i, env) in envelopes.iter().enumerate() {
+            match self.apply(env) {
+                Ok(o) if o.status == OutcomeStatus::Rejected => {
+                    failed = o.rejection.map(|r| (i, r));
+                    break;
+                }
+                Ok(o) => out.push(o),
+                Err(e) => {
+                    *self = before;
+                    return Err(at(i, e));
+                }
+            }
+        }
+        let Some((bad, reason)) = failed else {
+            return Ok(out);
+        };
+        *self = before;
+        let mut outcomes = Vec::with_capacity(envelopes.len());
+        for (i, env) in envelopes.iter().enumerate() {
+            if let Some(done) = self.processed.get(&env.idempotency_key) {
+                let version = done.version;
+                outcomes.push(self.outcome(env, OutcomeStatus::Duplicate, version, Vec::new()));
+                continue;
+            }
+            let r = if i == bad {
+                reason.clone()
+            } else {
+                Rejection::new(
+                    ErrorCode::EngineBatchAborted,
+                    format!(
+                        "envelope {bad} of the atomic batch (`{}`) was rejected, so none of the batch was applied",
+                        envelopes
+                            .get(bad)
+                            .map_or("", |e| e.idempotency_key.as_str())
+                    ),
+                )
+            };
+            outcomes.push(self.reject(env, r));
+        }
+        Ok(outcomes)
+    }
+
+    fn outcome(
+        &self,
+        envelope: &Envelope,
+        status: OutcomeStatus,
+        version: u64,
+        changes: Vec<audit::AuditChange>,
+    ) -> Outcome {
+        Outcome {
+            idempotency_key: envelope.idempotency_key.clone(),
+            correlation_id: envelope.correlation_id.clone(),
+            event_type: envelope.event.type_name().to_owned(),
+            status,
+            version,
+            changes,
+            rejection: None,
+        }
+    }
+
+    fn reject(&mut self, envelope: &Envelope, r: Rejection) -> Outcome {
+        let version = self.version();
+        let key = &envelope.idempotency_key;
+        if let Some(entry) = self
+            .open
+            .get(key)
+            .copied()
+            .and_then(|i| self.exceptions.get_mut(i))
+        {
+            entry.code = r.code;
+            entry.message.clone_from(&r.message);
+            entry.rejected_at_version = version;
+            entry.attempts = entry.attempts.saturating_add(1);
+        } else {
+            let sequence = u64::try_from(self.exceptions.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
+            self.open.insert(key.clone(), self.exceptions.len());
+            self.exceptions.push(ExceptionEntry {
+                sequence,
+                code: r.code,
+                message: r.message.clone(),
+                rejected_at_version: version,
+                attempts: 1,
+                resolved_by_version: None,
+                envelope: envelope.clone(),
+            });
+        }
+        let mut o = self.outcome(envelope, OutcomeStatus::Rejected, version, Vec::new());
+        o.rejection = Some(r);
+        o
+    }
+
+    fn commit(
+        &mut self,
+        envelope: &Envelope,
+        fingerprint: String,
+        plan: apply::Plan,
+    ) -> Result<Outcome, Error> {
+        let apply::Plan { writes, changes } = plan;
+        self.audit.append(AuditRecord {
+            occurred_at: envelope.occurred_at.clone(),
+            source: envelope.source.clone(),
+            correlation_id: envelope.correlation_id.clone(),
+            idempotency_key: envelope.idempotency_key.clone(),
+            event_type: envelope.event.type_name().to_owned(),
+            changes,
+        })?;
+        for w in writes {
+            apply::write(&mut self.world, w);
+        }
+        let version = self.version();
+        self.processed.insert(
+            envelope.idempotency_key.clone(),
+            Processed {
+                fingerprint,
+                version,
+            },
+        );
+        if let Some(i) = self.open.remove(&envelope.idempotency_key)
+            && let Some(entry) = self.exceptions.get_mut(i)
+        {
+            entry.resolved_by_version = Some(version);
+        }
+        let changes = self
+            .audit
+            .entries()
+            .last()
+            .map(|e| e.changes.clone())
+            .unwrap_or_default();
+        Ok(self.outcome(envelope, OutcomeStatus::Applied, version, changes))
+    }
+
+    /// The whole engine as canonical JSON (see [`Snapshot`]).
+    ///
+    /// Written part by part in key order, each document on its own, so no JSON value of the
+    /// whole engine is ever built; the bytes are those of the canonical JSON of [`Snapshot`].
+    pub fn snapshot(&self) -> Result<String, Error> {
+        let entries = self.audit.entries();
+        let mut t = String::with_capacity(entries.len().saturating_mul(700).saturating_add(4096));
+        t.push_str("{\"audit\":[");
+        for (i, e) in entries.iter().enumerate() {
+            if i > 0 {
+                t.push(',');
+            }
+            audit::write_entry(e, true, &mut t);
+        }
+        t.push_str("],\"audit_head\":");
+        json::write_string(self.audit.head(), &mut t);
+        t.push_str(",\"exceptions\":");
+        json::write_canonical(&json::to_canonical_value(&self.exceptions)?, &mut t);
+        if let Some(p) = &self.policy {
+            t.push_str(",\"ownership_policy\":");
+            json::write_canonical(&json::to_canonical_value(p)?, &mut t);
+        }
+        t.push_str(",\"processed\":{");
+        for (i, (k, p)) in self.processed.iter().enumerate() {
+            if i > 0 {
+                t.push(',');
+            }
+            json::write_string(k.as_str(), &mut t);
+            t.push_str(":{\"fingerprint\":");
+            json::write_string(&p.fingerprint, &mut t);
+            t.push_str(",\"version\":");
+            t.push_str(&p.version.to_string());
+            t.push('}');
+        }
+        t.push_str("},\"schema_version\":1,\"state\":");
+        write_world(&self.world, &mut t)?;
+        t.push_str(",\"version\":");
+        t.push_str(&self.version().to_string());
+        t.push('}');
+        Ok(t)
+    }
+
+    /// [`Engine::snapshot`] the slow way, through one JSON value; the tests check both agree.
+    #[cfg(test)]
+    pub(crate) fn snapshot_by_value(&self) -> Result<String, Error> {
+        json::to_canonical_string(&SnapshotRef {
+            schema_version: SchemaVersion,
+            version: self.version(),
+            audit_head: self.audit.head(),
+            ownership_policy: self.policy.as_ref(),
+            state: &self.world,
+            processed: &self.processed,
+            exceptions: &self.exceptions,
+            audit: self.audit.entries(),
+        })
+    }
+
+    /// The whole engine as a [`Snapshot`] value.
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
+            schema_version: SchemaVersion,
+            version: self.version(),
+            audit_head: self.audit.head().to_owned(),
+            ownership_policy: self.policy.clone(),
+            state: self.world.clone(),
+            processed: self.processed.clone(),
+            exceptions: self.exceptions.clone(),
+            audit: self.audit.entries().to_vec(),
+        }
+    }
+
+    /// Replaces this engine by the one a snapshot (canonical JSON from [`Engine::snapshot`])
+    /// describes. The snapshot's audit chain must verify and end at its `audit_head`, and every
+    /// applied key must name a version of the chain (`ENGINE_INVALID_SNAPSHOT` otherwise).
+    pub fn restore(&mut self, snapshot: &[u8], limits: &Limits) -> Result<(), Error> {
+        json::check_limits(snapshot, limits)?;
+        // The fast path; a snapshot that does not read is read again for an error with its path.
+        let s: Snapshot = match serde_json::from_slice(snapshot) {
+            Ok(s) => s,
+            Err(_) => json::from_slice(snapshot, limits)?,
+        };
+        *self = Engine::from_snapshot(s)?;
+        Ok(())
+    }
+
+    /// An engine from a [`Snapshot`] value, checked as [`Engine::restore`] checks it.
+    pub fn from_snapshot(s: Snapshot) -> Result<Engine, Error> {
+        let invalid = |msg: String| Error::new(ErrorCode::EngineInvalidSnapshot, msg);
+        let check = audit::verify(&s.audit, Some(&s.audit_head))?;
+        if let Some(p) = check.problem {
+            return Err(Error::new(p.code, p.message).at(format!("/audit/{}", p.index)));
+        }
+        let chain_version = s.audit.last().map_or(0, |e| e.version);
+        if chain_version != s.version {
+            return Err(invalid(format!(
+                "the snapshot says version {} but its audit chain ends at version {chain_version}",
+                s.version
+            ))
+            .at("/version"));
+        }
+        for (key, p) in &s.processed {
+            let entry = usize::try_from(p.version)
+                .ok()
+                .and_then(|v| v.checked_sub(1))
+                .and_then(|i| s.audit.get(i));
+            if entry.is_none_or(|e| &e.idempotency_key != key) {
+                return Err(invalid(format!(
+                    "key `{key}` is recorded as applied at version {}, but that audit entry is not its",
+                    p.version
+                ))
+                .at(crate::error::Pointer::root().key("processed").key(key.as_str())));
+            }
+        }
+        let mut open = BTreeMap::new();
+        for (i, e) in s.exceptions.iter().enumerate() {
+            if e.resolved_by_version.is_none() {
+                open.insert(e.envelope.idempotency_key.clone(), i);
+            }
+        }
+        let mut engine = Engine {
+            world: s.state,
+            audit: AuditLog::from_entries(s.audit),
+            processed: s.processed,
+            exceptions: s.exceptions,
+            open,
+            policy: None,
+            compiled: None,
+        };
+        engine.set_policy(s.ownership_policy)?;
+        Ok(engine)
+    }
+
+    /// Checks the audit chain from its first entry to the engine's head.
+    pub fn verify_audit(&self) -> Result<AuditVerification, Error> {
+        audit::verify(self.audit.entries(), Some(self.audit.head()))
+    }
+
+    /// The billing-run request for the engine's state.
+    pub fn preview_request(
+        &self,
+        period: Period,
+        as_of: Date,
+    ) -> Result<PreviewInvoiceRequest, Error> {
+        let w = &self.world;
+        let contract = w.contract.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::EngineNoContract,
+                "the engine holds no contract yet; record one with `contract.recorded`",
+            )
+        })?;
+        Ok(PreviewInvoiceRequest {
+            schema_version: SchemaVersion,
+            contract,
+            change_orders: w.change_orders.values().cloned().collect(),
+            projects: w.projects.values().cloned().collect(),
+            time_entries: w.time_entries.values().cloned().collect(),
+            expenses: w.expenses.values().cloned().collect(),
+            milestones: if w.milestones.is_empty() {
+                None
+            } else {
+                Some(w.milestones.values().cloned().collect())
+            },
+            ledger: w.ledger.clone(),
+            period,
+            as_of,
+            options: billing::BillingOptions::default(),
+        })
+    }
+
+    /// What a billing run for `period` on `as_of` would bill now (nothing is recorded).
+    pub fn preview_invoice(&self, period: Period, as_of: Date) -> Result<InvoicePreview, Error> {
+        billing::preview_invoice(&self.preview_request(period, as_of)?)
+    }
+
+    /// Figures a finance team watches, on `as_of`: unbilled approved time, held items by reason,
+    /// open exceptions by reason, the ceiling's utilisation and open receivables.
+    pub fn metrics(&self, as_of: Date) -> Result<Metrics, Error> {
+        let contract = self.world.contract.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorCode::EngineNoContract,
+                "the engine holds no contract yet; record one with `contract.recorded`",
+            )
+        })?;
+        let currency = contract.currency;
+        let start = contract.start_date.min(as_of);
+        let preview = self.preview_invoice(Period { start, end: as_of }, as_of)?;
+        // Unbilled approved time: what the run would bill now, plus approved time it holds for
+        // a reason other than already billed, not approved or not billable (hours net of what
+        // the ledger already billed of each entry).
+        let ledger = billing::LedgerIndex::new(self.world.ledger.as_ref(), currency)?;
+        let mut hours = Decimal::ZERO;
+        let mut amount = Money::zero(currency);
+        let mut ids: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        let add = |a: Decimal, b: Decimal| {
+            a.checked_add(b)
+                .ok_or_else(|| Error::overflow("the unbilled hours"))
+        };
+        let mut this_run: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for line in preview.lines.iter().filter(|l| l.kind == ItemKind::Time) {
+            let Some(id) = line.source_ids.first() else {
+                continue;
+            };
+            let h = line.billed_hours.unwrap_or(line.quantity).0;
+            ids.insert(id.as_str());
+            hours = add(hours, h)?;
+            let slot = this_run.entry(id.as_str()).or_default();
+            *slot = add(*slot, h)?;
+            amount = amount.checked_add(line.amount)?;
+        }
+        for h in preview
+            .held
+            .iter()
+            .filter(|h| h.kind == ItemKind::Time && h.reason >= HoldReason::ProjectStatus)
+        {
+            let Some(e) = self.world.time_entries.get(h.id.as_str()) else {
+                continue;
+            };
+            let billed = ledger
+                .get(ItemKind::Time, h.id.as_str())
+                .map_or(Decimal::ZERO, |n| n.quantity);
+            let now = this_run.get(h.id.as_str()).copied().unwrap_or_default();
+            let left = e
+                .hours
+                .0
+                .checked_sub(billed)
+                .and_then(|x| x.checked_sub(now))
+                .ok_or_else(|| Error::overflow("the unbilled hours"))?
+                .max(Decimal::ZERO);
+            ids.insert(h.id.as_str());
+            hours = add(hours, left)?;
+            if let Some(a) = h.amount {
+                amount = amount.checked_add(a)?;
+            }
+        }
+        let entries = u64::try_from(ids.len()).unwrap_or(u64::MAX);
+        let held_by_reason = preview
+            .summary
+            .held_by_reason
+            .iter()
+            .filter(|h| h.reason != HoldReason::AlreadyBilled)
+            .cloned()
+            .collect();
+        let mut by_code: BTreeMap<&str, (ErrorCode, u64)> = BTreeMap::new();
+        let mut open = 0u64;
+        for e in self
+            .exceptions
+            .iter()
+            .filter(|e| e.resolved_by_version.is_none())
+        {
+            open = open.saturating_add(1);
+            let slot = by_code.entry(e.code.as_str()).or_insert((e.code, 0));
+            slot.1 = slot.1.saturating_add(1);
+        }
+        let (mut limit, mut billed, mut percent) = (None, None, None);
+        if let Some(c) = &preview.ceiling {
+            limit = Some(c.limit);
+            billed = Some(c.billed_before);
+            if !c.limit.amount.is_zero() {
+                let p = c
+                    .billed_before
+                    .amount
+                    .checked_mul(Decimal::ONE_HUNDRED)
+                    .and_then(|x| x.checked_div(c.limit.amount))
+                    .ok_or_else(|| Error::overflow("the ceiling utilisation"))?;
+                percent = Some(Dec(p.round_dp(2).normalize()));
+            }
+        }
+        let mut receivables = Money::zero(currency);
+        for inv in self.world.invoices.values().filter(|i| {
+            matches!(
+                i.status,
+                crate::model::InvoiceStatus::Posted
+                    | crate::model::InvoiceStatus::PartiallyPaid
+                    | crate::model::InvoiceStatus::Disputed
+            )
+        }) {
+            receivables = receivables.checked_add(inv.balance)?;
+        }
+        Ok(Metrics {
+            schema_version: SchemaVersion,
+            version: self.version(),
+            as_of,
+            unbilled_approved_time: Unbilled {
+                entries,
+                // A ceiling split keeps exact fractions of an hour in the ledger; show 4 decimals.
+                hours: Dec(hours.round_dp(4).normalize()),
+                amount,
+            },
+            held_by_reason,
+            exceptions_by_reason: by_code
+                .into_values()
+                .map(|(code, count)| ExceptionCount { code, count })
+                .collect(),
+            open_exceptions: open,
+            ceiling_utilisation_percent: percent,
+            ceiling_limit: limit,
+            ceiling_billed: billed,
+            receivables,
+        })
+    }
+}
+
+/// Appends a map of documents by id, each document's canonical JSON on its own.
+fn write_docs<T: Serialize>(docs: &BTreeMap<Id, T>, t: &mut String) -> Result<(), Error> {
+    t.push('{');
+    for (i, (id, d)) in docs.iter().enumerate() {
+        if i > 0 {
+            t.push(',');
+        }
+        json::write_string(id.as_str(), t);
+        t.push(':');
+        json::write_canonical(&json::to_canonical_value(d)?, t);
+    }
+    t.push('}');
+    Ok(())
+}
+
+/// Appends the canonical JSON of the world, collection by collection in key order.
+fn write_world(w: &World, t: &mut String) -> Result<(), Error> {
+    t.push_str("{\"change_orders\":");
+    write_docs(&w.change_orders, t)?;
+    if let Some(c) = &w.contract {
+        t.push_str(",\"contract\":");
+        json::write_canonical(&json::to_canonical_value(c)?, t);
+    }
+    t.push_str(",\"expenses\":");
+    write_docs(&w.expenses, t)?;
+    t.push_str(",\"invoices\":");
+    write_docs(&w.invoices, t)?;
+    if let Some(l) = &w.ledger {
+        t.push_str(",\"ledger\":");
+        json::write_canonical(&json::to_canonical_value(l)?, t);
+    }
+    t.push_str(",\"milestones\":");
+    write_docs(&w.milestones, t)?;
+    t.push_str(",\"opportunities\":");
+    write_docs(&w.opportunities, t)?;
+    t.push_str(",\"payments\":");
+    write_docs(&w.payments, t)?;
+    t.push_str(",\"projects\":");
+    write_docs(&w.projects, t)?;
+    t.push_str(",\"time_entries\":");
+    write_docs(&w.time_entries, t)?;
+    t.push('}');
+    Ok(())
+}
+
+fn conflict(envelope: &Envelope, version: u64) -> Error {
+    let what = if version == 0 {
+        "an envelope in the exception queue".to_owned()
+    } else {
+        format!("the envelope applied as version {version}")
+    };
+    Error::new(
+        ErrorCode::EngineIdempotencyConflict,
+        format!(
+            "idempotency key `{}` was already used by {what}, with a different payload",
+            envelope.idempotency_key
+        ),
+    )
+    .at("/idempotency_key")
+    .with("idempotency_key", envelope.idempotency_key.as_str())
+}
+
+#[cfg(test)]
+mod simulation;
+#[cfg(test)]
+mod tests;

@@ -140,6 +140,27 @@ error_codes! {
     // Ownership.
     OwnershipConflict = "OWNERSHIP_CONFLICT", Validation, "a field has two owners at one lifecycle stage";
     OwnershipUnknownEntity = "OWNERSHIP_UNKNOWN_ENTITY", Validation, "an ownership rule names an entity kind billwise does not know";
+    OwnershipUnknownField = "OWNERSHIP_UNKNOWN_FIELD", Validation, "a rule or an update names a field the entity kind does not have";
+    OwnershipUnknownStage = "OWNERSHIP_UNKNOWN_STAGE", Validation, "a rule or a request names a lifecycle stage the entity kind does not have";
+    OwnershipUncoveredStage = "OWNERSHIP_UNCOVERED_STAGE", Validation, "no rule covers a lifecycle stage of an entity kind the policy names";
+    OwnershipNotOwner = "OWNERSHIP_NOT_OWNER", Rule, "an update changes a field that its source system does not own at the entity's stage";
+    OwnershipNoOwner = "OWNERSHIP_NO_OWNER", Rule, "no rule gives the field one owner at the entity's stage";
+    OwnershipStrictRejected = "OWNERSHIP_STRICT_REJECTED", Rule, "in strict mode, a field the source owns is refused because another field of the same update was";
+
+    // Reconciliation.
+    ReconcileMissingId = "RECONCILE_MISSING_ID", Input, "a record has no text `id`";
+    ReconcileDuplicateRecord = "RECONCILE_DUPLICATE_RECORD", Input, "one system holds two records of one entity";
+    ReconcileCrossRefConflict = "RECONCILE_CROSS_REF_CONFLICT", Input, "cross-references map one system's record to two entities";
+
+    // Activation.
+    ActivationNotWon = "ACTIVATION_NOT_WON", Validation, "the opportunity is not `closed_won`";
+    ActivationUnknownAccount = "ACTIVATION_UNKNOWN_ACCOUNT", Validation, "the opportunity's account is not among the accounts given";
+    ActivationMissingErpId = "ACTIVATION_MISSING_ERP_ID", Validation, "the account has no ERP external id (it does not exist in the ERP yet)";
+    ActivationInactiveAccount = "ACTIVATION_INACTIVE_ACCOUNT", Validation, "the account is not `active`";
+    ActivationMissingField = "ACTIVATION_MISSING_FIELD", Validation, "a value a project needs is absent from the opportunity (and its account)";
+    ActivationCurrencyNotAllowed = "ACTIVATION_CURRENCY_NOT_ALLOWED", Validation, "the policy does not allow the currency for the legal entity";
+    ActivationUnknownParent = "ACTIVATION_UNKNOWN_PARENT", Validation, "an account in the hierarchy names a parent that is not among the accounts given";
+    ActivationHierarchyCycle = "ACTIVATION_HIERARCHY_CYCLE", Validation, "the account hierarchy above the account loops back on itself";
 
     // Billing and the ledger.
     LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";
@@ -156,6 +177,20 @@ error_codes! {
     AuditEntryMissing = "AUDIT_ENTRY_MISSING", Validation, "an audit entry's version skips one or more versions: entries are missing";
     AuditChainBroken = "AUDIT_CHAIN_BROKEN", Validation, "an audit entry does not follow the one before it (previous hash or version out of order)";
     AuditHeadMismatch = "AUDIT_HEAD_MISMATCH", Validation, "the audit chain does not end at the head hash recorded for it";
+
+    // Event engine.
+    EngineIdempotencyConflict = "ENGINE_IDEMPOTENCY_CONFLICT", IdempotencyConflict, "an idempotency key already used for an envelope was sent again with a different payload";
+    EngineVersionConflict = "ENGINE_VERSION_CONFLICT", VersionConflict, "an envelope's `expected_version` is not the engine's version";
+    EngineUnknownEntity = "ENGINE_UNKNOWN_ENTITY", Rule, "an event names a document or item the engine does not hold";
+    EngineNoContract = "ENGINE_NO_CONTRACT", Rule, "the engine holds no contract yet, so it cannot bill or preview";
+    EngineWrongContract = "ENGINE_WRONG_CONTRACT", Rule, "a document belongs to another contract than the one the engine holds";
+    EngineFieldNotByUpsert = "ENGINE_FIELD_NOT_BY_UPSERT", Rule, "an upsert sets a status (or the applied change orders) that only lifecycle events may set";
+    EngineItemLocked = "ENGINE_ITEM_LOCKED", Rule, "an upsert changes an item that is already billed";
+    EngineAlreadyExists = "ENGINE_ALREADY_EXISTS", Rule, "an event creates an invoice, payment or credit note whose id the engine already holds";
+    EngineEmptyInvoice = "ENGINE_EMPTY_INVOICE", Rule, "a billing run for the invoice found nothing to bill";
+    EngineBatchAborted = "ENGINE_BATCH_ABORTED", Rule, "another envelope of an atomic batch was rejected, so none of the batch was applied";
+    EngineInvalidSnapshot = "ENGINE_INVALID_SNAPSHOT", Input, "a snapshot does not agree with itself (version, audit chain or idempotency records)";
+    EngineInvalidTimestamp = "ENGINE_INVALID_TIMESTAMP", Input, "an envelope's `occurred_at` does not start with a `YYYY-MM-DD` date";
 
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";

@@ -163,24 +163,50 @@ pub fn write_canonical(value: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            let write_entry = |i: usize, k: &String, v: &Value, out: &mut String| {
                 if i > 0 {
                     out.push(',');
                 }
                 write_string(k, out);
                 out.push(':');
                 write_canonical(v, out);
+            };
+            out.push('{');
+            // Maps usually iterate in key order already; sort only when they do not.
+            let mut prev: Option<&[u8]> = None;
+            let sorted = map.keys().all(|k| {
+                let ok = prev.is_none_or(|p| p < k.as_bytes());
+                prev = Some(k.as_bytes());
+                ok
+            });
+            if sorted {
+                for (i, (k, v)) in map.iter().enumerate() {
+                    write_entry(i, k, v, out);
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    write_entry(i, k, v, out);
+                }
             }
             out.push('}');
         }
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+/// Appends `s` as a canonical JSON string.
+pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
+    // Most strings need no escape: copy them whole.
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

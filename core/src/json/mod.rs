@@ -3,6 +3,7 @@
 mod canonical;
 mod limits;
 
+pub(crate) use canonical::write_string;
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
 pub use limits::{Limits, check_limits};
 

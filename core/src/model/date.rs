@@ -144,7 +144,7 @@ impl std::str::FromStr for Date {
 
 impl Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        super::wire::Marked(super::wire::DATE_MARKER, &self.to_string()).serialize(serializer)
     }
 }
 

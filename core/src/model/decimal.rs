@@ -167,7 +167,8 @@ impl std::str::FromStr for Dec {
 
 impl Serialize for Dec {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format_decimal(self.0))
+        super::wire::Marked(super::wire::DECIMAL_MARKER, &format_decimal(self.0))
+            .serialize(serializer)
     }
 }
 

@@ -242,6 +242,9 @@ pub struct Account {
     /// The billing currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,
+    /// Payment terms agreed with the customer (e.g. `NET30`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_terms: Option<String>,
     /// The status.
     pub status: AccountStatus,
     /// The account's id in each connected system.

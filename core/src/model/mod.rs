@@ -8,6 +8,7 @@ mod ids;
 mod money;
 mod ownership;
 mod schema_version;
+pub mod wire;
 
 pub use currency::Currency;
 pub use date::Date;
@@ -15,5 +16,5 @@ pub use decimal::Dec;
 pub use documents::*;
 pub use ids::{Id, MAX_ID_BYTES, System};
 pub use money::{Money, RoundingMode};
-pub use ownership::{OwnershipPolicy, OwnershipRule};
+pub use ownership::{ActivationPolicy, OwnershipPolicy, OwnershipRule};
 pub use schema_version::{SCHEMA_VERSION, SchemaVersion};

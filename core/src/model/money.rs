@@ -137,7 +137,11 @@ impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("Money", 2)?;
-        s.serialize_field("amount", &self.amount_string())?;
+        let amount = self.amount_string();
+        s.serialize_field(
+            "amount",
+            &super::wire::Marked(super::wire::DECIMAL_MARKER, &amount),
+        )?;
         s.serialize_field("currency", &self.currency)?;
         s.end()
     }

@@ -624,66 +624,6 @@ pub(super) fn payment(d: &Payment, root: &Pointer, p: &mut Problems) {
     }
 }
 
-/// The entity kinds an ownership policy may name.
-pub const ENTITY_KINDS: &[&str] = &[
-    "account",
-    "opportunity",
-    "contract",
-    "change_order",
-    "project",
-    "time_entry",
-    "expense",
-    "milestone",
-    "invoice",
-    "payment",
-];
-
 pub(super) fn ownership_policy(d: &OwnershipPolicy, root: &Pointer, p: &mut Problems) {
-    let rules = root.key("rules");
-    // (entity, field, stage) -> (owner, rule index)
-    let mut seen: BTreeMap<(&str, &str, &str), (&str, usize)> = BTreeMap::new();
-    for (i, r) in d.rules.iter().enumerate() {
-        let at = rules.index(i);
-        if !ENTITY_KINDS.contains(&r.entity.as_str()) {
-            p.push(
-                &at.key("entity"),
-                ErrorCode::OwnershipUnknownEntity,
-                format!(
-                    "`{}` is not an entity kind; expected one of {}",
-                    r.entity,
-                    ENTITY_KINDS.join(", ")
-                ),
-            );
-        }
-        if r.fields.is_empty() {
-            p.push(
-                &at.key("fields"),
-                ErrorCode::DocumentEmptyField,
-                "a rule must name at least one field (or `*`)",
-            );
-        }
-        if r.stages.is_empty() {
-            p.push(
-                &at.key("stages"),
-                ErrorCode::DocumentEmptyField,
-                "a rule must name at least one stage (or `*`)",
-            );
-        }
-        for field in &r.fields {
-            for stage in &r.stages {
-                let key = (r.entity.as_str(), field.as_str(), stage.as_str());
-                match seen.get(&key) {
-                    Some((owner, j)) if *owner != r.owner.as_str() => p.push(
-                        &at,
-                        ErrorCode::OwnershipConflict,
-                        format!("`{}.{field}` at stage `{stage}` is owned by `{owner}` (rule {j}) and by `{}`", r.entity, r.owner),
-                    ),
-                    Some(_) => {}
-                    None => {
-                        seen.insert(key, (r.owner.as_str(), i));
-                    }
-                }
-            }
-        }
-    }
+    crate::ownership::validate_policy(d, root, p);
 }

@@ -287,3 +287,30 @@ proptest! {
         prop_assert_eq!(p.index, at);
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn the_field_by_field_text_is_the_canonical_json_of_the_entry(
+        path in "\\PC{0,12}",
+        text in "[\\x00-\\x7f\u{e9}\u{1f600}]{0,12}",
+        version in 1u64..u64::MAX,
+        n in proptest::prelude::any::<i64>(),
+    ) {
+        let entry = AuditEntry {
+            version,
+            occurred_at: format!("2026-01-01T{text}"),
+            source: System::new("psa").unwrap(),
+            correlation_id: Id::new(format!("c{path}").replace(char::is_control, "")).unwrap(),
+            idempotency_key: Id::new("k").unwrap(),
+            event_type: text.clone(),
+            changes: vec![AuditChange {
+                path: path.clone(),
+                before: serde_json::json!({"z": n, "a": [text.clone(), null, true], "m": {"b": 1.5, "a": "x"}}),
+                after: serde_json::Value::String(text.clone()),
+            }],
+            prev_hash: GENESIS_HASH.to_owned(),
+            hash: String::new(),
+        };
+        proptest::prop_assert_eq!(hashed_text(&entry).unwrap(), hashed_text_by_value(&entry).unwrap());
+    }
+}

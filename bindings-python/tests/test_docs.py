@@ -1,0 +1,58 @@
+"""The README's Python quickstart and the example script run as documented."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_the_readme_python_quickstart_runs_and_prints_what_it_says() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Quickstart: Python\n.*?```python\n(.*?)```", text, re.S | re.M)
+    assert match, "README.md has no ## Quickstart: Python section with a python block"
+    code = match.group(1)
+    expected = [line[2:] for line in code.splitlines() if line.startswith("# ")]
+    out = io.StringIO()
+    cwd = os.getcwd()
+    try:
+        os.chdir(REPO)
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
+    finally:
+        os.chdir(cwd)
+    printed = out.getvalue().splitlines()
+    assert expected and all(line in printed for line in expected), (expected, printed)
+
+
+def test_the_time_export_example_reports_problems_per_entry() -> None:
+    script = REPO / "bindings-python" / "examples" / "check_time_export.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "contract CTR-2026-014: valid",
+        "skipped line 9 (TE-91008): hours `7,5` is not a number",
+        "time export psa-time-export.csv: 8 entries, 3 problem(s)",
+        "  TE-91005 (line 6)",
+        "    hours: DOCUMENT_NEGATIVE_AMOUNT: hours must not be negative (got `-6.25`)",
+        "  TE-91006 (line 7)",
+        "    hours: TIME_HOURS_OUT_OF_RANGE: 26 hours on one day is more than 24",
+        "  TE-91002 (line 8)",
+        "    id: DOCUMENT_DUPLICATE_ID: time entry id `TE-91002` is already used at index 1",
+    ]
+
+
+def test_a_clean_export_exits_zero(tmp_path: "os.PathLike[str]") -> None:
+    export = os.path.join(tmp_path, "clean.csv")
+    with open(export, "w", encoding="utf-8") as f:
+        f.write("Entry ID,Project,Task,Resource,Role,Date,Hours,Status,Billable\n")
+        f.write("TE-1,PRJ-5521,T-BUILD,R-CHEN,Data Engineer,03/02/2026,8,Approved,Yes\n")
+    script = REPO / "bindings-python" / "examples" / "check_time_export.py"
+    done = subprocess.run([sys.executable, str(script), export], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 entries, all valid" in done.stdout

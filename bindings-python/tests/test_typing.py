@@ -1,0 +1,9 @@
+"""The typing usage file (also checked by mypy --strict) runs as written."""
+
+from __future__ import annotations
+
+import typing_usage
+
+
+def test_the_typed_usage_example_runs() -> None:
+    typing_usage.check()

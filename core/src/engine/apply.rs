@@ -1,0 +1,1201 @@
+//! Evaluating an envelope into a [`Plan`]: the documents to write and the audit changes, computed
+//! without touching the state. The engine commits a plan only when every check passed.
+
+use std::collections::BTreeSet;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::audit::AuditChange;
+use super::types::{CreditLine, Envelope, Event, InvoiceRecord, Rejection, World};
+use super::{Engine, occurred_on};
+use crate::billing::{self, BilledLedger, ItemKind, LedgerCredit, LedgerIndex, Period};
+use crate::error::{Error, ErrorCode, Pointer};
+use crate::json::to_canonical_value;
+use crate::machines::{GuardContext, MachineName, StateName};
+use crate::model::{
+    ChangeOrder, ChangeOrderStatus, Contract, Date, Dec, Expense, Id, InvoiceStatus, Milestone,
+    MilestoneStatus, Money, Opportunity, OpportunityStage, Payment, Project, ProjectStatus,
+    SchemaVersion, System, TimeEntry, WorkStatus,
+};
+use crate::validate::Document;
+
+/// Why an envelope was not applied: a rule refused it, or it could not be evaluated.
+pub(super) enum Fail {
+    Rejected(Rejection),
+    Error(Error),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Error(e)
+    }
+}
+
+impl From<Rejection> for Fail {
+    fn from(r: Rejection) -> Self {
+        Fail::Rejected(r)
+    }
+}
+
+fn rejected<T>(code: ErrorCode, message: String) -> Result<T, Fail> {
+    Err(Fail::Rejected(Rejection::new(code, message)))
+}
+
+/// A document to store.
+pub(super) enum Write {
+    Contract(Box<Contract>),
+    Opportunity(Box<Opportunity>),
+    ChangeOrder(Box<ChangeOrder>),
+    Project(Box<Project>),
+    TimeEntry(Box<TimeEntry>),
+    Expense(Box<Expense>),
+    Milestone(Box<Milestone>),
+    Invoice(Box<InvoiceRecord>),
+    Payment(Box<Payment>),
+    Ledger(Box<BilledLedger>),
+}
+
+/// What an applied envelope does.
+#[derive(Default)]
+pub(super) struct Plan {
+    pub writes: Vec<Write>,
+    pub changes: Vec<AuditChange>,
+}
+
+/// Stores one document.
+pub(super) fn write(world: &mut World, w: Write) {
+    match w {
+        Write::Contract(d) => world.contract = Some(*d),
+        Write::Opportunity(d) => {
+            world.opportunities.insert(d.id.clone(), *d);
+        }
+        Write::ChangeOrder(d) => {
+            world.change_orders.insert(d.id.clone(), *d);
+        }
+        Write::Project(d) => {
+            world.projects.insert(d.id.clone(), *d);
+        }
+        Write::TimeEntry(d) => {
+            world.time_entries.insert(d.id.clone(), *d);
+        }
+        Write::Expense(d) => {
+            world.expenses.insert(d.id.clone(), *d);
+        }
+        Write::Milestone(d) => {
+            world.milestones.insert(d.id.clone(), *d);
+        }
+        Write::Invoice(d) => {
+            world.invoices.insert(d.id.clone(), *d);
+        }
+        Write::Payment(d) => {
+            world.payments.insert(d.id.clone(), *d);
+        }
+        Write::Ledger(d) => world.ledger = Some(*d),
+    }
+}
+
+/// A document the engine holds, and how events may change it.
+trait Doc: Serialize + Clone {
+    /// Its collection in [`World`] (its pointer prefix).
+    const COLLECTION: &'static str;
+    /// Its entity kind in the ownership policy.
+    const ENTITY: &'static str;
+    /// Its name in sentences.
+    const NOUN: &'static str;
+    /// The field holding its lifecycle state.
+    const STATUS_FIELD: &'static str;
+    /// The states a new document may arrive in by upsert.
+    const NEW_STATES: &'static [&'static str];
+    /// Fields only lifecycle events may change.
+    const FIXED: &'static [&'static str];
+    /// States in which an upsert may change nothing.
+    const LOCKED: &'static [&'static str];
+    fn id(&self) -> &Id;
+    fn state(&self) -> &'static str;
+    fn set_state(&mut self, name: &str) -> Result<(), Error>;
+    fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self>;
+    fn into_write(self) -> Write;
+    /// The pointer of the document in the snapshot's `state`.
+    fn pointer(id: &Id) -> Pointer {
+        Pointer::root().key(Self::COLLECTION).key(id.as_str())
+    }
+}
+
+fn parse_state<S: StateName>(name: &str) -> Result<S, Error> {
+    S::from_name(name).ok_or_else(|| Error::internal(format!("`{name}` is not a known state")))
+}
+
+macro_rules! doc {
+    ($t:ty, $coll:literal, $entity:literal, $noun:literal, $field:ident, $state:ty,
+     new: [$($new:literal),*], fixed: [$($fixed:literal),*], locked: [$($locked:literal),*],
+     $world:ident, $wvar:ident) => {
+        impl Doc for $t {
+            const COLLECTION: &'static str = $coll;
+            const ENTITY: &'static str = $entity;
+            const NOUN: &'static str = $noun;
+            const STATUS_FIELD: &'static str = stringify!($field);
+            const NEW_STATES: &'static [&'static str] = &[$($new),*];
+            const FIXED: &'static [&'static str] = &[$($fixed),*];
+            const LOCKED: &'static [&'static str] = &[$($locked),*];
+            fn id(&self) -> &Id {
+                &self.id
+            }
+            fn state(&self) -> &'static str {
+                self.$field.as_str()
+            }
+            fn set_state(&mut self, name: &str) -> Result<(), Error> {
+                self.$field = parse_state::<$state>(name)?;
+                Ok(())
+            }
+            fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self> {
+                world.$world.get(id)
+            }
+            fn into_write(self) -> Write {
+                Write::$wvar(Box::new(self))
+            }
+        }
+    };
+}
+
+doc!(Opportunity, "opportunities", "opportunity", "opportunity", stage, OpportunityStage,
+    new: ["prospecting", "qualification", "proposal", "negotiation", "closed_lost"],
+    fixed: ["stage"], locked: [], opportunities, Opportunity);
+doc!(Project, "projects", "project", "project", status, ProjectStatus,
+    new: ["planned", "active", "on_hold"], fixed: ["status", "contract_id"], locked: ["closed"],
+    projects, Project);
+doc!(TimeEntry, "time_entries", "time_entry", "time entry", status, WorkStatus,
+    new: ["draft", "submitted", "rejected", "approved"], fixed: ["status"], locked: ["billed"],
+    time_entries, TimeEntry);
+doc!(Expense, "expenses", "expense", "expense", status, WorkStatus,
+    new: ["draft", "submitted", "rejected", "approved"], fixed: ["status"], locked: ["billed"],
+    expenses, Expense);
+doc!(Milestone, "milestones", "milestone", "milestone", status, MilestoneStatus,
+    new: ["pending", "completed", "rejected", "accepted"], fixed: ["status"], locked: ["billed"],
+    milestones, Milestone);
+doc!(ChangeOrder, "change_orders", "change_order", "change order", status, ChangeOrderStatus,
+    new: ["draft", "submitted", "approved"], fixed: ["status", "contract_id", "sequence"],
+    locked: ["applied", "rejected", "withdrawn"], change_orders, ChangeOrder);
+doc!(InvoiceRecord, "invoices", "invoice", "invoice", status, InvoiceStatus,
+    new: [], fixed: [], locked: [], invoices, Invoice);
+
+impl Doc for Contract {
+    const COLLECTION: &'static str = "contract";
+    const ENTITY: &'static str = "contract";
+    const NOUN: &'static str = "contract";
+    const STATUS_FIELD: &'static str = "status";
+    const NEW_STATES: &'static [&'static str] = &[
+        "draft",
+        "negotiation",
+        "signed",
+        "active",
+        "completed",
+        "terminated",
+    ];
+    const FIXED: &'static [&'static str] = &["change_orders"];
+    const LOCKED: &'static [&'static str] = &[];
+    fn id(&self) -> &Id {
+        &self.id
+    }
+    fn state(&self) -> &'static str {
+        self.status.as_str()
+    }
+    fn set_state(&mut self, _: &str) -> Result<(), Error> {
+        Err(Error::internal("a contract has no lifecycle machine"))
+    }
+    fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self> {
+        world.contract.as_ref().filter(|c| c.id.as_str() == id)
+    }
+    fn into_write(self) -> Write {
+        Write::Contract(Box::new(self))
+    }
+    fn pointer(_: &Id) -> Pointer {
+        Pointer::root().key("contract")
+    }
+}
+
+fn value<T: Serialize + ?Sized>(v: &T) -> Result<Value, Error> {
+    to_canonical_value(v)
+}
+
+fn change(path: impl Into<String>, before: Value, after: Value) -> AuditChange {
+    AuditChange {
+        path: path.into(),
+        before,
+        after,
+    }
+}
+
+fn unknown(noun: &str, id: &Id) -> Fail {
+    Fail::Rejected(Rejection::new(
+        ErrorCode::EngineUnknownEntity,
+        format!(
+            "{noun} `{id}` is not held by the engine; its creating event may not have arrived yet"
+        ),
+    ))
+}
+
+fn no_contract() -> Fail {
+    Fail::Rejected(Rejection::new(
+        ErrorCode::EngineNoContract,
+        "the engine holds no contract yet; record one with `contract.recorded` first",
+    ))
+}
+
+/// The system that carries out an effect on an item: the first sender its machine declares for
+/// the event (`bill` by `billing`, `credit_issued` by `erp`).
+const BILLING_SYSTEM: &str = "billing";
+const CREDITING_SYSTEM: &str = "erp";
+
+/// Takes `event` on machine `machine` from state `from`, or rejects with the machine's reason.
+fn step(
+    machine: MachineName,
+    from: &str,
+    event: &str,
+    source: &str,
+    ctx: &GuardContext,
+) -> Result<&'static str, Fail> {
+    match machine.transition(from, event, source, ctx)? {
+        Ok(t) => Ok(t.to),
+        Err(r) => Err(Fail::Rejected(Rejection::new(r.code, r.message))),
+    }
+}
+
+fn fields_of(v: &Value) -> Vec<String> {
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn entity_name(kind: usize) -> &'static str {
+    crate::ownership::entity_kinds()
+        .get(kind)
+        .map_or("", |k| k.name)
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn money_sub(a: Money, b: Money) -> Result<Money, Fail> {
+    Ok(a.checked_sub(b)?)
+}
+
+impl Engine {
+    /// The ownership step: every field an event changes must be owned by its source at the
+    /// entity's stage (`OWNERSHIP_NOT_OWNER`, or `OWNERSHIP_NO_OWNER` when no rule gives it one).
+    /// Entity kinds the policy does not name, and fields the policy's catalogue does not know
+    /// (the engine's own bookkeeping), are not checked.
+    fn check_ownership(
+        &self,
+        entity: &str,
+        stage: Option<&str>,
+        source: &System,
+        fields: &[&str],
+    ) -> Result<(), Fail> {
+        use crate::ownership::{Decision, entity_index};
+        let (Some(policy), Some(kind)) = (&self.compiled, entity_index(entity)) else {
+            return Ok(());
+        };
+        if !policy.names_kind(kind) {
+            return Ok(());
+        }
+        let stage_index = stage.and_then(|s| {
+            crate::ownership::entity(entity_name(kind)).and_then(|k| k.stage_index(s))
+        });
+        let from = policy.system_index(source.as_str());
+        let at = stage.map_or_else(
+            || "at every stage".to_owned(),
+            |s| format!("at stage `{s}`"),
+        );
+        for field in fields {
+            match policy.decide(kind, stage_index, from, field) {
+                Decision::Accepted | Decision::UnknownField => {}
+                Decision::NotOwner(o) => {
+                    let owner = policy.system(o).map_or("", |s| s.as_str());
+                    return rejected(
+                        ErrorCode::OwnershipNotOwner,
+                        format!(
+                            "`{owner}` owns `{entity}.{field}` {at}; `{source}` may not change it"
+                        ),
+                    );
+                }
+                Decision::NoOwner => {
+                    return rejected(
+                        ErrorCode::OwnershipNoOwner,
+                        format!("no rule gives `{entity}.{field}` one owner {at}"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates an envelope against the current state.
+    /// Evaluates an envelope against the current state; `event` is the event's JSON value
+    /// (already built for the fingerprint), whose document an upsert records as is.
+    pub(super) fn plan(&self, env: &Envelope, event: Value) -> Result<Plan, Fail> {
+        let mut event = event;
+        let mut doc = |field: &str| match &mut event {
+            Value::Object(m) => m.remove(field),
+            _ => None,
+        };
+        match &env.event {
+            Event::OpportunityRecorded { opportunity } => {
+                self.upsert(env, opportunity.as_ref(), doc("opportunity"))
+            }
+            Event::ContractRecorded { contract } => self.record_contract(env, contract),
+            Event::ProjectRecorded { project } => {
+                self.same_contract("project", &project.id, &project.contract_id)?;
+                self.upsert(env, project.as_ref(), doc("project"))
+            }
+            Event::TimeEntryRecorded { time_entry } => {
+                self.not_below_billed(time_entry)?;
+                self.upsert(env, time_entry.as_ref(), doc("time_entry"))
+            }
+            Event::ExpenseRecorded { expense } => {
+                self.upsert(env, expense.as_ref(), doc("expense"))
+            }
+            Event::MilestoneRecorded { milestone } => {
+                self.upsert(env, milestone.as_ref(), doc("milestone"))
+            }
+            Event::ChangeOrderRecorded { change_order } => {
+                self.same_contract("change order", &change_order.id, &change_order.contract_id)?;
+                let problems = Document::ChangeOrder(change_order.as_ref().clone())
+                    .validate(self.world.contract.as_ref());
+                if let Some(p) = problems.first() {
+                    return rejected(
+                        p.code,
+                        format!(
+                            "change order `{}` is not valid: {} (at `{}`)",
+                            change_order.id, p.message, p.path
+                        ),
+                    );
+                }
+                self.upsert(env, change_order.as_ref(), doc("change_order"))
+            }
+            Event::InvoiceDrafted {
+                invoice_id,
+                period,
+                as_of,
+            } => self.draft_invoice(env, invoice_id, *period, *as_of),
+            Event::PaymentReceived {
+                payment_id,
+                invoice_id,
+                amount,
+                date,
+            } => self.receive_payment(env, payment_id, invoice_id, *amount, *date),
+            Event::CreditNoteIssued {
+                credit_note_id,
+                invoice_id,
+                lines,
+            } => self.issue_credit(env, credit_note_id, invoice_id, lines),
+            other => match other.lifecycle() {
+                Some((machine, event, id)) => self.lifecycle(env, machine, event, id),
+                None => Err(Fail::Error(Error::internal(format!(
+                    "event `{}` has no handler",
+                    other.type_name()
+                )))),
+            },
+        }
+    }
+
+    /// Rejects a document that belongs to another contract than the one held.
+    fn same_contract(&self, noun: &str, id: &Id, contract_id: &Id) -> Result<(), Fail> {
+        match &self.world.contract {
+            Some(c) if &c.id != contract_id => rejected(
+                ErrorCode::EngineWrongContract,
+                format!(
+                    "{noun} `{id}` belongs to contract `{contract_id}`; the engine holds contract `{}`",
+                    c.id
+                ),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn record_contract(&self, env: &Envelope, contract: &Contract) -> Result<Plan, Fail> {
+        if let Some(c) = &self.world.contract
+            && c.id != contract.id
+        {
+            return rejected(
+                ErrorCode::EngineWrongContract,
+                format!(
+                    "the engine holds contract `{}`; contract `{}` needs an engine of its own",
+                    c.id, contract.id
+                ),
+            );
+        }
+        // The engine keeps the list of applied change orders: a sender that does not track it
+        // sends the contract as signed (an empty list), which keeps the engine's.
+        let mut contract = contract.clone();
+        if contract.change_orders.is_empty()
+            && let Some(c) = &self.world.contract
+        {
+            contract.change_orders.clone_from(&c.change_orders);
+        }
+        let contract = &contract;
+        let problems = Document::Contract(Box::new(contract.clone())).validate(None);
+        if let Some(p) = problems.first() {
+            return rejected(
+                p.code,
+                format!(
+                    "contract `{}` is not valid: {} (at `{}`)",
+                    contract.id, p.message, p.path
+                ),
+            );
+        }
+        let mut plan = self.upsert(env, contract, None)?;
+        // A new contract's milestones become milestones the engine tracks.
+        for m in &contract.milestones {
+            if !self.world.milestones.contains_key(m.id.as_str()) {
+                plan.changes
+                    .push(change(Milestone::pointer(&m.id), Value::Null, value(m)?));
+                plan.writes.push(Write::Milestone(Box::new(m.clone())));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Creates a document or changes fields of the one held.
+    /// `after` is the document's JSON value when the caller has it.
+    fn upsert<T: Doc>(&self, env: &Envelope, new: &T, after: Option<Value>) -> Result<Plan, Fail> {
+        let id = new.id();
+        let base = T::pointer(id);
+        let after = match after {
+            Some(v) => v,
+            None => value(new)?,
+        };
+        let mut changes = Vec::new();
+        let fields: Vec<String>;
+        let stage;
+        match T::held(&self.world, id.as_str()) {
+            None => {
+                let st = new.state();
+                if !T::NEW_STATES.contains(&st) {
+                    return rejected(
+                        ErrorCode::EngineFieldNotByUpsert,
+                        format!(
+                            "a new {} may arrive as {}, not `{st}`: later states are reached only by lifecycle events",
+                            T::NOUN,
+                            list(T::NEW_STATES)
+                        ),
+                    );
+                }
+                fields = fields_of(&after);
+                changes.push(change(base, Value::Null, after));
+                stage = st;
+            }
+            Some(old) => {
+                let before = value(old)?;
+                let empty = serde_json::Map::new();
+                let b = before.as_object().unwrap_or(&empty);
+                let a = after.as_object().unwrap_or(&empty);
+                let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+                let mut changed = Vec::new();
+                for k in keys {
+                    let (x, y) = (b.get(k), a.get(k));
+                    if x != y {
+                        changed.push(k.clone());
+                        changes.push(change(
+                            base.key(k),
+                            x.cloned().unwrap_or(Value::Null),
+                            y.cloned().unwrap_or(Value::Null),
+                        ));
+                    }
+                }
+                let state = old.state();
+                if let Some(f) = changed
+                    .iter()
+                    .find(|f| f.as_str() == T::STATUS_FIELD && T::FIXED.contains(&T::STATUS_FIELD))
+                    .or_else(|| changed.iter().find(|f| T::FIXED.contains(&f.as_str())))
+                {
+                    return rejected(
+                        ErrorCode::EngineFieldNotByUpsert,
+                        format!(
+                            "{} `{id}` is `{state}`; an upsert may not change `{f}`: send its lifecycle event instead",
+                            T::NOUN
+                        ),
+                    );
+                }
+                if !changed.is_empty() && T::LOCKED.contains(&state) {
+                    return rejected(
+                        ErrorCode::EngineItemLocked,
+                        format!(
+                            "{} `{id}` is `{state}`, so {} cannot change",
+                            T::NOUN,
+                            list(&changed.iter().map(String::as_str).collect::<Vec<_>>())
+                        ),
+                    );
+                }
+                fields = changed;
+                stage = state;
+            }
+        }
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        self.check_ownership(T::ENTITY, Some(stage), &env.source, &names)?;
+        Ok(Plan {
+            writes: vec![new.clone().into_write()],
+            changes,
+        })
+    }
+
+    /// Moves a held document through its machine; returns it changed and the audit change.
+    fn move_doc<T: Doc>(
+        &self,
+        doc: &T,
+        machine: MachineName,
+        event: &str,
+        source: &str,
+        ctx: &GuardContext,
+    ) -> Result<(T, AuditChange), Fail> {
+        let from = doc.state();
+        let to = step(machine, from, event, source, ctx)?;
+        let mut next = doc.clone();
+        next.set_state(to)?;
+        let path = T::pointer(doc.id()).key(T::STATUS_FIELD);
+        Ok((next, change(path, Value::from(from), Value::from(to))))
+    }
+
+    fn lifecycle_of<T: Doc>(
+        &self,
+        env: &Envelope,
+        machine: MachineName,
+        event: &str,
+        id: &Id,
+        ctx: &GuardContext,
+    ) -> Result<(T, Plan), Fail> {
+        let doc = T::held(&self.world, id.as_str()).ok_or_else(|| unknown(T::NOUN, id))?;
+        self.check_ownership(
+            T::ENTITY,
+            Some(doc.state()),
+            &env.source,
+            &[T::STATUS_FIELD],
+        )?;
+        let (next, ch) = self.move_doc(doc, machine, event, env.source.as_str(), ctx)?;
+        Ok((
+            next,
+            Plan {
+                writes: Vec::new(),
+                changes: vec![ch],
+            },
+        ))
+    }
+
+    fn lifecycle(
+        &self,
+        env: &Envelope,
+        machine: MachineName,
+        event: &str,
+        id: &Id,
+    ) -> Result<Plan, Fail> {
+        let none = GuardContext::default();
+        match machine {
+            MachineName::Opportunity => {
+                let (d, mut plan) =
+                    self.lifecycle_of::<Opportunity>(env, machine, event, id, &none)?;
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+            MachineName::Project => {
+                let ctx = GuardContext {
+                    unbilled_items: Some(self.unbilled_items(id)),
+                    ..GuardContext::default()
+                };
+                let (d, mut plan) = self.lifecycle_of::<Project>(env, machine, event, id, &ctx)?;
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+            MachineName::TimeEntry => {
+                let ctx = GuardContext {
+                    billed: Some(self.is_billed(ItemKind::Time, id)?),
+                    ..GuardContext::default()
+                };
+                let (d, mut plan) =
+                    self.lifecycle_of::<TimeEntry>(env, machine, event, id, &ctx)?;
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+            MachineName::Expense => {
+                let ctx = GuardContext {
+                    billed: Some(self.is_billed(ItemKind::Expense, id)?),
+                    ..GuardContext::default()
+                };
+                let (d, mut plan) = self.lifecycle_of::<Expense>(env, machine, event, id, &ctx)?;
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+            MachineName::Milestone => {
+                let (d, mut plan) =
+                    self.lifecycle_of::<Milestone>(env, machine, event, id, &none)?;
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+            MachineName::ChangeOrder => self.change_order_event(env, event, id),
+            MachineName::Invoice => {
+                let (d, mut plan) =
+                    self.lifecycle_of::<InvoiceRecord>(env, machine, event, id, &none)?;
+                if event == "void" {
+                    self.release_items(&d.id, &mut plan)?;
+                }
+                plan.writes.push(d.into_write());
+                Ok(plan)
+            }
+        }
+    }
+
+    fn change_order_event(&self, env: &Envelope, event: &str, id: &Id) -> Result<Plan, Fail> {
+        let held = self
+            .world
+            .change_orders
+            .get(id.as_str())
+            .ok_or_else(|| unknown("change order", id))?;
+        let mut ctx = GuardContext::default();
+        if event == "apply" {
+            let contract = self.world.contract.as_ref().ok_or_else(no_contract)?;
+            ctx.sequence = Some(held.sequence);
+            ctx.last_applied_sequence =
+                Some(u32::try_from(contract.change_orders.len()).unwrap_or(u32::MAX));
+        }
+        let (mut co, mut plan) =
+            self.lifecycle_of::<ChangeOrder>(env, MachineName::ChangeOrder, event, id, &ctx)?;
+        if event == "approve" && co.approved_on.is_none() {
+            let day = occurred_on(&env.occurred_at)?;
+            co.approved_on = Some(day);
+            plan.changes.push(change(
+                ChangeOrder::pointer(id).key("approved_on"),
+                Value::Null,
+                value(&day)?,
+            ));
+        }
+        if event == "apply" {
+            let mut contract = self.world.contract.clone().ok_or_else(no_contract)?;
+            if co.contract_id != contract.id {
+                return rejected(
+                    ErrorCode::EngineWrongContract,
+                    format!(
+                        "change order `{id}` amends contract `{}`, not `{}`",
+                        co.contract_id, contract.id
+                    ),
+                );
+            }
+            contract.change_orders.push(co.id.clone());
+            plan.changes.push(change(
+                Pointer::root()
+                    .key("contract")
+                    .key("change_orders")
+                    .key("-"),
+                Value::Null,
+                Value::from(co.id.as_str()),
+            ));
+            plan.writes.push(Write::Contract(Box::new(contract)));
+        }
+        plan.writes.push(co.into_write());
+        Ok(plan)
+    }
+
+    /// Approved time entries and expenses of a project that are not billed yet.
+    fn unbilled_items(&self, project: &Id) -> u32 {
+        let time = self
+            .world
+            .time_entries
+            .values()
+            .filter(|e| &e.project_id == project && e.status == WorkStatus::Approved)
+            .count();
+        let expenses = self
+            .world
+            .expenses
+            .values()
+            .filter(|e| &e.project_id == project && e.status == WorkStatus::Approved)
+            .count();
+        u32::try_from(time.saturating_add(expenses)).unwrap_or(u32::MAX)
+    }
+
+    /// A time entry partly billed (after a partial credit it is `approved` again) may not drop
+    /// below the hours billed net of credits: the difference would be billed twice.
+    fn not_below_billed(&self, e: &TimeEntry) -> Result<(), Fail> {
+        let (Some(old), Some(ledger), Some(contract)) = (
+            self.world.time_entries.get(e.id.as_str()),
+            &self.world.ledger,
+            &self.world.contract,
+        ) else {
+            return Ok(());
+        };
+        if old.hours == e.hours {
+            return Ok(());
+        }
+        let index = LedgerIndex::new(Some(ledger), contract.currency)?;
+        if let Some(net) = index.get(ItemKind::Time, e.id.as_str())
+            && e.hours.0 < net.quantity
+        {
+            return rejected(
+                ErrorCode::EngineItemLocked,
+                format!(
+                    "time entry `{}` has {} h billed net of credits; its hours cannot go below that to `{}` (issue a credit note first)",
+                    e.id,
+                    net.quantity.round_dp(4).normalize(),
+                    e.hours
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the ledger holds a net billed quantity for the item.
+    fn is_billed(&self, kind: ItemKind, id: &Id) -> Result<bool, Fail> {
+        let (Some(ledger), Some(contract)) = (&self.world.ledger, &self.world.contract) else {
+            return Ok(false);
+        };
+        let index = LedgerIndex::new(Some(ledger), contract.currency)?;
+        Ok(index
+            .get(kind, id.as_str())
+            .is_some_and(|n| n.quantity > Decimal::ZERO || n.amount > Decimal::ZERO))
+    }
+
+    /// The `release_items` effect of voiding: the invoice's ledger entries are removed, and items
+    /// it billed that no other invoice billed return to `approved` (`accepted` for milestones).
+    fn release_items(&self, invoice_id: &Id, plan: &mut Plan) -> Result<(), Fail> {
+        let Some(ledger) = &self.world.ledger else {
+            return Ok(());
+        };
+        let mut kept = ledger.clone();
+        kept.entries.retain(|e| &e.invoice_id != invoice_id);
+        for (i, e) in ledger.entries.iter().enumerate().rev() {
+            if &e.invoice_id == invoice_id {
+                plan.changes.push(change(
+                    Pointer::root().key("ledger").key("entries").index(i),
+                    value(e)?,
+                    Value::Null,
+                ));
+            }
+        }
+        let released: BTreeSet<(ItemKind, &Id)> = ledger
+            .entries
+            .iter()
+            .filter(|e| &e.invoice_id == invoice_id)
+            .map(|e| (e.kind, &e.item_id))
+            .collect();
+        for (kind, id) in released {
+            if kept
+                .entries
+                .iter()
+                .any(|e| e.kind == kind && &e.item_id == id)
+            {
+                continue;
+            }
+            match kind {
+                ItemKind::Time => {
+                    if let Some(d) = self.world.time_entries.get(id.as_str())
+                        && d.status == WorkStatus::Billed
+                    {
+                        let mut n = d.clone();
+                        n.status = WorkStatus::Approved;
+                        plan.changes.push(change(
+                            TimeEntry::pointer(id).key("status"),
+                            Value::from("billed"),
+                            Value::from("approved"),
+                        ));
+                        plan.writes.push(n.into_write());
+                    }
+                }
+                ItemKind::Expense => {
+                    if let Some(d) = self.world.expenses.get(id.as_str())
+                        && d.status == WorkStatus::Billed
+                    {
+                        let mut n = d.clone();
+                        n.status = WorkStatus::Approved;
+                        plan.changes.push(change(
+                            Expense::pointer(id).key("status"),
+                            Value::from("billed"),
+                            Value::from("approved"),
+                        ));
+                        plan.writes.push(n.into_write());
+                    }
+                }
+                ItemKind::Milestone => {
+                    if let Some(d) = self.world.milestones.get(id.as_str())
+                        && d.status == MilestoneStatus::Billed
+                    {
+                        let mut n = d.clone();
+                        n.status = MilestoneStatus::Accepted;
+                        plan.changes.push(change(
+                            Milestone::pointer(id).key("status"),
+                            Value::from("billed"),
+                            Value::from("accepted"),
+                        ));
+                        plan.writes.push(n.into_write());
+                    }
+                }
+            }
+        }
+        plan.writes.push(Write::Ledger(Box::new(kept)));
+        Ok(())
+    }
+
+    /// Moves an item through its machine as an effect of a billing event.
+    fn item_effect(
+        &self,
+        kind: ItemKind,
+        id: &Id,
+        event: &str,
+        from_state: &str,
+        plan: &mut Plan,
+    ) -> Result<(), Fail> {
+        let system = if event == "bill" {
+            BILLING_SYSTEM
+        } else {
+            CREDITING_SYSTEM
+        };
+        let none = GuardContext::default();
+        match kind {
+            ItemKind::Time => {
+                if let Some(d) = self.world.time_entries.get(id.as_str())
+                    && d.status.as_str() == from_state
+                {
+                    let (n, ch) = self.move_doc(d, MachineName::TimeEntry, event, system, &none)?;
+                    plan.changes.push(ch);
+                    plan.writes.push(n.into_write());
+                }
+            }
+            ItemKind::Expense => {
+                if let Some(d) = self.world.expenses.get(id.as_str())
+                    && d.status.as_str() == from_state
+                {
+                    let (n, ch) = self.move_doc(d, MachineName::Expense, event, system, &none)?;
+                    plan.changes.push(ch);
+                    plan.writes.push(n.into_write());
+                }
+            }
+            ItemKind::Milestone => {
+                let from = if from_state == "approved" {
+                    "accepted"
+                } else {
+                    from_state
+                };
+                if let Some(d) = self.world.milestones.get(id.as_str())
+                    && d.status.as_str() == from
+                {
+                    let (n, ch) = self.move_doc(d, MachineName::Milestone, event, system, &none)?;
+                    plan.changes.push(ch);
+                    plan.writes.push(n.into_write());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn draft_invoice(
+        &self,
+        env: &Envelope,
+        invoice_id: &Id,
+        period: Period,
+        as_of: Date,
+    ) -> Result<Plan, Fail> {
+        if self.world.contract.is_none() {
+            return Err(no_contract());
+        }
+        let exists = self.world.invoices.contains_key(invoice_id.as_str())
+            || self
+                .world
+                .ledger
+                .as_ref()
+                .is_some_and(|l| l.entries.iter().any(|e| &e.invoice_id == invoice_id));
+        if exists {
+            return rejected(
+                ErrorCode::EngineAlreadyExists,
+                format!("invoice `{invoice_id}` already exists"),
+            );
+        }
+        self.check_ownership(
+            "invoice",
+            Some("draft"),
+            &env.source,
+            &[
+                "contract_id",
+                "currency",
+                "id",
+                "issue_date",
+                "lines",
+                "status",
+                "total",
+            ],
+        )?;
+        if period.end < period.start {
+            return rejected(
+                ErrorCode::DocumentDateOrder,
+                format!(
+                    "the billing period ends on {} before it starts on {}",
+                    period.end, period.start
+                ),
+            );
+        }
+        let request = self.preview_request(period, as_of)?;
+        let preview = billing::preview_invoice(&request)?;
+        if preview.lines.is_empty() && preview.adjustments.is_empty() {
+            return rejected(
+                ErrorCode::EngineEmptyInvoice,
+                format!(
+                    "a billing run for {} to {} on {as_of} bills nothing; {} item(s) are held",
+                    period.start,
+                    period.end,
+                    preview.held.len()
+                ),
+            );
+        }
+        let before = self.world.ledger.as_ref().map_or(0, |l| l.entries.len());
+        let ledger = billing::commit(
+            self.world.ledger.clone(),
+            &preview,
+            invoice_id,
+            &request.time_entries,
+        )?;
+        let total = preview.totals.total;
+        let record = InvoiceRecord {
+            id: invoice_id.clone(),
+            status: InvoiceStatus::Draft,
+            period,
+            as_of,
+            total,
+            paid: Money::zero(total.currency),
+            credited: Money::zero(total.currency),
+            balance: total,
+            payments: Vec::new(),
+            credit_notes: Vec::new(),
+        };
+        let mut plan = Plan::default();
+        plan.changes.push(change(
+            InvoiceRecord::pointer(invoice_id),
+            Value::Null,
+            value(&record)?,
+        ));
+        for (i, e) in ledger.entries.iter().enumerate().skip(before) {
+            plan.changes.push(change(
+                Pointer::root().key("ledger").key("entries").index(i),
+                Value::Null,
+                value(e)?,
+            ));
+        }
+        let billed: BTreeSet<(ItemKind, &Id)> = preview
+            .lines
+            .iter()
+            .filter_map(|l| l.source_ids.first().map(|id| (l.kind, id)))
+            .collect();
+        for (kind, id) in billed {
+            self.item_effect(kind, id, "bill", "approved", &mut plan)?;
+        }
+        plan.writes.push(Write::Ledger(Box::new(ledger)));
+        plan.writes.push(record.into_write());
+        Ok(plan)
+    }
+
+    fn receive_payment(
+        &self,
+        env: &Envelope,
+        payment_id: &Id,
+        invoice_id: &Id,
+        amount: Money,
+        date: Date,
+    ) -> Result<Plan, Fail> {
+        let inv = self
+            .world
+            .invoices
+            .get(invoice_id.as_str())
+            .ok_or_else(|| unknown("invoice", invoice_id))?;
+        if self.world.payments.contains_key(payment_id.as_str()) {
+            return rejected(
+                ErrorCode::EngineAlreadyExists,
+                format!("payment `{payment_id}` was already received"),
+            );
+        }
+        if amount.currency != inv.total.currency {
+            return rejected(
+                ErrorCode::MoneyCurrencyMismatch,
+                format!(
+                    "payment `{payment_id}` is in `{}`; invoice `{invoice_id}` is in `{}`",
+                    amount.currency, inv.total.currency
+                ),
+            );
+        }
+        if amount.amount <= Decimal::ZERO {
+            return rejected(
+                ErrorCode::DocumentNegativeAmount,
+                format!(
+                    "payment `{payment_id}` of {} is not a positive amount",
+                    amount.amount_string()
+                ),
+            );
+        }
+        self.check_ownership(
+            "payment",
+            None,
+            &env.source,
+            &["amount", "date", "id", "invoice_id"],
+        )?;
+        let balance = money_sub(inv.balance, amount)?;
+        let ctx = GuardContext {
+            balance_after: Some(Dec(balance.amount)),
+            ..GuardContext::default()
+        };
+        let (mut next, ch) = self.move_doc(
+            inv,
+            MachineName::Invoice,
+            "payment_received",
+            env.source.as_str(),
+            &ctx,
+        )?;
+        next.paid = next.paid.checked_add(amount)?;
+        next.balance = balance;
+        next.payments.push(payment_id.clone());
+        let payment = Payment {
+            schema_version: SchemaVersion,
+            kind: None,
+            id: payment_id.clone(),
+            invoice_id: invoice_id.clone(),
+            amount,
+            date,
+        };
+        let base = InvoiceRecord::pointer(invoice_id);
+        let plan = Plan {
+            changes: vec![
+                change(
+                    Pointer::root().key("payments").key(payment_id.as_str()),
+                    Value::Null,
+                    value(&payment)?,
+                ),
+                ch,
+                change(base.key("paid"), value(&inv.paid)?, value(&next.paid)?),
+                change(base.key("balance"), value(&inv.balance)?, value(&balance)?),
+            ],
+            writes: vec![Write::Payment(Box::new(payment)), next.into_write()],
+        };
+        Ok(plan)
+    }
+
+    fn issue_credit(
+        &self,
+        env: &Envelope,
+        credit_note_id: &Id,
+        invoice_id: &Id,
+        lines: &[CreditLine],
+    ) -> Result<Plan, Fail> {
+        let inv = self
+            .world
+            .invoices
+            .get(invoice_id.as_str())
+            .ok_or_else(|| unknown("invoice", invoice_id))?;
+        let contract = self.world.contract.as_ref().ok_or_else(no_contract)?;
+        let ledger = self
+            .world
+            .ledger
+            .as_ref()
+            .ok_or_else(|| unknown("invoice", invoice_id))?;
+        if ledger
+            .credits
+            .iter()
+            .any(|c| &c.credit_note_id == credit_note_id)
+        {
+            return rejected(
+                ErrorCode::EngineAlreadyExists,
+                format!("credit note `{credit_note_id}` was already issued"),
+            );
+        }
+        if lines.is_empty() {
+            return rejected(
+                ErrorCode::LedgerInvalidCredit,
+                format!("credit note `{credit_note_id}` has no lines"),
+            );
+        }
+        self.check_ownership(
+            "invoice",
+            Some(inv.status.as_str()),
+            &env.source,
+            &["status"],
+        )?;
+        let mut next_ledger = ledger.clone();
+        for l in lines {
+            let on_invoice = ledger
+                .entries
+                .iter()
+                .any(|e| &e.invoice_id == invoice_id && e.kind == l.kind && e.item_id == l.item_id);
+            if !on_invoice {
+                return rejected(
+                    ErrorCode::LedgerUnknownItem,
+                    format!(
+                        "credit note `{credit_note_id}` credits {} `{}`, which invoice `{invoice_id}` did not bill",
+                        l.kind.noun(),
+                        l.item_id
+                    ),
+                );
+            }
+            next_ledger.credits.push(LedgerCredit {
+                credit_note_id: credit_note_id.clone(),
+                kind: l.kind,
+                item_id: l.item_id.clone(),
+                quantity: l.quantity,
+                amount: l.amount,
+            });
+        }
+        let currency = contract.currency;
+        let before = LedgerIndex::new(Some(ledger), currency)?.total()?;
+        let after = LedgerIndex::new(Some(&next_ledger), currency)?.total()?;
+        let amount = Money::new(
+            before
+                .checked_sub(after)
+                .ok_or_else(|| Error::overflow("the credit"))?,
+            currency,
+        );
+        let balance = money_sub(inv.balance, amount)?;
+        let ctx = GuardContext {
+            balance_after: Some(Dec(balance.amount)),
+            ..GuardContext::default()
+        };
+        let (mut next, ch) = self.move_doc(
+            inv,
+            MachineName::Invoice,
+            "credit_issued",
+            env.source.as_str(),
+            &ctx,
+        )?;
+        next.credited = next.credited.checked_add(amount)?;
+        next.balance = balance;
+        next.credit_notes.push(credit_note_id.clone());
+        let base = InvoiceRecord::pointer(invoice_id);
+        let mut plan = Plan::default();
+        for (i, c) in next_ledger
+            .credits
+            .iter()
+            .enumerate()
+            .skip(ledger.credits.len())
+        {
+            plan.changes.push(change(
+                Pointer::root().key("ledger").key("credits").index(i),
+                Value::Null,
+                value(c)?,
+            ));
+        }
+        plan.changes.push(ch);
+        plan.changes.push(change(
+            base.key("credited"),
+            value(&inv.credited)?,
+            value(&next.credited)?,
+        ));
+        plan.changes.push(change(
+            base.key("balance"),
+            value(&inv.balance)?,
+            value(&balance)?,
+        ));
+        let credited: BTreeSet<(ItemKind, &Id)> =
+            lines.iter().map(|l| (l.kind, &l.item_id)).collect();
+        for (kind, id) in credited {
+            self.item_effect(kind, id, "credit_issued", "billed", &mut plan)?;
+        }
+        plan.writes.push(Write::Ledger(Box::new(next_ledger)));
+        plan.writes.push(next.into_write());
+        Ok(plan)
+    }
+}

@@ -1,0 +1,457 @@
+//! The engine's documents: envelopes and events, outcomes, the exception queue, the state it
+//! holds, its snapshot and its metrics.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::{AuditChange, AuditEntry};
+use crate::billing::{BilledLedger, HeldByReason, ItemKind, Period};
+use crate::error::ErrorCode;
+use crate::machines::MachineName;
+use crate::model::{
+    ChangeOrder, Contract, Date, Dec, Expense, Id, InvoiceStatus, Milestone, Money, Opportunity,
+    OwnershipPolicy, Payment, Project, SchemaVersion, System, TimeEntry,
+};
+
+/// One event, as a connected system sends it, with what the engine needs to apply it once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Unique per event: a second envelope with the same key is a duplicate (same payload) or an
+    /// idempotency conflict (different payload).
+    pub idempotency_key: Id,
+    /// Ties the envelope to the business transaction it belongs to (shown in the exception queue
+    /// and the audit log).
+    pub correlation_id: Id,
+    /// The system that sent it (`crm`, `psa`, `erp`, `billing`, ...).
+    pub source: System,
+    /// When the event happened in the source system: an RFC 3339 timestamp or a date
+    /// (`2026-01-12T09:30:00Z`); its first ten characters must be a date.
+    pub occurred_at: String,
+    /// The engine version the sender last saw; when given and different from the engine's
+    /// version, the envelope is rejected (`ENGINE_VERSION_CONFLICT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+    /// The event.
+    pub event: Event,
+}
+
+/// One line of a credit note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreditLine {
+    /// What is credited.
+    pub kind: ItemKind,
+    /// The item credited; it must be on the credited invoice.
+    pub item_id: Id,
+    /// Hours (or items) given back; when absent, derived from `amount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Dec>,
+    /// Amount given back; when absent, derived from `quantity` at the billed price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+}
+
+macro_rules! events {
+    (
+        documents { $( $dv:ident = $ds:literal, $dfield:ident : $dty:ty, $ddoc:literal; )+ }
+        transitions { $( $tv:ident = $ts:literal => ($tm:ident, $te:literal); )+ }
+    ) => {
+        /// An event. `type` names it; the other fields depend on the type.
+        ///
+        /// `*.recorded` events upsert a document (create it, or change fields of the one held);
+        /// lifecycle events (`time_entry.approved`, `invoice.posted`, ...) carry the `id` of the
+        /// document whose machine they drive; `invoice.drafted`, `payment.received` and
+        /// `credit_note.issued` bill, collect and credit.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+        #[serde(tag = "type", deny_unknown_fields)]
+        pub enum Event {
+            $(
+                #[doc = $ddoc]
+                #[serde(rename = $ds)]
+                $dv {
+                    /// The document.
+                    $dfield: $dty,
+                },
+            )+
+            $(
+                #[doc = concat!("The `", $te, "` event of the `", stringify!($tm), "` machine.")]
+                #[serde(rename = $ts)]
+                $tv {
+                    /// The document whose lifecycle the event drives.
+                    id: Id,
+                },
+            )+
+            /// A billing run over the engine's state, recorded as a draft invoice: its lines go
+            /// to the billed ledger and the items they bill become `billed`.
+            #[serde(rename = "invoice.drafted")]
+            InvoiceDrafted {
+                /// The new invoice's id.
+                invoice_id: Id,
+                /// The work dates billed.
+                period: Period,
+                /// The day of the run.
+                as_of: Date,
+            },
+            /// A payment applied to a posted invoice.
+            #[serde(rename = "payment.received")]
+            PaymentReceived {
+                /// The payment's id.
+                payment_id: Id,
+                /// The invoice paid.
+                invoice_id: Id,
+                /// The amount received, in the invoice currency.
+                amount: Money,
+                /// The day received.
+                date: Date,
+            },
+            /// A credit note giving back all or part of items billed on a posted invoice.
+            #[serde(rename = "credit_note.issued")]
+            CreditNoteIssued {
+                /// The credit note's id.
+                credit_note_id: Id,
+                /// The invoice credited.
+                invoice_id: Id,
+                /// What it gives back.
+                lines: Vec<CreditLine>,
+            },
+        }
+
+        /// Every event type, in declaration order.
+        pub const EVENT_TYPES: &[&str] = &[
+            $( $ds, )+ $( $ts, )+ "invoice.drafted", "payment.received", "credit_note.issued",
+        ];
+
+        impl Event {
+            /// The event's `type`.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $( Event::$dv { .. } => $ds, )+
+                    $( Event::$tv { .. } => $ts, )+
+                    Event::InvoiceDrafted { .. } => "invoice.drafted",
+                    Event::PaymentReceived { .. } => "payment.received",
+                    Event::CreditNoteIssued { .. } => "credit_note.issued",
+                }
+            }
+
+            /// For a lifecycle event: the machine, the machine's event name and the document id.
+            pub fn lifecycle(&self) -> Option<(MachineName, &'static str, &Id)> {
+                match self {
+                    $( Event::$tv { id } => Some((MachineName::$tm, $te, id)), )+
+                    _ => None,
+                }
+            }
+        }
+
+        /// Each lifecycle event type with its machine and the machine's event name.
+        pub const LIFECYCLE_EVENTS: &[(&str, MachineName, &str)] = &[
+            $( ($ts, MachineName::$tm, $te), )+
+        ];
+    };
+}
+
+events! {
+    documents {
+        OpportunityRecorded = "opportunity.recorded", opportunity: Box<Opportunity>, "Creates or updates the opportunity.";
+        ContractRecorded = "contract.recorded", contract: Box<Contract>, "Creates or updates the contract (version 0 terms; change orders are applied by events).";
+        ProjectRecorded = "project.recorded", project: Box<Project>, "Creates or updates a project of the contract.";
+        TimeEntryRecorded = "time_entry.recorded", time_entry: Box<TimeEntry>, "Creates or updates a time entry.";
+        ExpenseRecorded = "expense.recorded", expense: Box<Expense>, "Creates or updates an expense.";
+        MilestoneRecorded = "milestone.recorded", milestone: Box<Milestone>, "Creates or updates a milestone.";
+        ChangeOrderRecorded = "change_order.recorded", change_order: Box<ChangeOrder>, "Creates or updates a change order of the contract.";
+    }
+    transitions {
+        OpportunityQualified = "opportunity.qualified" => (Opportunity, "qualify");
+        OpportunityProposed = "opportunity.proposed" => (Opportunity, "propose");
+        OpportunityNegotiated = "opportunity.negotiated" => (Opportunity, "negotiate");
+        OpportunityWon = "opportunity.won" => (Opportunity, "win");
+        OpportunityLost = "opportunity.lost" => (Opportunity, "lose");
+        OpportunityReverted = "opportunity.reverted" => (Opportunity, "revert");
+        OpportunityReopened = "opportunity.reopened" => (Opportunity, "reopen");
+        ProjectActivated = "project.activated" => (Project, "activate");
+        ProjectHeld = "project.held" => (Project, "hold");
+        ProjectResumed = "project.resumed" => (Project, "resume");
+        ProjectCompleted = "project.completed" => (Project, "complete");
+        ProjectClosed = "project.closed" => (Project, "close");
+        TimeEntrySubmitted = "time_entry.submitted" => (TimeEntry, "submit");
+        TimeEntryApproved = "time_entry.approved" => (TimeEntry, "approve");
+        TimeEntryRejected = "time_entry.rejected" => (TimeEntry, "reject");
+        TimeEntryRecalled = "time_entry.recalled" => (TimeEntry, "recall");
+        ExpenseSubmitted = "expense.submitted" => (Expense, "submit");
+        ExpenseApproved = "expense.approved" => (Expense, "approve");
+        ExpenseRejected = "expense.rejected" => (Expense, "reject");
+        ExpenseRecalled = "expense.recalled" => (Expense, "recall");
+        MilestoneCompleted = "milestone.completed" => (Milestone, "complete");
+        MilestoneAccepted = "milestone.accepted" => (Milestone, "accept");
+        MilestoneRejected = "milestone.rejected" => (Milestone, "reject");
+        MilestoneReopened = "milestone.reopened" => (Milestone, "reopen");
+        ChangeOrderSubmitted = "change_order.submitted" => (ChangeOrder, "submit");
+        ChangeOrderApproved = "change_order.approved" => (ChangeOrder, "approve");
+        ChangeOrderRejected = "change_order.rejected" => (ChangeOrder, "reject");
+        ChangeOrderWithdrawn = "change_order.withdrawn" => (ChangeOrder, "withdraw");
+        ChangeOrderApplied = "change_order.applied" => (ChangeOrder, "apply");
+        InvoiceApproved = "invoice.approved" => (Invoice, "approve");
+        InvoicePosted = "invoice.posted" => (Invoice, "post");
+        InvoiceVoided = "invoice.voided" => (Invoice, "void");
+        InvoiceDisputed = "invoice.disputed" => (Invoice, "dispute");
+        InvoiceDisputeResolved = "invoice.dispute_resolved" => (Invoice, "resolve_dispute");
+    }
+}
+
+/// What became of an envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The event changed the state; the version went up by one.
+    Applied,
+    /// The key was applied before with the same payload; nothing changed.
+    Duplicate,
+    /// A machine, guard, ownership, version or domain rule refused it; it is in the exception queue.
+    Rejected,
+}
+
+impl OutcomeStatus {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Why an envelope was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// The reason code (`MACHINE_GUARD_FAILED`, `OWNERSHIP_NOT_OWNER`, `ENGINE_VERSION_CONFLICT`, ...).
+    pub code: ErrorCode,
+    /// A sentence naming the document, its state and what refused the event.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The result of applying one envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// The envelope's idempotency key.
+    pub idempotency_key: Id,
+    /// The envelope's correlation id.
+    pub correlation_id: Id,
+    /// The event type.
+    pub event_type: String,
+    /// Applied, duplicate or rejected.
+    pub status: OutcomeStatus,
+    /// Applied: the version the event produced; duplicate: the version the original produced;
+    /// rejected: the engine's version, unchanged.
+    pub version: u64,
+    /// Applied and duplicate: what the event changed (JSON pointers into the snapshot's `state`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<AuditChange>,
+    /// Rejected: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+}
+
+/// A rejected envelope, waiting to be corrected and sent again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionEntry {
+    /// Position in the queue (1 for the first exception).
+    pub sequence: u64,
+    /// The reason code of the latest rejection.
+    pub code: ErrorCode,
+    /// The reason.
+    pub message: String,
+    /// The engine version when it was last rejected.
+    pub rejected_at_version: u64,
+    /// How many times an envelope with this key was rejected.
+    pub attempts: u32,
+    /// When the same envelope was later applied: the version it produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by_version: Option<u64>,
+    /// The envelope as received.
+    pub envelope: Envelope,
+}
+
+/// An invoice the engine drafted, with what has been paid and credited on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceRecord {
+    /// The invoice id.
+    pub id: Id,
+    /// Its lifecycle state.
+    pub status: InvoiceStatus,
+    /// The work dates it billed.
+    pub period: Period,
+    /// The day of the billing run.
+    pub as_of: Date,
+    /// The invoice total (the sum of its lines).
+    pub total: Money,
+    /// Payments applied.
+    pub paid: Money,
+    /// Credit notes issued against it.
+    pub credited: Money,
+    /// Total minus paid minus credited.
+    pub balance: Money,
+    /// The payments applied, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<Id>,
+    /// The credit notes issued, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credit_notes: Vec<Id>,
+}
+
+/// Everything the engine holds about one contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    /// The contract as signed, with `change_orders` listing those applied (its versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<Contract>,
+    /// Opportunities, by id.
+    #[serde(default)]
+    pub opportunities: BTreeMap<Id, Opportunity>,
+    /// Change orders, by id.
+    #[serde(default)]
+    pub change_orders: BTreeMap<Id, ChangeOrder>,
+    /// Projects, by id.
+    #[serde(default)]
+    pub projects: BTreeMap<Id, Project>,
+    /// Time entries, by id.
+    #[serde(default)]
+    pub time_entries: BTreeMap<Id, TimeEntry>,
+    /// Expenses, by id.
+    #[serde(default)]
+    pub expenses: BTreeMap<Id, Expense>,
+    /// Milestones, by id.
+    #[serde(default)]
+    pub milestones: BTreeMap<Id, Milestone>,
+    /// Invoices, by id.
+    #[serde(default)]
+    pub invoices: BTreeMap<Id, InvoiceRecord>,
+    /// Payments, by id.
+    #[serde(default)]
+    pub payments: BTreeMap<Id, Payment>,
+    /// What invoices billed and credit notes gave back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<BilledLedger>,
+}
+
+/// What the engine remembers of an applied idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Processed {
+    /// SHA-256 (lowercase hex) of the canonical JSON of the envelope's payload: its `source`,
+    /// `occurred_at`, `expected_version` and `event`.
+    pub fingerprint: String,
+    /// The version the envelope produced.
+    pub version: u64,
+}
+
+/// The whole engine as data: `snapshot()` writes it as canonical JSON, `restore` reads it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Always 1.
+    #[serde(default)]
+    pub schema_version: SchemaVersion,
+    /// The number of events applied.
+    pub version: u64,
+    /// The hash of the last audit entry.
+    pub audit_head: String,
+    /// The ownership policy the engine enforces, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership_policy: Option<OwnershipPolicy>,
+    /// The contract's world.
+    pub state: World,
+    /// Applied idempotency keys.
+    #[serde(default)]
+    pub processed: BTreeMap<Id, Processed>,
+    /// The exception queue, oldest first.
+    #[serde(default)]
+    pub exceptions: Vec<ExceptionEntry>,
+    /// The audit chain, oldest first.
+    #[serde(default)]
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Open exceptions of one reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionCount {
+    /// The reason code.
+    pub code: ErrorCode,
+    /// How many open exceptions have it.
+    pub count: u64,
+}
+
+/// Approved, billable work not billed yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Unbilled {
+    /// Time entries with unbilled hours.
+    pub entries: u64,
+    /// Unbilled hours (after time rounding; at most 4 decimals).
+    pub hours: Dec,
+    /// What they would bill now.
+    pub amount: Money,
+}
+
+/// Figures a finance team watches, from the engine's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// The engine version.
+    pub version: u64,
+    /// The day the figures are for.
+    pub as_of: Date,
+    /// Approved time a billing run from the contract start to `as_of` would bill now.
+    pub unbilled_approved_time: Unbilled,
+    /// Items such a run would hold, by reason (already billed items are left out).
+    pub held_by_reason: Vec<HeldByReason>,
+    /// Open exceptions by reason code.
+    pub exceptions_by_reason: Vec<ExceptionCount>,
+    /// Open exceptions.
+    pub open_exceptions: u64,
+    /// Billed against the ceiling (net of credits) over its limit at `as_of`, in percent, when
+    /// the contract has a ceiling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_utilisation_percent: Option<Dec>,
+    /// The ceiling's limit at `as_of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_limit: Option<Money>,
+    /// Billed against the ceiling so far, net of credits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_billed: Option<Money>,
+    /// Open receivables: the balance of posted, partly paid and disputed invoices.
+    pub receivables: Money,
+}
