@@ -20,6 +20,8 @@ export interface Account {
   name: string;
   /** The parent account in a hierarchy. */
   parent_id?: Id | null;
+  /** Payment terms agreed with the customer (e.g. `NET30`). */
+  payment_terms?: string | null;
   /** Always 1. */
   schema_version: SchemaVersion;
   /** The status. */
@@ -30,6 +32,20 @@ export interface Account {
 
 /** A customer's status. */
 export type AccountStatus = "prospect" | "active" | "inactive";
+
+/** Whether a correction creates a record or changes one field. */
+export type Action = "create" | "update";
+
+/** What the opportunity-to-project activation gate needs from the policy. */
+export interface ActivationPolicy {
+  /** For each of the firm's legal entities, the currencies it may contract in. */
+  currencies_by_legal_entity?: {
+    [key: string]: Currency[];
+  };
+}
+
+/** Whether the opportunity may become a project. */
+export type ActivationStatus = "ready" | "blocked";
 
 /** The adjustment one billed time item needs: new amount minus billed amount. */
 export interface Adjustment {
@@ -126,6 +142,65 @@ export interface ApplyChangeOrderResponse {
   schema_version: SchemaVersion;
   /** The new version. */
   version: ContractVersion;
+}
+
+/** The first place a chain fails verification. */
+export interface AuditBreak {
+  /** `AUDIT_ENTRY_TAMPERED`, `AUDIT_ENTRY_MISSING`, `AUDIT_CHAIN_BROKEN` or `AUDIT_HEAD_MISMATCH`. */
+  code: ErrorCode;
+  /**
+   * The position (0-based) of the entry where verification failed; the number of entries for
+   * `AUDIT_HEAD_MISMATCH`.
+   */
+  index: number;
+  /** What is wrong, with the hashes or versions involved. */
+  message: string;
+  /** The version that entry carries (for `AUDIT_HEAD_MISMATCH`: the last version in the chain). */
+  version: number;
+}
+
+/** One value that an event changed. */
+export interface AuditChange {
+  /** The value after the event (`null` when it was removed). */
+  after: unknown;
+  /** The value before the event (`null` when it did not exist). */
+  before: unknown;
+  /** A JSON pointer into the engine's state (`/time_entries/TE-7/status`). */
+  path: string;
+}
+
+/** One sealed entry of the chain. */
+export interface AuditEntry {
+  /** What changed. */
+  changes: AuditChange[];
+  /** The envelope's correlation id. */
+  correlation_id: Id;
+  /** The event type. */
+  event_type: string;
+  /** SHA-256 of the canonical JSON of this entry without `hash`, as lowercase hex. */
+  hash: string;
+  /** The envelope's idempotency key. */
+  idempotency_key: Id;
+  /** When the event happened, as the envelope said. */
+  occurred_at: string;
+  /** The hash of the entry before this one ([`GENESIS_HASH`] for the first). */
+  prev_hash: string;
+  /** The system that sent it. */
+  source: System;
+  /** The engine version the event produced: 1 for the first event, then one more each time. */
+  version: number;
+}
+
+/** The result of verifying a chain. */
+export interface AuditVerification {
+  /** How many entries were read. */
+  entries: number;
+  /** The hash of the last entry ([`GENESIS_HASH`] for an empty chain). */
+  head: string;
+  /** The first failure (absent when valid). */
+  problem?: AuditBreak | null;
+  /** Whether every entry is intact, in order, and linked. */
+  valid: boolean;
 }
 
 /** What earlier runs billed and credit notes gave back, for one contract. */
@@ -257,6 +332,75 @@ export interface ChangeOrder {
 /** A change order's status. */
 export type ChangeOrderStatus = "draft" | "submitted" | "approved" | "applied" | "rejected" | "withdrawn";
 
+/** The opportunity and what the gate needs to judge it. */
+export interface CheckActivationRequest {
+  /** The opportunity's account; when absent it is looked up in `accounts`. */
+  account?: Account | null;
+  /**
+   * The accounts of the hierarchy (the account's ancestors, and the account itself when
+   * `account` is absent).
+   */
+  accounts?: Account[];
+  /** The won opportunity. */
+  opportunity: Opportunity;
+  /**
+   * The ownership policy (its `activation` section lists each legal entity's currencies);
+   * without one, the currency check is skipped and listed in `skipped`.
+   */
+  policy?: OwnershipPolicy | null;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The gate's answer. */
+export interface CheckActivationResponse {
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Checks that could not run (`currency_allowed` when no policy was given). */
+  skipped?: string[];
+  /** `ready` or `blocked`. */
+  status: ActivationStatus;
+  /** Every failed check, in the order the checks run. */
+  violations: Problem[];
+}
+
+/** An inbound change to check. */
+export interface CheckUpdateRequest {
+  /** The changed fields and their new values. */
+  changes: {
+    [key: string]: unknown;
+  };
+  /** The entity kind (`account`, `contract`, ...). */
+  entity: string;
+  /** `lenient` (default) or `strict`. */
+  mode?: UpdateMode;
+  /** The ownership policy. */
+  policy: OwnershipPolicy;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /** The system the change comes from. */
+  source: System;
+  /**
+   * The entity's lifecycle stage; when absent, only fields with one owner at every stage
+   * have an owner.
+   */
+  stage?: string | null;
+}
+
+/** The decisions. */
+export interface CheckUpdateResponse {
+  /** The changes that may be applied. */
+  accepted_changes: {
+    [key: string]: unknown;
+  };
+  /** One decision per changed field, by field name. */
+  decisions: FieldDecision[];
+  /** The whole update's fate. */
+  outcome: UpdateOutcome;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+}
+
 /** Commit a billing run: preview it and record its lines in the ledger. */
 export interface CommitInvoiceRequest {
   /** The invoice number the lines are billed on. */
@@ -340,6 +484,44 @@ export interface ContractVersion {
   version: number;
 }
 
+/** A change one system must make. */
+export interface Correction {
+  /** Create or update. */
+  action: Action;
+  /** The field to set (updates only). */
+  field?: string | null;
+  /** The canonical id. */
+  id: string;
+  /** The system to correct. */
+  system: System;
+  /** The record's id in that system. */
+  system_id: string;
+  /** The value to set, or the record to create. */
+  value: unknown;
+}
+
+/** One line of a credit note. */
+export interface CreditLine {
+  /** Amount given back; when absent, derived from `quantity` at the billed price. */
+  amount?: Money | null;
+  /** The item credited; it must be on the credited invoice. */
+  item_id: Id;
+  /** What is credited. */
+  kind: ItemKind;
+  /** Hours (or items) given back; when absent, derived from `amount`. */
+  quantity?: Decimal | null;
+}
+
+/** One entity's ids in the systems that know it by another id than its canonical one. */
+export interface CrossRef {
+  /** The canonical id. */
+  id: string;
+  /** The record's id in each system; a system not listed uses the canonical id. */
+  ids: {
+    [key: string]: string;
+  };
+}
+
 /** An ISO 4217 currency code. */
 export type Currency = "AED" | "ARS" | "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "COP" | "CZK" | "DKK" | "EGP" | "EUR" | "GBP" | "HKD" | "HUF" | "IDR" | "ILS" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "MYR" | "NGN" | "NOK" | "NZD" | "OMR" | "PHP" | "PLN" | "QAR" | "RON" | "SAR" | "SEK" | "SGD" | "THB" | "TND" | "TRY" | "TWD" | "UAH" | "USD" | "VND" | "ZAR";
 
@@ -382,8 +564,300 @@ export interface EffectDescription {
   name: Effect;
 }
 
+/** Apply envelopes to an engine given by its snapshot. */
+export interface EngineApplyRequest {
+  /** Apply all envelopes or none (default false: each on its own). */
+  atomic?: boolean;
+  /** The envelopes, in the order received. */
+  envelopes?: Envelope[];
+  /** The day to compute metrics for afterwards. */
+  metrics_as_of?: Date | null;
+  /** For a new engine: the ownership policy it enforces (a snapshot carries its own). */
+  ownership_policy?: OwnershipPolicy | null;
+  /** A billing preview to run afterwards. */
+  preview?: PreviewQuery | null;
+  /** Return the whole snapshot (default true). */
+  return_snapshot?: boolean;
+  /** Return the engine's state (default false). */
+  return_state?: boolean;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /** The engine before (as `snapshot` returned it); a new engine when absent. */
+  snapshot?: Snapshot | null;
+}
+
+/** Replay envelopes through a new engine. */
+export interface EngineReplayRequest {
+  /** Apply all envelopes or none (default false: each on its own). */
+  atomic?: boolean;
+  /** The envelopes, in the order received. */
+  envelopes?: Envelope[];
+  /** The day to compute metrics for afterwards. */
+  metrics_as_of?: Date | null;
+  /** The ownership policy the engine enforces. */
+  ownership_policy?: OwnershipPolicy | null;
+  /** A billing preview to run afterwards. */
+  preview?: PreviewQuery | null;
+  /** Return the whole snapshot (default true). */
+  return_snapshot?: boolean;
+  /** Return the engine's state (default false). */
+  return_state?: boolean;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** What the engine did, and where it stands. */
+export interface EngineResponse {
+  /** The audit chain, verified. */
+  audit: AuditVerification;
+  /** The exception queue. */
+  exceptions: ExceptionEntry[];
+  /** The metrics asked for. */
+  metrics?: Metrics | null;
+  /** One outcome per envelope, in order. */
+  outcomes: Outcome[];
+  /** The preview asked for. */
+  preview?: InvoicePreview | null;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** The snapshot to pass to the next `engine_apply`, unless `return_snapshot` is false. */
+  snapshot?: Snapshot | null;
+  /** The engine's state, when asked for. */
+  state?: World | null;
+  /** The engine version after the envelopes. */
+  version: number;
+}
+
+/** One event, as a connected system sends it, with what the engine needs to apply it once. */
+export interface Envelope {
+  /**
+   * Ties the envelope to the business transaction it belongs to (shown in the exception queue
+   * and the audit log).
+   */
+  correlation_id: Id;
+  /** The event. */
+  event: Event;
+  /**
+   * The engine version the sender last saw; when given and different from the engine's
+   * version, the envelope is rejected (`ENGINE_VERSION_CONFLICT`).
+   */
+  expected_version?: number | null;
+  /**
+   * Unique per event: a second envelope with the same key is a duplicate (same payload) or an
+   * idempotency conflict (different payload).
+   */
+  idempotency_key: Id;
+  /**
+   * When the event happened in the source system: an RFC 3339 timestamp or a date
+   * (`2026-01-12T09:30:00Z`); its first ten characters must be a date.
+   */
+  occurred_at: string;
+  /** The system that sent it (`crm`, `psa`, `erp`, `billing`, ...). */
+  source: System;
+}
+
 /** A stable error or problem code (see spec/errors.md). */
-export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "CHANGES_NOT_APPROVED" | "CHANGES_OUT_OF_SEQUENCE" | "CHANGES_CEILING_BELOW_BILLED" | "CHANGES_MILESTONE_BILLED" | "CHANGES_NO_CEILING" | "CHANGES_HISTORY_MISMATCH" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "LEDGER_UNKNOWN_ITEM" | "LEDGER_INVALID_CREDIT" | "LEDGER_WRONG_CONTRACT" | "LEDGER_DUPLICATE_INVOICE" | "MACHINE_TRANSITION_NOT_ALLOWED" | "MACHINE_SOURCE_NOT_ALLOWED" | "MACHINE_GUARD_FAILED" | "AUDIT_ENTRY_TAMPERED" | "AUDIT_ENTRY_MISSING" | "AUDIT_CHAIN_BROKEN" | "AUDIT_HEAD_MISMATCH" | "INTERNAL_ERROR";
+export type ErrorCode = "INPUT_MALFORMED_JSON" | "INPUT_INVALID_TYPE" | "INPUT_UNKNOWN_FIELD" | "INPUT_MISSING_FIELD" | "INPUT_DUPLICATE_KEY" | "INPUT_INVALID_VALUE" | "INPUT_INVALID_DECIMAL" | "INPUT_NUMBER_NOT_ALLOWED" | "INPUT_INVALID_DATE" | "INPUT_UNKNOWN_CURRENCY" | "INPUT_INVALID_ID" | "INPUT_INVALID_SYSTEM" | "INPUT_UNKNOWN_KIND" | "INPUT_LIMIT_EXCEEDED" | "SCHEMA_VERSION_UNSUPPORTED" | "MONEY_OVERFLOW" | "MONEY_CURRENCY_MISMATCH" | "DOCUMENT_DUPLICATE_ID" | "DOCUMENT_EMPTY_FIELD" | "DOCUMENT_DATE_ORDER" | "DOCUMENT_NEGATIVE_AMOUNT" | "DOCUMENT_INVALID_PERCENT" | "DOCUMENT_INCONSISTENT_TOTALS" | "CONTRACT_MODEL_TERMS" | "CONTRACT_MILESTONE_AMOUNT" | "CONTRACT_INVALID_TIME_INCREMENT" | "TIME_HOURS_OUT_OF_RANGE" | "EXPENSE_INVALID_FX_RATE" | "ACCOUNT_HIERARCHY_CYCLE" | "RATES_ENTRY_TARGET" | "RATES_AMBIGUOUS_ENTRY" | "RATES_NON_POSITIVE_RATE" | "RATES_OVERLAPPING_ENTRIES" | "RATES_INVALID_HOURS_PER_DAY" | "CHANGES_UNKNOWN_TARGET" | "CHANGES_WRONG_CONTRACT" | "CHANGES_DUPLICATE_SEQUENCE" | "CHANGES_EMPTY" | "CHANGES_INVALID_SEQUENCE" | "CHANGES_MISSING_APPROVAL_DATE" | "CHANGES_NOT_APPROVED" | "CHANGES_OUT_OF_SEQUENCE" | "CHANGES_CEILING_BELOW_BILLED" | "CHANGES_MILESTONE_BILLED" | "CHANGES_NO_CEILING" | "CHANGES_HISTORY_MISMATCH" | "OWNERSHIP_CONFLICT" | "OWNERSHIP_UNKNOWN_ENTITY" | "OWNERSHIP_UNKNOWN_FIELD" | "OWNERSHIP_UNKNOWN_STAGE" | "OWNERSHIP_UNCOVERED_STAGE" | "OWNERSHIP_NOT_OWNER" | "OWNERSHIP_NO_OWNER" | "OWNERSHIP_STRICT_REJECTED" | "RECONCILE_MISSING_ID" | "RECONCILE_DUPLICATE_RECORD" | "RECONCILE_CROSS_REF_CONFLICT" | "ACTIVATION_NOT_WON" | "ACTIVATION_UNKNOWN_ACCOUNT" | "ACTIVATION_MISSING_ERP_ID" | "ACTIVATION_INACTIVE_ACCOUNT" | "ACTIVATION_MISSING_FIELD" | "ACTIVATION_CURRENCY_NOT_ALLOWED" | "ACTIVATION_UNKNOWN_PARENT" | "ACTIVATION_HIERARCHY_CYCLE" | "LEDGER_UNKNOWN_ITEM" | "LEDGER_INVALID_CREDIT" | "LEDGER_WRONG_CONTRACT" | "LEDGER_DUPLICATE_INVOICE" | "MACHINE_TRANSITION_NOT_ALLOWED" | "MACHINE_SOURCE_NOT_ALLOWED" | "MACHINE_GUARD_FAILED" | "AUDIT_ENTRY_TAMPERED" | "AUDIT_ENTRY_MISSING" | "AUDIT_CHAIN_BROKEN" | "AUDIT_HEAD_MISMATCH" | "ENGINE_IDEMPOTENCY_CONFLICT" | "ENGINE_VERSION_CONFLICT" | "ENGINE_UNKNOWN_ENTITY" | "ENGINE_NO_CONTRACT" | "ENGINE_WRONG_CONTRACT" | "ENGINE_FIELD_NOT_BY_UPSERT" | "ENGINE_ITEM_LOCKED" | "ENGINE_ALREADY_EXISTS" | "ENGINE_EMPTY_INVOICE" | "ENGINE_BATCH_ABORTED" | "ENGINE_INVALID_SNAPSHOT" | "ENGINE_INVALID_TIMESTAMP" | "INTERNAL_ERROR";
+
+/**
+ * An event. `type` names it; the other fields depend on the type.
+ *
+ * `*.recorded` events upsert a document (create it, or change fields of the one held);
+ * lifecycle events (`time_entry.approved`, `invoice.posted`, ...) carry the `id` of the
+ * document whose machine they drive; `invoice.drafted`, `payment.received` and
+ * `credit_note.issued` bill, collect and credit.
+ */
+export type Event = {
+  /** The document. */
+  opportunity: Opportunity;
+  type: "opportunity.recorded";
+} | {
+  /** The document. */
+  contract: Contract;
+  type: "contract.recorded";
+} | {
+  /** The document. */
+  project: Project;
+  type: "project.recorded";
+} | {
+  /** The document. */
+  time_entry: TimeEntry;
+  type: "time_entry.recorded";
+} | {
+  /** The document. */
+  expense: Expense;
+  type: "expense.recorded";
+} | {
+  /** The document. */
+  milestone: Milestone;
+  type: "milestone.recorded";
+} | {
+  /** The document. */
+  change_order: ChangeOrder;
+  type: "change_order.recorded";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.qualified";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.proposed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.negotiated";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.won";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.lost";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.reverted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "opportunity.reopened";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "project.activated";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "project.held";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "project.resumed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "project.completed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "project.closed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "time_entry.submitted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "time_entry.approved";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "time_entry.rejected";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "time_entry.recalled";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "expense.submitted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "expense.approved";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "expense.rejected";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "expense.recalled";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "milestone.completed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "milestone.accepted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "milestone.rejected";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "milestone.reopened";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "change_order.submitted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "change_order.approved";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "change_order.rejected";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "change_order.withdrawn";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "change_order.applied";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "invoice.approved";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "invoice.posted";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "invoice.voided";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "invoice.disputed";
+} | {
+  /** The document whose lifecycle the event drives. */
+  id: Id;
+  type: "invoice.dispute_resolved";
+} | {
+  /** The day of the run. */
+  as_of: Date;
+  /** The new invoice's id. */
+  invoice_id: Id;
+  /** The work dates billed. */
+  period: Period;
+  type: "invoice.drafted";
+} | {
+  /** The amount received, in the invoice currency. */
+  amount: Money;
+  /** The day received. */
+  date: Date;
+  /** The invoice paid. */
+  invoice_id: Id;
+  /** The payment's id. */
+  payment_id: Id;
+  type: "payment.received";
+} | {
+  /** The credit note's id. */
+  credit_note_id: Id;
+  /** The invoice credited. */
+  invoice_id: Id;
+  /** What it gives back. */
+  lines: CreditLine[];
+  type: "credit_note.issued";
+};
 
 /** An event and the systems that may send it. */
 export interface EventDescription {
@@ -393,6 +867,32 @@ export interface EventDescription {
   name: string;
   /** The systems that may send it. */
   senders: string[];
+}
+
+/** Open exceptions of one reason. */
+export interface ExceptionCount {
+  /** The reason code. */
+  code: ErrorCode;
+  /** How many open exceptions have it. */
+  count: number;
+}
+
+/** A rejected envelope, waiting to be corrected and sent again. */
+export interface ExceptionEntry {
+  /** How many times an envelope with this key was rejected. */
+  attempts: number;
+  /** The reason code of the latest rejection. */
+  code: ErrorCode;
+  /** The envelope as received. */
+  envelope: Envelope;
+  /** The reason. */
+  message: string;
+  /** The engine version when it was last rejected. */
+  rejected_at_version: number;
+  /** When the same envelope was later applied: the version it produced. */
+  resolved_by_version?: number | null;
+  /** Position in the queue (1 for the first exception). */
+  sequence: number;
 }
 
 /** An expense incurred on a project. */
@@ -421,6 +921,70 @@ export interface ExpensePolicy {
   billable_categories?: string[];
   /** Markup in percent (e.g. `"10"` adds 10 %). */
   markup_percent?: Decimal;
+}
+
+/** The decision on one field. */
+export interface FieldDecision {
+  /** Whether the change to it may be applied. */
+  accepted: boolean;
+  /** Why it was refused. */
+  code?: ErrorCode | null;
+  /** The field. */
+  field: string;
+  /** Why it was refused, in words. */
+  message?: string | null;
+  /** The system that owns it at the stage, if one does. */
+  owner?: System | null;
+}
+
+/** What is wrong with one entity. */
+export interface Finding {
+  /** The canonical id. */
+  id: string;
+  /** Fields whose values disagree, by field name. */
+  mismatches?: Mismatch[];
+  /** Systems that do not hold the entity. */
+  missing_in?: System[];
+  /** The stage the owners were read at (absent when the systems' stages could not settle it). */
+  stage?: string | null;
+}
+
+/** The records to merge. */
+export interface GoldenRecordRequest {
+  /** The entity kind. */
+  entity: string;
+  /** The ownership policy. */
+  policy: OwnershipPolicy;
+  /** The entity as each system holds it. */
+  records: {
+    [key: string]: {
+      [key: string]: unknown;
+    };
+  };
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /** The entity's stage; when absent it is read from the records. */
+  stage?: string | null;
+}
+
+/** The golden record. */
+export interface GoldenRecordResponse {
+  /** Record fields the entity kind does not define (left out). */
+  ignored_fields: string[];
+  /** The system each field came from. */
+  provenance: {
+    [key: string]: System;
+  };
+  /** Each field's value, from its owner. */
+  record: {
+    [key: string]: unknown;
+  };
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** The stage the owners were taken at (absent when the records could not settle it). */
+  stage?: string | null;
+  /** Fields no owner's value could fill. */
+  unresolved: UnresolvedField[];
 }
 
 /** A named condition a transition needs. */
@@ -462,6 +1026,8 @@ export interface HeldByReason {
 export interface HeldItem {
   /** What it would have billed, where known. */
   amount?: Money | null;
+  /** For a retroactive adjustment of the item the ceiling has no room for: its change order. */
+  change_order_id?: Id | null;
   /** Its date. */
   date: Date;
   /** Its id. */
@@ -584,6 +1150,30 @@ export interface InvoicePreview {
   totals: Totals;
 }
 
+/** An invoice the engine drafted, with what has been paid and credited on it. */
+export interface InvoiceRecord {
+  /** The day of the billing run. */
+  as_of: Date;
+  /** Total minus paid minus credited. */
+  balance: Money;
+  /** The credit notes issued, in order. */
+  credit_notes?: Id[];
+  /** Credit notes issued against it. */
+  credited: Money;
+  /** The invoice id. */
+  id: Id;
+  /** Payments applied. */
+  paid: Money;
+  /** The payments applied, in order. */
+  payments?: Id[];
+  /** The work dates it billed. */
+  period: Period;
+  /** Its lifecycle state. */
+  status: InvoiceStatus;
+  /** The invoice total (the sum of its lines). */
+  total: Money;
+}
+
 /** An invoice's status. */
 export type InvoiceStatus = ("draft" | "approved" | "posted" | "partially_paid" | "paid" | "disputed" | "voided") | "credited";
 
@@ -673,6 +1263,35 @@ export interface MachineDescription {
 /** The name of a lifecycle machine. */
 export type MachineName = "opportunity" | "project" | "time_entry" | "expense" | "milestone" | "change_order" | "invoice";
 
+/** Figures a finance team watches, from the engine's state. */
+export interface Metrics {
+  /** The day the figures are for. */
+  as_of: Date;
+  /** Billed against the ceiling so far, net of credits. */
+  ceiling_billed?: Money | null;
+  /** The ceiling's limit at `as_of`. */
+  ceiling_limit?: Money | null;
+  /**
+   * Billed against the ceiling (net of credits) over its limit at `as_of`, in percent, when
+   * the contract has a ceiling.
+   */
+  ceiling_utilisation_percent?: Decimal | null;
+  /** Open exceptions by reason code. */
+  exceptions_by_reason: ExceptionCount[];
+  /** Items such a run would hold, by reason (already billed items are left out). */
+  held_by_reason: HeldByReason[];
+  /** Open exceptions. */
+  open_exceptions: number;
+  /** Open receivables: the balance of posted, partly paid and disputed invoices. */
+  receivables: Money;
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Approved time a billing run from the contract start to `as_of` would bill now. */
+  unbilled_approved_time: Unbilled;
+  /** The engine version. */
+  version: number;
+}
+
 /** A billable milestone. */
 export interface Milestone {
   /** A fixed amount (exactly one of `amount` and `percent`). */
@@ -691,6 +1310,22 @@ export interface Milestone {
 
 /** A milestone's status. */
 export type MilestoneStatus = "pending" | "completed" | "accepted" | "rejected" | "billed";
+
+/** A field whose values disagree. */
+export interface Mismatch {
+  /** The owner's value, when the owner holds the field. */
+  authoritative?: unknown;
+  /** The field. */
+  field: string;
+  /** True when no owner's value settles the disagreement: a person must decide. */
+  needs_review?: boolean;
+  /** The system that owns the field at the entity's stage, if one does. */
+  owner?: System | null;
+  /** The value each system holds (systems without the field are left out). */
+  values: {
+    [key: string]: unknown;
+  };
+}
 
 /** An exact amount in one currency. */
 export interface Money {
@@ -733,8 +1368,41 @@ export interface Opportunity {
 /** A sales opportunity's stage. */
 export type OpportunityStage = "prospecting" | "qualification" | "proposal" | "negotiation" | "closed_won" | "closed_lost";
 
+/** The result of applying one envelope. */
+export interface Outcome {
+  /** Applied and duplicate: what the event changed (JSON pointers into the snapshot's `state`). */
+  changes?: AuditChange[];
+  /** The envelope's correlation id. */
+  correlation_id: Id;
+  /** The event type. */
+  event_type: string;
+  /** The envelope's idempotency key. */
+  idempotency_key: Id;
+  /** Rejected: why. */
+  rejection?: Rejection | null;
+  /** Applied, duplicate or rejected. */
+  status: OutcomeStatus;
+  /**
+   * Applied: the version the event produced; duplicate: the version the original produced;
+   * rejected: the engine's version, unchanged.
+   */
+  version: number;
+}
+
+/** What became of an envelope. */
+export type OutcomeStatus = "applied" | "duplicate" | "rejected";
+
 /** Which system owns which field, per entity kind and lifecycle stage. */
 export interface OwnershipPolicy {
+  /** The activation gate's settings. */
+  activation?: ActivationPolicy | null;
+  /**
+   * Per entity kind, text fields whose values compare without regard to letter case in
+   * reconciliation (e.g. `{"account": ["name"]}`).
+   */
+  case_insensitive_fields?: {
+    [key: string]: string[];
+  };
   /** `"ownership_policy"` when present. */
   kind?: DocumentKind | null;
   /** The rules. */
@@ -835,6 +1503,14 @@ export interface PreviewLine {
   worked_hours?: Decimal | null;
 }
 
+/** A billing preview to run on the engine's state after the envelopes. */
+export interface PreviewQuery {
+  /** The day of the run. */
+  as_of: Date;
+  /** The work dates billed. */
+  period: Period;
+}
+
 /** One finding of a validation report. */
 export interface Problem {
   /** Stable code. */
@@ -843,6 +1519,17 @@ export interface Problem {
   message: string;
   /** JSON pointer to the offending value. */
   path: string;
+}
+
+/** What the engine remembers of an applied idempotency key. */
+export interface Processed {
+  /**
+   * SHA-256 (lowercase hex) of the canonical JSON of the envelope's payload: its `source`,
+   * `occurred_at`, `expected_version` and `event`.
+   */
+  fingerprint: string;
+  /** The version the envelope produced. */
+  version: number;
 }
 
 /** A delivery project. */
@@ -954,6 +1641,65 @@ export interface RateRule {
 /** The unit a rate is quoted in. */
 export type RateUnit = "hour" | "day";
 
+/** The records to reconcile. */
+export interface ReconcileRequest {
+  /** Entities known by other ids in some systems. */
+  cross_refs?: CrossRef[];
+  /** The entity kind. */
+  entity: string;
+  /** The ownership policy. */
+  policy: OwnershipPolicy;
+  /** Each system's records: objects with a text `id`, the system's own id for the record. */
+  records: {
+    [key: string]: Array<{
+      [key: string]: unknown;
+    }>;
+  };
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+  /**
+   * One stage to judge every entity at; when absent each entity's stage is read from its
+   * records.
+   */
+  stage?: string | null;
+}
+
+/** The reconciliation report. */
+export interface ReconcileResponse {
+  /** The changes that make the systems agree, by system, id and field. */
+  corrections: Correction[];
+  /** The entity kind. */
+  entity: string;
+  /** Entities with something wrong, by id. */
+  findings: Finding[];
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Counts. */
+  summary: ReconcileResponseSummary;
+  /** The systems compared, sorted. */
+  systems: System[];
+}
+
+/** Counts over the whole run. */
+export interface ReconcileResponseSummary {
+  /** Entities every system holds with no disagreement. */
+  consistent: number;
+  /** Corrections listed. */
+  corrections: number;
+  /** Entities seen (in any system). */
+  entities: number;
+  /** Record fields the entity kind does not define (not compared). */
+  ignored_fields: string[];
+  /** Disagreeing fields, over all entities. */
+  mismatched_fields: number;
+  /** Disagreeing fields no owner settles. */
+  needs_review: number;
+  /** Entities with at least one disagreeing field. */
+  with_mismatches: number;
+  /** Entities missing from at least one system. */
+  with_missing: number;
+}
+
 /** Record credit notes in a ledger. */
 export interface RecordCreditRequest {
   /** The credits to add. */
@@ -964,6 +1710,14 @@ export interface RecordCreditRequest {
   ledger: BilledLedger;
   /** Always 1 (may be omitted). */
   schema_version?: SchemaVersion;
+}
+
+/** Why an envelope was rejected. */
+export interface Rejection {
+  /** The reason code (`MACHINE_GUARD_FAILED`, `OWNERSHIP_NOT_OWNER`, `ENGINE_VERSION_CONFLICT`, ...). */
+  code: ErrorCode;
+  /** A sentence naming the document, its state and what refused the event. */
+  message: string;
 }
 
 /** What to resolve. */
@@ -1046,6 +1800,28 @@ export interface RoundingPolicy {
 
 /** The document schema version. */
 export type SchemaVersion = 1;
+
+/** The whole engine as data: `snapshot()` writes it as canonical JSON, `restore` reads it back. */
+export interface Snapshot {
+  /** The audit chain, oldest first. */
+  audit?: AuditEntry[];
+  /** The hash of the last audit entry. */
+  audit_head: string;
+  /** The exception queue, oldest first. */
+  exceptions?: ExceptionEntry[];
+  /** The ownership policy the engine enforces, if any. */
+  ownership_policy?: OwnershipPolicy | null;
+  /** Applied idempotency keys. */
+  processed?: {
+    [key: string]: Processed;
+  };
+  /** Always 1. */
+  schema_version?: SchemaVersion;
+  /** The contract's world. */
+  state: World;
+  /** The number of events applied. */
+  version: number;
+}
 
 /** How specific the winning rate is; earlier variants win over later ones. */
 export type Specificity = "override" | "resource_task" | "resource" | "role_task" | "role";
@@ -1191,6 +1967,33 @@ export interface TransitionResponse {
   schema_version: SchemaVersion;
 }
 
+/** Approved, billable work not billed yet. */
+export interface Unbilled {
+  /** What they would bill now. */
+  amount: Money;
+  /** Time entries with unbilled hours. */
+  entries: number;
+  /** Unbilled hours (after time rounding; at most 4 decimals). */
+  hours: Decimal;
+}
+
+/** A field some system holds that could not be taken from its owner. */
+export interface UnresolvedField {
+  /** The field. */
+  field: string;
+  /**
+   * Its owner (absent when no rule gives it one owner at the stage); the owner does not
+   * hold the field.
+   */
+  owner?: System | null;
+}
+
+/** How a rejected field affects the rest of the update. */
+export type UpdateMode = "lenient" | "strict";
+
+/** The whole update's fate. */
+export type UpdateOutcome = "accepted" | "partially_accepted" | "rejected";
+
 /** What to validate. */
 export interface ValidateRequest {
   /** For a change order: the contract it amends, to check its targets. */
@@ -1229,6 +2032,52 @@ export interface WorkLog {
 
 /** A time entry's or expense's status. */
 export type WorkStatus = "draft" | "submitted" | "approved" | "rejected" | "billed";
+
+/** Everything the engine holds about one contract. */
+export interface World {
+  /** Change orders, by id. */
+  change_orders?: {
+    [key: string]: ChangeOrder;
+  };
+  /** The contract as signed, with `change_orders` listing those applied (its versions). */
+  contract?: Contract | null;
+  /** Expenses, by id. */
+  expenses?: {
+    [key: string]: Expense;
+  };
+  /** Invoices, by id. */
+  invoices?: {
+    [key: string]: InvoiceRecord;
+  };
+  /** What invoices billed and credit notes gave back. */
+  ledger?: BilledLedger | null;
+  /** Milestones, by id. */
+  milestones?: {
+    [key: string]: Milestone;
+  };
+  /** Opportunities, by id. */
+  opportunities?: {
+    [key: string]: Opportunity;
+  };
+  /** Payments, by id. */
+  payments?: {
+    [key: string]: Payment;
+  };
+  /** Projects, by id. */
+  projects?: {
+    [key: string]: Project;
+  };
+  /** Time entries, by id. */
+  time_entries?: {
+    [key: string]: TimeEntry;
+  };
+}
+
+/** The response of `engine_apply`. */
+export type EngineApplyResponse = EngineResponse;
+
+/** The response of `engine_replay`. */
+export type EngineReplayResponse = EngineResponse;
 
 /** The response of `preview_invoice`. */
 export type PreviewInvoiceResponse = InvoicePreview;

@@ -14,7 +14,7 @@ const api = createApi(() => glue, {
     return `billwise stopped on a defect (${e.message}); the module was reset`;
   },
 });
-for (const op of ["apply_change_order", "commit_invoice", "describe_machines", "preview_invoice", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
+for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
 delete api.addOperation;
 /** Nothing to wait for in Node: the module is ready when loaded. */
 api.init = async function init() {};
