@@ -8,6 +8,7 @@
 //! Adding an operation is one line in the `operations!` list below, plus its stub and `TypedDict`s
 //! in `python/billwise/`.
 
+mod engine;
 mod errors;
 mod input;
 mod output;
@@ -28,10 +29,10 @@ use serde::de::DeserializeOwned;
 use errors::{Failure, guard, panicked};
 
 /// The limits every call reads its input with.
-const LIMITS: Limits = Limits::DEFAULT;
+pub(crate) const LIMITS: Limits = Limits::DEFAULT;
 
 /// Runs core work with the GIL released; a panic becomes an internal error.
-fn off_gil<T: Send>(
+pub(crate) fn off_gil<T: Send>(
     py: Python<'_>,
     f: impl FnOnce() -> Result<T, Error> + Send,
 ) -> Result<T, Error> {
@@ -242,6 +243,7 @@ fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     add_operations(m)?;
+    m.add_class::<engine::PyEngine>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(to_json, m)?)?;
     m.add_function(wrap_pyfunction!(_read_document, m)?)?;

@@ -7,3 +7,7 @@ import typing_usage
 
 def test_the_typed_usage_example_runs() -> None:
     typing_usage.check()
+
+
+def test_the_typed_engine_example_runs() -> None:
+    typing_usage.check_engine()

@@ -8,7 +8,18 @@ from typing import List, Mapping
 from typing_extensions import assert_type
 
 import billwise
-from billwise.types import ErrorCode, Problem, ValidateResponse, WorkLog
+from billwise.types import (
+    AuditVerification,
+    Envelope,
+    ErrorCode,
+    ExceptionEntry,
+    InvoicePreview,
+    Metrics,
+    Outcome,
+    Problem,
+    ValidateResponse,
+    WorkLog,
+)
 
 
 def check() -> None:
@@ -46,5 +57,40 @@ def check() -> None:
         assert e.code == "INPUT_MALFORMED_JSON"
 
 
+
+def check_engine() -> None:
+    envelope: Envelope = {
+        "idempotency_key": "psa-TE-1",
+        "correlation_id": "week-2",
+        "source": "psa",
+        "occurred_at": "2026-01-12T17:00:00Z",
+        "event": {"type": "time_entry.approved", "id": "TE-1"},
+    }
+    engine = billwise.Engine()
+    outcome = engine.apply(envelope)
+    assert_type(outcome, Outcome)
+    assert outcome["status"] == "rejected"
+    rejection = outcome.get("rejection")
+    codes: List[ErrorCode] = [rejection["code"]] if rejection else []
+    assert codes == ["ENGINE_UNKNOWN_ENTITY"]
+    assert_type(engine.apply_batch([envelope], atomic=True), List[Outcome])
+    assert_type(engine.exceptions(), List[ExceptionEntry])
+    assert_type(engine.verify_audit(), AuditVerification)
+    assert_type(engine.version, int)
+    data = engine.snapshot()
+    assert_type(data, bytes)
+    assert billwise.Engine.restore(data).snapshot() == data
+    try:
+        engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01")
+    except billwise.RuleError as e:
+        assert e.code == "ENGINE_NO_CONTRACT"
+    if False:  # types only
+        assert_type(engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01"), InvoicePreview)
+        assert_type(engine.metrics("2026-02-01"), Metrics)
+    replayed = billwise.engine_replay(envelopes=[envelope], return_snapshot=False)
+    assert replayed["outcomes"] == [outcome]
+
+
 if __name__ == "__main__":
     check()
+    check_engine()
