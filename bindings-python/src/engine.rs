@@ -74,6 +74,16 @@ impl PyEngine {
             Ok(output::to_python(py, &value)?)
         })
     }
+
+    /// Panics inside the core call path while holding the lock (see `_poison_engine_for_tests`).
+    #[allow(clippy::panic)]
+    pub(crate) fn panic_for_tests(&self, py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            Ok(self.run(py, |_| -> Result<(), Error> {
+                panic!("deliberate panic while holding the engine")
+            })?)
+        })
+    }
 }
 
 #[pymethods]

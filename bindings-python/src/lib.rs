@@ -220,6 +220,14 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     })
 }
 
+/// Test hook: panics while holding an engine's lock, to prove the engine then refuses every call
+/// with `InternalError` instead of going on from a state a defect may have left halfway.
+#[pyfunction]
+#[pyo3(signature = (engine, /))]
+fn _poison_engine_for_tests(py: Python<'_>, engine: &Bound<'_, engine::PyEngine>) -> PyResult<()> {
+    engine.get().panic_for_tests(py)
+}
+
 /// Test hook: raises the exception a core error with `code` becomes.
 #[pyfunction]
 #[pyo3(signature = (code, /))]
@@ -249,6 +257,7 @@ fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_read_document, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_raise_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_poison_engine_for_tests, m)?)?;
     m.add("__version__", billwise_core::VERSION)?;
     m.add("SCHEMA_VERSION", SCHEMA_VERSION)?;
     m.add("OPERATIONS", PyTuple::new(py, api::OPERATIONS)?)?;
