@@ -19,6 +19,7 @@ use billwise_core::model::{Date, OwnershipPolicy};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::errors::guard;
 use crate::{LIMITS, input, off_gil, output};
@@ -47,10 +48,26 @@ fn lock(m: &Mutex<Engine>) -> Result<MutexGuard<'_, Engine>, Error> {
     })
 }
 
-/// Puts a parse error's path under the argument name `name` (as the core names batch positions).
-fn under(name: &str, e: Error) -> Error {
-    let path = format!("/{name}{}", e.path);
-    e.at(path)
+/// Reads an argument (Python objects or JSON text) as `T`, with the GIL released and before the
+/// engine is locked. With `name`, error paths start with `/name` (as the core names batch
+/// positions: `/envelopes/3/...`).
+fn read<T: DeserializeOwned + Send>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    name: Option<&str>,
+) -> PyResult<T> {
+    guard(py, || {
+        let bytes = input::request_bytes(value, &LIMITS)?;
+        Ok(off_gil(py, move || {
+            json::from_slice(&bytes, &LIMITS).map_err(|e| match name {
+                Some(name) => {
+                    let path = format!("/{name}{}", e.path);
+                    e.at(path)
+                }
+                None => e,
+            })
+        })?)
+    })
 }
 
 impl PyEngine {
@@ -92,16 +109,15 @@ impl PyEngine {
     #[new]
     #[pyo3(signature = (ownership_policy = None))]
     fn new(py: Python<'_>, ownership_policy: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let engine = guard(py, || match ownership_policy.filter(|p| !p.is_none()) {
-            None => Ok(Engine::new()),
+        let engine = match ownership_policy.filter(|p| !p.is_none()) {
+            None => Engine::new(),
             Some(p) => {
-                let bytes = input::request_bytes(p, &LIMITS)?;
-                Ok(off_gil(py, move || {
-                    let policy: OwnershipPolicy = json::from_slice(&bytes, &LIMITS)?;
-                    Engine::with_ownership_policy(policy)
-                })?)
+                let policy: OwnershipPolicy = read(py, p, None)?;
+                guard(py, || {
+                    Ok(off_gil(py, move || Engine::with_ownership_policy(policy))?)
+                })?
             }
-        })?;
+        };
         Ok(Self {
             inner: Mutex::new(engine),
         })
@@ -148,11 +164,8 @@ impl PyEngine {
         py: Python<'py>,
         envelope: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let bytes = guard(py, || input::request_bytes(envelope, &LIMITS))?;
-        self.query(py, move |e| {
-            let envelope: Envelope = json::from_slice(&bytes, &LIMITS)?;
-            e.apply(&envelope)
-        })
+        let envelope: Envelope = read(py, envelope, None)?;
+        self.query(py, move |e| e.apply(&envelope))
     }
 
     /// Applies envelopes in order (all or none with `atomic`) and returns one outcome each.
@@ -163,12 +176,8 @@ impl PyEngine {
         envelopes: &Bound<'py, PyAny>,
         atomic: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let bytes = guard(py, || input::request_bytes(envelopes, &LIMITS))?;
-        self.query(py, move |e| {
-            let envelopes: Vec<Envelope> =
-                json::from_slice(&bytes, &LIMITS).map_err(|err| under("envelopes", err))?;
-            e.apply_batch(&envelopes, atomic)
-        })
+        let envelopes: Vec<Envelope> = read(py, envelopes, Some("envelopes"))?;
+        self.query(py, move |e| e.apply_batch(&envelopes, atomic))
     }
 
     /// The whole engine as canonical JSON bytes.
@@ -188,11 +197,8 @@ impl PyEngine {
         let args = PyDict::new(py);
         args.set_item("period", period)?;
         args.set_item("as_of", as_of)?;
-        let bytes = guard(py, || input::to_json_bytes(args.as_any(), &LIMITS))?;
-        self.query(py, move |e| {
-            let q: PreviewQuery = json::from_slice(&bytes, &LIMITS)?;
-            e.preview_invoice(q.period, q.as_of)
-        })
+        let q: PreviewQuery = read(py, args.as_any(), None)?;
+        self.query(py, move |e| e.preview_invoice(q.period, q.as_of))
     }
 
     /// The exception queue, oldest first.
@@ -209,11 +215,8 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let args = PyDict::new(py);
         args.set_item("as_of", as_of)?;
-        let bytes = guard(py, || input::to_json_bytes(args.as_any(), &LIMITS))?;
-        self.query(py, move |e| {
-            let a: AsOf = json::from_slice(&bytes, &LIMITS)?;
-            e.metrics(a.as_of)
-        })
+        let a: AsOf = read(py, args.as_any(), None)?;
+        self.query(py, move |e| e.metrics(a.as_of))
     }
 
     /// Checks the audit chain from its first entry to the engine's head.

@@ -11,3 +11,7 @@ def test_the_typed_usage_example_runs() -> None:
 
 def test_the_typed_engine_example_runs() -> None:
     typing_usage.check_engine()
+
+
+def test_the_typed_ownership_example_runs() -> None:
+    typing_usage.check_ownership()

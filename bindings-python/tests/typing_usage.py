@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
+import json
+from pathlib import Path
 from typing import List, Mapping
 
 from typing_extensions import assert_type
@@ -10,6 +12,9 @@ from typing_extensions import assert_type
 import billwise
 from billwise.types import (
     AuditVerification,
+    CheckUpdateResponse,
+    FieldDecision,
+    OwnershipPolicy,
     Envelope,
     ErrorCode,
     ExceptionEntry,
@@ -91,6 +96,19 @@ def check_engine() -> None:
     assert replayed["outcomes"] == [outcome]
 
 
+
+def check_ownership() -> None:
+    path = Path(__file__).resolve().parents[2] / "spec" / "examples" / "ownership-policy.json"
+    policy: OwnershipPolicy = json.loads(path.read_text(encoding="utf-8"))
+    decision = billwise.check_update(
+        policy=policy, entity="contract", source="crm", changes={"end_date": "2026-12-31"}, stage="draft"
+    )
+    assert_type(decision, CheckUpdateResponse)
+    decisions: List[FieldDecision] = decision["decisions"]
+    assert decision["outcome"] == "accepted" and decisions[0].get("owner") == "crm"
+
+
 if __name__ == "__main__":
     check()
     check_engine()
+    check_ownership()

@@ -1,6 +1,6 @@
 """The native module of billwise (built from ``bindings-python/src``). Import ``billwise`` instead."""
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, final, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import Unpack
 
@@ -258,7 +258,7 @@ class Engine:
         core works."""
     def snapshot(self) -> bytes:
         """The whole engine as canonical JSON (``Engine.restore`` reads it back)."""
-    def preview_invoice(self, period: Period, as_of: DateLike) -> InvoicePreview:
+    def preview_invoice(self, period: Union[Period, Mapping[str, Any]], as_of: DateLike) -> InvoicePreview:
         """What a billing run for ``period`` on ``as_of`` would bill now (nothing is recorded)."""
     def exceptions(self) -> List[ExceptionEntry]:
         """The exception queue, oldest first (resolved entries carry ``resolved_by_version``)."""
