@@ -15,6 +15,7 @@ help:
 	@echo "make test       format, lint, generated-file drift and every test"
 	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines and the JS types and entry points"
 	@echo "make bench      run the Rust benchmarks"
+	@echo "make parity     every spec case through Rust, Python, Node and WebAssembly, compared byte for byte"
 	@echo "make test-node  build the Node addon and run the JS suite on it"
 	@echo "make test-wasm  build the WebAssembly package and run the JS suite and a browser test on it"
 	@echo "make bench-node / make bench-wasm  previewInvoice in Node (addon / WebAssembly) vs decimal.js and ZEN"
@@ -44,7 +45,7 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust demo test-python test-node test-wasm
+test: lint test-rust demo test-python test-node test-wasm parity
 	@echo "make test: all suites passed"
 
 bench:
@@ -182,3 +183,16 @@ bench-python: python-build
 		$(VPY) -m pip install -q --disable-pip-version-check $(BENCH_TOOLS) \
 		&& echo "$(BENCH_TOOLS)" > $(VENV)/.bench-tools; fi
 	$(VPY) benches/python/bench_preview.py $(BENCH_ARGS)
+
+# --- Parity: every spec case through Rust, Python, the Node addon and the WebAssembly build on the
+# same request bytes; the answers are compared byte for byte and with each case's expectation.
+.PHONY: parity
+PARITY_DIR = $(TARGET_DIR)/parity
+
+parity: python-build node-build wasm-build
+	@mkdir -p $(PARITY_DIR)
+	$(CARGO) run --locked -q -p billwise-conformance --bin billwise-parity -- $(PARITY_DIR)
+	$(VPY) scripts/parity/run_python.py $(PARITY_DIR)
+	node scripts/parity/run_js.cjs native $(PARITY_DIR)
+	node scripts/parity/run_js.cjs wasm $(PARITY_DIR)
+	python3 scripts/parity/compare.py $(PARITY_DIR) rust python native wasm
