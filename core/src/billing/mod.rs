@@ -5,8 +5,10 @@
 mod ledger;
 mod run;
 mod terms;
+mod text;
 mod types;
 
 pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
 pub use run::preview_invoice;
+pub use text::Text;
 pub use types::*;

@@ -1,17 +1,17 @@
 //! The contract terms a billing run reads: rates by work date, and the ceiling, end date, markup and
 //! milestones as of the run.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+use super::text::{Text, Words};
 use crate::error::Error;
 use crate::model::{
     CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Id,
     Milestone, Money, RateUnit,
 };
-use crate::rates::{CompiledCard, RateKey, RateQuery, RateResolution, RateRule};
+use crate::rates::{CompiledCard, RateKey, RateQuery, RateRule};
 
 /// A resolved rate.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Resolved<'a> {
     /// Hours in a day, for day rates.
     pub hours_per_day: Decimal,
     /// What priced it.
-    pub source: Cow<'a, str>,
+    pub source: Text<'a>,
     /// The contract version in force on the work date.
     pub version: u32,
 }
@@ -36,14 +36,14 @@ enum Level {
     Role,
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
+#[derive(Clone)]
+struct Entry<'a> {
     key: RateKey,
     from: Date,
     to: Option<Date>,
     rate: Money,
     unit: RateUnit,
-    source: String,
+    source: Text<'a>,
 }
 
 /// The terms of a contract and the change orders approved by the run's `as_of`.
@@ -52,6 +52,11 @@ pub struct Terms<'a> {
     applied: Vec<&'a ChangeOrder>,
     /// The dated rates of the contract with the approved change orders, compiled for lookups.
     card: CompiledCard,
+    /// The source of each rule of `card`, in its order: borrowed from the request, so that a line
+    /// can name it without a copy.
+    sources: Vec<Text<'a>>,
+    /// `(effective date, sequence)` of the applied change orders, for [`Terms::version_on`].
+    versions: Vec<(Date, u32)>,
 }
 
 impl<'a> Terms<'a> {
@@ -73,7 +78,7 @@ impl<'a> Terms<'a> {
             .filter(|co| co.approved_on.is_some_and(|d| d <= as_of))
             .collect();
         applied.sort_by_key(|co| co.sequence);
-        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry>>>> =
+        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry<'a>>>>> =
             BTreeMap::new();
         for e in &contract.rate_card.entries {
             let (level, who, task) = key_of(
@@ -81,15 +86,7 @@ impl<'a> Terms<'a> {
                 e.resource_id.as_ref(),
                 e.task_id.as_ref(),
             );
-            let source = format!(
-                "rate_card:{}@{}",
-                describe(
-                    e.role.as_deref(),
-                    e.resource_id.as_ref(),
-                    e.task_id.as_ref()
-                ),
-                e.effective_from
-            );
+            let source = Text::words(Words::CardRate(e));
             index
                 .entry(level)
                 .or_default()
@@ -110,7 +107,7 @@ impl<'a> Terms<'a> {
                     source,
                 });
         }
-        for co in &applied {
+        for &co in &applied {
             for ch in &co.changes {
                 let (target, added) = match ch {
                     Change::SetRate { target, rate, unit } => (target, Some((*rate, *unit))),
@@ -147,40 +144,50 @@ impl<'a> Terms<'a> {
                         to: None,
                         rate,
                         unit,
-                        source: format!("change_order:{}", co.id),
+                        source: Text::words(Words::ChangeOrderRate(&co.id)),
                     });
                 }
             }
         }
-        let rules = index
+        let entries: Vec<Entry<'a>> = index
             .into_values()
             .flat_map(BTreeMap::into_values)
             .flat_map(BTreeMap::into_values)
             .flatten()
+            .collect();
+        let sources = entries.iter().map(|e| e.source.clone()).collect();
+        let rules = entries
+            .into_iter()
             .map(|e| RateRule {
+                source: e.source.to_string(),
                 key: e.key,
                 rate: e.rate,
                 unit: e.unit,
                 effective_from: e.from,
                 effective_to: e.to,
-                source: e.source,
                 introduced_in: 0,
             })
             .collect();
         let card = CompiledCard::new(rules, contract.rate_card.hours_per_day.0, 0);
+        let versions = applied
+            .iter()
+            .map(|co| (co.effective_date, co.sequence))
+            .collect();
         Ok(Self {
             contract,
             applied,
             card,
+            sources,
+            versions,
         })
     }
 
     /// The version in force on `date`: the last applied change order effective on or before it.
     pub fn version_on(&self, date: Date) -> u32 {
-        self.applied
+        self.versions
             .iter()
-            .filter(|co| co.effective_date <= date)
-            .map(|co| co.sequence)
+            .filter(|(effective, _)| *effective <= date)
+            .map(|(_, sequence)| *sequence)
             .max()
             .unwrap_or(0)
     }
@@ -192,7 +199,7 @@ impl<'a> Terms<'a> {
         resource: &Id,
         task: &Id,
         date: Date,
-    ) -> Option<Resolved<'_>> {
+    ) -> Option<Resolved<'a>> {
         let q = RateQuery {
             role,
             resource_id: Some(resource.as_str()),
@@ -200,21 +207,15 @@ impl<'a> Terms<'a> {
             work_date: date,
             rate_override: None,
         };
-        match self.card.resolve(&q) {
-            RateResolution::Rate {
-                rate,
-                unit,
-                rule: Some(rule),
-                ..
-            } => Some(Resolved {
-                rate,
-                unit,
-                hours_per_day: self.contract.rate_card.hours_per_day.0,
-                source: Cow::Borrowed(rule.source.as_str()),
-                version: self.version_on(date),
-            }),
-            _ => None,
-        }
+        let i = self.card.rule_index(&q)?;
+        let rule = self.card.rules().get(i)?;
+        Some(Resolved {
+            rate: rule.rate,
+            unit: rule.unit,
+            hours_per_day: self.contract.rate_card.hours_per_day.0,
+            source: self.sources.get(i)?.clone(),
+            version: self.version_on(date),
+        })
     }
 
     /// The contract end date after every applied change order.
@@ -267,22 +268,12 @@ impl<'a> Terms<'a> {
     }
 
     /// The milestones after every applied change order.
-    pub fn milestones(&self) -> Cow<'a, [Milestone]> {
-        if !self.applied.iter().any(|co| {
-            co.changes.iter().any(|c| {
-                matches!(
-                    c,
-                    Change::AddMilestone { .. } | Change::RemoveMilestone { .. }
-                )
-            })
-        }) {
-            return Cow::Borrowed(self.contract.milestones.as_slice());
-        }
-        let mut list = self.contract.milestones.clone();
-        for co in &self.applied {
+    pub fn milestones(&self) -> Vec<&'a Milestone> {
+        let mut list: Vec<&'a Milestone> = self.contract.milestones.iter().collect();
+        for &co in &self.applied {
             for ch in &co.changes {
                 match ch {
-                    Change::AddMilestone { milestone } => list.push(milestone.clone()),
+                    Change::AddMilestone { milestone } => list.push(milestone),
                     Change::RemoveMilestone { milestone_id } => {
                         list.retain(|m| &m.id != milestone_id)
                     }
@@ -290,7 +281,7 @@ impl<'a> Terms<'a> {
                 }
             }
         }
-        Cow::Owned(list)
+        list
     }
 
     /// The latest retroactive change order after version `billed_version` effective on or before `date`.
@@ -317,16 +308,4 @@ fn key_of<'a>(
         (None, Some(role), None) => (Level::Role, role, ""),
         (None, None, _) => (Level::Role, "", ""),
     }
-}
-
-fn describe(role: Option<&str>, resource: Option<&Id>, task: Option<&Id>) -> String {
-    let mut s = match (resource, role) {
-        (Some(r), _) => format!("resource={r}"),
-        (None, Some(role)) => format!("role={role}"),
-        (None, None) => String::new(),
-    };
-    if let Some(t) = task {
-        s.push_str(&format!(",task={t}"));
-    }
-    s
 }
