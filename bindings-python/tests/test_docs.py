@@ -89,3 +89,39 @@ def test_the_event_log_example_reports_a_log_without_a_contract(tmp_path: "os.Pa
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 rejected (engine version 0)" in done.stdout
     assert "no preview: ENGINE_NO_CONTRACT" in done.stderr
+
+
+def test_the_csv_preview_example_prices_the_export_and_groups_held_items_by_reason() -> None:
+    script = REPO / "bindings-python" / "examples" / "preview_from_psa_export.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert out[0] == "invoice preview CTR-2026-014 v0, 2026-03-01 to 2026-03-31, as of 2026-04-02"
+    assert "total: 9230.00 USD in 6 line(s)" in out
+    assert "ceiling: 440770.00 of 450000.00 USD left after this run (2.05% used)" in out
+    # 7.6 worked hours bill as 7.5 (the contract rounds time to the nearest quarter hour).
+    assert any("TE-93003" in line and " 7.5 hour x  195.00 =   1462.50 USD" in line for line in out)
+    assert any("TE-93006" in line and "(rate_card:role=Senior Architect,task=T-CUTOVER@2026-01-01)" in line for line in out)
+    held = out[out.index("held items: 7") + 1 :]
+    assert [line for line in held if not line.startswith("    ")] == [
+        "  not_approved (1)",
+        "  not_billable (2)",
+        "  project_status (1)",
+        "  outside_billing_period (1, would bill 1280.00 USD)",
+        "  legal_entity_mismatch (1, would bill 1170.00 USD)",
+        "  missing_rate (1)",
+    ]
+    assert "    TE-93010: project PRJ-5523 is on_hold; billable statuses are active, completed" in held
+
+
+def test_the_csv_preview_example_refuses_an_export_that_repeats_an_entry(tmp_path: "os.PathLike[str]") -> None:
+    export = os.path.join(tmp_path, "repeated.csv")
+    with open(export, "w", encoding="utf-8") as f:
+        f.write("Entry ID,Project,Task,Resource,Role,Date,Hours,Status,Billable\n")
+        f.write("TE-1,PRJ-5521,T-BUILD,R-CHEN,Data Engineer,03/02/2026,8,Approved,Yes\n")
+        f.write("TE-1,PRJ-5521,T-BUILD,R-CHEN,Data Engineer,03/03/2026,8,Approved,Yes\n")
+    script = REPO / "bindings-python" / "examples" / "preview_from_psa_export.py"
+    done = subprocess.run([sys.executable, str(script), export], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert "cannot preview: DOCUMENT_DUPLICATE_ID at /time_entries/1/id" in done.stderr

@@ -919,6 +919,61 @@ const BUCKETS: [(&str, i64); 4] = [
     ("90+", i64::MAX),
 ];
 
+/// The checks `validate` makes on the run's items that pricing depends on (ids unique per list;
+/// hours, amounts, rates and fx rates not negative or zero where they must be positive). A run cannot bill items it cannot tell apart, or negative or impossible hours: the
+/// first problem is raised at its path, with the number found in `details.problems`.
+fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
+    use crate::error::Pointer;
+    use crate::validate::Problems;
+    use crate::validate::documents::{duplicate_ids, expense, time_entry};
+
+    let mut p = Problems::new();
+    let root = Pointer::root();
+    let unique = |list: &str, what: &str, ids: Vec<&str>, p: &mut Problems| {
+        for (later, first) in duplicate_ids(&ids) {
+            let id = ids.get(later).copied().unwrap_or_default();
+            p.push(
+                &root.key(list).index(later).key("id"),
+                crate::error::ErrorCode::DocumentDuplicateId,
+                format!("{what} id `{id}` is already used at index {first}"),
+            );
+        }
+    };
+    let ids = req.time_entries.iter().map(|e| e.id.as_str()).collect();
+    unique("time_entries", "time entry", ids, &mut p);
+    let ids = req.expenses.iter().map(|x| x.id.as_str()).collect();
+    unique("expenses", "expense", ids, &mut p);
+    if let Some(list) = &req.milestones {
+        unique(
+            "milestones",
+            "milestone",
+            list.iter().map(|m| m.id.as_str()).collect(),
+            &mut p,
+        );
+    }
+    unique(
+        "projects",
+        "project",
+        req.projects.iter().map(|x| x.id.as_str()).collect(),
+        &mut p,
+    );
+    let entries = root.key("time_entries");
+    for (i, e) in req.time_entries.iter().enumerate() {
+        time_entry(e, false, || entries.index(i), &mut p);
+    }
+    let expenses = root.key("expenses");
+    for (i, x) in req.expenses.iter().enumerate() {
+        expense(x, || expenses.index(i), &mut p);
+    }
+    let all = p.into_vec();
+    match all.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::new(first.code, first.message.clone())
+            .at(first.path.clone())
+            .with("problems", all.len())),
+    }
+}
+
 /// Runs a billing preview. The preview borrows ids, names and rate sources from `req`.
 pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePreview<'a>, Error> {
     let contract = &req.contract;
@@ -946,6 +1001,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             .collect();
         projects.insert(p.id.as_str(), ProjectInfo { project: p, tasks });
     }
+    check_items(req)?;
     let milestones: Vec<&Milestone> = match &req.milestones {
         Some(list) => list.iter().collect(),
         None => terms.milestones(),

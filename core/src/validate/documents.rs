@@ -1,14 +1,15 @@
 //! The checks for each document kind.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 
 use super::Problems;
 use crate::error::{ErrorCode, Pointer};
 use crate::model::{
-    Account, BillingModel, Change, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date, Id,
-    Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project, RateTarget, WorkLog,
+    Account, BillingModel, Change, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date,
+    Expense, Id, Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project,
+    RateTarget, TimeEntry, WorkLog,
 };
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
@@ -71,18 +72,54 @@ pub(crate) fn date_order(
 
 /// Reports every id that appears more than once, at each later occurrence.
 fn unique_ids<'a>(ids: impl Iterator<Item = &'a Id>, list: &Pointer, what: &str, p: &mut Problems) {
-    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, id) in ids.enumerate() {
-        if let Some(prev) = first.get(id.as_str()) {
-            p.push(
-                &list.index(i).key("id"),
-                ErrorCode::DocumentDuplicateId,
-                format!("{what} id `{id}` is already used at index {prev}"),
-            );
-        } else {
-            first.insert(id.as_str(), i);
+    let ids: Vec<&str> = ids.map(Id::as_str).collect();
+    for (later, first) in duplicate_ids(&ids) {
+        let id = ids.get(later).copied().unwrap_or_default();
+        p.push(
+            &list.index(later).key("id"),
+            ErrorCode::DocumentDuplicateId,
+            format!("{what} id `{id}` is already used at index {first}"),
+        );
+    }
+}
+
+/// Every repeated id as `(position, position of its first occurrence)`, by position. Linear when
+/// the ids are in ascending order; otherwise ids are grouped by a hash and compared within groups
+/// (O(n log n) whatever the ids, colliding hashes included).
+pub(crate) fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
+    if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
+        return Vec::new();
+    }
+    let mut keyed: Vec<(u64, usize)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (fnv1a(id), i))
+        .collect();
+    keyed.sort_unstable();
+    let mut out = Vec::new();
+    let mut group: Vec<usize> = Vec::new();
+    for same_hash in keyed.chunk_by(|a, b| a.0 == b.0) {
+        if same_hash.len() < 2 {
+            continue;
+        }
+        group.clear();
+        group.extend(same_hash.iter().map(|k| k.1));
+        group.sort_unstable_by(|&a, &b| ids.get(a).cmp(&ids.get(b)).then(a.cmp(&b)));
+        for same_id in group.chunk_by(|&a, &b| ids.get(a) == ids.get(b)) {
+            if let [first, rest @ ..] = same_id {
+                out.extend(rest.iter().map(|&later| (later, *first)));
+            }
         }
     }
+    out.sort_unstable();
+    out
+}
+
+/// 64-bit FNV-1a: a fixed, deterministic hash for grouping ids.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 pub(super) fn account(d: &Account, root: &Pointer, p: &mut Problems) {
@@ -512,54 +549,70 @@ pub(super) fn work_log(d: &WorkLog, root: &Pointer, p: &mut Problems) {
         p,
     );
     for (i, t) in d.time_entries.iter().enumerate() {
-        let at = entries.index(i);
-        non_empty(&t.role, &at.key("role"), "the role", p);
-        if t.hours.0.is_sign_negative() && !t.hours.0.is_zero() {
-            p.push(
-                &at.key("hours"),
-                ErrorCode::DocumentNegativeAmount,
-                format!("hours must not be negative (got `{}`)", t.hours),
-            );
-        } else if t.hours.0 > Decimal::from(24u32) {
-            p.push(
-                &at.key("hours"),
-                ErrorCode::TimeHoursOutOfRange,
-                format!("{} hours on one day is more than 24", t.hours),
-            );
-        }
-        if let Some(r) = &t.rate_override
-            && r.amount <= Decimal::ZERO
-        {
-            p.push(
-                &at.key("rate_override").key("amount"),
-                ErrorCode::RatesNonPositiveRate,
-                format!(
-                    "the rate must be more than zero (got `{}`)",
-                    r.amount_string()
-                ),
-            );
-        }
+        time_entry(t, true, || entries.index(i), p);
     }
     let expenses = root.key("expenses");
     unique_ids(d.expenses.iter().map(|e| &e.id), &expenses, "expense", p);
     for (i, e) in d.expenses.iter().enumerate() {
-        let at = expenses.index(i);
-        non_empty(&e.category, &at.key("category"), "the category", p);
+        expense(e, || expenses.index(i), p);
+    }
+}
+
+/// The checks of one time entry; `at` builds its path, called only when there is a problem.
+/// `one_day`: also check that the entry is a day's work (a role, at most 24 hours), as a PSA
+/// export should be; a billing run accepts entries that total several days.
+pub(crate) fn time_entry(t: &TimeEntry, one_day: bool, at: impl Fn() -> Pointer, p: &mut Problems) {
+    if one_day && t.role.trim().is_empty() {
+        non_empty(&t.role, &at().key("role"), "the role", p);
+    }
+    if t.hours.0.is_sign_negative() && !t.hours.0.is_zero() {
+        p.push(
+            &at().key("hours"),
+            ErrorCode::DocumentNegativeAmount,
+            format!("hours must not be negative (got `{}`)", t.hours),
+        );
+    } else if one_day && t.hours.0 > Decimal::from(24u32) {
+        p.push(
+            &at().key("hours"),
+            ErrorCode::TimeHoursOutOfRange,
+            format!("{} hours on one day is more than 24", t.hours),
+        );
+    }
+    if let Some(r) = &t.rate_override
+        && r.amount <= Decimal::ZERO
+    {
+        p.push(
+            &at().key("rate_override").key("amount"),
+            ErrorCode::RatesNonPositiveRate,
+            format!(
+                "the rate must be more than zero (got `{}`)",
+                r.amount_string()
+            ),
+        );
+    }
+}
+
+/// The checks of one expense; `at` builds its path, called only when there is a problem.
+pub(crate) fn expense(e: &Expense, at: impl Fn() -> Pointer, p: &mut Problems) {
+    if e.category.trim().is_empty() {
+        non_empty(&e.category, &at().key("category"), "the category", p);
+    }
+    if e.amount.amount.is_sign_negative() && !e.amount.amount.is_zero() {
         not_negative(
             e.amount.amount,
-            &at.key("amount").key("amount"),
+            &at().key("amount").key("amount"),
             "the expense amount",
             p,
         );
-        if let Some(fx) = e.fx_rate
-            && fx.0 <= Decimal::ZERO
-        {
-            p.push(
-                &at.key("fx_rate"),
-                ErrorCode::ExpenseInvalidFxRate,
-                format!("the fx rate must be more than zero (got `{fx}`)"),
-            );
-        }
+    }
+    if let Some(fx) = e.fx_rate
+        && fx.0 <= Decimal::ZERO
+    {
+        p.push(
+            &at().key("fx_rate"),
+            ErrorCode::ExpenseInvalidFxRate,
+            format!("the fx rate must be more than zero (got `{fx}`)"),
+        );
     }
 }
 
@@ -626,4 +679,41 @@ pub(super) fn payment(d: &Payment, root: &Pointer, p: &mut Problems) {
 
 pub(super) fn ownership_policy(d: &OwnershipPolicy, root: &Pointer, p: &mut Problems) {
     crate::ownership::validate_policy(d, root, p);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duplicate_ids;
+    use proptest::prelude::*;
+
+    /// The obvious quadratic answer: each position whose id appeared earlier, with the first one.
+    fn naive(ids: &[&str]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(first) = ids.iter().take(i).position(|x| x == id) {
+                out.push((i, first));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ids_in_ascending_order_have_no_duplicates() {
+        assert!(duplicate_ids(&["TE-1", "TE-2", "TE-3"]).is_empty());
+    }
+
+    #[test]
+    fn each_repeat_names_the_first_occurrence() {
+        let ids = ["b", "a", "b", "c", "a", "b"];
+        assert_eq!(duplicate_ids(&ids), vec![(2, 0), (4, 1), (5, 0)]);
+    }
+
+    proptest! {
+        #[test]
+        fn duplicates_agree_with_the_quadratic_search(raw in prop::collection::vec(0u8..12, 0..40)) {
+            let owned: Vec<String> = raw.iter().map(|n| format!("ID-{n}")).collect();
+            let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
+            prop_assert_eq!(duplicate_ids(&ids), naive(&ids));
+        }
+    }
 }
