@@ -118,7 +118,7 @@ def main(argv: Sequence[str]) -> int:
             projects=projects,
             time_entries=entries,
         )
-    except billwise.InputError as e:
+    except billwise.BillwiseError as e:
         print(f"cannot preview: {e.code} at {e.path or '/'}: {e}", file=sys.stderr)
         return 2
     print_preview(preview)
