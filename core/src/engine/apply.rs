@@ -15,9 +15,9 @@ use crate::error::{Error, ErrorCode, Pointer};
 use crate::json::to_canonical_value;
 use crate::machines::{GuardContext, MachineName, StateName};
 use crate::model::{
-    ChangeOrder, ChangeOrderStatus, Contract, Date, Dec, Expense, Id, InvoiceStatus, Milestone,
-    MilestoneStatus, Money, Opportunity, OpportunityStage, Payment, Project, ProjectStatus,
-    SchemaVersion, System, TimeEntry, WorkStatus,
+    Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Dec, Expense, Id, InvoiceStatus,
+    Milestone, MilestoneStatus, Money, Opportunity, OpportunityStage, Payment, Project,
+    ProjectStatus, SchemaVersion, System, TimeEntry, WorkStatus,
 };
 use crate::validate::Document;
 
@@ -52,6 +52,8 @@ pub(super) enum Write {
     TimeEntry(Box<TimeEntry>),
     Expense(Box<Expense>),
     Milestone(Box<Milestone>),
+    /// A milestone an approved change order removes (`remove_milestone`).
+    MilestoneRemoved(Id),
     Invoice(Box<InvoiceRecord>),
     Payment(Box<Payment>),
     Ledger(Box<BilledLedger>),
@@ -85,6 +87,9 @@ pub(super) fn write(world: &mut World, w: Write) {
         }
         Write::Milestone(d) => {
             world.milestones.insert(d.id.clone(), *d);
+        }
+        Write::MilestoneRemoved(id) => {
+            world.milestones.remove(&id);
         }
         Write::Invoice(d) => {
             world.invoices.insert(d.id.clone(), *d);
@@ -707,7 +712,10 @@ impl Engine {
     /// Milestones an approved change order adds (`add_milestone`) become milestones the engine
     /// tracks, as a new contract's do. The list is the billing run's own
     /// ([`billing::milestones_as_amended`]) on the change order's approval day, with `co` in place
-    /// of the version held; milestones the engine holds already are left as they are.
+    /// of the version held; milestones the engine holds already are left as they are. A milestone
+    /// the change order removes (`remove_milestone`) and the amended list no longer has is removed
+    /// from the engine too, so it can no longer be accepted or billed (removing a billed milestone
+    /// is refused before this, by the change order's own checks).
     fn add_amended_milestones(&self, co: &ChangeOrder, plan: &mut Plan) -> Result<(), Fail> {
         let (Some(contract), Some(day)) = (&self.world.contract, co.approved_on) else {
             return Ok(());
@@ -720,11 +728,26 @@ impl Engine {
             .cloned()
             .collect();
         change_orders.push(co.clone());
-        for m in billing::milestones_as_amended(contract, &change_orders, day).iter() {
+        let amended = billing::milestones_as_amended(contract, &change_orders, day);
+        for m in amended.iter() {
             if !self.world.milestones.contains_key(m.id.as_str()) {
                 plan.changes
                     .push(change(Milestone::pointer(&m.id), Value::Null, value(m)?));
                 plan.writes.push(Write::Milestone(Box::new(m.clone())));
+            }
+        }
+        for ch in &co.changes {
+            if let Change::RemoveMilestone { milestone_id } = ch
+                && !amended.iter().any(|m| &m.id == milestone_id)
+                && let Some(held) = self.world.milestones.get(milestone_id.as_str())
+            {
+                plan.changes.push(change(
+                    Milestone::pointer(milestone_id),
+                    value(held)?,
+                    Value::Null,
+                ));
+                plan.writes
+                    .push(Write::MilestoneRemoved(milestone_id.clone()));
             }
         }
         Ok(())
