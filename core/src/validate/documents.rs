@@ -84,10 +84,11 @@ fn unique_ids<'a>(ids: impl Iterator<Item = &'a Id>, list: &Pointer, what: &str,
 }
 
 /// Every repeated id as `(position, position of its first occurrence)`, by position. Linear when
-/// the ids are in ascending order; otherwise ids are grouped by a hash and compared within groups
-/// (O(n log n) whatever the ids, colliding hashes included).
+/// the ids are in ascending order or all distinct (a hash table, [`all_distinct`]); otherwise,
+/// and when ids collide on purpose, ids are grouped by a hash and compared within groups: O(n log n)
+/// whatever the ids.
 pub(crate) fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
-    if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) {
+    if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) || all_distinct(ids) == Some(true) {
         return Vec::new();
     }
     let mut keyed: Vec<(u64, usize)> = ids
@@ -115,11 +116,49 @@ pub(crate) fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
     out
 }
 
-/// 64-bit FNV-1a: a fixed, deterministic hash for grouping ids.
+/// Whether every id is distinct, by an open-addressing table of positions. `None` when a probe
+/// runs long (ids made to collide) or the list is too long for the table: the caller then sorts.
+fn all_distinct(ids: &[&str]) -> Option<bool> {
+    const EMPTY: u32 = u32::MAX;
+    const MAX_PROBES: usize = 32;
+    let len = u32::try_from(ids.len()).ok().filter(|&n| n < EMPTY)?;
+    let cap = usize::try_from(len)
+        .ok()?
+        .checked_mul(2)?
+        .checked_next_power_of_two()?
+        .max(16);
+    let mask = u64::try_from(cap - 1).ok()?;
+    let mut table = vec![EMPTY; cap];
+    for (i, id) in (0..len).zip(ids) {
+        let mut slot = usize::try_from(fnv1a(id) & mask).ok()?;
+        let mut probes = 0;
+        loop {
+            let cell = table.get_mut(slot)?;
+            if *cell == EMPTY {
+                *cell = i;
+                break;
+            }
+            if ids.get(usize::try_from(*cell).ok()?) == Some(id) {
+                return Some(false);
+            }
+            probes += 1;
+            if probes > MAX_PROBES {
+                return None;
+            }
+            slot = (slot + 1) & (cap - 1);
+        }
+    }
+    Some(true)
+}
+
+/// 64-bit FNV-1a with a final mix of the high bits into the low ones: a fixed, deterministic
+/// hash for grouping ids (the table above uses its low bits).
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    });
+    let h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
 }
 
 pub(super) fn account(d: &Account, root: &Pointer, p: &mut Problems) {
@@ -700,6 +739,14 @@ mod tests {
     #[test]
     fn ids_in_ascending_order_have_no_duplicates() {
         assert!(duplicate_ids(&["TE-1", "TE-2", "TE-3"]).is_empty());
+    }
+
+    #[test]
+    fn distinct_ids_in_any_order_have_no_duplicates() {
+        let owned: Vec<String> = (0..5000).rev().map(|i| format!("TE-{i}")).collect();
+        let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
+        assert_eq!(super::all_distinct(&ids), Some(true));
+        assert!(duplicate_ids(&ids).is_empty());
     }
 
     #[test]
