@@ -21,7 +21,7 @@ use crate::model::{
     Ceiling, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date, Dec, Id, Milestone, Money,
     RoundingMode,
 };
-use crate::rates::{CompiledCard, RateQuery, RateResolution, RateRule, validate_rate_card};
+use crate::rates::{CompiledCard, RateQuery, RateResolution, RateRule};
 
 /// The terms other than rates that a change order can change; in force from its approval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,21 +83,8 @@ impl ContractHistory {
         contract: &Contract,
         change_orders: &[ChangeOrder],
     ) -> Result<ContractHistory, Error> {
+        crate::rates::usable_rate_card(&contract.rate_card, contract.currency)?;
         let root = Pointer::root().key("contract");
-        let problems = validate_rate_card(
-            &contract.rate_card,
-            contract.currency,
-            &root.key("rate_card"),
-        )
-        .into_vec();
-        if let Some(first) = problems.first() {
-            return Err(Error::new(
-                first.code,
-                format!("the rate card cannot be used: {}", first.message),
-            )
-            .at(first.path.clone())
-            .with("problems", problems.len()));
-        }
         let v0 = ContractVersion {
             version: 0,
             change_order_id: None,

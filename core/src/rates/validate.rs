@@ -4,10 +4,43 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::error::{ErrorCode, Pointer};
+use crate::error::{Error, ErrorCode, Pointer};
 use crate::model::{Currency, Date, Id, RateCard};
 use crate::validate::Problems;
 use crate::validate::documents::{currency_is, date_order, target_problems};
+
+/// The contract's rate card when it can price anything without guessing; otherwise its first
+/// problem (an ambiguous pair of entries, overlapping dated entries, a rate in another currency,
+/// ...) as the error, at its path under `/contract/rate_card`, with the number of problems in
+/// `details.problems`.
+pub(crate) fn usable_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
+    refuse(validate_rate_card(card, currency, &card_path()).into_vec())
+}
+
+/// The contract's rate card unless two entries of one target start on one date: rule 4, an
+/// ambiguity the billing run refuses rather than pick one. (The run takes overlapping dated
+/// entries as they come: the latest `effective_from` wins, by rule 3.)
+pub(crate) fn unambiguous_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
+    let mut problems = validate_rate_card(card, currency, &card_path()).into_vec();
+    problems.retain(|p| p.code == ErrorCode::RatesAmbiguousEntry);
+    refuse(problems)
+}
+
+fn card_path() -> Pointer {
+    Pointer::root().key("contract").key("rate_card")
+}
+
+fn refuse(problems: Vec<crate::error::Problem>) -> Result<(), Error> {
+    match problems.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::new(
+            first.code,
+            format!("the rate card cannot be used: {}", first.message),
+        )
+        .at(first.path.clone())
+        .with("problems", problems.len())),
+    }
+}
 
 /// Every problem in a rate card, for a contract in `currency`.
 pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -> Problems {
