@@ -920,12 +920,14 @@ const BUCKETS: [(&str, i64); 4] = [
 ];
 
 /// The checks `validate` makes on the run's items that pricing depends on (ids unique per list;
-/// hours, amounts, rates and fx rates not negative or zero where they must be positive). A run cannot bill items it cannot tell apart, or negative or impossible hours: the
+/// hours, amounts, rates and fx rates not negative or zero where they must be positive; each
+/// milestone with exactly one of an amount in the contract's currency or a percent; the period's
+/// end not before its start). A run cannot bill items it cannot tell apart, or negative or impossible hours: the
 /// first problem is raised at its path, with the number found in `details.problems`.
 fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
-    use crate::error::Pointer;
+    use crate::error::{ErrorCode, Pointer};
     use crate::validate::Problems;
-    use crate::validate::documents::{duplicate_ids, expense, time_entry};
+    use crate::validate::documents::{date_order, duplicate_ids, expense, milestone, time_entry};
 
     let mut p = Problems::new();
     let root = Pointer::root();
@@ -934,7 +936,7 @@ fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
             let id = ids.get(later).copied().unwrap_or_default();
             p.push(
                 &root.key(list).index(later).key("id"),
-                crate::error::ErrorCode::DocumentDuplicateId,
+                ErrorCode::DocumentDuplicateId,
                 format!("{what} id `{id}` is already used at index {first}"),
             );
         }
@@ -965,6 +967,38 @@ fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
     for (i, x) in req.expenses.iter().enumerate() {
         expense(x, || expenses.index(i), &mut p);
     }
+    // Milestones bill their amount (in the contract's currency) or a percent of the fixed fee.
+    let (list, at) = match &req.milestones {
+        Some(list) => (list.as_slice(), root.key("milestones")),
+        None => (
+            req.contract.milestones.as_slice(),
+            root.key("contract").key("milestones"),
+        ),
+    };
+    // (A percent milestone without a fixed fee is held as `missing_rate`, not refused.)
+    let mut mp = Problems::new();
+    for (i, m) in list.iter().enumerate() {
+        milestone(m, &req.contract, &at.index(i), &mut mp);
+    }
+    for problem in mp.into_vec() {
+        if matches!(
+            problem.code,
+            ErrorCode::ContractMilestoneAmount
+                | ErrorCode::MoneyCurrencyMismatch
+                | ErrorCode::DocumentNegativeAmount
+                | ErrorCode::DocumentInvalidPercent
+        ) {
+            p.push_problem(problem);
+        }
+    }
+    date_order(
+        req.period.start,
+        req.period.end,
+        &root.key("period").key("end"),
+        "the period start",
+        "the period end",
+        &mut p,
+    );
     let all = p.into_vec();
     match all.first() {
         None => Ok(()),

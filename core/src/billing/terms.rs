@@ -67,8 +67,8 @@ impl<'a> Terms<'a> {
         change_orders: &'a [ChangeOrder],
         as_of: Date,
     ) -> Result<Self, Error> {
-        // An ambiguous card is refused, never priced by a silent pick.
-        crate::rates::unambiguous_rate_card(&contract.rate_card, contract.currency)?;
+        // An ambiguous card is refused, never priced by a silent pick (nor one in another currency).
+        crate::rates::priceable_rate_card(&contract.rate_card, contract.currency)?;
         let applied = applied_change_orders(contract, change_orders, as_of);
         let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry<'a>>>>> =
             BTreeMap::new();

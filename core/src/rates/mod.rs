@@ -11,7 +11,7 @@ mod validate;
 
 pub use compiled::CompiledCard;
 pub use validate::validate_rate_card;
-pub(crate) use validate::{unambiguous_rate_card, usable_rate_card};
+pub(crate) use validate::{priceable_rate_card, usable_rate_card};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

@@ -17,12 +17,20 @@ pub(crate) fn usable_rate_card(card: &RateCard, currency: Currency) -> Result<()
     refuse(validate_rate_card(card, currency, &card_path()).into_vec())
 }
 
-/// The contract's rate card unless two entries of one target start on one date: rule 4, an
-/// ambiguity the billing run refuses rather than pick one. (The run takes overlapping dated
+/// The contract's rate card unless it would price wrongly: two entries of one target from one
+/// date (rule 4, an ambiguity the billing run refuses rather than pick one), a rate in another
+/// currency than the contract's, or a rate of zero or less. (The run takes overlapping dated
 /// entries as they come: the latest `effective_from` wins, by rule 3.)
-pub(crate) fn unambiguous_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
+pub(crate) fn priceable_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
     let mut problems = validate_rate_card(card, currency, &card_path()).into_vec();
-    problems.retain(|p| p.code == ErrorCode::RatesAmbiguousEntry);
+    problems.retain(|p| {
+        matches!(
+            p.code,
+            ErrorCode::RatesAmbiguousEntry
+                | ErrorCode::MoneyCurrencyMismatch
+                | ErrorCode::RatesNonPositiveRate
+        )
+    });
     refuse(problems)
 }
 

@@ -227,7 +227,7 @@ pub(crate) fn target_problems(
     }
 }
 
-fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Problems) {
+pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Problems) {
     non_empty(&m.name, &at.key("name"), "the milestone name", p);
     match (&m.amount, &m.percent) {
         (Some(a), None) => {
