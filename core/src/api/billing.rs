@@ -86,7 +86,7 @@ pub fn record_credit(req: &RecordCreditRequest, _limits: &Limits) -> Result<Bill
     // Each credit is recorded with both its quantity and its amount, derived from what the item
     // is billed net at the time of the credit: bills committed later must not change what an
     // earlier credit gave back.
-    for c in &req.credits {
+    for (i, c) in req.credits.iter().enumerate() {
         let mut c = c.clone();
         let net = LedgerIndex::new(Some(&ledger), req.currency)?
             .get(c.kind, c.item_id.as_str())
@@ -110,8 +110,18 @@ pub fn record_credit(req: &RecordCreditRequest, _limits: &Limits) -> Result<Bill
                 _ => {}
             }
         }
+        // A refused credit is reported where the request has it (`/credits/i`), not at the
+        // place it would have taken in the ledger.
+        let at = format!("/ledger/credits/{}", ledger.credits.len());
         ledger.credits.push(c);
-        LedgerIndex::new(Some(&ledger), req.currency)?;
+        LedgerIndex::new(Some(&ledger), req.currency).map_err(|mut e| {
+            if let Some(rest) = e.path.strip_prefix(at.as_str())
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                e.path = format!("/credits/{i}{rest}");
+            }
+            e
+        })?;
     }
     Ok(ledger)
 }

@@ -163,11 +163,22 @@ impl<'a> LedgerIndex<'a> {
                 )
                 .at(format!("{at}/amount/currency")));
             }
-            if quantity.is_sign_negative()
-                || amount.is_sign_negative()
-                || quantity > net.quantity
-                || amount > net.amount
+            if (quantity.is_sign_negative() && !quantity.is_zero())
+                || (amount.is_sign_negative() && !amount.is_zero())
             {
+                return Err(Error::new(
+                    ErrorCode::LedgerInvalidCredit,
+                    format!(
+                        "credit note `{}` gives back a negative amount of `{}` ({}); a credit \
+                         gives back, a rebill is a new time entry or expense",
+                        c.credit_note_id,
+                        c.item_id,
+                        Money::new(amount, currency).amount_string(),
+                    ),
+                )
+                .at(at));
+            }
+            if quantity > net.quantity || amount > net.amount {
                 return Err(Error::new(
                     ErrorCode::LedgerInvalidCredit,
                     format!(
