@@ -161,6 +161,7 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
             _ => {
                 // A scalar (number, true, false, null): count it once, then skip to its end.
                 count_item(&mut stack, &mut expect_item, limits, bytes)?;
+                let start = i;
                 while let Some(c) = bytes.get(i + 1) {
                     if matches!(
                         c,
@@ -179,11 +180,42 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
                     }
                     i += 1;
                 }
+                let token = bytes.get(start..=i).unwrap_or_default();
+                if number_out_of_range(token) {
+                    return Err(Error::new(
+                        ErrorCode::InputLimitExceeded,
+                        format!(
+                            "the number `{}` is too large for any runtime to read (beyond 1.7976931348623157e308)",
+                            String::from_utf8_lossy(token.get(..40).unwrap_or(token))
+                        ),
+                    )
+                    .at(pointer(bytes, &stack))
+                    .with("limit", "number_range"));
+                }
             }
         }
         i += 1;
     }
     Ok(())
+}
+
+/// Whether `token`, a JSON number, is well-formed but too large for a 64-bit float (`1e400`, an
+/// integer of 400 digits). JSON allows it; no runtime can hold it, so it is refused here with its
+/// path rather than reported by the parser as malformed. Tokens that are not numbers are left to
+/// the parser.
+fn number_out_of_range(token: &[u8]) -> bool {
+    let could_be_huge = token.len() > 300 || token.iter().any(|b| matches!(b, b'e' | b'E'));
+    if !could_be_huge
+        || !token
+            .iter()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
+    {
+        return false;
+    }
+    std::str::from_utf8(token)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .is_some_and(f64::is_infinite)
 }
 
 fn count_item(
@@ -252,6 +284,28 @@ mod tests {
         let deep = "[".repeat(10_000);
         let e = check_limits(deep.as_bytes(), &Limits::DEFAULT).unwrap_err();
         assert_eq!(e.details.get("max").unwrap(), 64);
+    }
+
+    #[test]
+    fn a_number_beyond_the_float_range_is_refused_at_its_path() {
+        let e = check_limits(br#"{"a":[1,1e400]}"#, &Limits::DEFAULT).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InputLimitExceeded);
+        assert_eq!(e.path, "/a/1");
+        assert_eq!(e.details.get("limit").unwrap(), "number_range");
+        let long = format!("{{\"n\":-1{}}}", "0".repeat(400));
+        assert_eq!(
+            check_limits(long.as_bytes(), &Limits::DEFAULT)
+                .unwrap_err()
+                .path,
+            "/n"
+        );
+        // Tiny, zero-significand and ordinary numbers are within range; garbage is the parser's.
+        for ok in ["1e-400", "0e99999", "1.5E300", "-0", "1e", "1ee400", "12"] {
+            assert!(
+                check_limits(ok.as_bytes(), &Limits::DEFAULT).is_ok(),
+                "{ok}"
+            );
+        }
     }
 
     #[test]
