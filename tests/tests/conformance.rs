@@ -9,11 +9,28 @@
 
 use billwise_conformance::{cases, generate};
 
+// The runner times each case (the core itself reads no clock): hostile cases must stay fast.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 #[test]
 fn every_spec_case_gives_its_expected_result() {
     let all = cases::load_all().unwrap();
     assert!(!all.is_empty(), "no cases found under spec/cases");
-    let failures: Vec<String> = all.iter().filter_map(|c| c.check().err()).collect();
+    let mut slow = Vec::new();
+    let failures: Vec<String> = all
+        .iter()
+        .filter_map(|c| {
+            let started = std::time::Instant::now();
+            let outcome = c.check().err();
+            let took = started.elapsed();
+            if took.as_secs_f64() > 2.0 {
+                slow.push(format!("{} ({:.1} s)", c.id, took.as_secs_f64()));
+            }
+            outcome
+        })
+        .collect();
+    if !slow.is_empty() {
+        println!("conformance: cases over 2 s: {}", slow.join(", "));
+    }
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
