@@ -14,8 +14,11 @@ all: test
 help:
 	@echo "make demo       build the CLI and run the sample scenario"
 	@echo "make test       format, lint, generated-file drift and every test"
-	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines"
+	@echo "make gen        regenerate spec/schema, spec/errors.md, spec/machines and the JS types and entry points"
 	@echo "make bench      run the Rust benchmarks"
+	@echo "make test-node  build the Node addon and run the JS suite on it"
+	@echo "make test-wasm  build the WebAssembly package and run the JS suite and a browser test on it"
+	@echo "make bench-node / make bench-wasm  previewInvoice in Node (addon / WebAssembly) vs decimal.js and ZEN"
 	@echo "make test-python  build the Python wheel into .venv and run its tests, mypy and stubtest"
 	@echo "make bench-python preview_invoice from Python vs pure Python and GoRules ZEN (BENCH_ARGS=...)"
 	@echo "make fuzz       run every cargo-fuzz target for FUZZ_SECONDS (default 600) on nightly"
@@ -35,6 +38,7 @@ lint:
 
 gen:
 	$(CARGO) run --locked -q -p billwise-conformance --bin billwise-gen
+	node js/scripts/gen.mjs
 
 gen-check:
 	$(CARGO) test --locked -q -p billwise-conformance --test conformance generated_files_match_the_committed_spec
@@ -42,12 +46,108 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust fuzz-check demo test-python
+test: lint test-rust fuzz-check demo test-python test-node test-wasm
 	@echo "make test: all suites passed"
 
 bench:
 	$(CARGO) bench --locked -p billwise-benches
 
+# --- JavaScript: the Node addon (bindings-node, npm `billwise`) and the WebAssembly package
+# (bindings-wasm, npm `billwise-wasm`). One JS suite (js/test) runs against both.
+
+.PHONY: js-deps js-gen js-gen-check js-types node-build test-node wasm-tools wasm-build test-wasm browser-deps
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+NODE_PLATFORM = $(shell node -p 'process.platform + "-" + process.arch')
+NODE_ADDON = bindings-node/billwise.$(NODE_PLATFORM).node
+NODE_LIB = $(TARGET_DIR)/release/$(if $(filter darwin-%,$(NODE_PLATFORM)),libbillwise_node.dylib,libbillwise_node.so)
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' bindings-wasm/Cargo.toml)
+WASM_FILE = $(TARGET_DIR)/wasm32-unknown-unknown/release-wasm/billwise_wasm.wasm
+WASM_PKG := bindings-wasm/pkg
+WASM_OPT := js/node_modules/.bin/wasm-opt
+WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+# The gzip size budget of the .wasm file, in bytes. The goal is 350 KB (358400); with the rates,
+# ownership, reconciliation and engine operations in, the module is at about 490 KB, so the guard
+# sits just above that to stop further growth while the parser's per-type code is cut back.
+WASM_GZIP_BUDGET := 512000
+
+# The dev tools (typescript, binaryen's wasm-opt, playwright-core), from the committed lock file.
+js-deps: js/node_modules/.package-lock.json
+js/node_modules/.package-lock.json: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	@touch $@
+
+# Regenerates documents.d.ts, the shared wrapper and the entry points of both packages.
+js-gen:
+	node js/scripts/gen.mjs
+
+js-gen-check:
+	node js/scripts/gen.mjs --check
+
+# The typed usage example compiles under `tsc --noEmit --strict` against both packages' types.
+js-types: js-deps
+	cd js && npx tsc -p types/tsconfig.json
+
+# The addon is built in release: it is what `npm pack` ships, and the suite makes 100,000 calls.
+node-build:
+	$(CARGO) build --locked --release -p billwise-node
+	cp $(NODE_LIB) $(NODE_ADDON)
+
+test-node: node-build js-deps js-gen-check js-types
+	cd js && node --test --test-reporter=spec suite/
+
+wasm-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+		$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+wasm-build: wasm-tools js-deps
+	$(CARGO) build --locked --profile release-wasm --target wasm32-unknown-unknown -p billwise-wasm
+	rm -rf $(WASM_PKG) && mkdir -p $(WASM_PKG)
+	wasm-bindgen --target nodejs --no-typescript --experimental-reset-state-function --out-dir $(WASM_PKG)/node $(WASM_FILE)
+	wasm-bindgen --target web --no-typescript --experimental-reset-state-function --out-dir $(WASM_PKG)/web $(WASM_FILE)
+	@# Both targets get the same module; optimise it once when it is byte-identical (it is with 0.2.130).
+	if cmp -s $(WASM_PKG)/node/billwise_wasm_bg.wasm $(WASM_PKG)/web/billwise_wasm_bg.wasm; then \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $(WASM_PKG)/web/billwise_wasm_bg.wasm -o $(WASM_PKG)/web/billwise_wasm_bg.wasm; \
+		cp $(WASM_PKG)/web/billwise_wasm_bg.wasm $(WASM_PKG)/node/billwise_wasm_bg.wasm; \
+	else \
+		for d in node web; do $(WASM_OPT) $(WASM_OPT_FLAGS) $(WASM_PKG)/$$d/billwise_wasm_bg.wasm -o $(WASM_PKG)/$$d/billwise_wasm_bg.wasm; done; \
+	fi
+	cp bindings-wasm/js/*.cjs bindings-wasm/js/*.mjs bindings-wasm/js/*.d.ts bindings-wasm/js/package.json bindings-wasm/README.md $(WASM_PKG)/
+	node js/scripts/wasm-size.mjs $(WASM_PKG)/web/billwise_wasm_bg.wasm $(WASM_GZIP_BUDGET)
+
+# Headless Chromium for the browser test (Debian's package), installed only when missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	fi
+
+test-wasm: wasm-build js-deps js-gen-check browser-deps
+	cd js && BILLWISE_TEST_WASM=1 node --test --test-reporter=spec suite/
+	cd js && node --test --test-reporter=spec browser/
+
+# --- JS benchmarks: previewInvoice over 100,000 and 1,000,000 entries, from objects and from JSON
+# text, against a decimal.js implementation and GoRules ZEN (js/bench). Their npm dependencies are
+# installed here only. `npm install` with the committed lock (ZEN's optional platform packages keep
+# `npm ci` from accepting that lock; the install leaves it unchanged).
+
+.PHONY: bench-deps bench-node bench-wasm
+BENCH_SIZES ?= 100000,1000000
+WASM_BENCH_SIZES ?= 100000
+
+bench-deps: js/bench/node_modules/.package-lock.json
+js/bench/node_modules/.package-lock.json: js/bench/package.json js/bench/package-lock.json
+	cd js/bench && npm install --no-audit --no-fund
+	@touch $@
+
+bench-node: node-build bench-deps
+	cd js/bench && node --max-old-space-size=12000 bench.mjs native $(BENCH_SIZES)
+
+bench-wasm: wasm-build bench-deps
+	cd js/bench && node --max-old-space-size=12000 bench.mjs wasm $(WASM_BENCH_SIZES)
 # Python: a venv at .venv with pinned tools, the wheel built by maturin into dist/ and installed there.
 # The tests run the release wheel, the artefact users install (and the one benchmarks will time);
 # a debug build would not share the Rust test build either (maturin sets pyo3's extension-module).

@@ -67,6 +67,7 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<api::CommitInvoiceRequest>("api/commit_invoice.request")?,
         schema::<api::CommitInvoiceResponse>("api/commit_invoice.response")?,
         schema::<api::RecordCreditRequest>("api/record_credit.request")?,
+        schema::<billwise_core::billing::BilledLedger>("api/record_credit.response")?,
         // Lifecycle state machines.
         schema::<api::TransitionRequest>("api/transition.request")?,
         schema::<api::TransitionResponse>("api/transition.response")?,

@@ -576,3 +576,66 @@ fn the_snapshot_is_the_canonical_json_of_the_whole_engine() {
         .unwrap();
     assert_eq!(r.snapshot().unwrap(), e.snapshot().unwrap());
 }
+
+fn parse_event(v: Value) -> Result<Event, crate::error::Error> {
+    crate::json::from_slice::<Event>(v.to_string().as_bytes(), &crate::json::Limits::default())
+}
+
+#[test]
+fn an_event_parses_whatever_the_position_of_its_type() {
+    let first = parse_event(json!({"type": "time_entry.approved", "id": "TE-1"})).unwrap();
+    let last: Event =
+        serde_json::from_str(r#"{"id": "TE-1", "type": "time_entry.approved"}"#).unwrap();
+    assert_eq!(first, last);
+    assert_eq!(first.type_name(), "time_entry.approved");
+    let drafted = parse_event(json!({"as_of": "2026-02-01", "invoice_id": "INV-1",
+        "period": {"start": "2026-01-01", "end": "2026-01-31"}, "type": "invoice.drafted"}))
+    .unwrap();
+    assert_eq!(drafted.type_name(), "invoice.drafted");
+}
+
+#[test]
+fn an_event_writes_and_reads_back_the_same() {
+    let e = parse_event(entry("TE-1", "8", "approved")).unwrap();
+    let text = crate::json::to_canonical_string(&e).unwrap();
+    assert_eq!(
+        parse_event(serde_json::from_str(&text).unwrap()).unwrap(),
+        e
+    );
+}
+
+#[test]
+fn an_event_with_a_field_of_another_type_is_refused_naming_the_field() {
+    let err = parse_event(json!({"type": "time_entry.approved", "id": "TE-1", "invoice_id": "X"}))
+        .unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::InputUnknownField);
+    assert_eq!(err.path, "/invoice_id");
+    let err = parse_event(json!({"type": "time_entry.approved", "id": "TE-1", "colour": "red"}))
+        .unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::InputUnknownField);
+    assert_eq!(err.path, "/colour");
+}
+
+#[test]
+fn an_event_without_its_type_or_a_required_field_names_what_is_missing() {
+    let err = parse_event(json!({"id": "TE-1"})).unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::InputMissingField);
+    assert_eq!(err.path, "/type");
+    let err = parse_event(json!({"type": "payment.received", "payment_id": "P-1",
+        "invoice_id": "INV-1", "date": "2026-02-01"}))
+    .unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::InputMissingField);
+    assert_eq!(err.path, "/amount");
+}
+
+#[test]
+fn an_event_of_an_unknown_type_is_refused_with_the_types_allowed() {
+    let err = parse_event(json!({"type": "time_entry.teleported", "id": "TE-1"})).unwrap_err();
+    assert_eq!(err.code, crate::error::ErrorCode::InputInvalidValue);
+    assert_eq!(err.path, "/type");
+    assert!(
+        err.message.contains("time_entry.approved"),
+        "{}",
+        err.message
+    );
+}

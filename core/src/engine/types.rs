@@ -66,7 +66,11 @@ macro_rules! events {
         /// lifecycle events (`time_entry.approved`, `invoice.posted`, ...) carry the `id` of the
         /// document whose machine they drive; `invoice.drafted`, `payment.received` and
         /// `credit_note.issued` bill, collect and credit.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        //
+        // Deserialisation is written by hand (`EventFields`, below): serde's derive for an
+        // internally tagged enum buffers every event into an intermediate tree before choosing
+        // the variant, which is slower and, over documents this size, doubles the parsing code.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
         #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(tag = "type", deny_unknown_fields)]
         pub enum Event {
@@ -144,6 +148,118 @@ macro_rules! events {
                     $( Event::$tv { id } => Some((MachineName::$tm, $te, id)), )+
                     _ => None,
                 }
+            }
+        }
+
+        /// An event's `type`.
+        #[derive(Debug, Clone, Copy, Deserialize)]
+        enum EventTag {
+            $( #[serde(rename = $ds)] $dv, )+
+            $( #[serde(rename = $ts)] $tv, )+
+            #[serde(rename = "invoice.drafted")]
+            InvoiceDrafted,
+            #[serde(rename = "payment.received")]
+            PaymentReceived,
+            #[serde(rename = "credit_note.issued")]
+            CreditNoteIssued,
+        }
+
+        /// Every field any event may have, read in one pass whatever the key order (`type` often
+        /// comes last: canonical JSON sorts keys). [`EventFields::into_event`] then checks that
+        /// the fields present are exactly those of the event's type.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct EventFields {
+            #[serde(rename = "type", default)]
+            tag: Option<EventTag>,
+            $( #[serde(default)] $dfield: Option<$dty>, )+
+            #[serde(default)]
+            id: Option<Id>,
+            #[serde(default)]
+            invoice_id: Option<Id>,
+            #[serde(default)]
+            period: Option<Period>,
+            #[serde(default)]
+            as_of: Option<Date>,
+            #[serde(default)]
+            payment_id: Option<Id>,
+            #[serde(default)]
+            amount: Option<Money>,
+            #[serde(default)]
+            date: Option<Date>,
+            #[serde(default)]
+            credit_note_id: Option<Id>,
+            #[serde(default)]
+            lines: Option<Vec<CreditLine>>,
+        }
+
+        impl EventFields {
+            /// Fails with `unknown field` for a field present that `allowed` does not name.
+            fn only<E: serde::de::Error>(&self, allowed: &'static [&'static str]) -> Result<(), E> {
+                let present = [
+                    $( (stringify!($dfield), self.$dfield.is_some()), )+
+                    ("id", self.id.is_some()),
+                    ("invoice_id", self.invoice_id.is_some()),
+                    ("period", self.period.is_some()),
+                    ("as_of", self.as_of.is_some()),
+                    ("payment_id", self.payment_id.is_some()),
+                    ("amount", self.amount.is_some()),
+                    ("date", self.date.is_some()),
+                    ("credit_note_id", self.credit_note_id.is_some()),
+                    ("lines", self.lines.is_some()),
+                ];
+                match present.iter().find(|(name, is)| *is && !allowed.contains(name)) {
+                    Some((name, _)) => Err(E::unknown_field(name, allowed)),
+                    None => Ok(()),
+                }
+            }
+
+            fn into_event<E: serde::de::Error>(self) -> Result<Event, E> {
+                fn need<T, E: serde::de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+                    v.ok_or_else(|| E::missing_field(name))
+                }
+                let tag = need(self.tag, "type")?;
+                Ok(match tag {
+                    $( EventTag::$dv => {
+                        self.only(&["type", stringify!($dfield)])?;
+                        Event::$dv { $dfield: need(self.$dfield, stringify!($dfield))? }
+                    } )+
+                    $( EventTag::$tv => {
+                        self.only(&["type", "id"])?;
+                        Event::$tv { id: need(self.id, "id")? }
+                    } )+
+                    EventTag::InvoiceDrafted => {
+                        self.only(&["type", "invoice_id", "period", "as_of"])?;
+                        Event::InvoiceDrafted {
+                            invoice_id: need(self.invoice_id, "invoice_id")?,
+                            period: need(self.period, "period")?,
+                            as_of: need(self.as_of, "as_of")?,
+                        }
+                    }
+                    EventTag::PaymentReceived => {
+                        self.only(&["type", "payment_id", "invoice_id", "amount", "date"])?;
+                        Event::PaymentReceived {
+                            payment_id: need(self.payment_id, "payment_id")?,
+                            invoice_id: need(self.invoice_id, "invoice_id")?,
+                            amount: need(self.amount, "amount")?,
+                            date: need(self.date, "date")?,
+                        }
+                    }
+                    EventTag::CreditNoteIssued => {
+                        self.only(&["type", "credit_note_id", "invoice_id", "lines"])?;
+                        Event::CreditNoteIssued {
+                            credit_note_id: need(self.credit_note_id, "credit_note_id")?,
+                            invoice_id: need(self.invoice_id, "invoice_id")?,
+                            lines: need(self.lines, "lines")?,
+                        }
+                    }
+                })
+            }
+        }
+
+        impl<'de> Deserialize<'de> for Event {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
+                EventFields::deserialize(deserializer)?.into_event()
             }
         }
 

@@ -28,12 +28,17 @@ pub(crate) fn de_error<E: serde::de::Error>(e: Error) -> E {
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     check_limits(bytes, limits)?;
     // Valid input parses once, without path tracking; only a failure is parsed again, tracking
-    // the path of the failing value for the error.
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    if let Ok(value) = T::deserialize(&mut de)
-        && de.end().is_ok()
+    // the path of the failing value for the error. The WebAssembly build skips the fast path: it
+    // would instantiate the deserialisation code of every request type a second time, which the
+    // `.wasm` size budget cannot afford; the path-tracking parse alone gives the same results.
+    #[cfg(not(target_arch = "wasm32"))]
     {
-        return Ok(value);
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        if let Ok(value) = T::deserialize(&mut de)
+            && de.end().is_ok()
+        {
+            return Ok(value);
+        }
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| convert(&e))?;

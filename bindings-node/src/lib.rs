@@ -1,0 +1,57 @@
+//! The Node.js native addon: three functions over the shared text protocol
+//! (`billwise-bindings-common`). `index.js` turns them into the public API; this file holds no
+//! rule and knows no operation by name, so a new operation in `billwise_core::api` needs no change
+//! here.
+
+use billwise_bindings_common as common;
+use billwise_core::json::Limits;
+use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Env, Result};
+use napi_derive::napi;
+
+/// Runs `op` on a JSON request; answers with canonical JSON, or `!` and an error payload.
+#[napi]
+pub fn run(op: String, input: String) -> String {
+    common::run(&op, input.as_bytes(), &Limits::DEFAULT)
+}
+
+/// [`run`] on the libuv thread pool, so a big batch does not block the event loop.
+pub struct RunTask {
+    op: String,
+    input: String,
+}
+
+impl Task for RunTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(common::run(
+            &self.op,
+            self.input.as_bytes(),
+            &Limits::DEFAULT,
+        ))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// [`run`] off the main thread; the promise resolves with the same answer.
+#[napi]
+pub fn run_async(op: String, input: String) -> AsyncTask<RunTask> {
+    AsyncTask::new(RunTask { op, input })
+}
+
+/// Version, schema version, operations and error codes, as canonical JSON.
+#[napi]
+pub fn info() -> String {
+    common::info()
+}
+
+/// Panics inside the guard: the answer is an `INTERNAL_ERROR` and the process lives on.
+#[napi]
+pub fn panic_for_tests() -> String {
+    common::panic_for_tests()
+}

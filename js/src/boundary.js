@@ -1,0 +1,216 @@
+// The generic JS side of the boundary, shared by the native addon (`billwise`) and the
+// WebAssembly build (`billwise-wasm`). `js/scripts/gen.mjs` copies it into both packages as
+// CommonJS and as an ES module; edit this file, then run `make js-gen`.
+//
+// It knows no operation and no rule. The native side answers every call with a string: canonical
+// JSON on success, or "!" followed by `{class, code, message, path, details}` on failure (see
+// bindings-common/src/lib.rs). This file turns objects into JSON text, JSON text back into plain
+// objects, and error answers into thrown `Error`s with `name`, `code`, `path` and `details`.
+
+const ERROR_MARK = 33; // "!"
+
+/** The base class of every error billwise throws. */
+class BillwiseError extends Error {
+  constructor(payload) {
+    super(payload.message);
+    this.code = payload.code;
+    this.path = payload.path === undefined ? "" : payload.path;
+    this.details = payload.details === undefined ? {} : payload.details;
+  }
+}
+BillwiseError.prototype.name = "BillwiseError";
+
+function errorClass(name) {
+  const cls = class extends BillwiseError {};
+  Object.defineProperty(cls, "name", { value: name });
+  cls.prototype.name = name;
+  return cls;
+}
+
+const BillwiseInputError = errorClass("BillwiseInputError");
+const BillwiseSchemaVersionError = errorClass("BillwiseSchemaVersionError");
+const BillwiseLimitExceededError = errorClass("BillwiseLimitExceededError");
+const BillwiseIdempotencyConflictError = errorClass("BillwiseIdempotencyConflictError");
+const BillwiseVersionConflictError = errorClass("BillwiseVersionConflictError");
+const BillwiseRuleError = errorClass("BillwiseRuleError");
+const BillwiseInternalError = errorClass("BillwiseInternalError");
+
+// The class of a core error code decides the JS error. A `validation` code normally appears as a
+// problem inside a report; when an operation raises one, the caller's input broke a rule.
+const ERROR_BY_CLASS = {
+  input: BillwiseInputError,
+  validation: BillwiseInputError,
+  schema_version: BillwiseSchemaVersionError,
+  limit_exceeded: BillwiseLimitExceededError,
+  idempotency_conflict: BillwiseIdempotencyConflictError,
+  version_conflict: BillwiseVersionConflictError,
+  rule: BillwiseRuleError,
+  internal: BillwiseInternalError,
+};
+
+function makeError(payload) {
+  const cls = Object.prototype.hasOwnProperty.call(ERROR_BY_CLASS, payload.class)
+    ? ERROR_BY_CLASS[payload.class]
+    : BillwiseInternalError;
+  return new cls(payload);
+}
+
+function lowerFirst(s) {
+  return s.length === 0 ? s : s[0].toLowerCase() + s.slice(1);
+}
+
+/** "preview_invoice" -> "previewInvoice" */
+function camelCase(op) {
+  return op.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+/**
+ * Builds the public API over a native module.
+ *
+ * `getNative()` returns `{run(op, text), info(), runAsync?(op, text), panicForTests?()}`, or
+ * throws when the module is not loaded yet. `options.recover(error)` is called when a native call
+ * throws (a WebAssembly trap): it may reset the module and return a message; the call then throws
+ * a `BillwiseInternalError` with that message, and the next call works.
+ */
+function createApi(getNative, options) {
+  const recover = (options && options.recover) || (() => undefined);
+  let info = null;
+
+  function callNative(fn) {
+    try {
+      return fn(getNative());
+    } catch (e) {
+      if (e instanceof BillwiseError) throw e;
+      const message = recover(e);
+      if (message === undefined) throw e;
+      throw new BillwiseInternalError({
+        class: "internal",
+        code: "INTERNAL_ERROR",
+        message,
+        path: "",
+        details: {},
+      });
+    }
+  }
+
+  function answer(text) {
+    if (text.charCodeAt(0) === ERROR_MARK) throw makeError(JSON.parse(text.slice(1)));
+    return text;
+  }
+
+  function inputError(code, message, details) {
+    return new BillwiseInputError({ class: "input", code, message, path: "", details: details || {} });
+  }
+
+  function toJson(request) {
+    if (request === null || typeof request !== "object" || Array.isArray(request)) {
+      const got = request === null ? "null" : Array.isArray(request) ? "an array" : typeof request;
+      throw inputError(
+        "INPUT_INVALID_TYPE",
+        `the request must be an object, got ${got}` +
+          (typeof request === "string" ? " (pass JSON text to the `...Json` function)" : ""),
+      );
+    }
+    try {
+      return JSON.stringify(request);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        const err = new BillwiseLimitExceededError({
+          class: "limit_exceeded",
+          code: "INPUT_LIMIT_EXCEEDED",
+          message: "the request is nested too deeply to be written as JSON",
+          path: "",
+          details: { limit: "max_depth" },
+        });
+        throw err;
+      }
+      throw inputError(
+        "INPUT_INVALID_TYPE",
+        `the request cannot be written as JSON: ${lowerFirst(String(e && e.message))}`,
+      );
+    }
+  }
+
+  function checkText(text) {
+    if (typeof text !== "string") {
+      throw inputError("INPUT_INVALID_TYPE", `the request must be JSON text, got ${text === null ? "null" : typeof text}`);
+    }
+    return text;
+  }
+
+  function checkOp(op) {
+    if (typeof op !== "string") throw inputError("INPUT_INVALID_TYPE", "the operation name must be a string");
+    return op;
+  }
+
+  function runJson(op, text) {
+    checkOp(op);
+    checkText(text);
+    return answer(callNative((n) => n.run(op, text)));
+  }
+
+  function run(op, request) {
+    checkOp(op);
+    return JSON.parse(answer(callNative((n) => n.run(op, toJson(request)))));
+  }
+
+  async function runJsonAsync(op, text) {
+    checkOp(op);
+    checkText(text);
+    const native = callNative((n) => n);
+    if (typeof native.runAsync !== "function") return runJson(op, text);
+    return answer(await native.runAsync(op, text));
+  }
+
+  async function runAsync(op, request) {
+    return JSON.parse(await runJsonAsync(op, toJson(request)));
+  }
+
+  function getInfo() {
+    if (info === null) {
+      const raw = JSON.parse(callNative((n) => n.info()));
+      const codes = {};
+      for (const c of raw.error_codes) codes[c.code] = Object.freeze({ ...c });
+      info = {
+        VERSION: raw.version,
+        SCHEMA_VERSION: raw.schema_version,
+        OPERATIONS: Object.freeze(raw.operations.slice()),
+        ERROR_CODES: Object.freeze(codes),
+      };
+    }
+    return info;
+  }
+
+  const api = {
+    run,
+    runJson,
+    runAsync,
+    runJsonAsync,
+    BillwiseError,
+    BillwiseInputError,
+    BillwiseSchemaVersionError,
+    BillwiseLimitExceededError,
+    BillwiseIdempotencyConflictError,
+    BillwiseVersionConflictError,
+    BillwiseRuleError,
+    BillwiseInternalError,
+    /** Panics inside billwise on purpose: the test of "no panic reaches the host". */
+    _panicForTests() {
+      return answer(callNative((n) => n.panicForTests()));
+    },
+  };
+
+  /** Adds `op`, `opJson`, `opAsync` and `opJsonAsync` for one operation name. */
+  api.addOperation = function addOperation(op) {
+    const name = camelCase(op);
+    api[name] = (request) => run(op, request);
+    api[`${name}Json`] = (text) => runJson(op, text);
+    api[`${name}Async`] = (request) => runAsync(op, request);
+    api[`${name}JsonAsync`] = (text) => runJsonAsync(op, text);
+  };
+
+  for (const key of ["VERSION", "SCHEMA_VERSION", "OPERATIONS", "ERROR_CODES"]) {
+    Object.defineProperty(api, key, { enumerable: true, get: () => getInfo()[key] });
+  }
+  return api;
+}
