@@ -199,23 +199,70 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
     Ok(())
 }
 
+/// The digits of 2^1024 - 2^970, the smallest magnitude a 64-bit float rounds to infinity
+/// (halfway between the largest float and 2^1024); its decimal exponent is 308.
+const FLOAT_OVERFLOW_DIGITS: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
 /// Whether `token`, a JSON number, is well-formed but too large for a 64-bit float (`1e400`, an
 /// integer of 400 digits). JSON allows it; no runtime can hold it, so it is refused here with its
 /// path rather than reported by the parser as malformed. Tokens that are not numbers are left to
-/// the parser.
+/// the parser. Decided on the digits (no float parsing, which would grow the WebAssembly build).
 fn number_out_of_range(token: &[u8]) -> bool {
     let could_be_huge = token.len() > 300 || token.iter().any(|b| matches!(b, b'e' | b'E'));
-    if !could_be_huge
-        || !token
-            .iter()
-            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
-    {
+    if !could_be_huge {
         return false;
     }
-    std::str::from_utf8(token)
-        .ok()
-        .and_then(|t| t.parse::<f64>().ok())
-        .is_some_and(f64::is_infinite)
+    let rest = token.strip_prefix(b"-").unwrap_or(token);
+    let int_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int, rest) = rest.split_at(int_len);
+    let (frac, rest) = match rest.strip_prefix(b".") {
+        Some(r) => r.split_at(r.iter().take_while(|b| b.is_ascii_digit()).count()),
+        None => (&b""[..], rest),
+    };
+    let exp: i64 = match rest {
+        [] => 0,
+        [b'e' | b'E', tail @ ..] => {
+            let (negative, digits) = match tail {
+                [b'-', d @ ..] => (true, d),
+                [b'+', d @ ..] => (false, d),
+                d => (false, d),
+            };
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            let magnitude = digits.iter().fold(0i64, |acc, d| {
+                acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+            });
+            if negative { -magnitude } else { magnitude }
+        }
+        _ => return false,
+    };
+    if int.is_empty() {
+        return false;
+    }
+    // The significant digits, and the decimal exponent of the first one.
+    let digits: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let Some(first) = digits.iter().position(|&d| d != b'0') else {
+        return false;
+    };
+    let int_len = i64::try_from(int.len()).unwrap_or(i64::MAX);
+    let first_at = i64::try_from(first).unwrap_or(i64::MAX);
+    let e10 = int_len
+        .saturating_sub(1)
+        .saturating_sub(first_at)
+        .saturating_add(exp);
+    match e10.cmp(&308) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => {
+            let significant = digits.get(first..).unwrap_or_default();
+            let end = significant
+                .iter()
+                .rposition(|&d| d != b'0')
+                .map_or(0, |i| i + 1);
+            significant.get(..end).unwrap_or_default() >= FLOAT_OVERFLOW_DIGITS
+        }
+    }
 }
 
 fn count_item(
