@@ -7,6 +7,7 @@ export const {
   runJson,
   runAsync,
   runJsonAsync,
+  Engine,
   applyChangeOrder,
   applyChangeOrderJson,
   applyChangeOrderAsync,

@@ -25,6 +25,29 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> String {
     guarded(|| api::run(op, input, limits))
 }
 
+/// A held engine (`billwise_core::api::EngineSession`) behind the same protocol: the JS `Engine`
+/// class owns one through the addon's or the module's `NativeEngine`.
+#[derive(Debug, Default)]
+pub struct Session {
+    session: api::EngineSession,
+}
+
+impl Session {
+    /// Replaces the engine with a new one made from `options` (JSON, or empty text); answers
+    /// `{"version":0}`, or an error answer and the engine is left as it was.
+    pub fn init(&mut self, options: &[u8], limits: &Limits) -> String {
+        guarded(|| {
+            self.session = api::EngineSession::new(options, limits)?;
+            Ok(r#"{"version":0}"#.to_owned())
+        })
+    }
+
+    /// Runs engine method `method` on the JSON request `input` (see `api::ENGINE_METHODS`).
+    pub fn call(&mut self, method: &str, input: &[u8], limits: &Limits) -> String {
+        guarded(|| self.session.call(method, input, limits))
+    }
+}
+
 /// The error answer for `e`.
 pub fn error_answer(e: &Error) -> String {
     let mut payload = Map::new();
@@ -109,6 +132,17 @@ mod tests {
     fn an_unknown_operation_is_an_input_error() {
         let out = run("no_such_op", b"{}", &Limits::DEFAULT);
         assert!(out.contains("INPUT_INVALID_VALUE"), "{out}");
+    }
+
+    #[test]
+    fn a_held_engine_answers_in_the_protocol_and_survives_an_error() {
+        let mut s = Session::default();
+        assert_eq!(s.init(b"", &Limits::DEFAULT), r#"{"version":0}"#);
+        let bad = s.init(br#"{"ownership_policy": 3}"#, &Limits::DEFAULT);
+        assert!(bad.starts_with(ERROR_MARK), "{bad}");
+        let bad = s.call("apply", b"{", &Limits::DEFAULT);
+        assert!(bad.contains("INPUT_MALFORMED_JSON"), "{bad}");
+        assert_eq!(s.call("version", b"", &Limits::DEFAULT), r#"{"version":0}"#);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The Node.js native addon: three functions over the shared text protocol
+//! The Node.js native addon: three functions and a held engine over the shared text protocol
 //! (`billwise-bindings-common`). `index.js` turns them into the public API; this file holds no
 //! rule and knows no operation by name, so a new operation in `billwise_core::api` needs no change
 //! here.
@@ -42,6 +42,35 @@ impl Task for RunTask {
 #[napi]
 pub fn run_async(op: String, input: String) -> AsyncTask<RunTask> {
     AsyncTask::new(RunTask { op, input })
+}
+
+/// A held engine; the JS `Engine` class wraps it.
+#[napi]
+#[derive(Default)]
+pub struct NativeEngine {
+    session: common::Session,
+}
+
+#[napi]
+impl NativeEngine {
+    /// An empty engine without an ownership policy.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replaces the engine with one made from `options` (JSON text).
+    #[napi]
+    pub fn init(&mut self, options: String) -> String {
+        self.session.init(options.as_bytes(), &Limits::DEFAULT)
+    }
+
+    /// Runs engine method `method` on the JSON request `input`.
+    #[napi]
+    pub fn call(&mut self, method: String, input: String) -> String {
+        self.session
+            .call(&method, input.as_bytes(), &Limits::DEFAULT)
+    }
 }
 
 /// Version, schema version, operations and error codes, as canonical JSON.

@@ -8,6 +8,7 @@
 //! Adding an operation is one line in the `operations!` list below, plus its stub and `TypedDict`s
 //! in `python/billwise/`.
 
+mod engine;
 mod errors;
 mod input;
 mod output;
@@ -28,10 +29,10 @@ use serde::de::DeserializeOwned;
 use errors::{Failure, guard, panicked};
 
 /// The limits every call reads its input with.
-const LIMITS: Limits = Limits::DEFAULT;
+pub(crate) const LIMITS: Limits = Limits::DEFAULT;
 
 /// Runs core work with the GIL released; a panic becomes an internal error.
-fn off_gil<T: Send>(
+pub(crate) fn off_gil<T: Send>(
     py: Python<'_>,
     f: impl FnOnce() -> Result<T, Error> + Send,
 ) -> Result<T, Error> {
@@ -219,6 +220,14 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     })
 }
 
+/// Test hook: panics while holding an engine's lock, to prove the engine then refuses every call
+/// with `InternalError` instead of going on from a state a defect may have left halfway.
+#[pyfunction]
+#[pyo3(signature = (engine, /))]
+fn _poison_engine_for_tests(py: Python<'_>, engine: &Bound<'_, engine::PyEngine>) -> PyResult<()> {
+    engine.get().panic_for_tests(py)
+}
+
 /// Test hook: raises the exception a core error with `code` becomes.
 #[pyfunction]
 #[pyo3(signature = (code, /))]
@@ -242,11 +251,13 @@ fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     add_operations(m)?;
+    m.add_class::<engine::PyEngine>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(to_json, m)?)?;
     m.add_function(wrap_pyfunction!(_read_document, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_raise_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_poison_engine_for_tests, m)?)?;
     m.add("__version__", billwise_core::VERSION)?;
     m.add("SCHEMA_VERSION", SCHEMA_VERSION)?;
     m.add("OPERATIONS", PyTuple::new(py, api::OPERATIONS)?)?;

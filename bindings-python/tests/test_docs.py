@@ -56,3 +56,36 @@ def test_a_clean_export_exits_zero(tmp_path: "os.PathLike[str]") -> None:
     done = subprocess.run([sys.executable, str(script), export], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 entries, all valid" in done.stdout
+
+
+def test_the_event_log_example_replays_previews_and_ships_the_engine_to_workers() -> None:
+    script = REPO / "bindings-python" / "examples" / "replay_event_log.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "replayed 68 envelopes: 65 applied, 1 duplicate, 2 rejected (engine version 65)",
+        "open exceptions: 1",
+        "  OWNERSHIP_NOT_OWNER crm-ctr-2026-031-sync: `erp` owns `contract.ceiling` at stage `active`;"
+        " `crm` may not change it",
+        "invoice preview 2026-03-01 to 2026-03-31 as of 2026-04-02: 4 lines, total 13280.00 USD",
+        "held items by reason:",
+        "  already_billed: 17 (TE-JAN-11, TE-JAN-12, EX-JAN-1, ...)",
+        "  not_billable: 2 (EX-JAN-2, TE-JAN-90)",
+        "  outside_billing_period: 1 (TE-FEB-13), 2560.00 USD",
+        "audit chain: 65 entries, valid",
+        "previewed in 2 worker processes from a 70894-byte snapshot: same",
+    ]
+
+
+def test_the_event_log_example_reports_a_log_without_a_contract(tmp_path: "os.PathLike[str]") -> None:
+    log = os.path.join(tmp_path, "events.jsonl")
+    with open(log, "w", encoding="utf-8") as f:
+        f.write(
+            '{"idempotency_key":"k1","correlation_id":"c1","source":"psa","occurred_at":"2026-03-02",'
+            '"event":{"type":"time_entry.approved","id":"TE-1"}}\n'
+        )
+    script = REPO / "bindings-python" / "examples" / "replay_event_log.py"
+    done = subprocess.run([sys.executable, str(script), log], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 rejected (engine version 0)" in done.stdout
+    assert "no preview: ENGINE_NO_CONTRACT" in done.stderr

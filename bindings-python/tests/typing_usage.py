@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
+import json
+from pathlib import Path
 from typing import List, Mapping
 
 from typing_extensions import assert_type
 
 import billwise
-from billwise.types import ErrorCode, Problem, ValidateResponse, WorkLog
+from billwise.types import (
+    AuditVerification,
+    CheckUpdateResponse,
+    FieldDecision,
+    OwnershipPolicy,
+    Envelope,
+    ErrorCode,
+    ExceptionEntry,
+    InvoicePreview,
+    Metrics,
+    Outcome,
+    Problem,
+    ValidateResponse,
+    WorkLog,
+)
 
 
 def check() -> None:
@@ -46,5 +62,53 @@ def check() -> None:
         assert e.code == "INPUT_MALFORMED_JSON"
 
 
+
+def check_engine() -> None:
+    envelope: Envelope = {
+        "idempotency_key": "psa-TE-1",
+        "correlation_id": "week-2",
+        "source": "psa",
+        "occurred_at": "2026-01-12T17:00:00Z",
+        "event": {"type": "time_entry.approved", "id": "TE-1"},
+    }
+    engine = billwise.Engine()
+    outcome = engine.apply(envelope)
+    assert_type(outcome, Outcome)
+    assert outcome["status"] == "rejected"
+    rejection = outcome.get("rejection")
+    codes: List[ErrorCode] = [rejection["code"]] if rejection else []
+    assert codes == ["ENGINE_UNKNOWN_ENTITY"]
+    assert_type(engine.apply_batch([envelope], atomic=True), List[Outcome])
+    assert_type(engine.exceptions(), List[ExceptionEntry])
+    assert_type(engine.verify_audit(), AuditVerification)
+    assert_type(engine.version, int)
+    data = engine.snapshot()
+    assert_type(data, bytes)
+    assert billwise.Engine.restore(data).snapshot() == data
+    try:
+        engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01")
+    except billwise.RuleError as e:
+        assert e.code == "ENGINE_NO_CONTRACT"
+    if False:  # types only
+        assert_type(engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01"), InvoicePreview)
+        assert_type(engine.metrics("2026-02-01"), Metrics)
+    replayed = billwise.engine_replay(envelopes=[envelope], return_snapshot=False)
+    assert replayed["outcomes"] == [outcome]
+
+
+
+def check_ownership() -> None:
+    path = Path(__file__).resolve().parents[2] / "spec" / "examples" / "ownership-policy.json"
+    policy: OwnershipPolicy = json.loads(path.read_text(encoding="utf-8"))
+    decision = billwise.check_update(
+        policy=policy, entity="contract", source="crm", changes={"end_date": "2026-12-31"}, stage="draft"
+    )
+    assert_type(decision, CheckUpdateResponse)
+    decisions: List[FieldDecision] = decision["decisions"]
+    assert decision["outcome"] == "accepted" and decisions[0].get("owner") == "crm"
+
+
 if __name__ == "__main__":
     check()
+    check_engine()
+    check_ownership()

@@ -78,6 +78,8 @@ function camelCase(op) {
 function createApi(getNative, options) {
   const recover = (options && options.recover) || (() => undefined);
   let info = null;
+  // How many times `recover` reset the module: a held engine made before a reset is gone.
+  let generation = 0;
 
   function callNative(fn) {
     try {
@@ -86,6 +88,7 @@ function createApi(getNative, options) {
       if (e instanceof BillwiseError) throw e;
       const message = recover(e);
       if (message === undefined) throw e;
+      generation += 1;
       throw new BillwiseInternalError({
         class: "internal",
         code: "INTERNAL_ERROR",
@@ -202,6 +205,114 @@ function createApi(getNative, options) {
       return answer(callNative((n) => n.panicForTests()));
     },
   };
+
+  /**
+   * One contract's world held between calls (billwise_core's `Engine`): envelopes in, outcomes,
+   * previews, metrics and the audit chain out, with the same bytes as `engine_apply`.
+   */
+  class Engine {
+    #handle;
+    #generation;
+
+    /** A new engine; `options.ownership_policy` is the policy it enforces. */
+    constructor(options) {
+      this.#generation = generation;
+      this.#handle = callNative((n) => new n.NativeEngine());
+      if (options !== undefined) this.#call((h) => h.init(toJson(options)));
+    }
+
+    /** An engine restored from `snapshot()` text (the audit chain is verified). */
+    static fromSnapshot(snapshot) {
+      const engine = new Engine();
+      engine.restore(snapshot);
+      return engine;
+    }
+
+    #call(fn) {
+      if (this.#handle === null) {
+        throw new BillwiseInputError({
+          class: "input",
+          code: "INPUT_INVALID_VALUE",
+          message: "this engine was freed",
+          path: "",
+          details: {},
+        });
+      }
+      if (this.#generation !== generation) {
+        throw new BillwiseInternalError({
+          class: "internal",
+          code: "INTERNAL_ERROR",
+          message: "this engine was lost when billwise recovered from a defect; restore it from a snapshot",
+          path: "",
+          details: {},
+        });
+      }
+      return answer(callNative(() => fn(this.#handle)));
+    }
+
+    #method(name, request) {
+      const text = request === undefined ? "" : toJson(request);
+      return JSON.parse(this.#call((h) => h.call(name, text)));
+    }
+
+    /** Applies one envelope; returns its outcome (`applied`, `duplicate` or `rejected`). */
+    apply(envelope) {
+      return this.#method("apply", envelope);
+    }
+
+    /** Applies envelopes in order (with `{atomic: true}`, all or none); returns `{outcomes, version}`. */
+    applyBatch(envelopes, options) {
+      const atomic = options !== undefined && options !== null && options.atomic === true;
+      if (!Array.isArray(envelopes)) {
+        throw inputError("INPUT_INVALID_TYPE", "the envelopes must be an array");
+      }
+      return this.#method("apply_batch", { envelopes, atomic });
+    }
+
+    /** The whole engine as canonical JSON text; `Engine.fromSnapshot` or `restore` reads it back. */
+    snapshot() {
+      return this.#call((h) => h.call("snapshot", ""));
+    }
+
+    /** Replaces this engine by the one `snapshot` (text from `snapshot()`) describes. */
+    restore(snapshot) {
+      checkText(snapshot);
+      return JSON.parse(this.#call((h) => h.call("restore", snapshot))).version;
+    }
+
+    /** What a billing run for `{period, as_of}` would bill now (nothing is recorded). */
+    previewInvoice(query) {
+      return this.#method("preview_invoice", query);
+    }
+
+    /** The exception queue: every rejected envelope with its reason. */
+    exceptions() {
+      return this.#method("exceptions");
+    }
+
+    /** Figures a finance team watches, on `{as_of}`. */
+    metrics(query) {
+      return this.#method("metrics", query);
+    }
+
+    /** Checks the audit chain from its first entry to the engine's head. */
+    verifyAudit() {
+      return this.#method("verify_audit");
+    }
+
+    /** How many envelopes have been applied. */
+    get version() {
+      return this.#method("version").version;
+    }
+
+    /** Releases the engine's memory now (the garbage collector does it otherwise). */
+    free() {
+      const h = this.#handle;
+      this.#handle = null;
+      if (h !== null && typeof h.free === "function" && this.#generation === generation) h.free();
+    }
+  }
+  api.Engine = Engine;
 
   /** Adds `op`, `opJson`, `opAsync` and `opJsonAsync` for one operation name. */
   api.addOperation = function addOperation(op) {

@@ -58,6 +58,7 @@ export const run = api.run;
 export const runJson = api.runJson;
 export const runAsync = api.runAsync;
 export const runJsonAsync = api.runJsonAsync;
+export const Engine = api.Engine;
 export const applyChangeOrder = api.applyChangeOrder;
 export const applyChangeOrderJson = api.applyChangeOrderJson;
 export const applyChangeOrderAsync = api.applyChangeOrderAsync;

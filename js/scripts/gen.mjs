@@ -218,7 +218,7 @@ function opNames(ops) {
 }
 
 const CONSTANTS = ["VERSION", "SCHEMA_VERSION", "OPERATIONS", "ERROR_CODES"];
-const GENERIC = ["run", "runJson", "runAsync", "runJsonAsync"];
+const GENERIC = ["run", "runJson", "runAsync", "runJsonAsync", "Engine"];
 
 function esmReexports(from, ops, extra = []) {
   const names = [...GENERIC, ...opNames(ops), ...EXPORTS.filter((e) => e !== "createApi"), ...extra];
@@ -374,7 +374,7 @@ export function init(
 `
     : "";
   return `${HEADER}
-import type { ErrorCode, ${ops.flatMap((o) => [`${pascalCase(o)}Request`, `${pascalCase(o)}Response`]).join(", ")} } from "./documents";
+import type { AuditVerification, Envelope, ExceptionEntry, InvoicePreview, Metrics, Outcome, OwnershipPolicy, PreviewQuery, ErrorCode, ${ops.flatMap((o) => [`${pascalCase(o)}Request`, `${pascalCase(o)}Response`]).join(", ")} } from "./documents";
 
 export * from "./documents";
 
@@ -431,6 +431,42 @@ export class BillwiseVersionConflictError extends BillwiseError {}
 export class BillwiseRuleError extends BillwiseError {}
 /** A defect in billwise (never the caller's fault); the module stays usable. */
 export class BillwiseInternalError extends BillwiseError {}
+
+/** Options of a new engine. */
+export interface EngineOptions {
+  /** The ownership policy the engine enforces. */
+  ownership_policy?: OwnershipPolicy;
+}
+/**
+ * One contract's world held between calls: envelopes in; outcomes, previews, metrics and the
+ * audit chain out, with the same bytes as \`engine_apply\`.
+ */
+export class Engine {
+  /** A new engine, enforcing \`options.ownership_policy\` when given. */
+  constructor(options?: EngineOptions);
+  /** An engine restored from \`snapshot()\` text (its audit chain verified). */
+  static fromSnapshot(snapshot: string): Engine;
+  /** Applies one envelope; returns its outcome. */
+  apply(envelope: Envelope): Outcome;
+  /** Applies envelopes in order; with \`{atomic: true}\` all or none. */
+  applyBatch(envelopes: Envelope[], options?: { atomic?: boolean }): { outcomes: Outcome[]; version: number };
+  /** The whole engine as canonical JSON text. */
+  snapshot(): string;
+  /** Replaces this engine by the one \`snapshot\` describes; returns its version. */
+  restore(snapshot: string): number;
+  /** What a billing run would bill now (nothing is recorded). */
+  previewInvoice(query: PreviewQuery): InvoicePreview;
+  /** The exception queue. */
+  exceptions(): ExceptionEntry[];
+  /** Figures a finance team watches, on \`as_of\`. */
+  metrics(query: { as_of: string }): Metrics;
+  /** Checks the audit chain from its first entry to the engine's head. */
+  verifyAudit(): AuditVerification;
+  /** How many envelopes have been applied. */
+  readonly version: number;
+  /** Releases the engine's memory now. */
+  free(): void;
+}
 
 /** Any operation by name, on a request object. */
 export function run<Op extends Operation>(op: Op, request: Requests[Op]): Responses[Op];

@@ -22,6 +22,9 @@ import {
   type PreviewInvoiceRequest,
   type PreviewInvoiceResponse,
   type TimeEntry,
+  Engine,
+  type Envelope,
+  type Outcome,
 } from "billwise";
 
 const rate: Money = { amount: "185.00", currency: "USD" };
@@ -98,6 +101,22 @@ const wrong: Money = { amount: 185, currency: "USD" };
 // @ts-expect-error an unknown currency is not a Currency
 const unknownCurrency: Money = { amount: "1.00", currency: "XXX" };
 
+// A held engine: envelopes in, typed outcomes and previews out.
+const engine = new Engine();
+const envelope: Envelope = {
+  idempotency_key: "psa-te-1",
+  correlation_id: "PRJ-1",
+  source: "psa",
+  occurred_at: "2026-01-12T09:30:00Z",
+  event: { type: "time_entry.approved", id: "TE-1" },
+};
+const outcome: Outcome = engine.apply(envelope);
+const applied: "applied" | "duplicate" | "rejected" = outcome.status;
+const engineVersion: number = engine.applyBatch([envelope], { atomic: true }).version;
+const restored: Engine = Engine.fromSnapshot(engine.snapshot());
+const held = restored.previewInvoice({ period: { start: "2026-01-01", end: "2026-01-31" }, as_of: "2026-02-01" }).held;
+engine.free();
+
 const version: string = VERSION;
 const schemaVersion: 1 = SCHEMA_VERSION;
-export { codes, same, text, later, total, heldReasons, batch, badHours, wrong, unknownCurrency, version, schemaVersion };
+export { applied, engineVersion, held, codes, same, text, later, total, heldReasons, batch, badHours, wrong, unknownCurrency, version, schemaVersion };

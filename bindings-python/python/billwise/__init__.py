@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Mapping, NamedTuple, cast
 
 from billwise._billwise import (
+    Engine,
     _ERROR_TABLE,
     OPERATIONS,
     SCHEMA_VERSION,
@@ -70,6 +71,7 @@ __all__ = [
     "check_activation",
     "engine_replay",
     "engine_apply",
+    "Engine",
     "run",
     "to_json",
     "BillwiseError",

@@ -1,6 +1,6 @@
 """The native module of billwise (built from ``bindings-python/src``). Import ``billwise`` instead."""
 
-from typing import Any, Dict, Optional, Tuple, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final, overload
 
 from typing_extensions import Unpack
 
@@ -8,6 +8,28 @@ from billwise.types import (
     JSON,
     ApplyChangeOrderRequest,
     ApplyChangeOrderResponse,
+    AuditEntry,
+    AuditVerification,
+    CheckActivationRequest,
+    CheckActivationResponse,
+    CheckUpdateRequest,
+    CheckUpdateResponse,
+    DateLike,
+    EngineApplyRequest,
+    EngineReplayRequest,
+    EngineResponse,
+    Envelope,
+    ExceptionEntry,
+    GoldenRecordRequest,
+    GoldenRecordResponse,
+    Metrics,
+    Outcome,
+    OwnershipPolicy,
+    Period,
+    ReconcileRequest,
+    ReconcileResponse,
+    Snapshot,
+    World,
     ResolveRateRequest,
     ResolveRateResponse,
     BilledLedger,
@@ -49,11 +71,13 @@ __all__ = [
     "check_activation",
     "engine_replay",
     "engine_apply",
+    "Engine",
     "run",
     "to_json",
     "_read_document",
     "_panic_for_tests",
     "_raise_for_tests",
+    "_poison_engine_for_tests",
     "__version__",
     "SCHEMA_VERSION",
     "OPERATIONS",
@@ -142,25 +166,111 @@ def apply_change_order(
     request: None = None, /, **fields: Unpack[ApplyChangeOrderRequest]
 ) -> ApplyChangeOrderResponse: ...
 
-def check_update(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+@overload
+def check_update(request: Request, /) -> CheckUpdateResponse:
     """Decides, field by field, whether a system may write an update to an entity under the
-    ownership policy at the entity's lifecycle stage (see ``spec/domain/ownership.md``)."""
+    ownership policy at the entity's lifecycle stage (see ``spec/domain/ownership.md``).
 
-def golden_record(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
+    The request is ``{"policy", "entity", "source", "changes", "stage"?, "mode"?}``.
+    """
+@overload
+def check_update(request: None = None, /, **fields: Unpack[CheckUpdateRequest]) -> CheckUpdateResponse: ...
+@overload
+def golden_record(request: Request, /) -> GoldenRecordResponse:
     """Builds the golden record of an entity from every system's record, each field from the
-    system that owns it."""
+    system that owns it.
 
-def reconcile(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
-    """Compares the records systems hold for the same entities and reports every disagreement."""
+    The request is ``{"policy", "entity", "records": {system: record}, "stage"?}``.
+    """
+@overload
+def golden_record(request: None = None, /, **fields: Unpack[GoldenRecordRequest]) -> GoldenRecordResponse: ...
+@overload
+def reconcile(request: Request, /) -> ReconcileResponse:
+    """Compares the records systems hold for the same entities and reports every disagreement.
 
-def check_activation(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
-    """Checks whether a won opportunity can become a project: every activation gate."""
+    The request is ``{"policy", "entity", "records": {system: [record, ...]}, "stage"?,
+    "cross_refs"?}``.
+    """
+@overload
+def reconcile(request: None = None, /, **fields: Unpack[ReconcileRequest]) -> ReconcileResponse: ...
+@overload
+def check_activation(request: Request, /) -> CheckActivationResponse:
+    """Checks whether a won opportunity can become a project: every activation gate.
 
-def engine_replay(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
-    """Replays an event log through a fresh engine and returns its state, exceptions and audit."""
+    The request is ``{"opportunity", "account"?, "accounts"?, "policy"?}``.
+    """
+@overload
+def check_activation(
+    request: None = None, /, **fields: Unpack[CheckActivationRequest]
+) -> CheckActivationResponse: ...
+@overload
+def engine_replay(request: Request, /) -> EngineResponse:
+    """Replays an event log through a fresh engine and returns its state, exceptions and audit.
 
-def engine_apply(request: Optional[Request] = None, /, **fields: Any) -> Dict[str, JSON]:
-    """Applies events to an engine restored from a snapshot (or a fresh one)."""
+    The request is ``{"envelopes", "ownership_policy"?, "atomic"?, "preview"?, "metrics_as_of"?,
+    "return_state"?, "return_snapshot"?}``. ``billwise.Engine`` keeps an engine in memory instead.
+    """
+@overload
+def engine_replay(request: None = None, /, **fields: Unpack[EngineReplayRequest]) -> EngineResponse: ...
+@overload
+def engine_apply(request: Request, /) -> EngineResponse:
+    """Applies events to an engine restored from a snapshot (or a fresh one).
+
+    The request is ``engine_replay``'s with ``"snapshot"?`` (the ``snapshot`` of an earlier result).
+    """
+@overload
+def engine_apply(request: None = None, /, **fields: Unpack[EngineApplyRequest]) -> EngineResponse: ...
+
+@final
+class Engine:
+    """One contract's event engine, held in memory (see ``spec/domain/engine.md``).
+
+    Every change comes as an envelope (``{"idempotency_key", "correlation_id", "source",
+    "occurred_at", "expected_version"?, "event"}``) given as a dict, a dataclass, a pydantic model
+    or JSON text. Results have the shapes ``engine_apply`` returns. One engine may be shared by
+    threads (calls take turns; the core runs without the GIL). Pickling ships the canonical
+    snapshot, so an engine can be sent to worker processes.
+    """
+
+    def __new__(cls, ownership_policy: Optional[Union[OwnershipPolicy, Request]] = None) -> Engine:
+        """An empty engine at version 0, enforcing ``ownership_policy`` on every event when given."""
+    @classmethod
+    def restore(cls, snapshot: Union[Snapshot, Request], /) -> Engine:
+        """The engine a snapshot describes: ``snapshot()`` bytes, JSON text, or the ``snapshot``
+        of an ``engine_apply`` result. A snapshot whose audit chain does not verify, or whose
+        ``schema_version`` this build does not read (``SchemaVersionError``), is refused."""
+    @property
+    def version(self) -> int:
+        """The number of events applied so far."""
+    @property
+    def ownership_policy(self) -> Optional[OwnershipPolicy]:
+        """The ownership policy the engine enforces, or ``None``."""
+    def apply(self, envelope: Union[Envelope, Request], /) -> Outcome:
+        """Applies one envelope: ``applied`` (the version goes up by one), ``duplicate`` (the key was
+        applied before with the same payload; nothing changes) or ``rejected`` (it waits in the
+        exception queue). The same key with another payload raises ``IdempotencyConflictError``;
+        an envelope that cannot be read raises ``InputError`` and changes nothing."""
+    def apply_batch(
+        self, envelopes: Union[Sequence[Union[Envelope, Request]], str, bytes, bytearray], /, *, atomic: bool = False
+    ) -> List[Outcome]:
+        """Applies envelopes in order and returns one outcome each. With ``atomic``, all are applied
+        or none. Error paths start with ``/envelopes/<position>``. The GIL is released while the
+        core works."""
+    def snapshot(self) -> bytes:
+        """The whole engine as canonical JSON (``Engine.restore`` reads it back)."""
+    def preview_invoice(self, period: Union[Period, Mapping[str, Any]], as_of: DateLike) -> InvoicePreview:
+        """What a billing run for ``period`` on ``as_of`` would bill now (nothing is recorded)."""
+    def exceptions(self) -> List[ExceptionEntry]:
+        """The exception queue, oldest first (resolved entries carry ``resolved_by_version``)."""
+    def metrics(self, as_of: DateLike) -> Metrics:
+        """Figures a finance team watches, on ``as_of``."""
+    def verify_audit(self) -> AuditVerification:
+        """Checks the audit chain from its first entry to the engine's head."""
+    def audit(self) -> List[AuditEntry]:
+        """The audit chain, oldest first."""
+    def state(self) -> World:
+        """The contract's world as the engine holds it."""
+    def __reduce__(self) -> Tuple[Callable[[bytes], Engine], Tuple[bytes]]: ...
 
 def run(op: str, request: Request, /) -> str:
     """Runs operation ``op`` on a request and returns the response as canonical JSON text."""
@@ -172,3 +282,4 @@ def to_json(value: Any, /) -> str:
 def _read_document(document: Request, /) -> Tuple[Dict[str, JSON], str]: ...
 def _panic_for_tests() -> None: ...
 def _raise_for_tests(code: str, /) -> None: ...
+def _poison_engine_for_tests(engine: Engine, /) -> None: ...

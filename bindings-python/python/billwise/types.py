@@ -76,6 +76,47 @@ __all__ = [
     "ResolveRateResponse",
     "ApplyChangeOrderRequest",
     "ApplyChangeOrderResponse",
+    "OwnershipRule",
+    "ActivationPolicy",
+    "OwnershipPolicy",
+    "CheckUpdateRequest",
+    "FieldDecision",
+    "CheckUpdateResponse",
+    "GoldenRecordRequest",
+    "UnresolvedField",
+    "GoldenRecordResponse",
+    "CrossRef",
+    "ReconcileRequest",
+    "Mismatch",
+    "Finding",
+    "Correction",
+    "ReconcileSummary",
+    "ReconcileResponse",
+    "Account",
+    "Opportunity",
+    "CheckActivationRequest",
+    "CheckActivationResponse",
+    "Event",
+    "Envelope",
+    "AuditChange",
+    "AuditEntry",
+    "AuditBreak",
+    "AuditVerification",
+    "Rejection",
+    "Outcome",
+    "ExceptionEntry",
+    "Processed",
+    "Payment",
+    "InvoiceRecord",
+    "World",
+    "Snapshot",
+    "PreviewQuery",
+    "ExceptionCount",
+    "Unbilled",
+    "Metrics",
+    "EngineReplayRequest",
+    "EngineApplyRequest",
+    "EngineResponse",
 ]
 
 JSON = Union[None, bool, int, str, Decimal, date, List["JSON"], Dict[str, "JSON"]]
@@ -866,3 +907,511 @@ class ApplyChangeOrderResponse(TypedDict):
     version: Dict[str, JSON]
     impact: Dict[str, JSON]
     adjustments: List[Dict[str, JSON]]
+
+
+# --- ownership, reconcile, activation (check_update, golden_record, reconcile, check_activation)
+
+
+class OwnershipRule(TypedDict):
+    """Which system owns some fields of an entity at some lifecycle stages."""
+
+    entity: str
+    fields: List[str]
+    owner: str
+    stages: List[str]
+
+
+class ActivationPolicy(TypedDict, total=False):
+    """What activation checks beyond the opportunity itself."""
+
+    currencies_by_legal_entity: Dict[str, List[str]]
+
+
+class _OwnershipPolicyRequired(TypedDict):
+    schema_version: int
+    rules: List[OwnershipRule]
+
+
+class OwnershipPolicy(_OwnershipPolicyRequired, total=False):
+    """Who owns which field at which stage (see ``spec/domain/ownership.md``)."""
+
+    kind: Optional[DocumentKind]
+    activation: Optional[ActivationPolicy]
+    case_insensitive_fields: Dict[str, List[str]]
+
+
+class _CheckUpdateRequestRequired(TypedDict):
+    policy: OwnershipPolicy
+    entity: str
+    source: str
+    changes: Mapping[str, Any]
+
+
+class CheckUpdateRequest(_CheckUpdateRequestRequired, total=False):
+    """What ``billwise.check_update`` reads."""
+
+    schema_version: int
+    stage: Optional[str]
+    mode: Literal["lenient", "strict"]
+
+
+class _FieldDecisionRequired(TypedDict):
+    field: str
+    accepted: bool
+
+
+class FieldDecision(_FieldDecisionRequired, total=False):
+    """Whether the source may write one field, and if not why."""
+
+    owner: Optional[str]
+    code: Optional[ErrorCode]
+    message: Optional[str]
+
+
+class CheckUpdateResponse(TypedDict):
+    """The decision for every field of an update."""
+
+    schema_version: int
+    outcome: Literal["accepted", "partially_accepted", "rejected"]
+    accepted_changes: Dict[str, JSON]
+    decisions: List[FieldDecision]
+
+
+class _GoldenRecordRequestRequired(TypedDict):
+    policy: OwnershipPolicy
+    entity: str
+    records: Mapping[str, Mapping[str, Any]]
+
+
+class GoldenRecordRequest(_GoldenRecordRequestRequired, total=False):
+    """What ``billwise.golden_record`` reads: each system's record of one entity."""
+
+    schema_version: int
+    stage: Optional[str]
+
+
+class _UnresolvedFieldRequired(TypedDict):
+    field: str
+
+
+class UnresolvedField(_UnresolvedFieldRequired, total=False):
+    """A field the golden record could not take from its owner."""
+
+    owner: Optional[str]
+
+
+class _GoldenRecordResponseRequired(TypedDict):
+    schema_version: int
+    record: Dict[str, JSON]
+    provenance: Dict[str, str]
+    unresolved: List[UnresolvedField]
+    ignored_fields: List[str]
+
+
+class GoldenRecordResponse(_GoldenRecordResponseRequired, total=False):
+    """The golden record, which system each field came from, and what is left unresolved."""
+
+    stage: Optional[str]
+
+
+class CrossRef(TypedDict):
+    """The ids one entity has in each system."""
+
+    id: str
+    ids: Mapping[str, str]
+
+
+class _ReconcileRequestRequired(TypedDict):
+    policy: OwnershipPolicy
+    entity: str
+    records: Mapping[str, List[Mapping[str, Any]]]
+
+
+class ReconcileRequest(_ReconcileRequestRequired, total=False):
+    """What ``billwise.reconcile`` reads: every system's records of one kind of entity."""
+
+    schema_version: int
+    stage: Optional[str]
+    cross_refs: List[CrossRef]
+
+
+class _MismatchRequired(TypedDict):
+    field: str
+    values: Dict[str, JSON]
+
+
+class Mismatch(_MismatchRequired, total=False):
+    """One field the systems disagree on."""
+
+    owner: Optional[str]
+    authoritative: JSON
+    needs_review: bool
+
+
+class _FindingRequired(TypedDict):
+    id: str
+
+
+class Finding(_FindingRequired, total=False):
+    """What is wrong with one entity across systems."""
+
+    stage: Optional[str]
+    missing_in: List[str]
+    mismatches: List[Mismatch]
+
+
+class _CorrectionRequired(TypedDict):
+    action: Literal["create", "update"]
+    system: str
+    id: str
+    system_id: str
+    value: JSON
+
+
+class Correction(_CorrectionRequired, total=False):
+    """A write that would bring one system in line with the owner."""
+
+    field: Optional[str]
+
+
+class ReconcileSummary(TypedDict):
+    """Counts of a reconciliation."""
+
+    entities: int
+    consistent: int
+    with_mismatches: int
+    with_missing: int
+    mismatched_fields: int
+    needs_review: int
+    corrections: int
+    ignored_fields: List[str]
+
+
+class ReconcileResponse(TypedDict):
+    """Every disagreement between systems, with the corrections the owners' values imply."""
+
+    schema_version: int
+    entity: str
+    systems: List[str]
+    findings: List[Finding]
+    corrections: List[Correction]
+    summary: ReconcileSummary
+
+
+_AccountRequired = TypedDict(
+    "_AccountRequired",
+    {"schema_version": int, "id": str, "name": str, "status": Literal["prospect", "active", "inactive"]},
+)
+
+
+class Account(_AccountRequired, total=False):
+    """A customer account (see ``spec/schema/v1/account.schema.json``)."""
+
+    kind: Optional[DocumentKind]
+    currency: Optional[str]
+    external_ids: Mapping[str, str]
+    legal_entity: Optional[str]
+    parent_id: Optional[str]
+    payment_terms: Optional[str]
+    tax_profile: Optional[str]
+
+
+_OpportunityRequired = TypedDict(
+    "_OpportunityRequired",
+    {
+        "schema_version": int,
+        "id": str,
+        "account_id": str,
+        "stage": Literal["prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"],
+    },
+)
+
+
+class Opportunity(_OpportunityRequired, total=False):
+    """A sales opportunity (see ``spec/schema/v1/opportunity.schema.json``)."""
+
+    kind: Optional[DocumentKind]
+    name: Optional[str]
+    amount: Optional[Money]
+    billing_model: Optional[str]
+    contract_template: Optional[str]
+    currency: Optional[str]
+    expected_start: Optional[DateLike]
+    legal_entity: Optional[str]
+    service_line: Optional[str]
+    tax_profile: Optional[str]
+
+
+class _CheckActivationRequestRequired(TypedDict):
+    opportunity: Opportunity
+
+
+class CheckActivationRequest(_CheckActivationRequestRequired, total=False):
+    """What ``billwise.check_activation`` reads."""
+
+    schema_version: int
+    account: Optional[Account]
+    accounts: List[Account]
+    policy: Optional[OwnershipPolicy]
+
+
+class _CheckActivationResponseRequired(TypedDict):
+    schema_version: int
+    status: Literal["ready", "blocked"]
+    violations: List[Problem]
+
+
+class CheckActivationResponse(_CheckActivationResponseRequired, total=False):
+    """Whether the opportunity can become a project, and every gate it fails."""
+
+    skipped: List[str]
+
+
+# --- the event engine (billwise.Engine, engine_replay, engine_apply) ------------------------
+
+Event = Mapping[str, Any]
+"""An event: ``{"type": "time_entry.recorded", "time_entry": {...}}``, ``{"type":
+"time_entry.approved", "id": "TE-1"}``, ... (see ``spec/domain/engine.md`` for every type)."""
+
+
+class _EnvelopeRequired(TypedDict):
+    idempotency_key: str
+    correlation_id: str
+    source: str
+    occurred_at: str
+    event: Event
+
+
+class Envelope(_EnvelopeRequired, total=False):
+    """One event as a connected system sends it, with what the engine needs to apply it once."""
+
+    expected_version: Optional[int]
+
+
+class AuditChange(TypedDict):
+    """One value an event changed (``path`` points into the snapshot's ``state``)."""
+
+    path: str
+    before: JSON
+    after: JSON
+
+
+class AuditEntry(TypedDict):
+    """One applied event in the hash-chained audit log."""
+
+    version: int
+    occurred_at: str
+    source: str
+    correlation_id: str
+    idempotency_key: str
+    event_type: str
+    changes: List[AuditChange]
+    prev_hash: str
+    hash: str
+
+
+class AuditBreak(TypedDict):
+    """The first place an audit chain fails verification."""
+
+    index: int
+    version: int
+    code: ErrorCode
+    message: str
+
+
+class _AuditVerificationRequired(TypedDict):
+    valid: bool
+    entries: int
+    head: str
+
+
+class AuditVerification(_AuditVerificationRequired, total=False):
+    """The result of checking the audit chain."""
+
+    problem: Optional[AuditBreak]
+
+
+class Rejection(TypedDict):
+    """Why an envelope was rejected."""
+
+    code: ErrorCode
+    message: str
+
+
+class _OutcomeRequired(TypedDict):
+    idempotency_key: str
+    correlation_id: str
+    event_type: str
+    status: Literal["applied", "duplicate", "rejected"]
+    version: int
+
+
+class Outcome(_OutcomeRequired, total=False):
+    """What became of one envelope."""
+
+    changes: List[AuditChange]
+    rejection: Optional[Rejection]
+
+
+class _ExceptionEntryRequired(TypedDict):
+    sequence: int
+    code: ErrorCode
+    message: str
+    rejected_at_version: int
+    attempts: int
+    envelope: Envelope
+
+
+class ExceptionEntry(_ExceptionEntryRequired, total=False):
+    """A rejected envelope, waiting to be corrected and sent again."""
+
+    resolved_by_version: Optional[int]
+
+
+class Processed(TypedDict):
+    """What the engine remembers of an applied idempotency key."""
+
+    fingerprint: str
+    version: int
+
+
+_PaymentRequired = TypedDict(
+    "_PaymentRequired",
+    {"schema_version": int, "id": str, "invoice_id": str, "date": DateLike, "amount": Money},
+)
+
+
+class Payment(_PaymentRequired, total=False):
+    """A payment received against an invoice."""
+
+    kind: Optional[DocumentKind]
+
+
+_InvoiceRecordRequired = TypedDict(
+    "_InvoiceRecordRequired",
+    {
+        "id": str,
+        "status": str,
+        "period": Period,
+        "as_of": date,
+        "total": Money,
+        "paid": Money,
+        "credited": Money,
+        "balance": Money,
+    },
+)
+
+
+class InvoiceRecord(_InvoiceRecordRequired, total=False):
+    """An invoice the engine drafted, with what has been paid and credited on it."""
+
+    payments: List[str]
+    credit_notes: List[str]
+
+
+class World(TypedDict, total=False):
+    """Everything the engine holds about one contract (documents by id)."""
+
+    contract: Optional[Contract]
+    opportunities: Dict[str, Opportunity]
+    change_orders: Dict[str, ChangeOrder]
+    projects: Dict[str, Project]
+    time_entries: Dict[str, TimeEntry]
+    expenses: Dict[str, Expense]
+    milestones: Dict[str, Milestone]
+    invoices: Dict[str, InvoiceRecord]
+    payments: Dict[str, Payment]
+    ledger: Optional[BilledLedger]
+
+
+class _SnapshotRequired(TypedDict):
+    version: int
+    audit_head: str
+    state: World
+
+
+class Snapshot(_SnapshotRequired, total=False):
+    """The whole engine as data (``Engine.snapshot()`` is its canonical JSON)."""
+
+    schema_version: int
+    ownership_policy: Optional[OwnershipPolicy]
+    processed: Dict[str, Processed]
+    exceptions: List[ExceptionEntry]
+    audit: List[AuditEntry]
+
+
+class PreviewQuery(TypedDict):
+    """A billing preview to run on the engine's state."""
+
+    period: Period
+    as_of: DateLike
+
+
+class ExceptionCount(TypedDict):
+    """Open exceptions of one reason."""
+
+    code: ErrorCode
+    count: int
+
+
+class Unbilled(TypedDict):
+    """Approved, billable work not billed yet."""
+
+    entries: int
+    hours: Decimal
+    amount: Money
+
+
+class _MetricsRequired(TypedDict):
+    schema_version: int
+    version: int
+    as_of: date
+    unbilled_approved_time: Unbilled
+    held_by_reason: List[HeldByReason]
+    exceptions_by_reason: List[ExceptionCount]
+    open_exceptions: int
+    receivables: Money
+
+
+class Metrics(_MetricsRequired, total=False):
+    """Figures a finance team watches, from the engine's state."""
+
+    ceiling_utilisation_percent: Optional[Decimal]
+    ceiling_limit: Optional[Money]
+    ceiling_billed: Optional[Money]
+
+
+class EngineReplayRequest(TypedDict, total=False):
+    """What ``billwise.engine_replay`` reads."""
+
+    schema_version: int
+    ownership_policy: Optional[OwnershipPolicy]
+    envelopes: List[Envelope]
+    atomic: bool
+    preview: Optional[PreviewQuery]
+    metrics_as_of: Optional[DateLike]
+    return_state: bool
+    return_snapshot: bool
+
+
+class EngineApplyRequest(EngineReplayRequest, total=False):
+    """What ``billwise.engine_apply`` reads: ``engine_replay``'s fields and the snapshot before."""
+
+    snapshot: Optional[Snapshot]
+
+
+class _EngineResponseRequired(TypedDict):
+    schema_version: int
+    version: int
+    outcomes: List[Outcome]
+    exceptions: List[ExceptionEntry]
+    audit: AuditVerification
+
+
+class EngineResponse(_EngineResponseRequired, total=False):
+    """What ``engine_replay`` and ``engine_apply`` return."""
+
+    preview: Optional[InvoicePreview]
+    metrics: Optional[Metrics]
+    state: Optional[World]
+    snapshot: Optional[Snapshot]

@@ -10,6 +10,7 @@ mod validate;
 mod machines;
 // Event engine.
 mod engine;
+mod session;
 
 pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
@@ -25,6 +26,10 @@ pub use machines::{
 pub use engine::{
     EngineApplyRequest, EngineReplayRequest, EngineResponse, PreviewQuery, engine_apply,
     engine_replay,
+};
+pub use session::{
+    ApplyBatchRequest, ApplyBatchResponse, ENGINE_METHODS, EngineOptions, EngineSession,
+    EngineVersion, MetricsQuery,
 };
 
 mod check_activation;

@@ -461,12 +461,7 @@ impl Engine {
     /// describes. The snapshot's audit chain must verify and end at its `audit_head`, and every
     /// applied key must name a version of the chain (`ENGINE_INVALID_SNAPSHOT` otherwise).
     pub fn restore(&mut self, snapshot: &[u8], limits: &Limits) -> Result<(), Error> {
-        json::check_limits(snapshot, limits)?;
-        // The fast path; a snapshot that does not read is read again for an error with its path.
-        let s: Snapshot = match serde_json::from_slice(snapshot) {
-            Ok(s) => s,
-            Err(_) => json::from_slice(snapshot, limits)?,
-        };
+        let s: Snapshot = json::from_slice(snapshot, limits)?;
         *self = Engine::from_snapshot(s)?;
         Ok(())
     }

@@ -1,0 +1,251 @@
+//! `billwise.Engine`: a Python object holding one `billwise_core::engine::Engine`.
+//!
+//! Every method converts its arguments to JSON ([`crate::input`]), lets the core read them and do
+//! the work with the GIL released, and converts the result with [`crate::output`]: the results are
+//! the shapes `engine_apply` returns (an `apply` result is one of its `outcomes`, `exceptions()`
+//! its `exceptions`, and so on). The engine sits behind a mutex, so threads may share one object;
+//! a thread waiting for the lock waits without the GIL.
+//!
+//! Pickling goes through the canonical snapshot: `__reduce__` gives `(Engine.restore, (bytes,))`,
+//! and `restore` reads the snapshot as the core does (its `schema_version` must be this build's).
+
+use std::sync::{Mutex, MutexGuard};
+
+use billwise_core::Error;
+use billwise_core::api::PreviewQuery;
+use billwise_core::engine::{Engine, Envelope};
+use billwise_core::json;
+use billwise_core::model::{Date, OwnershipPolicy};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::guard;
+use crate::{LIMITS, input, off_gil, output};
+
+/// The one argument of `metrics`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsOf {
+    as_of: Date,
+}
+
+/// One contract's event engine (see `spec/domain/engine.md`).
+#[pyclass(module = "billwise._billwise", name = "Engine", frozen)]
+pub struct PyEngine {
+    inner: Mutex<Engine>,
+}
+
+/// The engine behind the lock; a lock poisoned by a defect is an internal error, since the
+/// engine may have been left halfway through a change.
+fn lock(m: &Mutex<Engine>) -> Result<MutexGuard<'_, Engine>, Error> {
+    m.lock().map_err(|_| {
+        Error::internal(
+            "an earlier call on this engine hit a defect, so its state cannot be trusted; \
+             restore it from a snapshot",
+        )
+    })
+}
+
+/// Reads an argument (Python objects or JSON text) as `T`, with the GIL released and before the
+/// engine is locked. With `name`, error paths start with `/name` (as the core names batch
+/// positions: `/envelopes/3/...`).
+fn read<T: DeserializeOwned + Send>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    name: Option<&str>,
+) -> PyResult<T> {
+    guard(py, || {
+        let bytes = input::request_bytes(value, &LIMITS)?;
+        Ok(off_gil(py, move || {
+            json::from_slice(&bytes, &LIMITS).map_err(|e| match name {
+                Some(name) => {
+                    let path = format!("/{name}{}", e.path);
+                    e.at(path)
+                }
+                None => e,
+            })
+        })?)
+    })
+}
+
+impl PyEngine {
+    /// Runs `f` on the engine with the GIL released.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Engine) -> Result<T, Error> + Send,
+    ) -> Result<T, Error> {
+        off_gil(py, || f(&mut *lock(&self.inner)?))
+    }
+
+    /// Runs `f` on the engine and converts its result to Python objects.
+    fn query<'py, T: serde::Serialize + Send>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&mut Engine) -> Result<T, Error> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let value = self.run(py, f)?;
+            Ok(output::to_python(py, &value)?)
+        })
+    }
+
+    /// Panics inside the core call path while holding the lock (see `_poison_engine_for_tests`).
+    #[allow(clippy::panic)]
+    pub(crate) fn panic_for_tests(&self, py: Python<'_>) -> PyResult<()> {
+        guard(py, || {
+            Ok(self.run(py, |_| -> Result<(), Error> {
+                panic!("deliberate panic while holding the engine")
+            })?)
+        })
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    /// An empty engine at version 0, enforcing `ownership_policy` when given.
+    #[new]
+    #[pyo3(signature = (ownership_policy = None))]
+    fn new(py: Python<'_>, ownership_policy: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let engine = match ownership_policy.filter(|p| !p.is_none()) {
+            None => Engine::new(),
+            Some(p) => {
+                let policy: OwnershipPolicy = read(py, p, None)?;
+                guard(py, || {
+                    Ok(off_gil(py, move || Engine::with_ownership_policy(policy))?)
+                })?
+            }
+        };
+        Ok(Self {
+            inner: Mutex::new(engine),
+        })
+    }
+
+    /// The engine a snapshot describes: `snapshot()` bytes, JSON text, or the snapshot as Python
+    /// objects (the `snapshot` of an `engine_apply` result).
+    #[classmethod]
+    #[pyo3(signature = (snapshot, /))]
+    fn restore(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        snapshot: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let engine = guard(py, || {
+            let bytes = input::request_bytes(snapshot, &LIMITS)?;
+            Ok(off_gil(py, move || {
+                let mut engine = Engine::new();
+                engine.restore(&bytes, &LIMITS)?;
+                Ok(engine)
+            })?)
+        })?;
+        Ok(Self {
+            inner: Mutex::new(engine),
+        })
+    }
+
+    /// The number of events applied so far.
+    #[getter]
+    fn version(&self, py: Python<'_>) -> PyResult<u64> {
+        guard(py, || Ok(self.run(py, |e| Ok(e.version()))?))
+    }
+
+    /// The ownership policy the engine enforces, or `None`.
+    #[getter]
+    fn ownership_policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.query(py, |e| Ok(e.ownership_policy().cloned()))
+    }
+
+    /// Applies one envelope and returns its outcome (`applied`, `duplicate` or `rejected`).
+    #[pyo3(signature = (envelope, /))]
+    fn apply<'py>(
+        &self,
+        py: Python<'py>,
+        envelope: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let envelope: Envelope = read(py, envelope, None)?;
+        self.query(py, move |e| e.apply(&envelope))
+    }
+
+    /// Applies envelopes in order (all or none with `atomic`) and returns one outcome each.
+    #[pyo3(signature = (envelopes, /, *, atomic = false))]
+    fn apply_batch<'py>(
+        &self,
+        py: Python<'py>,
+        envelopes: &Bound<'py, PyAny>,
+        atomic: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let envelopes: Vec<Envelope> = read(py, envelopes, Some("envelopes"))?;
+        self.query(py, move |e| e.apply_batch(&envelopes, atomic))
+    }
+
+    /// The whole engine as canonical JSON bytes.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let text = guard(py, || Ok(self.run(py, |e| e.snapshot())?))?;
+        Ok(PyBytes::new(py, text.as_bytes()))
+    }
+
+    /// What a billing run for `period` on `as_of` would bill now (nothing is recorded).
+    #[pyo3(signature = (period, as_of))]
+    fn preview_invoice<'py>(
+        &self,
+        py: Python<'py>,
+        period: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = PyDict::new(py);
+        args.set_item("period", period)?;
+        args.set_item("as_of", as_of)?;
+        let q: PreviewQuery = read(py, args.as_any(), None)?;
+        self.query(py, move |e| e.preview_invoice(q.period, q.as_of))
+    }
+
+    /// The exception queue, oldest first.
+    fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.query(py, |e| Ok(e.exceptions().to_vec()))
+    }
+
+    /// Figures a finance team watches, on `as_of`.
+    #[pyo3(signature = (as_of))]
+    fn metrics<'py>(
+        &self,
+        py: Python<'py>,
+        as_of: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = PyDict::new(py);
+        args.set_item("as_of", as_of)?;
+        let a: AsOf = read(py, args.as_any(), None)?;
+        self.query(py, move |e| e.metrics(a.as_of))
+    }
+
+    /// Checks the audit chain from its first entry to the engine's head.
+    fn verify_audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.query(py, |e| e.verify_audit())
+    }
+
+    /// The audit chain, oldest first.
+    fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.query(py, |e| Ok(e.audit().to_vec()))
+    }
+
+    /// The contract's world as the engine holds it.
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.query(py, |e| Ok(e.state().clone()))
+    }
+
+    /// Pickles as `Engine.restore(snapshot bytes)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let restore = slf.get_type().getattr("restore")?;
+        let data = slf.get().snapshot(py)?;
+        PyTuple::new(
+            py,
+            [restore, PyTuple::new(py, [data.into_any()])?.into_any()],
+        )
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("<billwise.Engine version={}>", self.version(py)?))
+    }
+}
