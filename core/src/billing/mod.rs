@@ -9,4 +9,5 @@ mod types;
 
 pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
 pub use run::preview_invoice;
+pub use terms::milestones_as_amended;
 pub use types::*;

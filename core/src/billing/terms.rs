@@ -61,18 +61,7 @@ impl<'a> Terms<'a> {
         change_orders: &'a [ChangeOrder],
         as_of: Date,
     ) -> Result<Self, Error> {
-        let mut applied: Vec<&ChangeOrder> = change_orders
-            .iter()
-            .filter(|co| co.contract_id == contract.id)
-            .filter(|co| {
-                matches!(
-                    co.status,
-                    ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
-                )
-            })
-            .filter(|co| co.approved_on.is_some_and(|d| d <= as_of))
-            .collect();
-        applied.sort_by_key(|co| co.sequence);
+        let applied = applied_change_orders(contract, change_orders, as_of);
         let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry>>>> =
             BTreeMap::new();
         for e in &contract.rate_card.entries {
@@ -268,29 +257,7 @@ impl<'a> Terms<'a> {
 
     /// The milestones after every applied change order.
     pub fn milestones(&self) -> Cow<'a, [Milestone]> {
-        if !self.applied.iter().any(|co| {
-            co.changes.iter().any(|c| {
-                matches!(
-                    c,
-                    Change::AddMilestone { .. } | Change::RemoveMilestone { .. }
-                )
-            })
-        }) {
-            return Cow::Borrowed(self.contract.milestones.as_slice());
-        }
-        let mut list = self.contract.milestones.clone();
-        for co in &self.applied {
-            for ch in &co.changes {
-                match ch {
-                    Change::AddMilestone { milestone } => list.push(milestone.clone()),
-                    Change::RemoveMilestone { milestone_id } => {
-                        list.retain(|m| &m.id != milestone_id)
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Cow::Owned(list)
+        amend_milestones(self.contract, &self.applied)
     }
 
     /// The latest retroactive change order after version `billed_version` effective on or before `date`.
@@ -303,6 +270,65 @@ impl<'a> Terms<'a> {
             .max_by_key(|co| co.sequence)
             .map(|co| &co.id)
     }
+}
+
+/// The change orders of `contract` that count on `as_of`: `approved`/`applied` with `approved_on`
+/// on or before it, in sequence.
+fn applied_change_orders<'a>(
+    contract: &Contract,
+    change_orders: &'a [ChangeOrder],
+    as_of: Date,
+) -> Vec<&'a ChangeOrder> {
+    let mut applied: Vec<&ChangeOrder> = change_orders
+        .iter()
+        .filter(|co| co.contract_id == contract.id)
+        .filter(|co| {
+            matches!(
+                co.status,
+                ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
+            )
+        })
+        .filter(|co| co.approved_on.is_some_and(|d| d <= as_of))
+        .collect();
+    applied.sort_by_key(|co| co.sequence);
+    applied
+}
+
+/// The contract's milestones as amended on `as_of` by its change orders (`add_milestone`,
+/// `remove_milestone`): the list a billing run uses when its request gives no `milestones`.
+pub fn milestones_as_amended<'a>(
+    contract: &'a Contract,
+    change_orders: &[ChangeOrder],
+    as_of: Date,
+) -> Cow<'a, [Milestone]> {
+    amend_milestones(
+        contract,
+        &applied_change_orders(contract, change_orders, as_of),
+    )
+}
+
+fn amend_milestones<'a>(contract: &'a Contract, applied: &[&ChangeOrder]) -> Cow<'a, [Milestone]> {
+    if !applied.iter().any(|co| {
+        co.changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::AddMilestone { .. } | Change::RemoveMilestone { .. }
+            )
+        })
+    }) {
+        return Cow::Borrowed(contract.milestones.as_slice());
+    }
+    let mut list = contract.milestones.clone();
+    for co in applied {
+        for ch in &co.changes {
+            match ch {
+                Change::AddMilestone { milestone } => list.push(milestone.clone()),
+                Change::RemoveMilestone { milestone_id } => list.retain(|m| &m.id != milestone_id),
+                _ => {}
+            }
+        }
+    }
+    Cow::Owned(list)
 }
 
 fn key_of<'a>(

@@ -377,7 +377,9 @@ impl Engine {
                         ),
                     );
                 }
-                self.upsert(env, change_order.as_ref(), doc("change_order"))
+                let mut plan = self.upsert(env, change_order.as_ref(), doc("change_order"))?;
+                self.add_amended_milestones(change_order, &mut plan)?;
+                Ok(plan)
             }
             Event::InvoiceDrafted {
                 invoice_id,
@@ -673,6 +675,9 @@ impl Engine {
                 value(&day)?,
             ));
         }
+        if event == "approve" {
+            self.add_amended_milestones(&co, &mut plan)?;
+        }
         if event == "apply" {
             let mut contract = self.world.contract.clone().ok_or_else(no_contract)?;
             if co.contract_id != contract.id {
@@ -697,6 +702,32 @@ impl Engine {
         }
         plan.writes.push(co.into_write());
         Ok(plan)
+    }
+
+    /// Milestones an approved change order adds (`add_milestone`) become milestones the engine
+    /// tracks, as a new contract's do. The list is the billing run's own
+    /// ([`billing::milestones_as_amended`]) on the change order's approval day, with `co` in place
+    /// of the version held; milestones the engine holds already are left as they are.
+    fn add_amended_milestones(&self, co: &ChangeOrder, plan: &mut Plan) -> Result<(), Fail> {
+        let (Some(contract), Some(day)) = (&self.world.contract, co.approved_on) else {
+            return Ok(());
+        };
+        let mut change_orders: Vec<ChangeOrder> = self
+            .world
+            .change_orders
+            .values()
+            .filter(|c| c.id != co.id)
+            .cloned()
+            .collect();
+        change_orders.push(co.clone());
+        for m in billing::milestones_as_amended(contract, &change_orders, day).iter() {
+            if !self.world.milestones.contains_key(m.id.as_str()) {
+                plan.changes
+                    .push(change(Milestone::pointer(&m.id), Value::Null, value(m)?));
+                plan.writes.push(Write::Milestone(Box::new(m.clone())));
+            }
+        }
+        Ok(())
     }
 
     /// Approved time entries and expenses of a project that are not billed yet.

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{InvoiceStatus, WorkStatus};
+use crate::model::{InvoiceStatus, MilestoneStatus, WorkStatus};
 
 fn env(key: &str, source: &str, event: Value) -> Envelope {
     serde_json::from_value(json!({
@@ -638,4 +638,47 @@ fn an_event_of_an_unknown_type_is_refused_with_the_types_allowed() {
         "{}",
         err.message
     );
+}
+
+#[test]
+fn a_milestone_added_by_an_approved_change_order_is_tracked_and_bills_through_the_engine() {
+    let mut e = engine_with(&[]);
+    let add = json!({"type": "add_milestone", "milestone": {
+        "id": "MS-2", "name": "Extra reports", "amount": {"amount": "2000.00", "currency": "USD"},
+        "due_date": "2026-01-31", "status": "pending"}});
+    applied(
+        &mut e,
+        &env(
+            "rec-CO-1",
+            "crm",
+            json!({"type": "change_order.recorded", "change_order": {
+                "schema_version": 1, "id": "CO-1", "contract_id": "CTR-1", "sequence": 1,
+                "status": "submitted", "effective_date": "2026-01-20", "changes": [add]}}),
+        ),
+    );
+    // Submitted only: the billing run would not count it, so neither does the engine.
+    assert!(!e.state().milestones.contains_key("MS-2"));
+    let o = applied(
+        &mut e,
+        &env("a1", "crm", id_event("change_order.approved", "CO-1")),
+    );
+    assert!(o.changes.iter().any(|c| c.path == "/milestones/MS-2"));
+    assert_eq!(
+        e.state().milestones.get("MS-2").map(|m| m.status),
+        Some(MilestoneStatus::Pending)
+    );
+    applied(
+        &mut e,
+        &env("mc", "psa", id_event("milestone.completed", "MS-2")),
+    );
+    applied(
+        &mut e,
+        &env("ma", "psa", id_event("milestone.accepted", "MS-2")),
+    );
+    applied(&mut e, &env("inv", "erp", draft("INV-1")));
+    assert_eq!(
+        e.state().milestones.get("MS-2").map(|m| m.status),
+        Some(MilestoneStatus::Billed)
+    );
+    assert!(e.verify_audit().unwrap().valid);
 }

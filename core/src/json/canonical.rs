@@ -14,17 +14,16 @@ use crate::error::Error;
 
 /// Converts any serialisable value to a JSON value.
 pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::internal(format!("could not serialise the result: {e}")))
+    serde_json::from_str(&to_canonical_string(value)?)
+        .map_err(|e| Error::internal(format!("could not re-read the result: {e}")))
 }
 
 /// Serialises `value` as canonical JSON text.
 ///
 /// Fast path: the value is written straight to text, with canonical string escapes, while a check
 /// watches that every object's keys come in strictly increasing byte order (the output types
-/// declare their fields sorted for this). When any object's keys do not, the text is discarded and
-/// the value goes through [`to_canonical_value`] and [`write_canonical`], which sort. Both give the
-/// same bytes.
+/// declare their fields sorted for this). When any object's keys do not, the text is read back
+/// as a JSON value and written again by [`write_canonical`], which sorts. Both give the same bytes.
 pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     let sorted = Cell::new(true);
     let mut out = Vec::with_capacity(256);
@@ -40,12 +39,14 @@ pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, E
     value
         .serialize(&mut ser)
         .map_err(|e| Error::internal(format!("could not serialise the result: {e}")))?;
-    if sorted.get()
-        && let Ok(text) = String::from_utf8(out)
-    {
-        return Ok(text);
+    if sorted.get() {
+        return String::from_utf8(out)
+            .map_err(|e| Error::internal(format!("the result is not UTF-8: {e}")));
     }
-    let v = to_canonical_value(value)?;
+    // Read back the text just written, rather than serialising `value` again into a `Value`:
+    // the same bytes, and no second serialiser instantiated for every output type.
+    let v: Value = serde_json::from_slice(&out)
+        .map_err(|e| Error::internal(format!("could not re-read the result: {e}")))?;
     let mut text = String::new();
     write_canonical(&v, &mut text);
     Ok(text)

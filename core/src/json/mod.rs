@@ -2,6 +2,7 @@
 
 mod canonical;
 mod limits;
+mod pointer;
 
 pub(crate) use canonical::write_string;
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
@@ -25,23 +26,14 @@ pub(crate) fn de_error<E: serde::de::Error>(e: Error) -> E {
 }
 
 /// Parses a document of type `T` from JSON bytes, enforcing `limits`.
+///
+/// The parse tracks no path: an error's JSON pointer is recovered afterwards from where the
+/// parser stopped (see `pointer`), so valid input is read once at full speed and the parser's
+/// code is not duplicated per document type for path tracking.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     check_limits(bytes, limits)?;
-    // Valid input parses once, without path tracking; only a failure is parsed again, tracking
-    // the path of the failing value for the error. The WebAssembly build skips the fast path: it
-    // would instantiate the deserialisation code of every request type a second time, which the
-    // `.wasm` size budget cannot afford; the path-tracking parse alone gives the same results.
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        if let Ok(value) = T::deserialize(&mut de)
-            && de.end().is_ok()
-        {
-            return Ok(value);
-        }
-    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| convert(&e))?;
+    let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)
 }
@@ -49,11 +41,6 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<
 /// Parses a document of type `T` from a JSON string, enforcing `limits`.
 pub fn from_str<T: DeserializeOwned>(s: &str, limits: &Limits) -> Result<T, Error> {
     from_slice(s.as_bytes(), limits)
-}
-
-/// Converts an already-parsed JSON value into a document of type `T`.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(|e| convert(&e))
 }
 
 fn malformed(e: &serde_json::Error) -> Error {
@@ -65,22 +52,6 @@ fn malformed(e: &serde_json::Error) -> Error {
     )
     .with("line", e.line() as u64)
     .with("column", e.column() as u64)
-}
-
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => {
-                out.push('/');
-                out.push_str(&index.to_string());
-            }
-            Segment::Map { key } => push_segment(&mut out, key),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    out
 }
 
 /// The text between the first pair of backticks.
@@ -121,12 +92,14 @@ fn humanize_type_error(rest: &str) -> String {
     format!("expected {expected}, found {found}")
 }
 
-fn convert(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let inner = e.inner();
+fn convert(bytes: &[u8], inner: &serde_json::Error) -> Error {
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
         return malformed(inner);
     }
-    let mut path = pointer_of(e.path());
+    let mut path = pointer::pointer_at(
+        bytes,
+        pointer::offset_of(bytes, inner.line(), inner.column()),
+    );
     let full = inner.to_string();
     let msg = full.split(" at line ").next().unwrap_or(&full);
     // A billwise error raised inside a visitor.
@@ -163,7 +136,9 @@ fn convert(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
         )
     } else if let Some(rest) = msg.strip_prefix("duplicate field ") {
         let field = quoted(rest).unwrap_or_default();
-        push_segment(&mut path, field);
+        if !path.ends_with(&format!("/{field}")) {
+            push_segment(&mut path, field);
+        }
         (
             ErrorCode::InputDuplicateKey,
             format!("the key `{field}` appears twice"),
