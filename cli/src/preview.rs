@@ -61,7 +61,7 @@ pub fn render(p: &InvoicePreview, verbose: bool) -> String {
             l.date,
             l.kind.as_str(),
             id,
-            l.description.chars().take(48).collect::<String>(),
+            l.description.to_str().chars().take(48).collect::<String>(),
             l.quantity.to_string(),
             money(&l.unit_price),
             money(&l.amount),

@@ -9,12 +9,13 @@ use crate::error::Error;
 use crate::json::Limits;
 use crate::model::{Id, SchemaVersion};
 
-/// Runs a billing preview (see `spec/domain/billing.md`).
+/// Runs a billing preview (see `spec/domain/billing.md`). The preview owns its text; `run`, which
+/// writes it out at once, uses the borrowing [`billing::preview_invoice`] instead.
 pub fn preview_invoice(
     req: &PreviewInvoiceRequest,
     _limits: &Limits,
-) -> Result<InvoicePreview, Error> {
-    billing::preview_invoice(req)
+) -> Result<InvoicePreview<'static>, Error> {
+    billing::preview_invoice(req).map(InvoicePreview::into_owned)
 }
 
 /// Commit a billing run: preview it and record its lines in the ledger.
@@ -39,7 +40,7 @@ pub struct CommitInvoiceResponse {
     /// Always 1.
     pub schema_version: SchemaVersion,
     /// What was billed.
-    pub preview: InvoicePreview,
+    pub preview: InvoicePreview<'static>,
     /// The ledger after the run.
     pub ledger: BilledLedger,
 }
@@ -58,7 +59,7 @@ pub fn commit_invoice(
     )?;
     Ok(CommitInvoiceResponse {
         schema_version: SchemaVersion,
-        preview,
+        preview: preview.into_owned(),
         ledger,
     })
 }

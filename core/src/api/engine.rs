@@ -107,7 +107,7 @@ pub struct EngineResponse {
     pub audit: AuditVerification,
     /// The preview asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preview: Option<InvoicePreview>,
+    pub preview: Option<InvoicePreview<'static>>,
     /// The metrics asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,

@@ -108,7 +108,11 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         "golden_record" => call(input, limits, golden_record),
         "reconcile" => call(input, limits, reconcile),
         "check_activation" => call(input, limits, check_activation),
-        "preview_invoice" => call(input, limits, preview_invoice),
+        // The preview borrows from the request while it is written out (no owned copy).
+        "preview_invoice" => {
+            let request: crate::billing::PreviewInvoiceRequest = json::from_slice(input, limits)?;
+            json::to_canonical_string(&crate::billing::preview_invoice(&request)?)
+        }
         "commit_invoice" => call(input, limits, commit_invoice),
         "record_credit" => call(input, limits, record_credit),
         // Lifecycle state machines.

@@ -241,7 +241,7 @@ impl<'a> LedgerIndex<'a> {
 /// of their entry in `time_entries` (the run's entries), which a retroactive change order re-prices by.
 pub fn commit(
     ledger: Option<BilledLedger>,
-    preview: &InvoicePreview,
+    preview: &InvoicePreview<'_>,
     invoice_id: &Id,
     time_entries: &[TimeEntry],
 ) -> Result<BilledLedger, Error> {
@@ -303,7 +303,7 @@ pub fn commit(
             amount: line.amount,
             contract_version: line.contract_version,
             against_ceiling: against(line.kind),
-            rate_source: (line.kind == ItemKind::Time).then(|| line.rate_source.clone()),
+            rate_source: (line.kind == ItemKind::Time).then(|| line.rate_source.to_string()),
             role,
             resource_id,
             task_id,

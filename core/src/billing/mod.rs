@@ -5,9 +5,11 @@
 mod ledger;
 mod run;
 mod terms;
+mod text;
 mod types;
 
 pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
 pub use run::preview_invoice;
 pub use terms::milestones_as_amended;
+pub use text::Text;
 pub use types::*;

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+use super::text::{Text, Words};
 use crate::error::Error;
 use crate::model::{
     CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Id,
     Milestone, Money, RateUnit,
 };
-use crate::rates::{CompiledCard, RateKey, RateQuery, RateResolution, RateRule};
+use crate::rates::{CompiledCard, RateKey, RateQuery, RateRule};
 
 /// A resolved rate.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct Resolved<'a> {
     /// Hours in a day, for day rates.
     pub hours_per_day: Decimal,
     /// What priced it.
-    pub source: Cow<'a, str>,
+    pub source: Text<'a>,
     /// The contract version in force on the work date.
     pub version: u32,
 }
@@ -36,14 +37,14 @@ enum Level {
     Role,
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
+#[derive(Clone)]
+struct Entry<'a> {
     key: RateKey,
     from: Date,
     to: Option<Date>,
     rate: Money,
     unit: RateUnit,
-    source: String,
+    source: Text<'a>,
 }
 
 /// The terms of a contract and the change orders approved by the run's `as_of`.
@@ -52,6 +53,11 @@ pub struct Terms<'a> {
     applied: Vec<&'a ChangeOrder>,
     /// The dated rates of the contract with the approved change orders, compiled for lookups.
     card: CompiledCard,
+    /// The source of each rule of `card`, in its order: borrowed from the request, so that a line
+    /// can name it without a copy.
+    sources: Vec<Text<'a>>,
+    /// `(effective date, sequence)` of the applied change orders, for [`Terms::version_on`].
+    versions: Vec<(Date, u32)>,
 }
 
 impl<'a> Terms<'a> {
@@ -62,7 +68,7 @@ impl<'a> Terms<'a> {
         as_of: Date,
     ) -> Result<Self, Error> {
         let applied = applied_change_orders(contract, change_orders, as_of);
-        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry>>>> =
+        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry<'a>>>>> =
             BTreeMap::new();
         for e in &contract.rate_card.entries {
             let (level, who, task) = key_of(
@@ -70,15 +76,7 @@ impl<'a> Terms<'a> {
                 e.resource_id.as_ref(),
                 e.task_id.as_ref(),
             );
-            let source = format!(
-                "rate_card:{}@{}",
-                describe(
-                    e.role.as_deref(),
-                    e.resource_id.as_ref(),
-                    e.task_id.as_ref()
-                ),
-                e.effective_from
-            );
+            let source = Text::words(Words::CardRate(e));
             index
                 .entry(level)
                 .or_default()
@@ -99,7 +97,7 @@ impl<'a> Terms<'a> {
                     source,
                 });
         }
-        for co in &applied {
+        for &co in &applied {
             for ch in &co.changes {
                 let (target, added) = match ch {
                     Change::SetRate { target, rate, unit } => (target, Some((*rate, *unit))),
@@ -136,40 +134,50 @@ impl<'a> Terms<'a> {
                         to: None,
                         rate,
                         unit,
-                        source: format!("change_order:{}", co.id),
+                        source: Text::words(Words::ChangeOrderRate(&co.id)),
                     });
                 }
             }
         }
-        let rules = index
+        let entries: Vec<Entry<'a>> = index
             .into_values()
             .flat_map(BTreeMap::into_values)
             .flat_map(BTreeMap::into_values)
             .flatten()
+            .collect();
+        let sources = entries.iter().map(|e| e.source.clone()).collect();
+        let rules = entries
+            .into_iter()
             .map(|e| RateRule {
+                source: e.source.to_string(),
                 key: e.key,
                 rate: e.rate,
                 unit: e.unit,
                 effective_from: e.from,
                 effective_to: e.to,
-                source: e.source,
                 introduced_in: 0,
             })
             .collect();
         let card = CompiledCard::new(rules, contract.rate_card.hours_per_day.0, 0);
+        let versions = applied
+            .iter()
+            .map(|co| (co.effective_date, co.sequence))
+            .collect();
         Ok(Self {
             contract,
             applied,
             card,
+            sources,
+            versions,
         })
     }
 
     /// The version in force on `date`: the last applied change order effective on or before it.
     pub fn version_on(&self, date: Date) -> u32 {
-        self.applied
+        self.versions
             .iter()
-            .filter(|co| co.effective_date <= date)
-            .map(|co| co.sequence)
+            .filter(|(effective, _)| *effective <= date)
+            .map(|(_, sequence)| *sequence)
             .max()
             .unwrap_or(0)
     }
@@ -181,7 +189,7 @@ impl<'a> Terms<'a> {
         resource: &Id,
         task: &Id,
         date: Date,
-    ) -> Option<Resolved<'_>> {
+    ) -> Option<Resolved<'a>> {
         let q = RateQuery {
             role,
             resource_id: Some(resource.as_str()),
@@ -189,21 +197,15 @@ impl<'a> Terms<'a> {
             work_date: date,
             rate_override: None,
         };
-        match self.card.resolve(&q) {
-            RateResolution::Rate {
-                rate,
-                unit,
-                rule: Some(rule),
-                ..
-            } => Some(Resolved {
-                rate,
-                unit,
-                hours_per_day: self.contract.rate_card.hours_per_day.0,
-                source: Cow::Borrowed(rule.source.as_str()),
-                version: self.version_on(date),
-            }),
-            _ => None,
-        }
+        let i = self.card.rule_index(&q)?;
+        let rule = self.card.rules().get(i)?;
+        Some(Resolved {
+            rate: rule.rate,
+            unit: rule.unit,
+            hours_per_day: self.contract.rate_card.hours_per_day.0,
+            source: self.sources.get(i)?.clone(),
+            version: self.version_on(date),
+        })
     }
 
     /// The contract end date after every applied change order.
@@ -256,8 +258,8 @@ impl<'a> Terms<'a> {
     }
 
     /// The milestones after every applied change order.
-    pub fn milestones(&self) -> Cow<'a, [Milestone]> {
-        amend_milestones(self.contract, &self.applied)
+    pub fn milestones(&self) -> Vec<&'a Milestone> {
+        amended(self.contract, &self.applied)
     }
 
     /// The latest retroactive change order after version `billed_version` effective on or before `date`.
@@ -318,17 +320,22 @@ fn amend_milestones<'a>(contract: &'a Contract, applied: &[&ChangeOrder]) -> Cow
     }) {
         return Cow::Borrowed(contract.milestones.as_slice());
     }
-    let mut list = contract.milestones.clone();
-    for co in applied {
+    Cow::Owned(amended(contract, applied).into_iter().cloned().collect())
+}
+
+/// The contract's milestones, then each applied change order's additions and removals in order.
+fn amended<'c>(contract: &'c Contract, applied: &[&'c ChangeOrder]) -> Vec<&'c Milestone> {
+    let mut list: Vec<&Milestone> = contract.milestones.iter().collect();
+    for &co in applied {
         for ch in &co.changes {
             match ch {
-                Change::AddMilestone { milestone } => list.push(milestone.clone()),
+                Change::AddMilestone { milestone } => list.push(milestone),
                 Change::RemoveMilestone { milestone_id } => list.retain(|m| &m.id != milestone_id),
                 _ => {}
             }
         }
     }
-    Cow::Owned(list)
+    list
 }
 
 fn key_of<'a>(
@@ -343,16 +350,4 @@ fn key_of<'a>(
         (None, Some(role), None) => (Level::Role, role, ""),
         (None, None, _) => (Level::Role, "", ""),
     }
-}
-
-fn describe(role: Option<&str>, resource: Option<&Id>, task: Option<&Id>) -> String {
-    let mut s = match (resource, role) {
-        (Some(r), _) => format!("resource={r}"),
-        (None, Some(role)) => format!("role={role}"),
-        (None, None) => String::new(),
-    };
-    if let Some(t) = task {
-        s.push_str(&format!(",task={t}"));
-    }
-    s
 }

@@ -1,6 +1,10 @@
 //! The billing run's request, preview and ledger documents.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+use super::text::Text;
 
 use crate::model::{
     ChangeOrder, Contract, Date, Dec, Expense, Id, Milestone, Money, Project, ProjectStatus,
@@ -274,10 +278,11 @@ impl From<RateUnit> for LineUnit {
 }
 
 /// A line the run would bill.
+// It borrows ids, names and rate sources from the request; see `into_owned`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct PreviewLine {
+pub struct PreviewLine<'a> {
     /// The amount, rounded once.
     pub amount: Money,
     /// Hours billed after time rounding and any ceiling split (time only).
@@ -291,15 +296,15 @@ pub struct PreviewLine {
     /// The item's date.
     pub date: Date,
     /// A description for the customer.
-    pub description: String,
+    pub description: Text<'a>,
     /// What it bills.
     pub kind: ItemKind,
     /// The quantity billed, in `unit`.
     pub quantity: Dec,
     /// What priced it (`rate_card:role=...@date`, `change_order:CO-1`, `override`, `expense_policy`, `milestone`).
-    pub rate_source: String,
+    pub rate_source: Text<'a>,
     /// The item billed.
-    pub source_ids: Vec<Id>,
+    pub source_ids: Cow<'a, [Id]>,
     /// Hours, days or items.
     pub unit: LineUnit,
     /// Price per unit.
@@ -309,27 +314,63 @@ pub struct PreviewLine {
     pub worked_hours: Option<Dec>,
 }
 
+impl PreviewLine<'_> {
+    /// The same line, owning its ids and text.
+    pub fn into_owned(self) -> PreviewLine<'static> {
+        PreviewLine {
+            description: self.description.into_owned(),
+            rate_source: self.rate_source.into_owned(),
+            source_ids: Cow::Owned(self.source_ids.into_owned()),
+            amount: self.amount,
+            billed_hours: self.billed_hours,
+            ceiling_split: self.ceiling_split,
+            contract_version: self.contract_version,
+            date: self.date,
+            kind: self.kind,
+            quantity: self.quantity,
+            unit: self.unit,
+            unit_price: self.unit_price,
+            worked_hours: self.worked_hours,
+        }
+    }
+}
+
 /// An item the run does not bill, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct HeldItem {
+pub struct HeldItem<'a> {
     /// What it would have billed, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
     /// For a retroactive adjustment of the item the ceiling has no room for: its change order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change_order_id: Option<Id>,
+    pub change_order_id: Option<Cow<'a, Id>>,
     /// Its date.
     pub date: Date,
     /// Its id.
-    pub id: Id,
+    pub id: Cow<'a, Id>,
     /// What it is.
     pub kind: ItemKind,
     /// The first check it failed.
     pub reason: HoldReason,
     /// A sentence naming the value that failed.
-    pub sentence: String,
+    pub sentence: Text<'a>,
+}
+
+impl HeldItem<'_> {
+    /// The same item, owning its ids and sentence.
+    pub fn into_owned(self) -> HeldItem<'static> {
+        HeldItem {
+            amount: self.amount,
+            change_order_id: self.change_order_id.map(|c| Cow::Owned(c.into_owned())),
+            date: self.date,
+            id: Cow::Owned(self.id.into_owned()),
+            kind: self.kind,
+            reason: self.reason,
+            sentence: self.sentence.into_owned(),
+        }
+    }
 }
 
 /// A correction of an earlier bill after a retroactive change order.
@@ -455,10 +496,12 @@ pub struct Summary {
 }
 
 /// The invoice preview.
+// It borrows from the request it was computed from; see `into_owned`. (Doc comments here become
+// the JSON Schema's descriptions.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct InvoicePreview {
+pub struct InvoicePreview<'a> {
     /// Adjustments for retroactive change orders.
     pub adjustments: Vec<AdjustmentLine>,
     /// The day of the run.
@@ -473,9 +516,9 @@ pub struct InvoicePreview {
     /// The invoice currency.
     pub currency: crate::model::Currency,
     /// Items not billed, by date, kind and id.
-    pub held: Vec<HeldItem>,
+    pub held: Vec<HeldItem<'a>>,
     /// Lines, by date, kind and id.
-    pub lines: Vec<PreviewLine>,
+    pub lines: Vec<PreviewLine<'a>>,
     /// The period billed.
     pub period: Period,
     /// The retainer, for retainer contracts.
@@ -487,4 +530,29 @@ pub struct InvoicePreview {
     pub summary: Summary,
     /// Totals.
     pub totals: Totals,
+}
+
+impl InvoicePreview<'_> {
+    /// The same preview, independent of the request it was computed from.
+    pub fn into_owned(self) -> InvoicePreview<'static> {
+        InvoicePreview {
+            adjustments: self.adjustments,
+            as_of: self.as_of,
+            ceiling: self.ceiling,
+            contract_id: self.contract_id,
+            contract_version: self.contract_version,
+            currency: self.currency,
+            held: self.held.into_iter().map(HeldItem::into_owned).collect(),
+            lines: self
+                .lines
+                .into_iter()
+                .map(PreviewLine::into_owned)
+                .collect(),
+            period: self.period,
+            retainer: self.retainer,
+            schema_version: self.schema_version,
+            summary: self.summary,
+            totals: self.totals,
+        }
+    }
 }

@@ -551,8 +551,13 @@ impl Engine {
     }
 
     /// What a billing run for `period` on `as_of` would bill now (nothing is recorded).
-    pub fn preview_invoice(&self, period: Period, as_of: Date) -> Result<InvoicePreview, Error> {
-        billing::preview_invoice(&self.preview_request(period, as_of)?)
+    pub fn preview_invoice(
+        &self,
+        period: Period,
+        as_of: Date,
+    ) -> Result<InvoicePreview<'static>, Error> {
+        let req = self.preview_request(period, as_of)?;
+        billing::preview_invoice(&req).map(InvoicePreview::into_owned)
     }
 
     /// Figures a finance team watches, on `as_of`: unbilled approved time, held items by reason,

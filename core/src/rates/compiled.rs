@@ -267,23 +267,16 @@ impl CompiledCard {
         self.version
     }
 
-    fn hit(&self, timeline: Option<u32>, day: u32) -> Option<&RateRule> {
+    fn hit(&self, timeline: Option<u32>, day: u32) -> Option<usize> {
         let tl = self.timelines.get(timeline? as usize)?;
-        self.rules.get(tl.find(day)? as usize)
+        Some(tl.find(day)? as usize)
     }
 
-    /// Resolves one query: override, then resource + task, resource, role + task, role.
+    /// The position in [`rules`](Self::rules) of the rule that prices work of `q`'s role, resource
+    /// and task on its date (its `rate_override` is not looked at): resource + task, resource,
+    /// role + task, role.
     #[inline]
-    pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
-        if let Some(rate) = q.rate_override {
-            return RateResolution::Rate {
-                rate,
-                unit: RateUnit::Hour,
-                rule: None,
-                hours_per_day: None,
-                contract_version: self.version,
-            };
-        }
+    pub fn rule_index(&self, q: &RateQuery<'_>) -> Option<usize> {
         let day = day_key(q.work_date);
         let task = match q.task_id {
             Some(t) if !self.tasks.is_empty() => self.tasks.get(t),
@@ -312,6 +305,22 @@ impl CompiledCard {
                 found = self.hit(self.by_role.get(role as usize).copied().flatten(), day);
             }
         }
+        found
+    }
+
+    /// Resolves one query: override, then resource + task, resource, role + task, role.
+    #[inline]
+    pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
+        if let Some(rate) = q.rate_override {
+            return RateResolution::Rate {
+                rate,
+                unit: RateUnit::Hour,
+                rule: None,
+                hours_per_day: None,
+                contract_version: self.version,
+            };
+        }
+        let found = self.rule_index(q).and_then(|i| self.rules.get(i));
         match found {
             Some(rule) => RateResolution::Rate {
                 rate: rule.rate,

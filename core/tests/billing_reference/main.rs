@@ -94,17 +94,17 @@ proptest! {
         let p = billing::preview_invoice(&req).unwrap();
         let mut by_reason: BTreeMap<HoldReason, (u64, Decimal)> = BTreeMap::new();
         for h in &p.held {
-            let s = &h.sentence;
+            let s = &*h.sentence.to_str();
             prop_assert!(!s.is_empty(), "{} has no sentence", h.id);
             prop_assert!(!s.ends_with('.'), "{:?} ends with a period", s);
             prop_assert!(s.chars().next().is_some_and(|c| !c.is_uppercase()), "{:?} starts in upper case", s);
             // The sentence names the item, or the value that held it: its project, task, role or
             // category.
             let mut names: Vec<String> = vec![h.id.as_str().to_owned()];
-            if let Some(t) = req.time_entries.iter().find(|t| t.id == h.id && h.kind == ItemKind::Time) {
+            if let Some(t) = req.time_entries.iter().find(|t| t.id == *h.id && h.kind == ItemKind::Time) {
                 names.extend([t.project_id.as_str().to_owned(), t.task_id.as_str().to_owned(), format!("role {}", t.role)]);
             }
-            if let Some(x) = req.expenses.iter().find(|x| x.id == h.id && h.kind == ItemKind::Expense) {
+            if let Some(x) = req.expenses.iter().find(|x| x.id == *h.id && h.kind == ItemKind::Expense) {
                 names.extend([x.project_id.as_str().to_owned(), format!("category {}", x.category)]);
             }
             prop_assert!(names.iter().any(|n| s.contains(n.as_str())), "{:?} names none of {:?}", s, names);
