@@ -7,6 +7,7 @@ CARGO ?= cargo
 BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
 .PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
+.PHONY: fuzz fuzz-install fuzz-check
 
 all: test
 
@@ -21,6 +22,7 @@ help:
 	@echo "make bench-node / make bench-wasm  previewInvoice in Node (addon / WebAssembly) vs decimal.js and ZEN"
 	@echo "make test-python  build the Python wheel into .venv and run its tests, mypy and stubtest"
 	@echo "make bench-python preview_invoice from Python vs pure Python and GoRules ZEN (BENCH_ARGS=...)"
+	@echo "make fuzz       run every cargo-fuzz target for FUZZ_SECONDS (default 600) on nightly"
 
 build:
 	$(CARGO) build --locked -p billwise-cli
@@ -45,7 +47,7 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust demo test-python test-node test-wasm parity
+test: lint test-rust fuzz-check demo test-python test-node test-wasm parity
 	@echo "make test: all suites passed"
 
 bench:
@@ -193,6 +195,34 @@ bench-python: python-build
 		$(VPY) -m pip install -q --disable-pip-version-check $(BENCH_TOOLS) \
 		&& echo "$(BENCH_TOOLS)" > $(VENV)/.bench-tools; fi
 	$(VPY) benches/python/bench_preview.py $(BENCH_ARGS)
+
+# Fuzzing (cargo-fuzz, nightly toolchain): not part of `make test`, it runs for a long time.
+# Each target runs FUZZ_SECONDS from a corpus seeded with the spec cases; a crash is saved under
+# fuzz/artifacts/<target>/ (replay it with `cargo +nightly fuzz run <target> <file>`) and becomes a
+# case in spec/cases/ plus a fix. Sanitizers are off: the code is safe Rust, and speed finds more.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= parse_documents preview_invoice reconcile engine_apply billing_differential
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=4096
+
+fuzz-install:
+	@if [ "$$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \
+		cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked; fi
+
+fuzz: fuzz-install
+	python3 fuzz/seed_corpus.py
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		cargo +$(FUZZ_TOOLCHAIN) fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) \
+			|| { echo "fuzz: $$t found a crash (see fuzz/artifacts/$$t/)"; exit 1; }; \
+	done
+	@echo "fuzz: every target ran $(FUZZ_SECONDS) s without a crash"
+
+# Part of `make test`: the fuzz targets still compile against the core, on stable and without
+# building libFuzzer (nothing nightly), and fuzz/Cargo.lock is up to date.
+fuzz-check:
+	$(CARGO) check --locked --manifest-path fuzz/Cargo.toml --no-default-features --bins
 
 # --- Parity: every spec case through Rust, Python, the Node addon and the WebAssembly build on the
 # same request bytes; the answers are compared byte for byte and with each case's expectation.

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 import billwise
+from case_inputs import expected_result, request, request_bytes
 from conftest import SPEC
 
 CASES: List[Path] = sorted((SPEC / "cases").rglob("*.json"))
@@ -22,9 +23,10 @@ def load(path: Path) -> Dict[str, Any]:
 
 def check(case: Dict[str, Any], call: Callable[[], Any]) -> None:
     expect = case["expect"]
-    if "result" in expect:
+    expected = expected_result(case)
+    if expected is not None:
         result = call()
-        assert billwise.to_json(result) == billwise.to_json(expect["result"])
+        assert billwise.to_json(result) == billwise.to_json(expected)
     else:
         with pytest.raises(billwise.BillwiseError) as caught:
             call()
@@ -42,18 +44,18 @@ def test_case_gives_the_expected_result_from_python_objects(path: Path) -> None:
     case = load(path)
     assert hasattr(billwise, case["op"]), f"`{case['op']}` has no Python function (see bindings-python/README.md)"
     operation = getattr(billwise, case["op"])
-    request = case["input"] if "input" in case else case["input_text"]
-    check(case, lambda: operation(request))
+    given = request(case)
+    check(case, lambda: operation(given))
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.relative_to(SPEC / "cases").with_suffix("").as_posix() for p in CASES])
 def test_case_gives_the_same_bytes_as_the_core_from_json_text(path: Path) -> None:
     case = load(path)
-    text = json.dumps(case["input"]).encode() if "input" in case else case["input_text"].encode()
-    expect = case["expect"]
-    if "result" in expect:
+    text = request_bytes(case)
+    expected = expected_result(case)
+    if expected is not None:
         canonical = billwise.run(case["op"], text)
-        assert canonical == billwise.to_json(expect["result"])
+        assert canonical == billwise.to_json(expected)
         assert billwise.to_json(getattr(billwise, case["op"])(text)) == canonical
     else:
         check(case, lambda: billwise.run(case["op"], text))

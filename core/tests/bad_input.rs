@@ -113,7 +113,8 @@ fn bad_decimals_are_problems_at_their_path() {
         (r#""12.3.4""#, ErrorCode::InputInvalidDecimal),
         (r#""Infinity""#, ErrorCode::InputInvalidDecimal),
         ("7.5", ErrorCode::InputNumberNotAllowed),
-        ("1e400", ErrorCode::InputMalformedJson),
+        // Well-formed JSON, but beyond any runtime's float range: refused at its path.
+        ("1e400", ErrorCode::InputLimitExceeded),
     ] {
         let doc = entry_with_hours(hours);
         match validate_document(
@@ -130,7 +131,10 @@ fn bad_decimals_are_problems_at_their_path() {
                 vec![(code, path.clone())],
                 "{hours}"
             ),
-            Err((_, e)) => assert_eq!(e.code, code, "{hours}: {e}"),
+            Err((_, e)) => {
+                assert_eq!(e.code, code, "{hours}: {e}");
+                assert!(e.path.ends_with(&path), "{hours}: {e}");
+            }
         }
     }
 }

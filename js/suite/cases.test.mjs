@@ -5,7 +5,16 @@
 
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { billwise, camelCase, canonical, errorNameFor, loadCases, RUNTIME } from "./support.mjs";
+import {
+  billwise,
+  camelCase,
+  canonical,
+  caseExpectedResult,
+  caseRequestText,
+  errorNameFor,
+  loadCases,
+  RUNTIME,
+} from "./support.mjs";
 
 const cases = loadCases();
 
@@ -32,10 +41,18 @@ describe(`spec cases (${RUNTIME})`, () => {
     test(c.id, () => {
       const name = camelCase(c.op);
       assert.equal(typeof billwise[name], "function", `no function ${name} for op ${c.op}`);
-      // The same bytes the Rust runner sends: a JSON value is written with sorted keys.
-      const text = c.input_text !== undefined ? c.input_text : canonical(c.input);
-      if (c.expect.result !== undefined) {
-        const want = canonical(c.expect.result);
+      // The same bytes the Rust runner sends: a JSON value is written with sorted keys;
+      // generated inputs are expanded (spec/README.md, "Generated inputs").
+      const text = caseRequestText(c);
+      if (typeof text !== "string") {
+        // Bytes that are not UTF-8 cannot reach a string entry point: a JS caller cannot hold
+        // them in a string. The case expects the core to refuse them as malformed.
+        assert.equal(c.expect.error?.code, "INPUT_MALFORMED_JSON");
+        return;
+      }
+      const expected = caseExpectedResult(c);
+      if (expected !== undefined) {
+        const want = canonical(expected);
         const fromText = billwise[`${name}Json`](text);
         assert.equal(fromText, want);
         if (c.input !== undefined) {

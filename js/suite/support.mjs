@@ -99,6 +99,61 @@ export function loadCases() {
   });
 }
 
+/**
+ * The text a generator stands for (spec/README.md, "Generated inputs"): each repeat is `times`
+ * copies of `text` joined by `separator`, `@{i}` in copy k replaced by `start + k`; each `@{name}`
+ * of the template is replaced by its repeat's expansion, without rescanning.
+ */
+export function expandGenerator(gen) {
+  const repeat = gen.repeat || {};
+  if (Object.hasOwn(repeat, "i")) throw new Error("`i` is the counter; a repeat may not be called `i`");
+  const done = new Map();
+  const expandRepeat = (r) => {
+    const sep = r.separator ?? "";
+    const start = r.start ?? 0;
+    if (!r.text.includes("@{i}")) {
+      return r.times === 0 ? "" : (r.text + sep).repeat(r.times - 1) + r.text;
+    }
+    const parts = r.text.split("@{i}");
+    const out = [];
+    for (let k = 0; k < r.times; k++) out.push(parts.join(String(start + k)));
+    return out.join(sep);
+  };
+  return gen.template.replace(/@\{([a-z0-9_]+)\}/g, (_, name) => {
+    if (!Object.hasOwn(repeat, name)) throw new Error(`the template names @{${name}}, which repeat does not define`);
+    if (!done.has(name)) done.set(name, expandRepeat(repeat[name]));
+    return done.get(name);
+  });
+}
+
+/**
+ * A case's request as JSON text, the form the `*Json` functions take: `input` written canonically
+ * (the bytes the Rust runner sends), `input_text` as it is, `input_gen` expanded, `input_base64`
+ * decoded as strict UTF-8. Bytes that are not UTF-8 cannot be a JS string at all: for them this
+ * returns `{ notUtf8: true }`, and the runner checks that strict decoding refuses them.
+ */
+export function caseRequestText(c) {
+  if (c.input !== undefined) return canonical(c.input);
+  if (c.input_text !== undefined) return c.input_text;
+  if (c.input_gen !== undefined) return expandGenerator(c.input_gen);
+  if (c.input_base64 !== undefined) {
+    const bytes = Buffer.from(c.input_base64, "base64");
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      return { notUtf8: true };
+    }
+  }
+  throw new Error(`${c.id}: no input`);
+}
+
+/** A case's expected result (`result`, or `result_gen` expanded and parsed); undefined for an error. */
+export function caseExpectedResult(c) {
+  if (c.expect.result !== undefined) return c.expect.result;
+  if (c.expect.result_gen !== undefined) return JSON.parse(expandGenerator(c.expect.result_gen));
+  return undefined;
+}
+
 /** The JS error name for a core error code, by its class. */
 export function errorNameFor(code) {
   const cls = billwise.ERROR_CODES[code].class;

@@ -57,13 +57,14 @@ fn run(out: &Path) -> Result<usize, String> {
             &mut manifest,
             &json!({"id": case.id, "op": case.op, "input": file, "utf8": utf8}),
         )?;
-        let expected = match &case.expect {
-            Expect::Result(v) => {
-                json!({"id": case.id, "result": to_canonical_string(v).map_err(|e| e.to_string())?})
+        let expected = match (case.expected_result()?, &case.expect) {
+            (Some(v), _) => {
+                json!({"id": case.id, "result": to_canonical_string(&v).map_err(|e| e.to_string())?})
             }
-            Expect::Error { code, path } => {
+            (None, Expect::Error { code, path }) => {
                 json!({"id": case.id, "error": {"code": code, "path": path}})
             }
+            (None, _) => return Err(format!("{}: no expectation", case.id)),
         };
         line(&mut expect, &expected)?;
         let answer = match billwise_core::api::run(&case.op, &bytes, &Limits::DEFAULT) {

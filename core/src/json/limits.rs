@@ -161,6 +161,7 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
             _ => {
                 // A scalar (number, true, false, null): count it once, then skip to its end.
                 count_item(&mut stack, &mut expect_item, limits, bytes)?;
+                let start = i;
                 while let Some(c) = bytes.get(i + 1) {
                     if matches!(
                         c,
@@ -179,11 +180,89 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
                     }
                     i += 1;
                 }
+                let token = bytes.get(start..=i).unwrap_or_default();
+                if number_out_of_range(token) {
+                    return Err(Error::new(
+                        ErrorCode::InputLimitExceeded,
+                        format!(
+                            "the number `{}` is too large for any runtime to read (beyond 1.7976931348623157e308)",
+                            String::from_utf8_lossy(token.get(..40).unwrap_or(token))
+                        ),
+                    )
+                    .at(pointer(bytes, &stack))
+                    .with("limit", "number_range"));
+                }
             }
         }
         i += 1;
     }
     Ok(())
+}
+
+/// The digits of 2^1024 - 2^970, the smallest magnitude a 64-bit float rounds to infinity
+/// (halfway between the largest float and 2^1024); its decimal exponent is 308.
+const FLOAT_OVERFLOW_DIGITS: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+/// Whether `token`, a JSON number, is well-formed but too large for a 64-bit float (`1e400`, an
+/// integer of 400 digits). JSON allows it; no runtime can hold it, so it is refused here with its
+/// path rather than reported by the parser as malformed. Tokens that are not numbers are left to
+/// the parser. Decided on the digits (no float parsing, which would grow the WebAssembly build).
+fn number_out_of_range(token: &[u8]) -> bool {
+    let could_be_huge = token.len() > 300 || token.iter().any(|b| matches!(b, b'e' | b'E'));
+    if !could_be_huge {
+        return false;
+    }
+    let rest = token.strip_prefix(b"-").unwrap_or(token);
+    let int_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int, rest) = rest.split_at(int_len);
+    let (frac, rest) = match rest.strip_prefix(b".") {
+        Some(r) => r.split_at(r.iter().take_while(|b| b.is_ascii_digit()).count()),
+        None => (&b""[..], rest),
+    };
+    let exp: i64 = match rest {
+        [] => 0,
+        [b'e' | b'E', tail @ ..] => {
+            let (negative, digits) = match tail {
+                [b'-', d @ ..] => (true, d),
+                [b'+', d @ ..] => (false, d),
+                d => (false, d),
+            };
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return false;
+            }
+            let magnitude = digits.iter().fold(0i64, |acc, d| {
+                acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+            });
+            if negative { -magnitude } else { magnitude }
+        }
+        _ => return false,
+    };
+    if int.is_empty() {
+        return false;
+    }
+    // The significant digits, and the decimal exponent of the first one.
+    let digits: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let Some(first) = digits.iter().position(|&d| d != b'0') else {
+        return false;
+    };
+    let int_len = i64::try_from(int.len()).unwrap_or(i64::MAX);
+    let first_at = i64::try_from(first).unwrap_or(i64::MAX);
+    let e10 = int_len
+        .saturating_sub(1)
+        .saturating_sub(first_at)
+        .saturating_add(exp);
+    match e10.cmp(&308) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => {
+            let significant = digits.get(first..).unwrap_or_default();
+            let end = significant
+                .iter()
+                .rposition(|&d| d != b'0')
+                .map_or(0, |i| i + 1);
+            significant.get(..end).unwrap_or_default() >= FLOAT_OVERFLOW_DIGITS
+        }
+    }
 }
 
 fn count_item(
@@ -252,6 +331,28 @@ mod tests {
         let deep = "[".repeat(10_000);
         let e = check_limits(deep.as_bytes(), &Limits::DEFAULT).unwrap_err();
         assert_eq!(e.details.get("max").unwrap(), 64);
+    }
+
+    #[test]
+    fn a_number_beyond_the_float_range_is_refused_at_its_path() {
+        let e = check_limits(br#"{"a":[1,1e400]}"#, &Limits::DEFAULT).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InputLimitExceeded);
+        assert_eq!(e.path, "/a/1");
+        assert_eq!(e.details.get("limit").unwrap(), "number_range");
+        let long = format!("{{\"n\":-1{}}}", "0".repeat(400));
+        assert_eq!(
+            check_limits(long.as_bytes(), &Limits::DEFAULT)
+                .unwrap_err()
+                .path,
+            "/n"
+        );
+        // Tiny, zero-significand and ordinary numbers are within range; garbage is the parser's.
+        for ok in ["1e-400", "0e99999", "1.5E300", "-0", "1e", "1ee400", "12"] {
+            assert!(
+                check_limits(ok.as_bytes(), &Limits::DEFAULT).is_ok(),
+                "{ok}"
+            );
+        }
     }
 
     #[test]
