@@ -76,9 +76,11 @@ WASM_OPT := js/node_modules/.bin/wasm-opt
 WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 # The gzip size budget of the .wasm file, in bytes. The goal is 350 KB (358400); with every
-# operation and the engine in, the module is at about 384 KB, so the guard sits just above that
-# to stop growth while the remaining per-type code (collections, serde visitors) is cut back.
-WASM_GZIP_BUDGET := 399360
+# operation, the engine and the billing run's input checks in, the module is at about 391 KB, so
+# the guard sits at 400 KB to stop growth while the remaining per-type code is cut back (serde's
+# per-type deserializers, ~190 KB raw; the buffered internally tagged `Change` enum, ~25 KB raw;
+# btree instantiations).
+WASM_GZIP_BUDGET := 409600
 
 # The dev tools (typescript, binaryen's wasm-opt, playwright-core), from the committed lock file.
 js-deps: js/node_modules/.package-lock.json
