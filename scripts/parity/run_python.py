@@ -17,7 +17,10 @@ def main(out: Path) -> None:
             answer = {"id": case["id"], "result": billwise.run(case["op"], data)}
         except billwise.BillwiseError as e:
             answer = {"id": case["id"], "error": {"code": e.code, "path": e.path}}
-        lines.append(billwise.to_json(answer))
+        # The answer line itself is written with the standard library, as the JS runner writes
+        # it with JSON.stringify: keys sorted, no whitespace. (`billwise.to_json` would apply the
+        # input limits to it, and a large result is one string longer than the 64 KB limit.)
+        lines.append(json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     (out / "python.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     print(f"parity: python answered {len(lines)} cases")
 
