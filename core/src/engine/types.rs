@@ -259,7 +259,20 @@ macro_rules! events {
 
         impl<'de> Deserialize<'de> for Event {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
-                EventFields::deserialize(deserializer)?.into_event()
+                /// Checks the fields while the parser is still at the event's closing brace, so
+                /// an error about the event as a whole is reported at the event.
+                struct EventVisitor;
+                impl<'de> serde::de::Visitor<'de> for EventVisitor {
+                    type Value = Event;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("an event object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+                        EventFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?
+                            .into_event()
+                    }
+                }
+                deserializer.deserialize_map(EventVisitor)
             }
         }
 

@@ -492,8 +492,11 @@ pub struct RateTarget {
     pub task_id: Option<Id>,
 }
 
+// Deserialisation is written by hand (`ChangeFields`, below): serde's derive for an internally
+// tagged enum with flattened fields buffers each change into an untyped tree first, which costs
+// code size (WebAssembly) and loses the position of an error (it was reported after the list).
 /// One change in a change order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
@@ -544,6 +547,160 @@ pub enum Change {
         /// The new markup, in percent.
         markup_percent: Dec,
     },
+}
+
+/// A change's `type`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ChangeTag {
+    SetRate,
+    EndRate,
+    SetCeiling,
+    AdjustCeiling,
+    AddMilestone,
+    RemoveMilestone,
+    SetEndDate,
+    SetExpenseMarkup,
+}
+
+/// Every field any change may have, read in one pass whatever the key order;
+/// [`ChangeFields::into_change`] then checks that the fields present are those of its type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeFields {
+    #[serde(rename = "type", default)]
+    tag: Option<ChangeTag>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    resource_id: Option<Id>,
+    #[serde(default)]
+    task_id: Option<Id>,
+    #[serde(default)]
+    rate: Option<Money>,
+    #[serde(default)]
+    unit: Option<RateUnit>,
+    #[serde(default)]
+    amount: Option<Money>,
+    #[serde(default)]
+    delta: Option<Money>,
+    #[serde(default)]
+    milestone: Option<Milestone>,
+    #[serde(default)]
+    milestone_id: Option<Id>,
+    #[serde(default)]
+    end_date: Option<Date>,
+    #[serde(default)]
+    markup_percent: Option<Dec>,
+}
+
+impl ChangeFields {
+    /// Fails with `unknown field` for a field present that `allowed` does not name.
+    fn only<E: serde::de::Error>(&self, allowed: &'static [&'static str]) -> Result<(), E> {
+        let present = [
+            ("role", self.role.is_some()),
+            ("resource_id", self.resource_id.is_some()),
+            ("task_id", self.task_id.is_some()),
+            ("rate", self.rate.is_some()),
+            ("unit", self.unit.is_some()),
+            ("amount", self.amount.is_some()),
+            ("delta", self.delta.is_some()),
+            ("milestone", self.milestone.is_some()),
+            ("milestone_id", self.milestone_id.is_some()),
+            ("end_date", self.end_date.is_some()),
+            ("markup_percent", self.markup_percent.is_some()),
+        ];
+        match present
+            .iter()
+            .find(|(name, is)| *is && !allowed.contains(name))
+        {
+            Some((name, _)) => Err(E::unknown_field(name, allowed)),
+            None => Ok(()),
+        }
+    }
+
+    fn into_change<E: serde::de::Error>(self) -> Result<Change, E> {
+        fn need<T, E: serde::de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+            v.ok_or_else(|| E::missing_field(name))
+        }
+        const TARGET: [&str; 4] = ["type", "role", "resource_id", "task_id"];
+        let target = |f: &ChangeFields| RateTarget {
+            role: f.role.clone(),
+            resource_id: f.resource_id.clone(),
+            task_id: f.task_id.clone(),
+        };
+        Ok(match need(self.tag, "type")? {
+            ChangeTag::SetRate => {
+                self.only(&["type", "role", "resource_id", "task_id", "rate", "unit"])?;
+                Change::SetRate {
+                    target: target(&self),
+                    rate: need(self.rate, "rate")?,
+                    unit: self.unit.unwrap_or_else(default_unit),
+                }
+            }
+            ChangeTag::EndRate => {
+                self.only(&TARGET)?;
+                Change::EndRate {
+                    target: target(&self),
+                }
+            }
+            ChangeTag::SetCeiling => {
+                self.only(&["type", "amount"])?;
+                Change::SetCeiling {
+                    amount: need(self.amount, "amount")?,
+                }
+            }
+            ChangeTag::AdjustCeiling => {
+                self.only(&["type", "delta"])?;
+                Change::AdjustCeiling {
+                    delta: need(self.delta, "delta")?,
+                }
+            }
+            ChangeTag::AddMilestone => {
+                self.only(&["type", "milestone"])?;
+                Change::AddMilestone {
+                    milestone: need(self.milestone, "milestone")?,
+                }
+            }
+            ChangeTag::RemoveMilestone => {
+                self.only(&["type", "milestone_id"])?;
+                Change::RemoveMilestone {
+                    milestone_id: need(self.milestone_id, "milestone_id")?,
+                }
+            }
+            ChangeTag::SetEndDate => {
+                self.only(&["type", "end_date"])?;
+                Change::SetEndDate {
+                    end_date: need(self.end_date, "end_date")?,
+                }
+            }
+            ChangeTag::SetExpenseMarkup => {
+                self.only(&["type", "markup_percent"])?;
+                Change::SetExpenseMarkup {
+                    markup_percent: need(self.markup_percent, "markup_percent")?,
+                }
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Change, D::Error> {
+        /// Checks the fields while the parser is still at the change's closing brace, so an
+        /// error about the change as a whole is reported at the change (not after its list).
+        struct ChangeVisitor;
+        impl<'de> serde::de::Visitor<'de> for ChangeVisitor {
+            type Value = Change;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a change object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Change, A::Error> {
+                ChangeFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?
+                    .into_change()
+            }
+        }
+        deserializer.deserialize_map(ChangeVisitor)
+    }
 }
 
 /// An amendment to a contract.
