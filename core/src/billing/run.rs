@@ -922,43 +922,25 @@ const BUCKETS: [(&str, i64); 4] = [
 /// The checks `validate` makes on the run's items that pricing depends on (ids unique per list;
 /// hours, amounts, rates and fx rates not negative or zero where they must be positive; each
 /// milestone with exactly one of an amount in the contract's currency or a percent; the period's
-/// end not before its start). A run cannot bill items it cannot tell apart, or negative or impossible hours: the
-/// first problem is raised at its path, with the number found in `details.problems`.
+/// end not before its start). A run cannot bill items it cannot tell apart, or negative hours:
+/// the first problem is raised at its path, with the number found in `details.problems`.
 fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
     use crate::error::{ErrorCode, Pointer};
     use crate::validate::Problems;
-    use crate::validate::documents::{date_order, duplicate_ids, expense, milestone, time_entry};
+    use crate::validate::documents::{date_order, expense, milestone, time_entry, unique_ids};
 
     let mut p = Problems::new();
     let root = Pointer::root();
-    let unique = |list: &str, what: &str, ids: Vec<&str>, p: &mut Problems| {
-        for (later, first) in duplicate_ids(&ids) {
-            let id = ids.get(later).copied().unwrap_or_default();
-            p.push(
-                &root.key(list).index(later).key("id"),
-                ErrorCode::DocumentDuplicateId,
-                format!("{what} id `{id}` is already used at index {first}"),
-            );
-        }
-    };
-    let ids = req.time_entries.iter().map(|e| e.id.as_str()).collect();
-    unique("time_entries", "time entry", ids, &mut p);
-    let ids = req.expenses.iter().map(|x| x.id.as_str()).collect();
-    unique("expenses", "expense", ids, &mut p);
+    let time_ids = req.time_entries.iter().map(|e| &e.id);
+    unique_ids(time_ids, &root.key("time_entries"), "time entry", &mut p);
+    let expense_ids = req.expenses.iter().map(|x| &x.id);
+    unique_ids(expense_ids, &root.key("expenses"), "expense", &mut p);
     if let Some(list) = &req.milestones {
-        unique(
-            "milestones",
-            "milestone",
-            list.iter().map(|m| m.id.as_str()).collect(),
-            &mut p,
-        );
+        let ids = list.iter().map(|m| &m.id);
+        unique_ids(ids, &root.key("milestones"), "milestone", &mut p);
     }
-    unique(
-        "projects",
-        "project",
-        req.projects.iter().map(|x| x.id.as_str()).collect(),
-        &mut p,
-    );
+    let project_ids = req.projects.iter().map(|x| &x.id);
+    unique_ids(project_ids, &root.key("projects"), "project", &mut p);
     let entries = root.key("time_entries");
     for (i, e) in req.time_entries.iter().enumerate() {
         time_entry(e, false, || entries.index(i), &mut p);
@@ -999,13 +981,7 @@ fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
         "the period end",
         &mut p,
     );
-    let all = p.into_vec();
-    match all.first() {
-        None => Ok(()),
-        Some(first) => Err(Error::new(first.code, first.message.clone())
-            .at(first.path.clone())
-            .with("problems", all.len())),
-    }
+    crate::validate::refuse(&p.into_vec(), "")
 }
 
 /// Runs a billing preview. The preview borrows ids, names and rate sources from `req`.

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use super::{RateQuery, RateResolution, RateRule};
 use crate::model::{Date, RateUnit};
+use crate::validate::documents::fnv1a;
 
 /// A date packed into one integer that orders like the date.
 fn day_key(d: Date) -> u32 {
@@ -95,16 +96,6 @@ struct NameIndex {
     names: Vec<Box<str>>,
     /// `id + 1` per slot, 0 when empty; the length is a power of two.
     slots: Vec<u32>,
-}
-
-#[inline]
-fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 impl NameIndex {

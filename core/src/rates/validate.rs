@@ -6,15 +6,18 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, ErrorCode, Pointer};
 use crate::model::{Currency, Date, Id, RateCard};
-use crate::validate::Problems;
 use crate::validate::documents::{currency_is, date_order, target_problems};
+use crate::validate::{Problems, refuse};
 
 /// The contract's rate card when it can price anything without guessing; otherwise its first
 /// problem (an ambiguous pair of entries, overlapping dated entries, a rate in another currency,
 /// ...) as the error, at its path under `/contract/rate_card`, with the number of problems in
 /// `details.problems`.
 pub(crate) fn usable_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
-    refuse(validate_rate_card(card, currency, &card_path()).into_vec())
+    refuse(
+        &validate_rate_card(card, currency, &card_path()).into_vec(),
+        UNUSABLE,
+    )
 }
 
 /// The contract's rate card unless it would price wrongly: two entries of one target from one
@@ -31,23 +34,13 @@ pub(crate) fn priceable_rate_card(card: &RateCard, currency: Currency) -> Result
                 | ErrorCode::RatesNonPositiveRate
         )
     });
-    refuse(problems)
+    refuse(&problems, UNUSABLE)
 }
+
+const UNUSABLE: &str = "the rate card cannot be used: ";
 
 fn card_path() -> Pointer {
     Pointer::root().key("contract").key("rate_card")
-}
-
-fn refuse(problems: Vec<crate::error::Problem>) -> Result<(), Error> {
-    match problems.first() {
-        None => Ok(()),
-        Some(first) => Err(Error::new(
-            first.code,
-            format!("the rate card cannot be used: {}", first.message),
-        )
-        .at(first.path.clone())
-        .with("problems", problems.len())),
-    }
 }
 
 /// Every problem in a rate card, for a contract in `currency`.

@@ -71,7 +71,12 @@ pub(crate) fn date_order(
 }
 
 /// Reports every id that appears more than once, at each later occurrence.
-fn unique_ids<'a>(ids: impl Iterator<Item = &'a Id>, list: &Pointer, what: &str, p: &mut Problems) {
+pub(crate) fn unique_ids<'a>(
+    ids: impl Iterator<Item = &'a Id>,
+    list: &Pointer,
+    what: &str,
+    p: &mut Problems,
+) {
     let ids: Vec<&str> = ids.map(Id::as_str).collect();
     for (later, first) in duplicate_ids(&ids) {
         let id = ids.get(later).copied().unwrap_or_default();
@@ -87,7 +92,7 @@ fn unique_ids<'a>(ids: impl Iterator<Item = &'a Id>, list: &Pointer, what: &str,
 /// the ids are in ascending order or all distinct (a hash table, [`all_distinct`]); otherwise,
 /// and when ids collide on purpose, ids are grouped by a hash and compared within groups: O(n log n)
 /// whatever the ids.
-pub(crate) fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
+fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
     if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) || all_distinct(ids) == Some(true) {
         return Vec::new();
     }
@@ -152,8 +157,9 @@ fn all_distinct(ids: &[&str]) -> Option<bool> {
 }
 
 /// 64-bit FNV-1a with a final mix of the high bits into the low ones: a fixed, deterministic
-/// hash for grouping ids (the table above uses its low bits).
-fn fnv1a(text: &str) -> u64 {
+/// hash for grouping ids and interning names (tables use its low bits).
+#[inline]
+pub(crate) fn fnv1a(text: &str) -> u64 {
     let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });

@@ -14,6 +14,17 @@ use crate::model::{
     Project, WorkLog,
 };
 
+/// The first of `problems` as the error a call raises (`prefix` before its message), with the
+/// number found in `details.problems`; `Ok` when there are none.
+pub(crate) fn refuse(problems: &[Problem], prefix: &str) -> Result<(), Error> {
+    match problems.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::new(first.code, format!("{prefix}{}", first.message))
+            .at(first.path.clone())
+            .with("problems", problems.len())),
+    }
+}
+
 /// Collects problems while walking a document.
 #[derive(Debug, Default)]
 pub struct Problems(Vec<Problem>);
