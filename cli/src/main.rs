@@ -648,7 +648,7 @@ fn billing_command(command: Command, out: &mut impl Write) -> Result<u8, Error> 
             let req = load_request(&request, ledger.as_deref())?;
             let p = billwise_core::api::preview_invoice(&req, &limits)?;
             let text = if json {
-                to_canonical_string(&p)?
+                billwise_core::billing::preview_json(&p)?
             } else {
                 preview::render(&p, verbose)
             };

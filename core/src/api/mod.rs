@@ -111,7 +111,7 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         // The preview borrows from the request while it is written out (no owned copy).
         "preview_invoice" => {
             let request: crate::billing::PreviewInvoiceRequest = json::from_slice(input, limits)?;
-            json::to_canonical_string(&crate::billing::preview_invoice(&request)?)
+            crate::billing::preview_json(&crate::billing::preview_invoice(&request)?)
         }
         "commit_invoice" => call(input, limits, commit_invoice),
         "record_credit" => call(input, limits, record_credit),

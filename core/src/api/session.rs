@@ -129,7 +129,7 @@ impl EngineSession {
             }
             "preview_invoice" => {
                 let q: PreviewQuery = json::from_slice(input, limits)?;
-                json::to_canonical_string(&e.preview_invoice(q.period, q.as_of)?)
+                crate::billing::preview_json(&e.preview_invoice(q.period, q.as_of)?)
             }
             "exceptions" => json::to_canonical_string(&e.exceptions()),
             "metrics" => {

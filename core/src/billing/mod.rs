@@ -7,9 +7,11 @@ mod run;
 mod terms;
 mod text;
 mod types;
+mod write;
 
 pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
 pub use run::preview_invoice;
 pub use terms::milestones_as_amended;
 pub use text::Text;
 pub use types::*;
+pub use write::preview_json;

@@ -6,7 +6,8 @@
 //!   allocation.
 //! - Items are checked in input order, which reads the request sequentially; only what comes out
 //!   is put in (date, kind, id) order, by a counting sort on the date with ids compared as integer
-//!   ranks when the input lists its ids in order ([`item_order`]).
+//!   ranks when the input lists its ids in order ([`item_order`]). Priced items are not moved
+//!   into that order: the ceiling reads each where it lies and copies it once, into its line.
 //! - Totals, held-by-reason and aging figures are summed as items are decided.
 
 use std::borrow::Cow;
@@ -786,12 +787,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn line_of(c: Candidate<'_>) -> PreviewLine<'_> {
+fn line_of<'a>(c: &Candidate<'a>) -> PreviewLine<'a> {
     PreviewLine {
         kind: c.kind,
         source_ids: Cow::Borrowed(std::slice::from_ref(c.id)),
         date: c.date,
-        description: c.description,
+        description: c.description.clone(),
         worked_hours: c.worked_hours.map(Dec),
         billed_hours: c.billed_hours.map(Dec),
         // Shown to at most 4 decimals; `billed_hours` keeps the exact hours the ledger records.
@@ -802,7 +803,7 @@ fn line_of(c: Candidate<'_>) -> PreviewLine<'_> {
         unit: c.unit,
         unit_price: c.unit_price,
         amount: c.amount,
-        rate_source: c.rate_source,
+        rate_source: c.rate_source.clone(),
         contract_version: c.contract_version,
         ceiling_split: false,
     }
@@ -1127,7 +1128,6 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         |kind| ctx.ranks.ranked(kind),
         |i| candidates.get(i).map(|c| c.id.as_str()),
     );
-    permute(&mut candidates, order);
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
@@ -1195,7 +1195,8 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         lines.push(line);
         Ok(())
     };
-    for cand in candidates {
+    // Read in order where they lie: a priced item is copied once, into its line.
+    for cand in order.iter().filter_map(|&i| candidates.get(i)) {
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             bill(line_of(cand), &mut lines)?;
             continue;

@@ -295,6 +295,22 @@ impl PartialEq<&str> for Text<'_> {
     }
 }
 
+impl Text<'_> {
+    /// Appends the text as a canonical JSON string (the bytes its `Serialize` gives).
+    pub(crate) fn write_json(&self, out: &mut String) {
+        match &self.0 {
+            Repr::Str(s) => crate::json::write_string(s, out),
+            Repr::Words(w) => {
+                use std::fmt::Write;
+                out.push('"');
+                // Writing to a `String` cannot fail.
+                let _ = write!(crate::json::Escaped(out), "{w}");
+                out.push('"');
+            }
+        }
+    }
+}
+
 impl Serialize for Text<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {

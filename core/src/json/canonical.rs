@@ -199,13 +199,18 @@ pub fn write_canonical(value: &Value, out: &mut String) {
 /// Appends `s` as a canonical JSON string.
 pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
-    // Most strings need no escape: copy them whole.
-    if !s
-        .bytes()
-        .any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
-    {
+    write_escaped(s, out);
+    out.push('"');
+}
+
+/// Appends the canonical escapes of `s` (no quotes): the inside of a JSON string.
+pub(crate) fn write_escaped(s: &str, out: &mut String) {
+    // Most strings need no escape: copy them whole. (The test has no early exit, so it runs over
+    // many bytes at once.)
+    if !s.bytes().fold(false, |any, b| {
+        any | (b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+    }) {
         out.push_str(s);
-        out.push('"');
         return;
     }
     for c in s.chars() {
@@ -221,7 +226,17 @@ pub(crate) fn write_string(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
-    out.push('"');
+}
+
+/// A `fmt::Write` that appends what is written to a string as the inside of a JSON string,
+/// escaped: text made by `Display` goes straight into JSON output.
+pub(crate) struct Escaped<'a>(pub(crate) &'a mut String);
+
+impl std::fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        write_escaped(s, self.0);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -129,6 +129,34 @@ impl Date {
     }
 }
 
+impl Date {
+    /// Appends the `YYYY-MM-DD` text of the date to `out` (what `Display` writes, without the
+    /// formatting machinery).
+    pub(crate) fn write_to(self, out: &mut String) {
+        let digit = |n: u16| char::from(b'0' + (n % 10) as u8);
+        if self.year > 9999 {
+            use std::fmt::Write;
+            let _ = write!(out, "{self}");
+            return;
+        }
+        let (y, m, d) = (self.year, u16::from(self.month), u16::from(self.day));
+        for c in [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            '-',
+            digit(m / 10),
+            digit(m),
+            '-',
+            digit(d / 10),
+            digit(d),
+        ] {
+            out.push(c);
+        }
+    }
+}
+
 impl std::fmt::Display for Date {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)

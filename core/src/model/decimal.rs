@@ -95,15 +95,21 @@ pub fn parse_decimal(s: &str) -> Result<Decimal, Error> {
 
 /// Formats a decimal in canonical form: no exponent, no trailing fractional zeros, no `-0`.
 pub fn format_decimal(d: Decimal) -> String {
-    let mut n = d.normalize();
-    if n.is_zero() {
-        n.set_sign_positive(true);
-    }
-    n.to_string()
+    let mut out = String::new();
+    write_at_scale(d, 0, &mut out);
+    out
 }
 
 /// Formats a decimal with at least `min_scale` fractional digits (trailing zeros beyond it dropped).
 pub fn format_at_scale(d: Decimal, min_scale: u32) -> String {
+    let mut out = String::new();
+    write_at_scale(d, min_scale, &mut out);
+    out
+}
+
+/// Appends [`format_at_scale`]'s text to `out` (no allocation of its own).
+pub(crate) fn write_at_scale(d: Decimal, min_scale: u32, out: &mut String) {
+    use std::fmt::Write;
     let mut n = d.normalize();
     if n.is_zero() {
         n.set_sign_positive(true);
@@ -116,7 +122,8 @@ pub fn format_at_scale(d: Decimal, min_scale: u32) -> String {
             n = widened;
         }
     }
-    n.to_string()
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 /// A decimal carried as a string on the wire (quantities, rates, percentages, fx rates).
