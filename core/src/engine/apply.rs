@@ -344,11 +344,24 @@ impl Engine {
     /// Evaluates an envelope against the current state.
     /// Evaluates an envelope against the current state; `event` is the event's JSON value
     /// (already built for the fingerprint), whose document an upsert records as is.
-    pub(super) fn plan(&self, env: &Envelope, event: Value) -> Result<Plan, Fail> {
-        let mut event = event;
-        let mut doc = |field: &str| match &mut event {
-            Value::Object(m) => m.remove(field),
-            _ => None,
+    pub(super) fn plan(
+        &self,
+        env: &Envelope,
+        text: &str,
+        value: Option<Value>,
+    ) -> Result<Plan, Fail> {
+        // The document an event records, as the JSON value the audit keeps: from the event's
+        // value when its text was sorted through one, else read from the text (`upsert`
+        // serialises the document itself if neither gives it).
+        let mut value = value;
+        let mut doc = |field: &str| {
+            let v = value
+                .take()
+                .or_else(|| serde_json::from_str::<Value>(text).ok());
+            match v {
+                Some(Value::Object(mut m)) => m.remove(field),
+                _ => None,
+            }
         };
         match &env.event {
             Event::OpportunityRecorded { opportunity } => {

@@ -85,14 +85,17 @@ struct SnapshotRef<'a> {
 /// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
-    fingerprint_of(envelope, &json::to_canonical_value(&envelope.event)?)
+    fingerprint_of(
+        envelope,
+        &json::to_canonical_string(&SortedEvent(&envelope.event))?,
+    )
 }
 
-/// [`fingerprint`] given the event's JSON value.
-fn fingerprint_of(envelope: &Envelope, event: &serde_json::Value) -> Result<String, Error> {
-    let mut t = String::with_capacity(512);
+/// [`fingerprint`] given the event's canonical JSON text.
+fn fingerprint_of(envelope: &Envelope, event: &str) -> Result<String, Error> {
+    let mut t = String::with_capacity(event.len().saturating_add(256));
     t.push_str("{\"event\":");
-    json::write_canonical(event, &mut t);
+    t.push_str(event);
     t.push_str(",\"expected_version\":");
     match envelope.expected_version {
         Some(v) => t.push_str(&v.to_string()),
@@ -185,8 +188,11 @@ impl Engine {
     /// or a defect; every refusal by a rule is a `rejected` outcome.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<Outcome, Error> {
         occurred_on(&envelope.occurred_at)?;
-        let event = json::to_canonical_value(&envelope.event)?;
-        let fp = fingerprint_of(envelope, &event)?;
+        // The event's canonical text, written once, and hashed as it is. Events that carry a
+        // document (whose fields are not declared in key order) come with the JSON value the
+        // text was sorted through; the audit keeps the document from it.
+        let (text, value) = json::text_and_value(&SortedEvent(&envelope.event))?;
+        let fp = fingerprint_of(envelope, &text)?;
         let key = &envelope.idempotency_key;
         if let Some(done) = self.processed.get(key) {
             if done.fingerprint != fp {
@@ -217,7 +223,7 @@ impl Engine {
             );
             return Ok(self.reject(envelope, r));
         }
-        match self.plan(envelope, event) {
+        match self.plan(envelope, &text, value) {
             Ok(plan) => self.commit(envelope, fp, plan),
             Err(apply::Fail::Rejected(r)) => Ok(self.reject(envelope, r)),
             Err(apply::Fail::Error(e)) if e.code == ErrorCode::InternalError => Err(e),

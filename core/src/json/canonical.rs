@@ -25,6 +25,15 @@ pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Err
 /// declare their fields sorted for this). When any object's keys do not, the text is read back
 /// as a JSON value and written again by [`write_canonical`], which sorts. Both give the same bytes.
 pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    text_and_value(value).map(|(text, _)| text)
+}
+
+/// [`to_canonical_string`], with the JSON value it built when it had to sort keys (`None` when
+/// the value was written straight to text): a caller that needs the value too does not read the
+/// text back a second time.
+pub(crate) fn text_and_value<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<(String, Option<Value>), Error> {
     let sorted = Cell::new(true);
     let mut out = Vec::with_capacity(256);
     let mut ser = serde_json::Serializer::with_formatter(
@@ -41,15 +50,16 @@ pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, E
         .map_err(|e| Error::internal(format!("could not serialise the result: {e}")))?;
     if sorted.get() {
         return String::from_utf8(out)
+            .map(|text| (text, None))
             .map_err(|e| Error::internal(format!("the result is not UTF-8: {e}")));
     }
     // Read back the text just written, rather than serialising `value` again into a `Value`:
     // the same bytes, and no second serialiser instantiated for every output type.
     let v: Value = serde_json::from_slice(&out)
         .map_err(|e| Error::internal(format!("could not re-read the result: {e}")))?;
-    let mut text = String::new();
+    let mut text = String::with_capacity(out.len());
     write_canonical(&v, &mut text);
-    Ok(text)
+    Ok((text, Some(v)))
 }
 
 /// A compact formatter writing canonical escapes and checking that object keys are sorted.

@@ -4,7 +4,7 @@ mod canonical;
 mod limits;
 mod pointer;
 
-pub(crate) use canonical::{Escaped, write_string};
+pub(crate) use canonical::{Escaped, text_and_value, write_string};
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
 pub use limits::{Limits, check_limits};
 
