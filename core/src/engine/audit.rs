@@ -102,7 +102,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Written field by field in key order (the same bytes as the canonical JSON of the entry's value
 /// without `hash`), so sealing an entry copies nothing.
 pub fn hashed_text(entry: &AuditEntry) -> Result<String, Error> {
-    let mut t = String::with_capacity(256);
+    // Most entries (a recorded document, before and after) fit without growing.
+    let mut t = String::with_capacity(1024);
     write_entry(entry, false, &mut t);
     Ok(t)
 }

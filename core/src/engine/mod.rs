@@ -409,10 +409,10 @@ impl Engine {
         t.push_str("],\"audit_head\":");
         json::write_string(self.audit.head(), &mut t);
         t.push_str(",\"exceptions\":");
-        json::write_canonical(&json::to_canonical_value(&self.exceptions)?, &mut t);
+        t.push_str(&json::to_canonical_string(&self.exceptions)?);
         if let Some(p) = &self.policy {
             t.push_str(",\"ownership_policy\":");
-            json::write_canonical(&json::to_canonical_value(p)?, &mut t);
+            t.push_str(&json::to_canonical_string(p)?);
         }
         t.push_str(",\"processed\":{");
         for (i, (k, p)) in self.processed.iter().enumerate() {
@@ -703,7 +703,7 @@ fn write_docs<T: Serialize>(docs: &BTreeMap<Id, T>, t: &mut String) -> Result<()
         }
         json::write_string(id.as_str(), t);
         t.push(':');
-        json::write_canonical(&json::to_canonical_value(d)?, t);
+        t.push_str(&json::to_canonical_string(d)?);
     }
     t.push('}');
     Ok(())
@@ -715,7 +715,7 @@ fn write_world(w: &World, t: &mut String) -> Result<(), Error> {
     write_docs(&w.change_orders, t)?;
     if let Some(c) = &w.contract {
         t.push_str(",\"contract\":");
-        json::write_canonical(&json::to_canonical_value(c)?, t);
+        t.push_str(&json::to_canonical_string(c)?);
     }
     t.push_str(",\"expenses\":");
     write_docs(&w.expenses, t)?;
@@ -723,7 +723,7 @@ fn write_world(w: &World, t: &mut String) -> Result<(), Error> {
     write_docs(&w.invoices, t)?;
     if let Some(l) = &w.ledger {
         t.push_str(",\"ledger\":");
-        json::write_canonical(&json::to_canonical_value(l)?, t);
+        t.push_str(&json::to_canonical_string(l)?);
     }
     t.push_str(",\"milestones\":");
     write_docs(&w.milestones, t)?;

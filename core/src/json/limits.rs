@@ -90,13 +90,19 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
             b'"' => {
                 let start = i + 1;
                 let mut j = start;
+                // To the closing quote, over escapes, a vector of bytes at a time.
                 loop {
-                    match bytes.get(j) {
-                        None => return Ok(()),
-                        Some(b'\\') => j += 2,
-                        Some(b'"') => break,
-                        Some(_) => j += 1,
+                    let Some(at) = bytes
+                        .get(j..)
+                        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+                    else {
+                        return Ok(());
+                    };
+                    j += at;
+                    if bytes.get(j) == Some(&b'"') {
+                        break;
                     }
+                    j += 2;
                 }
                 let len = j - start;
                 // A string directly inside an object that is followed by ':' is a key.

@@ -32,6 +32,15 @@ pub(crate) fn de_error<E: serde::de::Error>(e: Error) -> E {
 /// code is not duplicated per document type for path tracking.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     check_limits(bytes, limits)?;
+    // Valid UTF-8 as a whole (checked at once, many bytes at a time) is parsed without checking
+    // each string again; the WebAssembly build keeps one parser per document type, for its size.
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
+        de.end().map_err(|e| malformed(&e))?;
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
     de.end().map_err(|e| malformed(&e))?;
