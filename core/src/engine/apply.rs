@@ -227,8 +227,8 @@ fn value<T: Serialize + ?Sized>(v: &T) -> Result<Value, Error> {
 fn change(path: impl Into<String>, before: Value, after: Value) -> AuditChange {
     AuditChange {
         path: path.into(),
-        before,
-        after,
+        before: std::sync::Arc::new(before),
+        after: std::sync::Arc::new(after),
     }
 }
 

@@ -10,6 +10,8 @@
 //! (`AUDIT_CHAIN_BROKEN`), and, given the head hash recorded elsewhere, a chain cut short or
 //! rewritten to its end (`AUDIT_HEAD_MISMATCH`).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -31,10 +33,12 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 pub struct AuditChange {
     /// A JSON pointer into the engine's state (`/time_entries/TE-7/status`).
     pub path: String,
+    // Both values are shared: the audit entry and the event's outcome hold the same ones, and a
+    // copy of the engine clones no document.
     /// The value before the event (`null` when it did not exist).
-    pub before: Value,
+    pub before: Arc<Value>,
     /// The value after the event (`null` when it was removed).
-    pub after: Value,
+    pub after: Arc<Value>,
 }
 
 /// What the engine records about an applied event, before it is chained.

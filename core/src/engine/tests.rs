@@ -103,15 +103,15 @@ fn an_applied_event_raises_the_version_and_records_what_changed() {
     assert_eq!(o.version, 1);
     assert_eq!(o.changes.len(), 1);
     assert_eq!(o.changes[0].path, "/time_entries/TE-1");
-    assert_eq!(o.changes[0].before, Value::Null);
+    assert_eq!(*o.changes[0].before, Value::Null);
     let o = applied(
         &mut e,
         &env("k2", "psa", id_event("time_entry.approved", "TE-1")),
     );
     assert_eq!(o.version, 2);
     assert_eq!(o.changes[0].path, "/time_entries/TE-1/status");
-    assert_eq!(o.changes[0].before, json!("submitted"));
-    assert_eq!(o.changes[0].after, json!("approved"));
+    assert_eq!(*o.changes[0].before, json!("submitted"));
+    assert_eq!(*o.changes[0].after, json!("approved"));
     assert_eq!(e.audit().len(), 2);
     assert_eq!(e.audit()[1].event_type, "time_entry.approved");
     assert_eq!(e.audit()[1].correlation_id.as_str(), "c-k2");

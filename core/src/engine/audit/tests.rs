@@ -17,8 +17,8 @@ fn record(n: u64) -> AuditRecord {
         event_type: "time_entry.approved".to_owned(),
         changes: vec![AuditChange {
             path: format!("/time_entries/TE-{n}/status"),
-            before: json!("submitted"),
-            after: json!("approved"),
+            before: json!("submitted").into(),
+            after: json!("approved").into(),
         }],
     }
 }
@@ -43,8 +43,8 @@ fn spec_example() -> AuditLog {
         event_type: "time_entry.approved".to_owned(),
         changes: vec![AuditChange {
             path: "/time_entries/TE-7/status".to_owned(),
-            before: json!("submitted"),
-            after: json!("approved"),
+            before: json!("submitted").into(),
+            after: json!("approved").into(),
         }],
     })
     .unwrap();
@@ -57,13 +57,13 @@ fn spec_example() -> AuditLog {
         changes: vec![
             AuditChange {
                 path: "/time_entries/TE-7/status".to_owned(),
-                before: json!("approved"),
-                after: json!("billed"),
+                before: json!("approved").into(),
+                after: json!("billed").into(),
             },
             AuditChange {
                 path: "/ledger/TE-7".to_owned(),
-                before: Value::Null,
-                after: json!({"amount": "1200.00", "currency": "USD"}),
+                before: Value::Null.into(),
+                after: json!({"amount": "1200.00", "currency": "USD"}).into(),
             },
         ],
     })
@@ -144,7 +144,7 @@ fn a_chain_read_back_from_json_still_verifies() {
 fn an_edited_amount_is_found_at_the_edited_entry() {
     let log = spec_example();
     let mut entries = log.entries().to_vec();
-    entries[1].changes[1].after = json!({"amount": "120.00", "currency": "USD"});
+    entries[1].changes[1].after = json!({"amount": "120.00", "currency": "USD"}).into();
     let p = verify(&entries, None).unwrap().problem.unwrap();
     assert_eq!(p.code, ErrorCode::AuditEntryTampered);
     assert_eq!((p.index, p.version), (1, 2));
@@ -305,8 +305,8 @@ proptest::proptest! {
             event_type: text.clone(),
             changes: vec![AuditChange {
                 path: path.clone(),
-                before: serde_json::json!({"z": n, "a": [text.clone(), null, true], "m": {"b": 1.5, "a": "x"}}),
-                after: serde_json::Value::String(text.clone()),
+                before: serde_json::json!({"z": n, "a": [text.clone(), null, true], "m": {"b": 1.5, "a": "x"}}).into(),
+                after: serde_json::Value::String(text.clone()).into(),
             }],
             prev_hash: GENESIS_HASH.to_owned(),
             hash: String::new(),
