@@ -7,8 +7,8 @@ time increments or day rates), hourly pricing from the dated rate card (role ent
 half-up to cents, and the ceiling in `split` mode over the eligible items sorted by date and id.
 Its result carries lines, held items, totals, the ceiling status and held items by reason; it leaves
 out the aging summary and the backlog. The benchmark checks that its lines, held items, totals and
-ceiling equal billwise's before timing anything (the split line's exact hours to 20 decimals: their
-28th digit can round apart between rust_decimal and Python's default 28-digit context).
+ceiling equal billwise's before timing anything (the split line's hours are kept to 12 decimals,
+rounded down, as the ledger keeps them).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Dict, List, Optional, Tuple
 
 CENT = Decimal("0.01")
+# The ledger keeps billed hours to 12 decimals (rounded down).
+LEDGER_QUANTITY = Decimal("1e-12")
 QUANTITY = Decimal("0.0001")
 ZERO = Decimal("0")
 ALLOWED = ("active", "completed")
@@ -89,6 +91,16 @@ def preview_invoice(req: Dict[str, Any]) -> Dict[str, Any]:
             continue
         pid = e["project_id"]
         p = projects.get(pid)
+        # Check 3 (the task is billable) comes before check 4 (the project), for a known project.
+        if p is not None:
+            ptasks = tasks[pid]
+            task = ptasks.get(e["task_id"])
+            if task is None and ptasks:
+                hold("not_billable", f"task {e['task_id']} is not a task of project {pid}")
+                continue
+            if task is not None and not task[0]:
+                hold("not_billable", f"task {e['task_id']} of project {pid} is non-billable")
+                continue
         if p is None:
             hold("project_status", f"project {pid} of time entry {eid} is not part of this billing run")
             continue
@@ -119,15 +131,7 @@ def preview_invoice(req: Dict[str, Any]) -> Dict[str, Any]:
                 would_bill(),
             )
             continue
-        ptasks = tasks[pid]
         tid = e["task_id"]
-        task = ptasks.get(tid)
-        if task is None and ptasks:
-            hold("not_billable", f"task {tid} is not a task of project {pid}")
-            continue
-        if task is not None and not task[0]:
-            hold("not_billable", f"task {tid} of project {pid} is non-billable")
-            continue
         r = rate_for(e["role"], d)
         if r is None:
             hold(
@@ -171,9 +175,11 @@ def preview_invoice(req: Dict[str, Any]) -> Dict[str, Any]:
         room = ZERO if crossed else max(limit - used, ZERO)
         crossed = True
         if room > 0:
-            share = room / amount
-            line["quantity"] = _plain((hours * share).quantize(QUANTITY, ROUND_DOWN))
-            line["billed_hours"] = _plain(hours * share)
+            # The hours the room pays for (multiplied before dividing, as billwise does), kept to
+            # 12 decimals rounded down; shown to 4.
+            part = hours * room / amount
+            line["quantity"] = _plain(part.quantize(QUANTITY, ROUND_DOWN))
+            line["billed_hours"] = _plain(part.quantize(LEDGER_QUANTITY, ROUND_DOWN))
             line["amount"] = _money(room, currency)
             line["ceiling_split"] = True
             used += room

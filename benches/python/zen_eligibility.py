@@ -38,10 +38,11 @@ def decision(req: Dict[str, Any]) -> str:
     rules = [
         rule(1, "not_approved", status='!= "approved"'),
         rule(2, "not_billable", billable="false"),
-        rule(3, "project_status", project='not in ["active", "completed"]'),
-        rule(4, "outside_contract_period", date=f'< date("{c["start_date"]}") or > date("{c["end_date"]}")'),
-        rule(5, "outside_billing_period", date=f'< date("{p["start"]}") or > date("{p["end"]}")'),
-        rule(6, "not_billable", task="false"),
+        # The task check comes before the project check, as in the spec's order.
+        rule(3, "not_billable", task="false"),
+        rule(4, "project_status", project='not in ["active", "completed"]'),
+        rule(5, "outside_contract_period", date=f'< date("{c["start_date"]}") or > date("{c["end_date"]}")'),
+        rule(6, "outside_billing_period", date=f'< date("{p["start"]}") or > date("{p["end"]}")'),
         rule(7, "missing_rate", role=f"not in {json.dumps(roles)}"),
         rule(8, "eligible"),
     ]
