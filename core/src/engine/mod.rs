@@ -85,10 +85,7 @@ struct SnapshotRef<'a> {
 /// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
-    fingerprint_of(
-        envelope,
-        &json::to_canonical_string(&SortedEvent(&envelope.event))?,
-    )
+    fingerprint_of(envelope, &json::to_canonical_string(&envelope.event)?)
 }
 
 /// [`fingerprint`] given the event's canonical JSON text.
@@ -191,7 +188,7 @@ impl Engine {
         // The event's canonical text, written once, and hashed as it is. Events that carry a
         // document (whose fields are not declared in key order) come with the JSON value the
         // text was sorted through; the audit keeps the document from it.
-        let (text, value) = json::text_and_value(&SortedEvent(&envelope.event))?;
+        let (text, value) = json::text_and_value(&envelope.event)?;
         let fp = fingerprint_of(envelope, &text)?;
         let key = &envelope.idempotency_key;
         if let Some(done) = self.processed.get(key) {

@@ -70,13 +70,16 @@ macro_rules! events {
         // Deserialisation is written by hand (`EventFields`, below): serde's derive for an
         // internally tagged enum buffers every event into an intermediate tree before choosing
         // the variant, which is slower and, over documents this size, doubles the parsing code.
-        #[derive(Debug, Clone, PartialEq, Serialize)]
+        // Serialisation is written by hand too (below), with `type` in its sorted place, so the
+        // canonical text comes out in one pass. The `serde` attributes describe the wire form to
+        // the JSON Schema derive.
+        #[derive(Debug, Clone, PartialEq)]
         #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-        #[serde(tag = "type", deny_unknown_fields)]
+        #[cfg_attr(feature = "schema", serde(tag = "type", deny_unknown_fields))]
         pub enum Event {
             $(
                 #[doc = $ddoc]
-                #[serde(rename = $ds)]
+                #[cfg_attr(feature = "schema", serde(rename = $ds))]
                 $dv {
                     /// The document.
                     $dfield: $dty,
@@ -84,7 +87,7 @@ macro_rules! events {
             )+
             $(
                 #[doc = concat!("The `", $te, "` event of the `", stringify!($tm), "` machine.")]
-                #[serde(rename = $ts)]
+                #[cfg_attr(feature = "schema", serde(rename = $ts))]
                 $tv {
                     /// The document whose lifecycle the event drives.
                     id: Id,
@@ -92,7 +95,7 @@ macro_rules! events {
             )+
             /// A billing run over the engine's state, recorded as a draft invoice: its lines go
             /// to the billed ledger and the items they bill become `billed`.
-            #[serde(rename = "invoice.drafted")]
+            #[cfg_attr(feature = "schema", serde(rename = "invoice.drafted"))]
             InvoiceDrafted {
                 /// The new invoice's id.
                 invoice_id: Id,
@@ -102,7 +105,7 @@ macro_rules! events {
                 as_of: Date,
             },
             /// A payment applied to a posted invoice.
-            #[serde(rename = "payment.received")]
+            #[cfg_attr(feature = "schema", serde(rename = "payment.received"))]
             PaymentReceived {
                 /// The payment's id.
                 payment_id: Id,
@@ -114,7 +117,7 @@ macro_rules! events {
                 date: Date,
             },
             /// A credit note giving back all or part of items billed on a posted invoice.
-            #[serde(rename = "credit_note.issued")]
+            #[cfg_attr(feature = "schema", serde(rename = "credit_note.issued"))]
             CreditNoteIssued {
                 /// The credit note's id.
                 credit_note_id: Id,
@@ -151,16 +154,14 @@ macro_rules! events {
             }
         }
 
-        /// An event serialised with its keys in sorted order (`type` in its place, not first as
-        /// the derived `Serialize` of an internally tagged enum writes it): the canonical text
-        /// comes out in one pass, without being read back and sorted. The same bytes.
-        pub(crate) struct SortedEvent<'a>(pub(crate) &'a Event);
-
-        impl Serialize for SortedEvent<'_> {
+        /// An event as a map with its keys in sorted order (`type` in its place, not first as
+        /// serde's derive for an internally tagged enum writes it): the canonical text comes out
+        /// in one pass, without being read back and sorted.
+        impl Serialize for Event {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
-                let tag = self.0.type_name();
-                match self.0 {
+                let tag = self.type_name();
+                match self {
                     $( Event::$dv { $dfield } => {
                         let mut m = s.serialize_map(Some(2))?;
                         if stringify!($dfield) < "type" {

@@ -34,10 +34,18 @@ pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, E
 pub(crate) fn text_and_value<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<(String, Option<Value>), Error> {
-    let sorted = Cell::new(true);
     let mut out = Vec::with_capacity(256);
+    let sorted = write_checked(value, &mut out)?;
+    finish(out, sorted)
+}
+
+/// Serialises `value` into `out` with canonical escapes; whether every object's keys came sorted.
+/// (The only part of [`text_and_value`] that depends on `T`: kept small, it is compiled once per
+/// output type.)
+fn write_checked<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<bool, Error> {
+    let sorted = Cell::new(true);
     let mut ser = serde_json::Serializer::with_formatter(
-        &mut out,
+        out,
         SortedCheck {
             sorted: &sorted,
             levels: Vec::new(),
@@ -45,10 +53,18 @@ pub(crate) fn text_and_value<T: Serialize + ?Sized>(
             in_key: false,
         },
     );
-    value
-        .serialize(&mut ser)
-        .map_err(|e| Error::internal(format!("could not serialise the result: {e}")))?;
-    if sorted.get() {
+    value.serialize(&mut ser).map_err(serialise_error)?;
+    Ok(sorted.get())
+}
+
+fn serialise_error(e: serde_json::Error) -> Error {
+    Error::internal(format!("could not serialise the result: {e}"))
+}
+
+/// The text [`write_checked`] wrote, sorted through a JSON value when its keys were not.
+#[inline(never)]
+fn finish(out: Vec<u8>, sorted: bool) -> Result<(String, Option<Value>), Error> {
+    if sorted {
         return String::from_utf8(out)
             .map(|text| (text, None))
             .map_err(|e| Error::internal(format!("the result is not UTF-8: {e}")));
