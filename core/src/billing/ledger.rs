@@ -179,14 +179,24 @@ impl<'a> LedgerIndex<'a> {
                 .at(at));
             }
             if quantity > net.quantity || amount > net.amount {
+                // Say which of the two is over: a credit by quantity of an item billed at no
+                // amount is over in quantity only.
+                let (given, billed) = if quantity > net.quantity {
+                    (
+                        format!("quantity {}", crate::model::Dec(quantity)),
+                        crate::model::Dec(net.quantity).to_string(),
+                    )
+                } else {
+                    (
+                        Money::new(amount, currency).amount_string(),
+                        Money::new(net.amount, currency).amount_string(),
+                    )
+                };
                 return Err(Error::new(
                     ErrorCode::LedgerInvalidCredit,
                     format!(
-                        "credit note `{}` gives back more of `{}` than is billed ({} of {})",
-                        c.credit_note_id,
-                        c.item_id,
-                        Money::new(amount, currency).amount_string(),
-                        Money::new(net.amount, currency).amount_string()
+                        "credit note `{}` gives back more of `{}` than is billed ({given} of {billed})",
+                        c.credit_note_id, c.item_id,
                     ),
                 )
                 .at(at));

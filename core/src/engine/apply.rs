@@ -1208,6 +1208,38 @@ impl Engine {
             });
         }
         let currency = contract.currency;
+        // A credit note gives back what its own invoice billed, net of that invoice's earlier
+        // credit notes. The ledger nets an item over every invoice that billed it, so an item
+        // credited in full on one invoice and billed again on another would otherwise let the
+        // first invoice's credit notes give back the second one's billing (and voiding the second
+        // invoice would then leave more credited than billed).
+        let own = BilledLedger {
+            contract_id: ledger.contract_id.clone(),
+            entries: ledger
+                .entries
+                .iter()
+                .filter(|e| &e.invoice_id == invoice_id)
+                .cloned()
+                .collect(),
+            credits: next_ledger
+                .credits
+                .iter()
+                .filter(|c| {
+                    &c.credit_note_id == credit_note_id || inv.credit_notes.contains(&c.credit_note_id)
+                })
+                .cloned()
+                .collect(),
+            schema_version: ledger.schema_version,
+        };
+        if let Err(e) = LedgerIndex::new(Some(&own), currency) {
+            return rejected(
+                e.code,
+                format!(
+                    "invoice `{invoice_id}` cannot give back that much, net of its earlier credit notes: {}",
+                    e.message
+                ),
+            );
+        }
         let before = LedgerIndex::new(Some(ledger), currency)?.total()?;
         let after = LedgerIndex::new(Some(&next_ledger), currency)?.total()?;
         let amount = Money::new(
