@@ -1225,7 +1225,8 @@ impl Engine {
                 .credits
                 .iter()
                 .filter(|c| {
-                    &c.credit_note_id == credit_note_id || inv.credit_notes.contains(&c.credit_note_id)
+                    &c.credit_note_id == credit_note_id
+                        || inv.credit_notes.contains(&c.credit_note_id)
                 })
                 .cloned()
                 .collect(),
