@@ -33,7 +33,7 @@ pub fn preview_json(preview: &InvoicePreview<'_>) -> Result<String, Error> {
     out.push_str(",\"contract_id\":");
     write_string(preview.contract_id.as_str(), &mut out);
     out.push_str(",\"contract_version\":");
-    out.push_str(itoa(u64::from(preview.contract_version)).as_str());
+    number(preview.contract_version, &mut out);
     out.push_str(",\"currency\":");
     write_string(preview.currency.code(), &mut out);
     out.push_str(",\"held\":[");
@@ -71,8 +71,10 @@ fn value<T: Serialize + ?Sized>(v: &T, out: &mut String) -> Result<(), Error> {
     Ok(())
 }
 
-fn itoa(n: u64) -> String {
-    n.to_string()
+fn number(n: u32, out: &mut String) {
+    use std::fmt::Write;
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 fn date(d: Date, out: &mut String) {
@@ -106,7 +108,7 @@ fn line(l: &PreviewLine<'_>, out: &mut String) {
         out.push_str(",\"ceiling_split\":true");
     }
     out.push_str(",\"contract_version\":");
-    out.push_str(itoa(u64::from(l.contract_version)).as_str());
+    number(l.contract_version, out);
     out.push_str(",\"date\":");
     date(l.date, out);
     out.push_str(",\"description\":");

@@ -341,9 +341,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Evaluates an envelope against the current state.
-    /// Evaluates an envelope against the current state; `event` is the event's JSON value
-    /// (already built for the fingerprint), whose document an upsert records as is.
+    /// Evaluates an envelope against the current state. `text` is the event's canonical JSON
+    /// (already written for the fingerprint) and `value` the JSON value it was sorted through,
+    /// if any; an upsert records the event's document from them as is.
     pub(super) fn plan(
         &self,
         env: &Envelope,

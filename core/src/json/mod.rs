@@ -36,12 +36,16 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<
     // each string again; the WebAssembly build keeps one parser per document type, for its size.
     #[cfg(not(target_arch = "wasm32"))]
     if let Ok(text) = std::str::from_utf8(bytes) {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
-        de.end().map_err(|e| malformed(&e))?;
-        return Ok(value);
+        return read(serde_json::Deserializer::from_str(text), bytes);
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    read(serde_json::Deserializer::from_slice(bytes), bytes)
+}
+
+/// Reads one `T` and the end of the input from `de`, whose input is `bytes` (for error paths).
+fn read<'de, R: serde_json::de::Read<'de>, T: serde::Deserialize<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    bytes: &[u8],
+) -> Result<T, Error> {
     let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)

@@ -130,36 +130,33 @@ impl Date {
 }
 
 impl Date {
-    /// Appends the `YYYY-MM-DD` text of the date to `out` (what `Display` writes, without the
-    /// formatting machinery).
-    pub(crate) fn write_to(self, out: &mut String) {
-        let digit = |n: u16| char::from(b'0' + (n % 10) as u8);
-        if self.year > 9999 {
-            use std::fmt::Write;
-            let _ = write!(out, "{self}");
-            return;
-        }
+    /// The `YYYY-MM-DD` text of the date, as ASCII bytes (the year is 1 to 9999 by construction).
+    fn text(self) -> [u8; 10] {
+        let digit = |n: u16| b'0' + (n % 10) as u8;
         let (y, m, d) = (self.year, u16::from(self.month), u16::from(self.day));
-        for c in [
+        [
             digit(y / 1000),
             digit(y / 100),
             digit(y / 10),
             digit(y),
-            '-',
+            b'-',
             digit(m / 10),
             digit(m),
-            '-',
+            b'-',
             digit(d / 10),
             digit(d),
-        ] {
-            out.push(c);
-        }
+        ]
+    }
+
+    /// Appends the `YYYY-MM-DD` text of the date to `out`, without the formatting machinery.
+    pub(crate) fn write_to(self, out: &mut String) {
+        out.push_str(std::str::from_utf8(&self.text()).unwrap_or_default());
     }
 }
 
 impl std::fmt::Display for Date {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        f.write_str(std::str::from_utf8(&self.text()).map_err(|_| std::fmt::Error)?)
     }
 }
 
