@@ -288,6 +288,10 @@ case("preview_invoice", "expense-fx-overflows",
                    expenses=[{"id": "EX-1", "project_id": "P-1", "category": "travel",
                               "date": "2026-03-03", "amount": {"amount": "1000000000000000000000000.00", "currency": "EUR"},
                               "fx_rate": "100000", "status": "approved"}]))
+case("preview_invoice", "rate-written-as-a-list",
+     "a rate written as a list [amount, currency] instead of an object is refused as the wrong type at the rate, never read by position",
+     err("INPUT_INVALID_TYPE", "/contract/rate_card/entries/0/rate"),
+     input=preview(contract=contract(rate_card={"entries": [{"role": "Consultant", "rate": ["150.00", "USD"], "effective_from": "2026-01-01"}]})))
 
 ENVELOPE = text({"idempotency_key": "rec-TE-1", "correlation_id": "c-1", "source": "psa", "occurred_at": "2026-01-20T10:00:00Z",
                  "event": {"type": "time_entry.recorded", "time_entry": entry(status="submitted")}})

@@ -357,7 +357,7 @@ impl Engine {
         let mut doc = |field: &str| {
             let v = value
                 .take()
-                .or_else(|| serde_json::from_str::<Value>(text).ok());
+                .or_else(|| serde_json::from_slice::<Value>(text.as_bytes()).ok());
             match v {
                 Some(Value::Object(mut m)) => m.remove(field),
                 _ => None,

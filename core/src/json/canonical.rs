@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// Converts any serialisable value to a JSON value.
 pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
-    serde_json::from_str(&to_canonical_string(value)?)
+    serde_json::from_slice(to_canonical_string(value)?.as_bytes())
         .map_err(|e| Error::internal(format!("could not re-read the result: {e}")))
 }
 

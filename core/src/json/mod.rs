@@ -3,6 +3,7 @@
 mod canonical;
 mod limits;
 mod pointer;
+mod strict;
 
 pub(crate) use canonical::{Escaped, text_and_value, write_string};
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
@@ -46,7 +47,7 @@ fn read<'de, R: serde_json::de::Read<'de>, T: serde::Deserialize<'de>>(
     mut de: serde_json::Deserializer<R>,
     bytes: &[u8],
 ) -> Result<T, Error> {
-    let value = T::deserialize(&mut de).map_err(|e| convert(bytes, &e))?;
+    let value = T::deserialize(strict::Strict(&mut de)).map_err(|e| convert(bytes, &e))?;
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)
 }
