@@ -71,31 +71,31 @@ pub(super) fn write(world: &mut World, w: Write) {
     match w {
         Write::Contract(d) => world.contract = Some(*d),
         Write::Opportunity(d) => {
-            world.opportunities.insert(d.id.clone(), *d);
+            world.opportunities.insert(d.id.clone(), d);
         }
         Write::ChangeOrder(d) => {
-            world.change_orders.insert(d.id.clone(), *d);
+            world.change_orders.insert(d.id.clone(), d);
         }
         Write::Project(d) => {
-            world.projects.insert(d.id.clone(), *d);
+            world.projects.insert(d.id.clone(), d);
         }
         Write::TimeEntry(d) => {
-            world.time_entries.insert(d.id.clone(), *d);
+            world.time_entries.insert(d.id.clone(), d);
         }
         Write::Expense(d) => {
-            world.expenses.insert(d.id.clone(), *d);
+            world.expenses.insert(d.id.clone(), d);
         }
         Write::Milestone(d) => {
-            world.milestones.insert(d.id.clone(), *d);
+            world.milestones.insert(d.id.clone(), d);
         }
         Write::MilestoneRemoved(id) => {
             world.milestones.remove(&id);
         }
         Write::Invoice(d) => {
-            world.invoices.insert(d.id.clone(), *d);
+            world.invoices.insert(d.id.clone(), d);
         }
         Write::Payment(d) => {
-            world.payments.insert(d.id.clone(), *d);
+            world.payments.insert(d.id.clone(), d);
         }
         Write::Ledger(d) => world.ledger = Some(*d),
     }
@@ -155,7 +155,7 @@ macro_rules! doc {
                 Ok(())
             }
             fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self> {
-                world.$world.get(id)
+                world.$world.get(id).map(|d| &**d)
             }
             fn into_write(self) -> Write {
                 Write::$wvar(Box::new(self))
@@ -738,7 +738,7 @@ impl Engine {
             .change_orders
             .values()
             .filter(|c| c.id != co.id)
-            .cloned()
+            .map(|c| (**c).clone())
             .collect();
         change_orders.push(co.clone());
         let amended = billing::milestones_as_amended(contract, &change_orders, day);
@@ -924,7 +924,8 @@ impl Engine {
                 if let Some(d) = self.world.time_entries.get(id.as_str())
                     && d.status.as_str() == from_state
                 {
-                    let (n, ch) = self.move_doc(d, MachineName::TimeEntry, event, system, &none)?;
+                    let (n, ch) =
+                        self.move_doc(&**d, MachineName::TimeEntry, event, system, &none)?;
                     plan.changes.push(ch);
                     plan.writes.push(n.into_write());
                 }
@@ -933,7 +934,8 @@ impl Engine {
                 if let Some(d) = self.world.expenses.get(id.as_str())
                     && d.status.as_str() == from_state
                 {
-                    let (n, ch) = self.move_doc(d, MachineName::Expense, event, system, &none)?;
+                    let (n, ch) =
+                        self.move_doc(&**d, MachineName::Expense, event, system, &none)?;
                     plan.changes.push(ch);
                     plan.writes.push(n.into_write());
                 }
@@ -947,7 +949,8 @@ impl Engine {
                 if let Some(d) = self.world.milestones.get(id.as_str())
                     && d.status.as_str() == from
                 {
-                    let (n, ch) = self.move_doc(d, MachineName::Milestone, event, system, &none)?;
+                    let (n, ch) =
+                        self.move_doc(&**d, MachineName::Milestone, event, system, &none)?;
                     plan.changes.push(ch);
                     plan.writes.push(n.into_write());
                 }
@@ -1109,7 +1112,7 @@ impl Engine {
             ..GuardContext::default()
         };
         let (mut next, ch) = self.move_doc(
-            inv,
+            &**inv,
             MachineName::Invoice,
             "payment_received",
             env.source.as_str(),
@@ -1255,7 +1258,7 @@ impl Engine {
             ..GuardContext::default()
         };
         let (mut next, ch) = self.move_doc(
-            inv,
+            &**inv,
             MachineName::Invoice,
             "credit_issued",
             env.source.as_str(),

@@ -58,7 +58,7 @@ use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion};
 pub struct Engine {
     world: World,
     audit: AuditLog,
-    processed: BTreeMap<Id, Processed>,
+    processed: BTreeMap<Id, Box<Processed>>,
     exceptions: Vec<ExceptionEntry>,
     /// Idempotency key → position in `exceptions` of its latest unresolved entry.
     open: BTreeMap<Id, usize>,
@@ -77,7 +77,7 @@ struct SnapshotRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ownership_policy: Option<&'a OwnershipPolicy>,
     state: &'a World,
-    processed: &'a BTreeMap<Id, Processed>,
+    processed: &'a BTreeMap<Id, Box<Processed>>,
     exceptions: &'a [ExceptionEntry],
     audit: &'a [AuditEntry],
 }
@@ -370,10 +370,10 @@ impl Engine {
         let version = self.version();
         self.processed.insert(
             envelope.idempotency_key.clone(),
-            Processed {
+            Box::new(Processed {
                 fingerprint,
                 version,
-            },
+            }),
         );
         if let Some(i) = self.open.remove(&envelope.idempotency_key)
             && let Some(entry) = self.exceptions.get_mut(i)
@@ -537,14 +537,14 @@ impl Engine {
         Ok(PreviewInvoiceRequest {
             schema_version: SchemaVersion,
             contract,
-            change_orders: w.change_orders.values().cloned().collect(),
-            projects: w.projects.values().cloned().collect(),
-            time_entries: w.time_entries.values().cloned().collect(),
-            expenses: w.expenses.values().cloned().collect(),
+            change_orders: w.change_orders.values().map(|d| (**d).clone()).collect(),
+            projects: w.projects.values().map(|d| (**d).clone()).collect(),
+            time_entries: w.time_entries.values().map(|d| (**d).clone()).collect(),
+            expenses: w.expenses.values().map(|d| (**d).clone()).collect(),
             milestones: if w.milestones.is_empty() {
                 None
             } else {
-                Some(w.milestones.values().cloned().collect())
+                Some(w.milestones.values().map(|d| (**d).clone()).collect())
             },
             ledger: w.ledger.clone(),
             period,

@@ -87,7 +87,7 @@ fn setup() -> Vec<Envelope> {
 fn draw(rng: &mut Rng, step: usize, sent: &[Envelope], engine: &Engine) -> (Vec<Envelope>, bool) {
     let version = engine.version();
     // Mostly drive invoices the engine holds, so posting, payments and credits are reached.
-    let held: Vec<&InvoiceRecord> = engine.state().invoices.values().collect();
+    let held: Vec<&InvoiceRecord> = engine.state().invoices.values().map(|i| &**i).collect();
     let invoice = |rng: &mut Rng| -> String {
         if !held.is_empty() && rng.chance(75) {
             rng.pick(&held).id.as_str().to_owned()

@@ -518,28 +518,28 @@ pub struct World {
     pub contract: Option<Contract>,
     /// Opportunities, by id.
     #[serde(default)]
-    pub opportunities: BTreeMap<Id, Opportunity>,
+    pub opportunities: BTreeMap<Id, Box<Opportunity>>,
     /// Change orders, by id.
     #[serde(default)]
-    pub change_orders: BTreeMap<Id, ChangeOrder>,
+    pub change_orders: BTreeMap<Id, Box<ChangeOrder>>,
     /// Projects, by id.
     #[serde(default)]
-    pub projects: BTreeMap<Id, Project>,
+    pub projects: BTreeMap<Id, Box<Project>>,
     /// Time entries, by id.
     #[serde(default)]
-    pub time_entries: BTreeMap<Id, TimeEntry>,
+    pub time_entries: BTreeMap<Id, Box<TimeEntry>>,
     /// Expenses, by id.
     #[serde(default)]
-    pub expenses: BTreeMap<Id, Expense>,
+    pub expenses: BTreeMap<Id, Box<Expense>>,
     /// Milestones, by id.
     #[serde(default)]
-    pub milestones: BTreeMap<Id, Milestone>,
+    pub milestones: BTreeMap<Id, Box<Milestone>>,
     /// Invoices, by id.
     #[serde(default)]
-    pub invoices: BTreeMap<Id, InvoiceRecord>,
+    pub invoices: BTreeMap<Id, Box<InvoiceRecord>>,
     /// Payments, by id.
     #[serde(default)]
-    pub payments: BTreeMap<Id, Payment>,
+    pub payments: BTreeMap<Id, Box<Payment>>,
     /// What invoices billed and credit notes gave back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<BilledLedger>,
@@ -576,7 +576,7 @@ pub struct Snapshot {
     pub state: World,
     /// Applied idempotency keys.
     #[serde(default)]
-    pub processed: BTreeMap<Id, Processed>,
+    pub processed: BTreeMap<Id, Box<Processed>>,
     /// The exception queue, oldest first.
     #[serde(default)]
     pub exceptions: Vec<ExceptionEntry>,
