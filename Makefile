@@ -76,9 +76,10 @@ WASM_OPT := js/node_modules/.bin/wasm-opt
 # wasm-opt: -Oz, then the structured control flow rebuilt (--flatten --rereloop) and -Oz twice more,
 # which shrinks the module by about 13 KB raw at the same speed (the WASM benchmark is unchanged within
 # noise). --low-memory-unused lets constant offsets fold into loads and stores: the low 1 KB of
-# memory is the deepest end of the 1 MB stack (the linker puts the stack first), which a run only
-# reaches just before a stack overflow traps anyway; there, a folded access traps instead of
-# reading, and a trap is reported as `BillwiseInternalError` and the module reset, as an overflow is.
+# memory is the deepest end of the 1 MB stack (the linker puts the stack first, static data from
+# 1 MB). A folded access differs only where base + offset wrapped past 2^32 into that low 1 KB,
+# which means the stack pointer already ran past 0: it now traps there, and a trap is reported
+# as `BillwiseInternalError` and the module reset, as a stack overflow is.
 WASM_OPT_FLAGS := -Oz --low-memory-unused --flatten --rereloop -Oz -Oz --strip-debug --strip-producers \
 	--enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue

@@ -82,6 +82,23 @@ struct SnapshotRef<'a> {
     audit: &'a [AuditEntry],
 }
 
+/// An event's canonical text and, when it was sorted through one, its JSON value.
+fn event_text(event: &Event) -> Result<(String, Option<serde_json::Value>), Error> {
+    // A recorded document's fields are not declared in key order, so its text is sorted through
+    // a JSON value either way: native builds build that value directly and write it once, instead
+    // of writing unsorted text, reading it back and writing it again. (The WebAssembly module
+    // keeps the one text serialiser per type, for its size.)
+    #[cfg(not(target_arch = "wasm32"))]
+    if event.records_document() {
+        let value = serde_json::to_value(event)
+            .map_err(|e| Error::internal(format!("could not serialise the event: {e}")))?;
+        let mut text = String::with_capacity(512);
+        json::write_canonical(&value, &mut text);
+        return Ok((text, Some(value)));
+    }
+    json::text_and_value(event)
+}
+
 /// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
@@ -188,7 +205,7 @@ impl Engine {
         // The event's canonical text, written once, and hashed as it is. Events that carry a
         // document (whose fields are not declared in key order) come with the JSON value the
         // text was sorted through; the audit keeps the document from it.
-        let (text, value) = json::text_and_value(&envelope.event)?;
+        let (text, value) = event_text(&envelope.event)?;
         let fp = fingerprint_of(envelope, &text)?;
         let key = &envelope.idempotency_key;
         if let Some(done) = self.processed.get(key) {

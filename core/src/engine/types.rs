@@ -145,6 +145,11 @@ macro_rules! events {
                 }
             }
 
+            /// Whether the event records a whole document (`*.recorded`).
+            pub fn records_document(&self) -> bool {
+                matches!(self, $( Event::$dv { .. } )|+)
+            }
+
             /// For a lifecycle event: the machine, the machine's event name and the document id.
             pub fn lifecycle(&self) -> Option<(MachineName, &'static str, &Id)> {
                 match self {

@@ -7,8 +7,9 @@
 //! document type, which matters for the WebAssembly module's size.
 //!
 //! [`Strict`] wraps a deserializer and every deserializer, map, list and enum reached through it,
-//! and forwards everything unchanged except `deserialize_struct`, which becomes `deserialize_map`.
-//! Positions and messages of errors are the wrapped deserializer's.
+//! and forwards everything unchanged except structs: `deserialize_struct` becomes
+//! `deserialize_map`, and a struct variant's fields are read the same way. Positions and messages
+//! of errors are the wrapped deserializer's.
 
 use std::fmt;
 
@@ -243,8 +244,10 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<A> {
         self.0.tuple_variant(len, Wrap(visitor))
     }
 
-    /// A struct variant's fields, read as a map like any struct (the variant's value is read
-    /// as a newtype whose contents are the struct).
+    /// A struct variant's fields, from an object only, like any struct: the variant's value is
+    /// read as a newtype whose contents are the struct, so a list is refused before the parser
+    /// enters it (its error is at the variant). The wire format has no struct variants; were one
+    /// written as a bare string, the message would say a newtype variant was expected.
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
@@ -310,6 +313,7 @@ mod tests {
                 (ErrorCode::InputInvalidType, path),
                 "{bad}"
             );
+            assert_eq!(e.message, "expected an object, found a list", "{bad}");
         }
     }
 }
