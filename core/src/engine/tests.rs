@@ -711,6 +711,11 @@ fn events_serialise_to_their_canonical_text_in_one_pass() {
                 json::write_canonical(&serde_json::to_value(&event).unwrap(), &mut sorted);
                 let (text, value) = json::text_and_value(&event).unwrap();
                 assert_eq!(text, sorted, "{}", path.display());
+                let (engine_text, engine_value) = super::event_text(&event).unwrap();
+                assert_eq!(engine_text, text, "{}", path.display());
+                if let Some(v) = engine_value {
+                    assert_eq!(v, serde_json::from_str::<Value>(&text).unwrap());
+                }
                 if event.lifecycle().is_some() {
                     assert!(
                         value.is_none(),
