@@ -44,6 +44,33 @@ fn apply_1m_envelopes(bencher: divan::Bencher) {
         });
 }
 
+/// 100,000 envelopes (50,000 entries recorded, then approved) into an engine whose billed ledger
+/// already holds an invoice of 30,000 entries: an approval looks its item up in the ledger, and
+/// must not index the whole ledger again (it did: 169 envelopes per second).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn apply_100k_envelopes_after_an_invoice(bencher: divan::Bencher) {
+    let setup: Vec<_> = billwise_benches::engine_setup()
+        .into_iter()
+        .chain(billwise_benches::engine_billed(100_000))
+        .collect();
+    let envelopes = billwise_benches::engine_envelopes(100_000);
+    bencher
+        .counter(divan::counter::ItemsCount::new(envelopes.len()))
+        .with_inputs(|| {
+            let mut e = Engine::new();
+            for s in &setup {
+                let _ = e.apply(s);
+            }
+            e
+        })
+        .bench_local_values(|mut e| {
+            for env in &envelopes {
+                let _ = divan::black_box(e.apply(env));
+            }
+            e
+        });
+}
+
 /// A snapshot of a contract with 100,000 approved time entries (100,002 events in its audit).
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn snapshot_100k_entries(bencher: divan::Bencher) {

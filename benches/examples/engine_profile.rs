@@ -1,7 +1,9 @@
 //! Times the engine's hot paths once, for profiling and for CPU-time figures on a busy machine:
-//! `cargo run --release -p billwise-benches --example engine_profile -- N [gen|apply|all]`.
-//! `gen` only builds the envelopes; `apply` also applies them; `all` also snapshots that
-//! engine and restores it; `snapshot` records N approved entries, then snapshots and restores. `perf stat` on `gen` and `apply` gives the CPU time of applying.
+//! `cargo run --release -p billwise-benches --example engine_profile -- N [gen|apply|billed|all|snapshot]`.
+//! `gen` only builds the envelopes; `apply` also applies them; `billed` applies them after an
+//! invoice that billed 30,000 other entries (a billed ledger of that size); `all` also snapshots
+//! that engine and restores it; `snapshot` records N approved entries, then snapshots and
+//! restores. `perf stat` on `gen` and `apply` gives the CPU time of applying.
 
 // A measuring tool reads the clock and prints; the core never does.
 #![allow(
@@ -21,7 +23,11 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
     let mode = std::env::args().nth(2).unwrap_or_else(|| "all".to_owned());
-    let setup = billwise_benches::engine_setup();
+    let mut setup = billwise_benches::engine_setup();
+    // `billed`: the envelopes are applied after an invoice that billed 100,000 other entries.
+    if mode == "billed" {
+        setup.extend(billwise_benches::engine_billed(100_000));
+    }
     let envelopes = if mode == "snapshot" {
         billwise_benches::engine_entries(n)
     } else {
@@ -35,6 +41,10 @@ fn main() {
     for s in &setup {
         let _ = e.apply(s);
     }
+    if mode == "billed" {
+        let ledger = e.state().ledger.as_ref().map_or(0, |l| l.entries.len());
+        println!("billed ledger: {ledger} entries");
+    }
     let t = Instant::now();
     for env in &envelopes {
         let _ = e.apply(env);
@@ -44,7 +54,7 @@ fn main() {
         "apply: {n} envelopes in {secs:.3} s = {:.0}/s (wall clock)",
         n as f64 / secs
     );
-    if mode == "apply" {
+    if mode == "apply" || mode == "billed" {
         return;
     }
     let t = Instant::now();

@@ -174,6 +174,24 @@ pub fn engine_entries(n: usize) -> Vec<billwise_core::engine::Envelope> {
         .collect()
 }
 
+/// `billed` approved time entries (ids `TB-…`, dated January 2026) and the invoice that bills them
+/// all: after these, the engine's billed ledger holds `billed` entries.
+pub fn engine_billed(billed: usize) -> Vec<billwise_core::engine::Envelope> {
+    let mut out: Vec<billwise_core::engine::Envelope> = (0..billed)
+        .filter_map(|i| {
+            let day = 1 + i % 28;
+            serde_json::from_str(&format!(
+                r#"{{"idempotency_key":"billed-{i}","correlation_id":"billed","source":"psa","occurred_at":"2026-01-{day:02}T17:00:00Z","event":{{"type":"time_entry.recorded","time_entry":{{"id":"TB-{i}","project_id":"PRJ-1","task_id":"T-1","resource_id":"R-{r}","role":"Developer","work_date":"2026-01-{day:02}","hours":"1","status":"approved"}}}}}}"#,
+                r = i % 50
+            ))
+            .ok()
+        })
+        .collect();
+    let invoice = r#"{"idempotency_key":"inv-1","correlation_id":"billed","source":"erp","occurred_at":"2026-02-01T09:00:00Z","event":{"type":"invoice.drafted","invoice_id":"INV-1","period":{"start":"2026-01-01","end":"2026-01-31"},"as_of":"2026-02-01"}}"#;
+    out.extend(serde_json::from_str(invoice).ok());
+    out
+}
+
 /// A `preview_invoice` request over `n` time entries, as JSON: the contract of [`contract_json`]
 /// (20 roles x 3 dated rates), one active project with 7 tasks (one of them not billable), about 70%
 /// of the entries approved, and a fees ceiling set at half of the approved work (at a flat 150 an hour),

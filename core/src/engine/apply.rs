@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::audit::AuditChange;
 use super::types::{CreditLine, Envelope, Event, InvoiceRecord, Rejection, World};
-use super::{Engine, occurred_on};
-use crate::billing::{self, BilledLedger, ItemKind, LedgerCredit, LedgerIndex, Period};
+use super::{BilledIndex, Engine, occurred_on};
+use crate::billing::{self, BilledLedger, ItemKind, LedgerCredit, LedgerIndex, NetBilled, Period};
 use crate::error::{Error, ErrorCode, Pointer};
 use crate::json::to_canonical_value;
 use crate::machines::{GuardContext, MachineName, StateName};
@@ -292,6 +292,14 @@ fn money_sub(a: Money, b: Money) -> Result<Money, Fail> {
 }
 
 impl Engine {
+    /// Whether the ownership policy checks the fields of `entity` (a policy is set and names it).
+    fn enforces(&self, entity: &str) -> bool {
+        match (&self.compiled, crate::ownership::entity_index(entity)) {
+            (Some(policy), Some(kind)) => policy.names_kind(kind),
+            _ => false,
+        }
+    }
+
     /// The ownership step: every field an event changes must be owned by its source at the
     /// entity's stage (`OWNERSHIP_NOT_OWNER`, or `OWNERSHIP_NO_OWNER` when no rule gives it one).
     /// Entity kinds the policy does not name, and fields the policy's catalogue does not know
@@ -307,7 +315,7 @@ impl Engine {
         let (Some(policy), Some(kind)) = (&self.compiled, entity_index(entity)) else {
             return Ok(());
         };
-        if !policy.names_kind(kind) {
+        if !policy.names_kind(kind) || fields.is_empty() {
             return Ok(());
         }
         let stage_index = stage.and_then(|s| {
@@ -507,7 +515,12 @@ impl Engine {
                         ),
                     );
                 }
-                fields = fields_of(&after);
+                // Every field of a new document is checked, when the policy checks any.
+                fields = if self.enforces(T::ENTITY) {
+                    fields_of(&after)
+                } else {
+                    Vec::new()
+                };
                 changes.push(change(base, Value::Null, after));
                 stage = st;
             }
@@ -786,18 +799,13 @@ impl Engine {
     /// A time entry partly billed (after a partial credit it is `approved` again) may not drop
     /// below the hours billed net of credits: the difference would be billed twice.
     fn not_below_billed(&self, e: &TimeEntry) -> Result<(), Fail> {
-        let (Some(old), Some(ledger), Some(contract)) = (
-            self.world.time_entries.get(e.id.as_str()),
-            &self.world.ledger,
-            &self.world.contract,
-        ) else {
+        let Some(old) = self.world.time_entries.get(e.id.as_str()) else {
             return Ok(());
         };
         if old.hours == e.hours {
             return Ok(());
         }
-        let index = LedgerIndex::new(Some(ledger), contract.currency)?;
-        if let Some(net) = index.get(ItemKind::Time, e.id.as_str())
+        if let Some(net) = self.net_billed(ItemKind::Time, e.id.as_str())?
             && e.hours.0 < net.quantity
         {
             return rejected(
@@ -815,13 +823,33 @@ impl Engine {
 
     /// Whether the ledger holds a net billed quantity for the item.
     fn is_billed(&self, kind: ItemKind, id: &Id) -> Result<bool, Fail> {
-        let (Some(ledger), Some(contract)) = (&self.world.ledger, &self.world.contract) else {
-            return Ok(false);
-        };
-        let index = LedgerIndex::new(Some(ledger), contract.currency)?;
-        Ok(index
-            .get(kind, id.as_str())
+        Ok(self
+            .net_billed(kind, id.as_str())?
             .is_some_and(|n| n.quantity > Decimal::ZERO || n.amount > Decimal::ZERO))
+    }
+
+    /// What the ledger has billed of an item, net of credits (`None` with no ledger or contract).
+    ///
+    /// The ledger is indexed once after it (or the contract) changes, and kept: approving an item
+    /// looks it up instead of indexing the whole ledger again, which made applying N events after
+    /// an invoice of L items take N x L steps.
+    fn net_billed(&self, kind: ItemKind, id: &str) -> Result<Option<&NetBilled>, Fail> {
+        let index = self.billed.get_or_init(|| {
+            let mut items = BilledIndex::default();
+            let (Some(ledger), Some(contract)) = (&self.world.ledger, &self.world.contract) else {
+                return Ok(items);
+            };
+            for (kind, id, net) in LedgerIndex::new(Some(ledger), contract.currency)?.iter() {
+                if let Some(m) = items.get_mut(kind as usize) {
+                    m.insert(id.into(), net.clone());
+                }
+            }
+            Ok(items)
+        });
+        match index {
+            Ok(items) => Ok(items.get(kind as usize).and_then(|m| m.get(id))),
+            Err(e) => Err(Fail::Error(e.clone())),
+        }
     }
 
     /// The `release_items` effect of voiding: the invoice's ledger entries are removed, and items

@@ -85,15 +85,16 @@ pub struct AuditEntry {
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
         for nibble in [b >> 4, b & 0x0f] {
-            if let Some(d) = DIGITS.get(usize::from(nibble)) {
-                s.push(char::from(*d));
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(d);
             }
         }
     }
-    s
+    // Only ASCII digits and letters were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The lowercase hex SHA-256 of `bytes`.

@@ -43,6 +43,7 @@ mod types;
 pub use types::*;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -65,7 +66,14 @@ pub struct Engine {
     policy: Option<OwnershipPolicy>,
     /// The policy compiled for lookups (derived from `policy`, not part of the snapshot).
     compiled: Option<crate::ownership::CompiledPolicy>,
+    /// The billed ledger indexed by item, net of credits (derived from the state's ledger and
+    /// contract, not part of the snapshot): built when an event first needs it, dropped when
+    /// either changes.
+    billed: OnceLock<Result<BilledIndex, Error>>,
 }
+
+/// What each item has been billed net of credits, by item kind (`ItemKind as usize`) and id.
+pub(crate) type BilledIndex = [BTreeMap<Box<str>, billing::NetBilled>; 3];
 
 /// The snapshot as one serialisable value (the reference [`Engine::snapshot`] is tested against).
 #[cfg(test)]
@@ -382,6 +390,9 @@ impl Engine {
             changes,
         })?;
         for w in writes {
+            if matches!(w, apply::Write::Ledger(_) | apply::Write::Contract(_)) {
+                self.billed = OnceLock::new();
+            }
             apply::write(&mut self.world, w);
         }
         let version = self.version();
@@ -528,6 +539,7 @@ impl Engine {
             open,
             policy: None,
             compiled: None,
+            billed: OnceLock::new(),
         };
         engine.set_policy(s.ownership_policy)?;
         Ok(engine)
