@@ -71,6 +71,33 @@ fn apply_100k_envelopes_after_an_invoice(bencher: divan::Bencher) {
         });
 }
 
+/// The same 100,000 envelopes into the same engine, in atomic batches of two (an entry recorded,
+/// then approved): a batch must cost what it changes, not the engine's size (a copy of the
+/// engine per batch made this take minutes).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn apply_100k_envelopes_in_atomic_pairs_after_an_invoice(bencher: divan::Bencher) {
+    let setup: Vec<_> = billwise_benches::engine_setup()
+        .into_iter()
+        .chain(billwise_benches::engine_billed(100_000))
+        .collect();
+    let envelopes = billwise_benches::engine_envelopes(100_000);
+    bencher
+        .counter(divan::counter::ItemsCount::new(envelopes.len()))
+        .with_inputs(|| {
+            let mut e = Engine::new();
+            for s in &setup {
+                let _ = e.apply(s);
+            }
+            e
+        })
+        .bench_local_values(|mut e| {
+            for pair in envelopes.chunks(2) {
+                let _ = divan::black_box(e.apply_batch(pair, true));
+            }
+            e
+        });
+}
+
 /// A snapshot of a contract with 100,000 approved time entries (100,002 events in its audit).
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn snapshot_100k_entries(bencher: divan::Bencher) {

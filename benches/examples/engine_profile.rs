@@ -1,7 +1,8 @@
 //! Times the engine's hot paths once, for profiling and for CPU-time figures on a busy machine:
-//! `cargo run --release -p billwise-benches --example engine_profile -- N [gen|apply|billed|all|snapshot]`.
+//! `cargo run --release -p billwise-benches --example engine_profile -- N [gen|apply|billed|atomic|all|snapshot]`.
 //! `gen` only builds the envelopes; `apply` also applies them; `billed` applies them after an
-//! invoice that billed 30,000 other entries (a billed ledger of that size); `all` also snapshots
+//! invoice that billed 30,000 of 100,000 other entries (a billed ledger of that size); `atomic`
+//! does the same in atomic batches of two (an entry recorded, then approved); `all` also snapshots
 //! that engine and restores it; `snapshot` records N approved entries, then snapshots and
 //! restores. `perf stat` on `gen` and `apply` gives the CPU time of applying.
 
@@ -25,7 +26,7 @@ fn main() {
     let mode = std::env::args().nth(2).unwrap_or_else(|| "all".to_owned());
     let mut setup = billwise_benches::engine_setup();
     // `billed`: the envelopes are applied after an invoice that billed 100,000 other entries.
-    if mode == "billed" {
+    if mode == "billed" || mode == "atomic" {
         setup.extend(billwise_benches::engine_billed(100_000));
     }
     let envelopes = if mode == "snapshot" {
@@ -41,20 +42,26 @@ fn main() {
     for s in &setup {
         let _ = e.apply(s);
     }
-    if mode == "billed" {
+    if mode == "billed" || mode == "atomic" {
         let ledger = e.state().ledger.as_ref().map_or(0, |l| l.entries.len());
         println!("billed ledger: {ledger} entries");
     }
     let t = Instant::now();
-    for env in &envelopes {
-        let _ = e.apply(env);
+    if mode == "atomic" {
+        for pair in envelopes.chunks(2) {
+            let _ = e.apply_batch(pair, true);
+        }
+    } else {
+        for env in &envelopes {
+            let _ = e.apply(env);
+        }
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
         "apply: {n} envelopes in {secs:.3} s = {:.0}/s (wall clock)",
         n as f64 / secs
     );
-    if mode == "apply" || mode == "billed" {
+    if mode == "apply" || mode == "billed" || mode == "atomic" {
         return;
     }
     let t = Instant::now();

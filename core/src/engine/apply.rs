@@ -66,38 +66,88 @@ pub(super) struct Plan {
     pub changes: Vec<AuditChange>,
 }
 
-/// Stores one document.
-pub(super) fn write(world: &mut World, w: Write) {
+/// What a [`Write`] replaced: rolling the write back puts it back (`None`: there was nothing).
+#[derive(Debug, Clone)]
+pub(super) enum Undo {
+    Contract(Option<Box<Contract>>),
+    Ledger(Option<Box<BilledLedger>>),
+    Opportunity(Id, Option<Box<Opportunity>>),
+    ChangeOrder(Id, Option<Box<ChangeOrder>>),
+    Project(Id, Option<Box<Project>>),
+    TimeEntry(Id, Option<Box<TimeEntry>>),
+    Expense(Id, Option<Box<Expense>>),
+    Milestone(Id, Option<Box<Milestone>>),
+    Invoice(Id, Option<Box<InvoiceRecord>>),
+    Payment(Id, Option<Box<Payment>>),
+}
+
+/// Stores one document; with `undo`, records what it replaced there.
+pub(super) fn write(world: &mut World, w: Write, undo: Option<&mut Vec<Undo>>) {
+    macro_rules! put {
+        ($map:ident, $kind:ident, $d:expr) => {{
+            let d = $d;
+            let id = undo.as_ref().map(|_| d.id.clone());
+            let old = world.$map.insert(d.id.clone(), d);
+            if let (Some(u), Some(id)) = (undo, id) {
+                u.push(Undo::$kind(id, old));
+            }
+        }};
+    }
     match w {
-        Write::Contract(d) => world.contract = Some(*d),
-        Write::Opportunity(d) => {
-            world.opportunities.insert(d.id.clone(), d);
+        Write::Contract(d) => {
+            let old = world.contract.replace(*d);
+            if let Some(u) = undo {
+                u.push(Undo::Contract(old.map(Box::new)));
+            }
         }
-        Write::ChangeOrder(d) => {
-            world.change_orders.insert(d.id.clone(), d);
-        }
-        Write::Project(d) => {
-            world.projects.insert(d.id.clone(), d);
-        }
-        Write::TimeEntry(d) => {
-            world.time_entries.insert(d.id.clone(), d);
-        }
-        Write::Expense(d) => {
-            world.expenses.insert(d.id.clone(), d);
-        }
-        Write::Milestone(d) => {
-            world.milestones.insert(d.id.clone(), d);
-        }
+        Write::Opportunity(d) => put!(opportunities, Opportunity, d),
+        Write::ChangeOrder(d) => put!(change_orders, ChangeOrder, d),
+        Write::Project(d) => put!(projects, Project, d),
+        Write::TimeEntry(d) => put!(time_entries, TimeEntry, d),
+        Write::Expense(d) => put!(expenses, Expense, d),
+        Write::Milestone(d) => put!(milestones, Milestone, d),
         Write::MilestoneRemoved(id) => {
-            world.milestones.remove(&id);
+            let old = world.milestones.remove(&id);
+            if let Some(u) = undo {
+                u.push(Undo::Milestone(id, old));
+            }
         }
-        Write::Invoice(d) => {
-            world.invoices.insert(d.id.clone(), d);
+        Write::Invoice(d) => put!(invoices, Invoice, d),
+        Write::Payment(d) => put!(payments, Payment, d),
+        Write::Ledger(d) => {
+            let old = world.ledger.replace(*d);
+            if let Some(u) = undo {
+                u.push(Undo::Ledger(old.map(Box::new)));
+            }
         }
-        Write::Payment(d) => {
-            world.payments.insert(d.id.clone(), d);
-        }
-        Write::Ledger(d) => world.ledger = Some(*d),
+    }
+}
+
+/// Puts back what one write replaced.
+pub(super) fn undo(world: &mut World, u: Undo) {
+    macro_rules! back {
+        ($map:ident, $id:expr, $old:expr) => {
+            match $old {
+                Some(d) => {
+                    world.$map.insert($id, d);
+                }
+                None => {
+                    world.$map.remove(&$id);
+                }
+            }
+        };
+    }
+    match u {
+        Undo::Contract(old) => world.contract = old.map(|c| *c),
+        Undo::Ledger(old) => world.ledger = old.map(|l| *l),
+        Undo::Opportunity(id, old) => back!(opportunities, id, old),
+        Undo::ChangeOrder(id, old) => back!(change_orders, id, old),
+        Undo::Project(id, old) => back!(projects, id, old),
+        Undo::TimeEntry(id, old) => back!(time_entries, id, old),
+        Undo::Expense(id, old) => back!(expenses, id, old),
+        Undo::Milestone(id, old) => back!(milestones, id, old),
+        Undo::Invoice(id, old) => back!(invoices, id, old),
+        Undo::Payment(id, old) => back!(payments, id, old),
     }
 }
 

@@ -195,6 +195,11 @@ impl AuditLog {
             .map_or(GENESIS_HASH, |e| e.hash.as_str())
     }
 
+    /// Drops the entries after the first `len` (an atomic batch rolled back).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.entries.truncate(len);
+    }
+
     /// The version of the last entry, or 0 when there is none.
     pub fn version(&self) -> u64 {
         self.entries.last().map_or(0, |e| e.version)

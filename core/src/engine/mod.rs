@@ -70,6 +70,26 @@ pub struct Engine {
     /// contract, not part of the snapshot): built when an event first needs it, dropped when
     /// either changes.
     billed: OnceLock<Result<BilledIndex, Error>>,
+    /// While an atomic batch is under way: what it changed, to roll it back.
+    journal: Option<Box<Journal>>,
+}
+
+/// What an atomic batch under way has changed, kept to roll it back: rolling back undoes these
+/// changes, so a batch costs what it changes, not a copy of the whole engine (which made every
+/// atomic batch cost the engine's size, and a stream of them grow with its square).
+#[derive(Debug, Clone, Default)]
+struct Journal {
+    /// The audit chain's length and the exception queue's length when the batch began.
+    audit_len: usize,
+    exceptions_len: usize,
+    /// Idempotency keys the batch recorded as processed.
+    processed: Vec<Id>,
+    /// Open-exception positions the batch set or removed, each as it was (`None`: not open).
+    open: Vec<(Id, Option<usize>)>,
+    /// Exception entries (from before the batch) the batch changed, each as it was.
+    exceptions: Vec<(usize, ExceptionEntry)>,
+    /// What each write of the batch replaced in the state, in order.
+    world: Vec<apply::Undo>,
 }
 
 /// What each item has been billed net of credits, by item kind (`ItemKind as usize`) and id.
@@ -278,7 +298,11 @@ impl Engine {
             }
             return Ok(out);
         }
-        let before = self.clone();
+        self.journal = Some(Box::new(Journal {
+            audit_len: self.audit.entries().len(),
+            exceptions_len: self.exceptions.len(),
+            ..Journal::default()
+        }));
         let mut out = Vec::with_capacity(envelopes.len());
         let mut failed: Option<(usize, Rejection)> = None;
         for (i, env) in envelopes.iter().enumerate() {
@@ -289,15 +313,16 @@ impl Engine {
                 }
                 Ok(o) => out.push(o),
                 Err(e) => {
-                    *self = before;
+                    self.roll_back();
                     return Err(at(i, e));
                 }
             }
         }
         let Some((bad, reason)) = failed else {
+            self.journal = None;
             return Ok(out);
         };
-        *self = before;
+        self.roll_back();
         let mut outcomes = Vec::with_capacity(envelopes.len());
         for (i, env) in envelopes.iter().enumerate() {
             if let Some(done) = self.processed.get(&env.idempotency_key) {
@@ -323,6 +348,54 @@ impl Engine {
         Ok(outcomes)
     }
 
+    /// Undoes what the atomic batch under way changed, newest first, and ends the batch.
+    fn roll_back(&mut self) {
+        let Some(j) = self.journal.take() else {
+            return;
+        };
+        let Journal {
+            audit_len,
+            exceptions_len,
+            processed,
+            open,
+            exceptions,
+            world,
+        } = *j;
+        self.audit.truncate(audit_len);
+        for u in world.into_iter().rev() {
+            if matches!(u, apply::Undo::Contract(_) | apply::Undo::Ledger(_)) {
+                self.billed = OnceLock::new();
+            }
+            apply::undo(&mut self.world, u);
+        }
+        for key in processed {
+            self.processed.remove(&key);
+        }
+        self.exceptions.truncate(exceptions_len);
+        for (i, entry) in exceptions.into_iter().rev() {
+            if let Some(slot) = self.exceptions.get_mut(i) {
+                *slot = entry;
+            }
+        }
+        for (key, was) in open.into_iter().rev() {
+            match was {
+                Some(i) => self.open.insert(key, i),
+                None => self.open.remove(&key),
+            };
+        }
+    }
+
+    /// Keeps `entry` (at `i` in the queue) as it was, if an atomic batch is under way and the
+    /// entry is older than the batch.
+    fn journal_exception(&mut self, i: usize) {
+        if let Some(j) = &mut self.journal
+            && i < j.exceptions_len
+            && let Some(entry) = self.exceptions.get(i)
+        {
+            j.exceptions.push((i, entry.clone()));
+        }
+    }
+
     fn outcome(
         &self,
         envelope: &Envelope,
@@ -344,12 +417,11 @@ impl Engine {
     fn reject(&mut self, envelope: &Envelope, r: Rejection) -> Outcome {
         let version = self.version();
         let key = &envelope.idempotency_key;
-        if let Some(entry) = self
-            .open
-            .get(key)
-            .copied()
-            .and_then(|i| self.exceptions.get_mut(i))
-        {
+        let open = self.open.get(key).copied();
+        if let Some(i) = open {
+            self.journal_exception(i);
+        }
+        if let Some(entry) = open.and_then(|i| self.exceptions.get_mut(i)) {
             entry.code = r.code;
             entry.message.clone_from(&r.message);
             entry.rejected_at_version = version;
@@ -358,7 +430,10 @@ impl Engine {
             let sequence = u64::try_from(self.exceptions.len())
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
-            self.open.insert(key.clone(), self.exceptions.len());
+            let was = self.open.insert(key.clone(), self.exceptions.len());
+            if let Some(j) = &mut self.journal {
+                j.open.push((key.clone(), was));
+            }
             self.exceptions.push(ExceptionEntry {
                 sequence,
                 code: r.code,
@@ -393,20 +468,32 @@ impl Engine {
             if matches!(w, apply::Write::Ledger(_) | apply::Write::Contract(_)) {
                 self.billed = OnceLock::new();
             }
-            apply::write(&mut self.world, w);
+            apply::write(
+                &mut self.world,
+                w,
+                self.journal.as_mut().map(|j| &mut j.world),
+            );
         }
         let version = self.version();
+        let key = &envelope.idempotency_key;
         self.processed.insert(
-            envelope.idempotency_key.clone(),
+            key.clone(),
             Box::new(Processed {
                 fingerprint,
                 version,
             }),
         );
-        if let Some(i) = self.open.remove(&envelope.idempotency_key)
-            && let Some(entry) = self.exceptions.get_mut(i)
-        {
-            entry.resolved_by_version = Some(version);
+        if let Some(j) = &mut self.journal {
+            j.processed.push(key.clone());
+        }
+        if let Some(i) = self.open.remove(key) {
+            if let Some(j) = &mut self.journal {
+                j.open.push((key.clone(), Some(i)));
+            }
+            self.journal_exception(i);
+            if let Some(entry) = self.exceptions.get_mut(i) {
+                entry.resolved_by_version = Some(version);
+            }
         }
         let changes = self
             .audit
@@ -540,6 +627,7 @@ impl Engine {
             policy: None,
             compiled: None,
             billed: OnceLock::new(),
+            journal: None,
         };
         engine.set_policy(s.ownership_policy)?;
         Ok(engine)

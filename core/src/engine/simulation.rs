@@ -296,6 +296,15 @@ fn check_invariants(e: &Engine, seed: u64, step: usize, verified: usize) {
     }
 }
 
+/// A snapshot's JSON without its exception queue.
+fn without_exceptions(snapshot: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(snapshot).unwrap();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("exceptions");
+    }
+    v
+}
+
 /// Runs `steps` random steps from `seed`, checking the invariants after each; returns the
 /// engine and every envelope sent (for the replay check).
 fn simulate(seed: u64, steps: usize) -> (Engine, Vec<Envelope>) {
@@ -313,6 +322,7 @@ fn simulate(seed: u64, steps: usize) -> (Engine, Vec<Envelope>) {
         let before_world = e.state().clone();
         let before_version = e.version();
         let before_exceptions = e.exceptions().to_vec();
+        let before_snapshot = e.snapshot().unwrap();
         match e.apply_batch(&batch, atomic) {
             Ok(outcomes) => {
                 let changed = outcomes.iter().any(|o| o.status == OutcomeStatus::Applied);
@@ -330,6 +340,12 @@ fn simulate(seed: u64, steps: usize) -> (Engine, Vec<Envelope>) {
                         "seed {seed} step {step}: an aborted atomic batch applied a member"
                     );
                     assert_eq!(e.state(), &before_world);
+                    // Rolled back whole: only the exception queue (the batch's rejections) differs.
+                    assert_eq!(
+                        without_exceptions(&e.snapshot().unwrap()),
+                        without_exceptions(&before_snapshot),
+                        "seed {seed} step {step}: an aborted atomic batch left a change"
+                    );
                 }
                 let applied = outcomes
                     .iter()
@@ -349,6 +365,11 @@ fn simulate(seed: u64, steps: usize) -> (Engine, Vec<Envelope>) {
                             && e.version() == before_version
                             && e.exceptions() == before_exceptions.as_slice(),
                         "seed {seed} step {step}: a refused envelope changed the engine"
+                    );
+                    assert_eq!(
+                        e.snapshot().unwrap(),
+                        before_snapshot,
+                        "seed {seed} step {step}: a refused batch changed the engine"
                     );
                 }
             }

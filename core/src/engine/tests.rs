@@ -207,6 +207,49 @@ fn an_upsert_may_not_set_a_status_or_change_a_billed_item() {
 }
 
 #[test]
+fn an_aborted_atomic_batch_leaves_earlier_exceptions_as_one_rejection_more_would() {
+    let mut e = engine_with(&[]);
+    // Two exceptions from before the batch: `early` (TE-1 not recorded yet) and `lost` (TE-404).
+    let early = env("early", "psa", id_event("time_entry.approved", "TE-1"));
+    let lost = env("lost", "psa", id_event("time_entry.approved", "TE-404"));
+    rejected(&mut e, &early);
+    rejected(&mut e, &lost);
+    let snapshot = e.snapshot().unwrap();
+    // In the batch `early` applies (its exception resolved) and `lost` is rejected again, which
+    // aborts the batch: everything the batch did is rolled back before its outcomes are recorded.
+    let batch = vec![
+        env("rec", "psa", entry("TE-1", "8", "submitted")),
+        early.clone(),
+        lost.clone(),
+    ];
+    let out = e.apply_batch(&batch, true).unwrap();
+    assert!(out.iter().all(|o| o.status == OutcomeStatus::Rejected));
+    let x = e.exceptions();
+    assert_eq!(x.len(), 3, "{x:?}");
+    // `early` is open again, rejected once more as aborted; `lost` once more for its reason.
+    assert_eq!(
+        (x[0].attempts, x[0].code, x[0].resolved_by_version),
+        (2, ErrorCode::EngineBatchAborted, None)
+    );
+    assert_eq!(
+        (x[1].attempts, x[1].code, x[1].resolved_by_version),
+        (2, ErrorCode::EngineUnknownEntity, None)
+    );
+    assert_eq!(x[2].envelope.idempotency_key.as_str(), "rec");
+    // Nothing else changed; `early` applies when sent again with its entry, and resolves its
+    // exception.
+    let mut again = Engine::new();
+    again
+        .restore(snapshot.as_bytes(), &Limits::DEFAULT)
+        .unwrap();
+    assert_eq!(e.state(), again.state());
+    assert_eq!(e.audit(), again.audit());
+    applied(&mut e, &env("rec", "psa", entry("TE-1", "8", "submitted")));
+    applied(&mut e, &early);
+    assert_eq!(e.exceptions()[0].resolved_by_version, Some(e.version()));
+}
+
+#[test]
 fn an_atomic_batch_with_a_poisoned_member_applies_nothing() {
     let mut e = engine_with(&[]);
     let snap_state = e.state().clone();
