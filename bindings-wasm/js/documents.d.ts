@@ -178,13 +178,13 @@ export interface AuditEntry {
   /** The event type. */
   event_type: string;
   /** SHA-256 of the canonical JSON of this entry without `hash`, as lowercase hex. */
-  hash: string;
+  hash: Sha256Digest;
   /** The envelope's idempotency key. */
   idempotency_key: Id;
   /** When the event happened, as the envelope said. */
   occurred_at: string;
   /** The hash of the entry before this one ([`GENESIS_HASH`] for the first). */
-  prev_hash: string;
+  prev_hash: Sha256Digest;
   /** The system that sent it. */
   source: System;
   /** The engine version the event produced: 1 for the first event, then one more each time. */
@@ -1527,7 +1527,7 @@ export interface Processed {
    * SHA-256 (lowercase hex) of the canonical JSON of the envelope's payload: its `source`,
    * `occurred_at`, `expected_version` and `event`.
    */
-  fingerprint: string;
+  fingerprint: Sha256Digest;
   /** The version the envelope produced. */
   version: number;
 }
@@ -1800,6 +1800,9 @@ export interface RoundingPolicy {
 
 /** The document schema version. */
 export type SchemaVersion = 1;
+
+/** A SHA-256 digest as 64 lowercase hex digits. */
+export type Sha256Digest = string;
 
 /** The whole engine as data: `snapshot()` writes it as canonical JSON, `restore` reads it back. */
 export interface Snapshot {

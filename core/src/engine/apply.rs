@@ -12,7 +12,7 @@ use super::types::{CreditLine, Envelope, Event, InvoiceRecord, Rejection, World}
 use super::{BilledIndex, Engine, occurred_on};
 use crate::billing::{self, BilledLedger, ItemKind, LedgerCredit, LedgerIndex, NetBilled, Period};
 use crate::error::{Error, ErrorCode, Pointer};
-use crate::json::to_canonical_value;
+use crate::json::{CanonicalJson, to_canonical_string, to_canonical_value};
 use crate::machines::{GuardContext, MachineName, StateName};
 use crate::model::{
     Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Dec, Expense, Id, InvoiceStatus,
@@ -277,8 +277,8 @@ fn value<T: Serialize + ?Sized>(v: &T) -> Result<Value, Error> {
 fn change(path: impl Into<String>, before: Value, after: Value) -> AuditChange {
     AuditChange {
         path: path.into(),
-        before: std::sync::Arc::new(before),
-        after: std::sync::Arc::new(after),
+        before: CanonicalJson::from_value(&before),
+        after: CanonicalJson::from_value(&after),
     }
 }
 
@@ -402,24 +402,18 @@ impl Engine {
     /// Evaluates an envelope against the current state. `text` is the event's canonical JSON
     /// (already written for the fingerprint) and `value` the JSON value it was sorted through,
     /// if any; an upsert records the event's document from them as is.
-    pub(super) fn plan(
-        &self,
-        env: &Envelope,
-        text: &str,
-        value: Option<Value>,
-    ) -> Result<Plan, Fail> {
-        // The document an event records, as the JSON value the audit keeps: from the event's
-        // value when its text was sorted through one, else read from the text (`upsert`
-        // serialises the document itself if neither gives it).
-        let mut value = value;
-        let mut doc = |field: &str| {
-            let v = value
-                .take()
-                .or_else(|| serde_json::from_slice::<Value>(text.as_bytes()).ok());
-            match v {
-                Some(Value::Object(mut m)) => m.remove(field),
-                _ => None,
-            }
+    pub(super) fn plan(&self, env: &Envelope, text: &str) -> Result<Plan, Fail> {
+        // The document an event records, as the canonical text the audit keeps: the event's
+        // text is `{"<field>":<document>,"type":"<type>"}`, so the document's is the part
+        // between (`upsert` writes the document itself should that ever not hold).
+        let doc = |field: &str| {
+            text.strip_prefix("{\"")?
+                .strip_prefix(field)?
+                .strip_prefix("\":")?
+                .strip_suffix("\"}")?
+                .strip_suffix(env.event.type_name())?
+                .strip_suffix(",\"type\":\"")
+                .map(CanonicalJson::from_canonical_text)
         };
         match &env.event {
             Event::OpportunityRecorded { opportunity } => {
@@ -541,13 +535,18 @@ impl Engine {
     }
 
     /// Creates a document or changes fields of the one held.
-    /// `after` is the document's JSON value when the caller has it.
-    fn upsert<T: Doc>(&self, env: &Envelope, new: &T, after: Option<Value>) -> Result<Plan, Fail> {
+    /// `after` is the document's canonical text when the caller has it.
+    fn upsert<T: Doc>(
+        &self,
+        env: &Envelope,
+        new: &T,
+        after: Option<CanonicalJson>,
+    ) -> Result<Plan, Fail> {
         let id = new.id();
         let base = T::pointer(id);
         let after = match after {
-            Some(v) => v,
-            None => value(new)?,
+            Some(t) => t,
+            None => CanonicalJson::from_canonical_text(&to_canonical_string(new)?),
         };
         let mut changes = Vec::new();
         let fields: Vec<String>;
@@ -567,15 +566,20 @@ impl Engine {
                 }
                 // Every field of a new document is checked, when the policy checks any.
                 fields = if self.enforces(T::ENTITY) {
-                    fields_of(&after)
+                    fields_of(&after.to_value())
                 } else {
                     Vec::new()
                 };
-                changes.push(change(base, Value::Null, after));
+                changes.push(AuditChange {
+                    path: base.into(),
+                    before: CanonicalJson::null(),
+                    after,
+                });
                 stage = st;
             }
             Some(old) => {
                 let before = value(old)?;
+                let after = after.to_value();
                 let empty = serde_json::Map::new();
                 let b = before.as_object().unwrap_or(&empty);
                 let a = after.as_object().unwrap_or(&empty);
@@ -642,7 +646,12 @@ impl Engine {
         let mut next = doc.clone();
         next.set_state(to)?;
         let path = T::pointer(doc.id()).key(T::STATUS_FIELD);
-        Ok((next, change(path, Value::from(from), Value::from(to))))
+        let ch = AuditChange {
+            path: path.into(),
+            before: CanonicalJson::string(from),
+            after: CanonicalJson::string(to),
+        };
+        Ok((next, ch))
     }
 
     fn lifecycle_of<T: Doc>(

@@ -10,17 +10,19 @@
 //! (`AUDIT_CHAIN_BROKEN`), and, given the head hash recorded elsewhere, a chain cut short or
 //! rewritten to its end (`AUDIT_HEAD_MISMATCH`).
 
-use std::sync::Arc;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorCode};
 #[cfg(test)]
 use crate::json::to_canonical_value;
+#[cfg(test)]
 use crate::json::write_canonical;
-use crate::json::write_string;
+use crate::json::{CanonicalJson, write_string};
 use crate::model::{Id, System};
 
 /// The `prev_hash` of the first entry of a chain: 64 zeros.
@@ -33,12 +35,12 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 pub struct AuditChange {
     /// A JSON pointer into the engine's state (`/time_entries/TE-7/status`).
     pub path: String,
-    // Both values are shared: the audit entry and the event's outcome hold the same ones, and a
-    // copy of the engine clones no document.
+    // Both values are canonical text, shared: the audit entry and the event's outcome hold the
+    // same ones, and hashing or writing an entry copies the text.
     /// The value before the event (`null` when it did not exist).
-    pub before: Arc<Value>,
+    pub before: CanonicalJson,
     /// The value after the event (`null` when it was removed).
-    pub after: Arc<Value>,
+    pub after: CanonicalJson,
 }
 
 /// What the engine records about an applied event, before it is chained.
@@ -78,28 +80,145 @@ pub struct AuditEntry {
     /// What changed.
     pub changes: Vec<AuditChange>,
     /// The hash of the entry before this one ([`GENESIS_HASH`] for the first).
-    pub prev_hash: String,
+    pub prev_hash: Sha256Digest,
     /// SHA-256 of the canonical JSON of this entry without `hash`, as lowercase hex.
-    pub hash: String,
+    pub hash: Sha256Digest,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                out.push(d);
+/// A SHA-256 digest. It is written, read and shown as 64 lowercase hex digits; held as its 32
+/// bytes, so sealing an entry or recording a key's fingerprint allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Sha256Digest([u8; 32]);
+
+impl Sha256Digest {
+    /// The `prev_hash` of the first entry of a chain: all zeros ([`GENESIS_HASH`]).
+    pub const GENESIS: Sha256Digest = Sha256Digest([0; 32]);
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256Digest {
+        Sha256Digest(Sha256::digest(bytes).into())
+    }
+
+    /// The digest written as 64 lowercase hex digits, or `None` for any other text.
+    pub fn parse(hex: &str) -> Option<Sha256Digest> {
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
             }
         }
+        let bytes = hex.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let [hi, lo] = pair else { return None };
+            *o = (digit(*hi)? << 4) | digit(*lo)?;
+        }
+        Some(Sha256Digest(out))
     }
-    // Only ASCII digits and letters were written.
-    String::from_utf8(out).unwrap_or_default()
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The 64 hex digits, on the stack.
+    fn hex_digits(&self) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'0'; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            if let [hi, lo] = pair {
+                *hi = DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = DIGITS.get(usize::from(b & 0x0f)).copied().unwrap_or(b'0');
+            }
+        }
+        out
+    }
+
+    /// Appends the 64 hex digits to `out`.
+    pub fn write_hex(&self, out: &mut String) {
+        let digits = self.hex_digits();
+        // Only ASCII digits and letters were written.
+        out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+    }
+
+    /// The 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        self.write_hex(&mut out);
+        out
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.hex_digits();
+        f.write_str(std::str::from_utf8(&digits).unwrap_or_default())
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl PartialEq<str> for Sha256Digest {
+    fn eq(&self, other: &str) -> bool {
+        Sha256Digest::parse(other) == Some(*self)
+    }
+}
+
+impl PartialEq<&str> for Sha256Digest {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let digits = self.hex_digits();
+        s.serialize_str(std::str::from_utf8(&digits).unwrap_or_default())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Sha256Digest;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a SHA-256 digest as 64 lowercase hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sha256Digest, E> {
+                Sha256Digest::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Sha256Digest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sha256Digest".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "A SHA-256 digest as 64 lowercase hex digits."
+        })
+    }
 }
 
 /// The lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    Sha256Digest::of(bytes).to_hex()
 }
 
 /// The canonical JSON text an entry's hash is computed over: the entry without `hash`.
@@ -121,9 +240,9 @@ pub(crate) fn write_entry(entry: &AuditEntry, with_hash: bool, t: &mut String) {
             t.push(',');
         }
         t.push_str("{\"after\":");
-        write_canonical(&c.after, t);
+        t.push_str(c.after.as_str());
         t.push_str(",\"before\":");
-        write_canonical(&c.before, t);
+        t.push_str(c.before.as_str());
         t.push_str(",\"path\":");
         write_string(&c.path, t);
         t.push('}');
@@ -133,15 +252,17 @@ pub(crate) fn write_entry(entry: &AuditEntry, with_hash: bool, t: &mut String) {
     t.push_str(",\"event_type\":");
     write_string(&entry.event_type, t);
     if with_hash {
-        t.push_str(",\"hash\":");
-        write_string(&entry.hash, t);
+        t.push_str(",\"hash\":\"");
+        entry.hash.write_hex(t);
+        t.push('"');
     }
     t.push_str(",\"idempotency_key\":");
     write_string(entry.idempotency_key.as_str(), t);
     t.push_str(",\"occurred_at\":");
     write_string(&entry.occurred_at, t);
-    t.push_str(",\"prev_hash\":");
-    write_string(&entry.prev_hash, t);
+    t.push_str(",\"prev_hash\":\"");
+    entry.prev_hash.write_hex(t);
+    t.push('"');
     t.push_str(",\"source\":");
     write_string(entry.source.as_str(), t);
     t.push_str(",\"version\":");
@@ -161,9 +282,9 @@ pub(crate) fn hashed_text_by_value(entry: &AuditEntry) -> Result<String, Error> 
     Ok(text)
 }
 
-/// The hash an entry should carry: lowercase hex SHA-256 of [`hashed_text`].
-pub fn entry_hash(entry: &AuditEntry) -> Result<String, Error> {
-    Ok(hex(&Sha256::digest(hashed_text(entry)?.as_bytes())))
+/// The hash an entry should carry: SHA-256 of [`hashed_text`].
+pub fn entry_hash(entry: &AuditEntry) -> Result<Sha256Digest, Error> {
+    Ok(Sha256Digest::of(hashed_text(entry)?.as_bytes()))
 }
 
 /// An append-only chain of audit entries.
@@ -188,11 +309,11 @@ impl AuditLog {
         &self.entries
     }
 
-    /// The hash of the last entry, or [`GENESIS_HASH`] when there is none.
-    pub fn head(&self) -> &str {
+    /// The hash of the last entry, or [`Sha256Digest::GENESIS`] when there is none.
+    pub fn head(&self) -> Sha256Digest {
         self.entries
             .last()
-            .map_or(GENESIS_HASH, |e| e.hash.as_str())
+            .map_or(Sha256Digest::GENESIS, |e| e.hash)
     }
 
     /// Drops the entries after the first `len` (an atomic batch rolled back).
@@ -222,8 +343,8 @@ impl AuditLog {
             idempotency_key: record.idempotency_key,
             event_type: record.event_type,
             changes: record.changes,
-            prev_hash: self.head().to_owned(),
-            hash: String::new(),
+            prev_hash: self.head(),
+            hash: Sha256Digest::GENESIS,
         };
         entry.hash = entry_hash(&entry)?;
         self.entries.push(entry);
@@ -274,13 +395,17 @@ fn short(hash: &str) -> String {
     }
 }
 
+fn short_digest(hash: &Sha256Digest) -> String {
+    short(&hash.to_hex())
+}
+
 /// Verifies a whole chain, from [`GENESIS_HASH`] and version 1. When `expected_head` (the head
 /// hash recorded elsewhere, for example with the last snapshot) is given, the chain must end there.
 pub fn verify(
     entries: &[AuditEntry],
     expected_head: Option<&str>,
 ) -> Result<AuditVerification, Error> {
-    verify_from(entries, GENESIS_HASH, 0, expected_head)
+    verify_from(entries, Sha256Digest::GENESIS, 0, expected_head)
 }
 
 /// Verifies part of a chain that follows an entry of hash `prev_hash` and version `prev_version`.
@@ -292,11 +417,11 @@ pub fn verify(
 /// `Err` only when an entry cannot be serialised to compute its hash.
 pub fn verify_from(
     entries: &[AuditEntry],
-    prev_hash: &str,
+    prev_hash: Sha256Digest,
     prev_version: u64,
     expected_head: Option<&str>,
 ) -> Result<AuditVerification, Error> {
-    let mut prev_hash = prev_hash.to_owned();
+    let mut prev_hash = prev_hash;
     let mut prev_version = prev_version;
     let fail = |index: usize, version: u64, code: ErrorCode, message: String, head: &str| {
         Ok(AuditVerification {
@@ -311,10 +436,7 @@ pub fn verify_from(
             }),
         })
     };
-    let head = entries
-        .last()
-        .map_or(prev_hash.as_str(), |e| e.hash.as_str())
-        .to_owned();
+    let head = entries.last().map_or(prev_hash, |e| e.hash).to_hex();
     for (index, entry) in entries.iter().enumerate() {
         let v = entry.version;
         let computed = entry_hash(entry)?;
@@ -325,8 +447,8 @@ pub fn verify_from(
                 ErrorCode::AuditEntryTampered,
                 format!(
                     "entry {v} was changed after it was sealed: its content hashes to `{}`, not `{}`",
-                    short(&computed),
-                    short(&entry.hash)
+                    short_digest(&computed),
+                    short_digest(&entry.hash)
                 ),
                 &head,
             );
@@ -363,13 +485,13 @@ pub fn verify_from(
                 format!(
                     "entry {v} records previous hash `{}` but the entry before it hashes to `{}`: \
                      the entry before it was rewritten and resealed, or an entry was inserted",
-                    short(&entry.prev_hash),
-                    short(&prev_hash)
+                    short_digest(&entry.prev_hash),
+                    short_digest(&prev_hash)
                 ),
                 &head,
             );
         }
-        prev_hash.clone_from(&entry.hash);
+        prev_hash = entry.hash;
         prev_version = v;
     }
     if let Some(expected) = expected_head

@@ -48,7 +48,7 @@ use std::sync::OnceLock;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use self::audit::{AuditEntry, AuditLog, AuditRecord, AuditVerification};
+use self::audit::{AuditEntry, AuditLog, AuditRecord, AuditVerification, Sha256Digest};
 use crate::billing::{self, HoldReason, InvoicePreview, ItemKind, Period, PreviewInvoiceRequest};
 use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
@@ -101,7 +101,7 @@ pub(crate) type BilledIndex = [BTreeMap<Box<str>, billing::NetBilled>; 3];
 struct SnapshotRef<'a> {
     schema_version: SchemaVersion,
     version: u64,
-    audit_head: &'a str,
+    audit_head: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     ownership_policy: Option<&'a OwnershipPolicy>,
     state: &'a World,
@@ -110,31 +110,21 @@ struct SnapshotRef<'a> {
     audit: &'a [AuditEntry],
 }
 
-/// An event's canonical text and, when it was sorted through one, its JSON value.
-fn event_text(event: &Event) -> Result<(String, Option<serde_json::Value>), Error> {
-    // A recorded document's fields are not declared in key order, so its text is sorted through
-    // a JSON value either way: native builds build that value directly and write it once, instead
-    // of writing unsorted text, reading it back and writing it again. (The WebAssembly module
-    // keeps the one text serialiser per type, for its size.)
-    #[cfg(not(target_arch = "wasm32"))]
-    if event.records_document() {
-        let value = serde_json::to_value(event)
-            .map_err(|e| Error::internal(format!("could not serialise the event: {e}")))?;
-        let mut text = String::with_capacity(512);
-        json::write_canonical(&value, &mut text);
-        return Ok((text, Some(value)));
-    }
-    json::text_and_value(event)
+/// An event's canonical text. The documents events record declare their fields in key order
+/// (as does the event itself, `type` in its sorted place), so it is written in one pass; a
+/// document whose nested parts are not in order is sorted through a JSON value.
+fn event_text(event: &Event) -> Result<String, Error> {
+    json::to_canonical_string(event)
 }
 
 /// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
-pub fn fingerprint(envelope: &Envelope) -> Result<String, Error> {
+pub fn fingerprint(envelope: &Envelope) -> Result<Sha256Digest, Error> {
     fingerprint_of(envelope, &json::to_canonical_string(&envelope.event)?)
 }
 
 /// [`fingerprint`] given the event's canonical JSON text.
-fn fingerprint_of(envelope: &Envelope, event: &str) -> Result<String, Error> {
+fn fingerprint_of(envelope: &Envelope, event: &str) -> Result<Sha256Digest, Error> {
     let mut t = String::with_capacity(event.len().saturating_add(256));
     t.push_str("{\"event\":");
     t.push_str(event);
@@ -148,7 +138,7 @@ fn fingerprint_of(envelope: &Envelope, event: &str) -> Result<String, Error> {
     t.push_str(",\"source\":");
     json::write_string(envelope.source.as_str(), &mut t);
     t.push('}');
-    Ok(audit::sha256_hex(t.as_bytes()))
+    Ok(Sha256Digest::of(t.as_bytes()))
 }
 
 /// The date an `occurred_at` starts with.
@@ -230,10 +220,9 @@ impl Engine {
     /// or a defect; every refusal by a rule is a `rejected` outcome.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<Outcome, Error> {
         occurred_on(&envelope.occurred_at)?;
-        // The event's canonical text, written once, and hashed as it is. Events that carry a
-        // document (whose fields are not declared in key order) come with the JSON value the
-        // text was sorted through; the audit keeps the document from it.
-        let (text, value) = event_text(&envelope.event)?;
+        // The event's canonical text, written once, and hashed as it is; the audit keeps a
+        // recorded document as the part of it that the document's own text is.
+        let text = event_text(&envelope.event)?;
         let fp = fingerprint_of(envelope, &text)?;
         let key = &envelope.idempotency_key;
         if let Some(done) = self.processed.get(key) {
@@ -265,7 +254,7 @@ impl Engine {
             );
             return Ok(self.reject(envelope, r));
         }
-        match self.plan(envelope, &text, value) {
+        match self.plan(envelope, &text) {
             Ok(plan) => self.commit(envelope, fp, plan),
             Err(apply::Fail::Rejected(r)) => Ok(self.reject(envelope, r)),
             Err(apply::Fail::Error(e)) if e.code == ErrorCode::InternalError => Err(e),
@@ -452,7 +441,7 @@ impl Engine {
     fn commit(
         &mut self,
         envelope: &Envelope,
-        fingerprint: String,
+        fingerprint: Sha256Digest,
         plan: apply::Plan,
     ) -> Result<Outcome, Error> {
         let apply::Plan { writes, changes } = plan;
@@ -519,7 +508,9 @@ impl Engine {
             audit::write_entry(e, true, &mut t);
         }
         t.push_str("],\"audit_head\":");
-        json::write_string(self.audit.head(), &mut t);
+        t.push('"');
+        self.audit.head().write_hex(&mut t);
+        t.push('"');
         t.push_str(",\"exceptions\":");
         t.push_str(&json::to_canonical_string(&self.exceptions)?);
         if let Some(p) = &self.policy {
@@ -533,7 +524,9 @@ impl Engine {
             }
             json::write_string(k.as_str(), &mut t);
             t.push_str(":{\"fingerprint\":");
-            json::write_string(&p.fingerprint, &mut t);
+            t.push('"');
+            p.fingerprint.write_hex(&mut t);
+            t.push('"');
             t.push_str(",\"version\":");
             t.push_str(&p.version.to_string());
             t.push('}');
@@ -552,7 +545,7 @@ impl Engine {
         json::to_canonical_string(&SnapshotRef {
             schema_version: SchemaVersion,
             version: self.version(),
-            audit_head: self.audit.head(),
+            audit_head: self.audit.head().to_hex(),
             ownership_policy: self.policy.as_ref(),
             state: &self.world,
             processed: &self.processed,
@@ -566,7 +559,7 @@ impl Engine {
         Snapshot {
             schema_version: SchemaVersion,
             version: self.version(),
-            audit_head: self.audit.head().to_owned(),
+            audit_head: self.audit.head().to_hex(),
             ownership_policy: self.policy.clone(),
             state: self.world.clone(),
             processed: self.processed.clone(),
@@ -635,7 +628,7 @@ impl Engine {
 
     /// Checks the audit chain from its first entry to the engine's head.
     pub fn verify_audit(&self) -> Result<AuditVerification, Error> {
-        audit::verify(self.audit.entries(), Some(self.audit.head()))
+        audit::verify(self.audit.entries(), Some(&self.audit.head().to_hex()))
     }
 
     /// The billing-run request for the engine's state.

@@ -241,8 +241,8 @@ fn check_invariants(e: &Engine, seed: u64, step: usize, verified: usize) {
     let w = e.state();
     let entries = e.audit();
     let (prev_hash, prev_version) = match verified.checked_sub(1).map(|i| &entries[i]) {
-        Some(p) => (p.hash.as_str(), p.version),
-        None => (audit::GENESIS_HASH, 0),
+        Some(p) => (p.hash, p.version),
+        None => (audit::Sha256Digest::GENESIS, 0),
     };
     let check = audit::verify_from(&entries[verified..], prev_hash, prev_version, None).unwrap();
     assert!(check.valid, "{at}: audit chain broken: {:?}", check.problem);
@@ -469,7 +469,7 @@ fn long_simulations_reach_every_outcome() {
             reached.insert(entry.event_type.clone());
             for c in &entry.changes {
                 if c.path.starts_with("/invoices/") && c.path.ends_with("/status") {
-                    reached.insert(c.after.as_str().unwrap_or_default().to_owned());
+                    reached.insert(c.after.to_value().as_str().unwrap_or_default().to_owned());
                 }
             }
         }

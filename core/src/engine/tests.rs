@@ -103,15 +103,15 @@ fn an_applied_event_raises_the_version_and_records_what_changed() {
     assert_eq!(o.version, 1);
     assert_eq!(o.changes.len(), 1);
     assert_eq!(o.changes[0].path, "/time_entries/TE-1");
-    assert_eq!(*o.changes[0].before, Value::Null);
+    assert!(o.changes[0].before.is_null());
     let o = applied(
         &mut e,
         &env("k2", "psa", id_event("time_entry.approved", "TE-1")),
     );
     assert_eq!(o.version, 2);
     assert_eq!(o.changes[0].path, "/time_entries/TE-1/status");
-    assert_eq!(*o.changes[0].before, json!("submitted"));
-    assert_eq!(*o.changes[0].after, json!("approved"));
+    assert_eq!(o.changes[0].before, json!("submitted"));
+    assert_eq!(o.changes[0].after, json!("approved"));
     assert_eq!(e.audit().len(), 2);
     assert_eq!(e.audit()[1].event_type, "time_entry.approved");
     assert_eq!(e.audit()[1].correlation_id.as_str(), "c-k2");
@@ -589,7 +589,10 @@ fn the_fingerprint_is_sha256_of_the_canonical_payload() {
             "event": serde_json::to_value(&x.event).unwrap(),
         });
         let text = crate::json::to_canonical_string(&payload).unwrap();
-        assert_eq!(fingerprint(&x).unwrap(), audit::sha256_hex(text.as_bytes()));
+        assert_eq!(
+            fingerprint(&x).unwrap().to_hex(),
+            audit::sha256_hex(text.as_bytes())
+        );
     }
 }
 
@@ -727,8 +730,9 @@ fn a_milestone_added_by_an_approved_change_order_is_tracked_and_bills_through_th
 }
 
 /// Every event of the engine's spec cases serialises to its canonical text in one pass: the text
-/// equals that of the event's JSON value (keys sorted by the value's map), and an event without a
-/// document (whose fields are not declared in key order) is never read back to be sorted.
+/// equals that of the event's JSON value (keys sorted by the value's map), and neither a
+/// lifecycle event nor the record of a time entry, expense or milestone (whose fields are
+/// declared in key order) is read back to be sorted.
 #[test]
 fn events_serialise_to_their_canonical_text_in_one_pass() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/cases/engine");
@@ -754,12 +758,20 @@ fn events_serialise_to_their_canonical_text_in_one_pass() {
                 json::write_canonical(&serde_json::to_value(&event).unwrap(), &mut sorted);
                 let (text, value) = json::text_and_value(&event).unwrap();
                 assert_eq!(text, sorted, "{}", path.display());
-                let (engine_text, engine_value) = super::event_text(&event).unwrap();
-                assert_eq!(engine_text, text, "{}", path.display());
-                if let Some(v) = engine_value {
-                    assert_eq!(v, serde_json::from_str::<Value>(&text).unwrap());
-                }
-                if event.lifecycle().is_some() {
+                assert_eq!(
+                    super::event_text(&event).unwrap(),
+                    text,
+                    "{}",
+                    path.display()
+                );
+                if event.lifecycle().is_some()
+                    || matches!(
+                        event,
+                        Event::TimeEntryRecorded { .. }
+                            | Event::ExpenseRecorded { .. }
+                            | Event::MilestoneRecorded { .. }
+                    )
+                {
                     assert!(
                         value.is_none(),
                         "{} was sorted afterwards",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditChange, AuditEntry};
+use super::audit::{AuditChange, AuditEntry, Sha256Digest};
 use crate::billing::{BilledLedger, HeldByReason, ItemKind, Period};
 use crate::error::ErrorCode;
 use crate::machines::MachineName;
@@ -557,7 +557,7 @@ pub struct World {
 pub struct Processed {
     /// SHA-256 (lowercase hex) of the canonical JSON of the envelope's payload: its `source`,
     /// `occurred_at`, `expected_version` and `event`.
-    pub fingerprint: String,
+    pub fingerprint: Sha256Digest,
     /// The version the envelope produced.
     pub version: u64,
 }

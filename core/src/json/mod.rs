@@ -4,10 +4,14 @@ mod canonical;
 mod limits;
 mod pointer;
 mod strict;
+mod text;
 
-pub(crate) use canonical::{Escaped, text_and_value, write_string};
+#[cfg(test)]
+pub(crate) use canonical::text_and_value;
+pub(crate) use canonical::{Escaped, write_string};
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
 pub use limits::{Limits, check_limits};
+pub use text::CanonicalJson;
 
 use serde::de::DeserializeOwned;
 

@@ -204,6 +204,32 @@ string_enum! {
     }
 }
 
+/// `Serialize` for a document, writing its fields in key order (the order of canonical JSON)
+/// whatever order they are declared in (the order "missing field" errors name them in, so the
+/// most telling comes first): its canonical text comes out in one pass, never read back to be
+/// sorted. The fields are listed in key order, each with the test that skips it, if any (the
+/// same as its `skip_serializing_if`); the list must name every field, or it does not compile.
+macro_rules! serialize_in_key_order {
+    ($ty:ident { $( $field:ident $(skip_if $skip:path)? ),+ $(,)? }) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                let $ty { $( $field ),+ } = self;
+                let len = 0 $( + usize::from(true $( && !$skip($field) )?) )+;
+                let mut st = s.serialize_struct(stringify!($ty), len)?;
+                $(
+                    if true $( && !$skip($field) )? {
+                        st.serialize_field(stringify!($field), $field)?;
+                    } else {
+                        st.skip_field(stringify!($field))?;
+                    }
+                )+
+                st.end()
+            }
+        }
+    };
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -380,7 +406,7 @@ pub struct ExpensePolicy {
 }
 
 /// A billable milestone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Milestone {
@@ -399,6 +425,15 @@ pub struct Milestone {
     /// Its status; only `accepted` milestones bill.
     pub status: MilestoneStatus,
 }
+
+serialize_in_key_order!(Milestone {
+    amount skip_if Option::is_none,
+    due_date,
+    id,
+    name,
+    percent skip_if Option::is_none,
+    status,
+});
 
 /// A prepaid amount drawn down by billed time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -774,7 +809,7 @@ pub struct Project {
 }
 
 /// Hours a person worked on a task on a day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TimeEntry {
@@ -802,8 +837,21 @@ pub struct TimeEntry {
     pub rate_override: Option<Money>,
 }
 
+serialize_in_key_order!(TimeEntry {
+    billable skip_if is_true,
+    hours,
+    id,
+    project_id,
+    rate_override skip_if Option::is_none,
+    resource_id,
+    role,
+    status,
+    task_id,
+    work_date,
+});
+
 /// An expense incurred on a project.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Expense {
@@ -826,6 +874,17 @@ pub struct Expense {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fx_rate: Option<Dec>,
 }
+
+serialize_in_key_order!(Expense {
+    amount,
+    billable skip_if is_true,
+    category,
+    date,
+    fx_rate skip_if Option::is_none,
+    id,
+    project_id,
+    status,
+});
 
 /// Time entries and expenses exported from a PSA.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -909,4 +968,59 @@ pub struct Payment {
     pub amount: Money,
     /// The day received.
     pub date: Date,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+
+    /// Reads `json` as a `T`, writes it back, and checks the text is the canonical text of the
+    /// input, written in one pass (keys already in order, never sorted afterwards).
+    fn round_trip<T: Serialize + DeserializeOwned>(json: &str) {
+        let doc: T = serde_json::from_str(json).unwrap();
+        let (text, sorted_through) = crate::json::text_and_value(&doc).unwrap();
+        let mut expected = String::new();
+        crate::json::write_canonical(&serde_json::from_str(json).unwrap(), &mut expected);
+        assert_eq!(text, expected);
+        assert!(sorted_through.is_none(), "{text} was sorted afterwards");
+    }
+
+    #[test]
+    fn time_entries_expenses_and_milestones_write_every_field_in_key_order() {
+        round_trip::<TimeEntry>(
+            r#"{"id":"TE-1","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Dev",
+            "work_date":"2026-01-02","hours":"7.5","billable":false,"status":"approved",
+            "rate_override":{"amount":"120.00","currency":"USD"}}"#,
+        );
+        round_trip::<TimeEntry>(
+            r#"{"id":"TE-1","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Dev",
+            "work_date":"2026-01-02","hours":"7.5","status":"approved"}"#,
+        );
+        round_trip::<Expense>(
+            r#"{"id":"EX-1","project_id":"P-1","date":"2026-01-02",
+            "amount":{"amount":"80.00","currency":"EUR"},"category":"travel","billable":false,
+            "status":"approved","fx_rate":"1.1"}"#,
+        );
+        round_trip::<Expense>(
+            r#"{"id":"EX-1","project_id":"P-1","date":"2026-01-02",
+            "amount":{"amount":"80.00","currency":"EUR"},"category":"travel","status":"approved"}"#,
+        );
+        round_trip::<Milestone>(
+            r#"{"id":"MS-1","name":"Go-live","amount":{"amount":"5000.00","currency":"USD"},
+            "due_date":"2026-03-31","status":"accepted"}"#,
+        );
+        round_trip::<Milestone>(
+            r#"{"id":"MS-1","name":"Go-live","percent":"25","due_date":"2026-03-31",
+            "status":"pending"}"#,
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_in_declaration_order_not_key_order() {
+        let e = serde_json::from_str::<TimeEntry>("{}").unwrap_err();
+        assert!(e.to_string().contains("missing field `id`"), "{e}");
+    }
 }

@@ -99,14 +99,15 @@ fn appended_entries_number_versions_from_one_and_link_to_the_previous_hash() {
     let mut prev = GENESIS_HASH.to_owned();
     for (i, e) in log.entries().iter().enumerate() {
         assert_eq!(e.version, i as u64 + 1);
-        assert_eq!(e.prev_hash, prev);
-        assert_eq!(e.hash.len(), 64);
+        assert_eq!(e.prev_hash.to_hex(), prev);
+        let hex = e.hash.to_hex();
+        assert_eq!(hex.len(), 64);
         assert!(
-            e.hash
-                .chars()
+            hex.chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
-        prev.clone_from(&e.hash);
+        assert_eq!(Sha256Digest::parse(&hex), Some(e.hash));
+        prev = hex;
     }
     assert_eq!(log.version(), 4);
 }
@@ -114,10 +115,10 @@ fn appended_entries_number_versions_from_one_and_link_to_the_previous_hash() {
 #[test]
 fn an_untouched_chain_verifies_and_reports_its_head() {
     let log = chain(5);
-    let v = verify(log.entries(), Some(log.head())).unwrap();
+    let v = verify(log.entries(), Some(&log.head().to_hex())).unwrap();
     assert!(v.valid, "{v:?}");
     assert_eq!(v.entries, 5);
-    assert_eq!(v.head, log.head());
+    assert_eq!(v.head, log.head().to_hex());
     assert_eq!(v.problem, None);
 }
 
@@ -137,7 +138,7 @@ fn a_chain_read_back_from_json_still_verifies() {
     let back: Vec<AuditEntry> =
         crate::json::from_str(&text, &crate::json::Limits::DEFAULT).unwrap();
     assert_eq!(back, log.entries());
-    assert!(verify(&back, Some(log.head())).unwrap().valid);
+    assert!(verify(&back, Some(&log.head().to_hex())).unwrap().valid);
 }
 
 #[test]
@@ -204,7 +205,7 @@ fn entries_out_of_order_are_refused() {
 #[test]
 fn cutting_the_end_is_found_only_against_the_recorded_head() {
     let log = chain(4);
-    let head = log.head().to_owned();
+    let head = log.head().to_hex();
     let cut = &log.entries()[..3];
     assert!(verify(cut, None).unwrap().valid);
     let p = verify(cut, Some(&head)).unwrap().problem.unwrap();
@@ -215,7 +216,7 @@ fn cutting_the_end_is_found_only_against_the_recorded_head() {
 #[test]
 fn a_chain_rewritten_to_its_end_is_found_against_the_recorded_head() {
     let log = chain(3);
-    let head = log.head().to_owned();
+    let head = log.head().to_hex();
     let mut forged = AuditLog::new();
     for (i, e) in log.entries().iter().enumerate() {
         let mut r = record(i as u64 + 1);
@@ -238,9 +239,10 @@ fn a_segment_verifies_from_the_entry_before_it() {
     let log = chain(5);
     let before = &log.entries()[1];
     let segment = &log.entries()[2..];
-    let v = verify_from(segment, &before.hash, before.version, Some(log.head())).unwrap();
+    let head = log.head().to_hex();
+    let v = verify_from(segment, before.hash, before.version, Some(&head)).unwrap();
     assert!(v.valid, "{v:?}");
-    let v = verify_from(segment, GENESIS_HASH, before.version, None).unwrap();
+    let v = verify_from(segment, Sha256Digest::GENESIS, before.version, None).unwrap();
     assert_eq!(v.problem.unwrap().code, ErrorCode::AuditChainBroken);
 }
 
@@ -254,7 +256,7 @@ fn tamper(e: &mut AuditEntry, field: u8) {
         4 => e.idempotency_key = Id::new(format!("{}x", e.idempotency_key)).unwrap(),
         5 => e.event_type.push('x'),
         6 => e.changes.clear(),
-        _ => e.prev_hash = GENESIS_HASH.replace('0', "1"),
+        _ => e.prev_hash = Sha256Digest::of(b"another entry"),
     }
 }
 
@@ -308,8 +310,8 @@ proptest::proptest! {
                 before: serde_json::json!({"z": n, "a": [text.clone(), null, true], "m": {"b": 1.5, "a": "x"}}).into(),
                 after: serde_json::Value::String(text.clone()).into(),
             }],
-            prev_hash: GENESIS_HASH.to_owned(),
-            hash: String::new(),
+            prev_hash: Sha256Digest::GENESIS,
+            hash: Sha256Digest::GENESIS,
         };
         proptest::prop_assert_eq!(hashed_text(&entry).unwrap(), hashed_text_by_value(&entry).unwrap());
     }
