@@ -170,7 +170,7 @@ trait Doc: Serialize + Clone {
     fn id(&self) -> &Id;
     fn state(&self) -> &'static str;
     fn set_state(&mut self, name: &str) -> Result<(), Error>;
-    fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self>;
+    fn held<'a>(world: &'a World, id: &Id) -> Option<&'a Self>;
     fn into_write(self) -> Write;
     /// The pointer of the document in the snapshot's `state`.
     fn pointer(id: &Id) -> Pointer {
@@ -204,7 +204,7 @@ macro_rules! doc {
                 self.$field = parse_state::<$state>(name)?;
                 Ok(())
             }
-            fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self> {
+            fn held<'a>(world: &'a World, id: &Id) -> Option<&'a Self> {
                 world.$world.get(id).map(|d| &**d)
             }
             fn into_write(self) -> Write {
@@ -259,8 +259,8 @@ impl Doc for Contract {
     fn set_state(&mut self, _: &str) -> Result<(), Error> {
         Err(Error::internal("a contract has no lifecycle machine"))
     }
-    fn held<'a>(world: &'a World, id: &str) -> Option<&'a Self> {
-        world.contract.as_ref().filter(|c| c.id.as_str() == id)
+    fn held<'a>(world: &'a World, id: &Id) -> Option<&'a Self> {
+        world.contract.as_ref().filter(|c| &c.id == id)
     }
     fn into_write(self) -> Write {
         Write::Contract(Box::new(self))
@@ -551,7 +551,7 @@ impl Engine {
         let mut changes = Vec::new();
         let fields: Vec<String>;
         let stage;
-        match T::held(&self.world, id.as_str()) {
+        match T::held(&self.world, id) {
             None => {
                 let st = new.state();
                 if !T::NEW_STATES.contains(&st) {
@@ -662,7 +662,7 @@ impl Engine {
         id: &Id,
         ctx: &GuardContext,
     ) -> Result<(T, Plan), Fail> {
-        let doc = T::held(&self.world, id.as_str()).ok_or_else(|| unknown(T::NOUN, id))?;
+        let doc = T::held(&self.world, id).ok_or_else(|| unknown(T::NOUN, id))?;
         self.check_ownership(
             T::ENTITY,
             Some(doc.state()),

@@ -10,6 +10,7 @@
 //! (`AUDIT_CHAIN_BROKEN`), and, given the head hash recorded elsewhere, a chain cut short or
 //! rewritten to its end (`AUDIT_HEAD_MISMATCH`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,21 @@ use crate::model::{Id, System};
 
 /// The `prev_hash` of the first entry of a chain: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An event type's name: one of [`super::EVENT_TYPES`] (shared, not copied), or, in an audit
+/// entry read back, any other text it holds.
+pub type EventTypeName = Cow<'static, str>;
+
+/// Reads an event type's name, sharing the static name when it is a known one.
+pub(crate) fn event_type_name<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<EventTypeName, D::Error> {
+    let name = String::deserialize(d)?;
+    Ok(super::EVENT_TYPES
+        .iter()
+        .find(|t| **t == name)
+        .map_or(Cow::Owned(name), |t| Cow::Borrowed(*t)))
+}
 
 /// One value that an event changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,7 +71,7 @@ pub struct AuditRecord {
     /// The envelope's idempotency key.
     pub idempotency_key: Id,
     /// The event type.
-    pub event_type: String,
+    pub event_type: EventTypeName,
     /// What changed, in the order the engine changed it.
     pub changes: Vec<AuditChange>,
 }
@@ -76,7 +92,8 @@ pub struct AuditEntry {
     /// The envelope's idempotency key.
     pub idempotency_key: Id,
     /// The event type.
-    pub event_type: String,
+    #[serde(deserialize_with = "event_type_name")]
+    pub event_type: EventTypeName,
     /// What changed.
     pub changes: Vec<AuditChange>,
     /// The hash of the entry before this one ([`GENESIS_HASH`] for the first).

@@ -59,7 +59,7 @@ use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion};
 pub struct Engine {
     world: World,
     audit: AuditLog,
-    processed: BTreeMap<Id, Box<Processed>>,
+    processed: BTreeMap<Id, Processed>,
     exceptions: Vec<ExceptionEntry>,
     /// Idempotency key → position in `exceptions` of its latest unresolved entry.
     open: BTreeMap<Id, usize>,
@@ -105,7 +105,7 @@ struct SnapshotRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ownership_policy: Option<&'a OwnershipPolicy>,
     state: &'a World,
-    processed: &'a BTreeMap<Id, Box<Processed>>,
+    processed: &'a BTreeMap<Id, Processed>,
     exceptions: &'a [ExceptionEntry],
     audit: &'a [AuditEntry],
 }
@@ -395,7 +395,7 @@ impl Engine {
         Outcome {
             idempotency_key: envelope.idempotency_key.clone(),
             correlation_id: envelope.correlation_id.clone(),
-            event_type: envelope.event.type_name().to_owned(),
+            event_type: envelope.event.type_name().into(),
             status,
             version,
             changes,
@@ -450,7 +450,7 @@ impl Engine {
             source: envelope.source.clone(),
             correlation_id: envelope.correlation_id.clone(),
             idempotency_key: envelope.idempotency_key.clone(),
-            event_type: envelope.event.type_name().to_owned(),
+            event_type: envelope.event.type_name().into(),
             changes,
         })?;
         for w in writes {
@@ -467,10 +467,10 @@ impl Engine {
         let key = &envelope.idempotency_key;
         self.processed.insert(
             key.clone(),
-            Box::new(Processed {
+            Processed {
                 fingerprint,
                 version,
-            }),
+            },
         );
         if let Some(j) = &mut self.journal {
             j.processed.push(key.clone());

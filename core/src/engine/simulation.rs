@@ -466,7 +466,7 @@ fn long_simulations_reach_every_outcome() {
             codes.insert(x.code.as_str());
         }
         for entry in e.audit() {
-            reached.insert(entry.event_type.clone());
+            reached.insert(entry.event_type.to_string());
             for c in &entry.changes {
                 if c.path.starts_with("/invoices/") && c.path.ends_with("/status") {
                     reached.insert(c.after.to_value().as_str().unwrap_or_default().to_owned());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditChange, AuditEntry, Sha256Digest};
+use super::audit::{AuditChange, AuditEntry, EventTypeName, Sha256Digest};
 use crate::billing::{BilledLedger, HeldByReason, ItemKind, Period};
 use crate::error::ErrorCode;
 use crate::machines::MachineName;
@@ -448,7 +448,8 @@ pub struct Outcome {
     /// The envelope's correlation id.
     pub correlation_id: Id,
     /// The event type.
-    pub event_type: String,
+    #[serde(deserialize_with = "super::audit::event_type_name")]
+    pub event_type: EventTypeName,
     /// Applied, duplicate or rejected.
     pub status: OutcomeStatus,
     /// Applied: the version the event produced; duplicate: the version the original produced;
@@ -581,7 +582,7 @@ pub struct Snapshot {
     pub state: World,
     /// Applied idempotency keys.
     #[serde(default)]
-    pub processed: BTreeMap<Id, Box<Processed>>,
+    pub processed: BTreeMap<Id, Processed>,
     /// The exception queue, oldest first.
     #[serde(default)]
     pub exceptions: Vec<ExceptionEntry>,

@@ -49,6 +49,7 @@ fn write_checked<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<
         SortedCheck {
             sorted: &sorted,
             levels: Vec::new(),
+            prev: Vec::new(),
             key: Vec::new(),
             in_key: false,
         },
@@ -81,20 +82,25 @@ fn finish(out: Vec<u8>, sorted: bool) -> Result<(String, Option<Value>), Error> 
 /// A compact formatter writing canonical escapes and checking that object keys are sorted.
 struct SortedCheck<'a> {
     sorted: &'a Cell<bool>,
-    /// For each open object: the previous key, if any.
-    levels: Vec<Option<Vec<u8>>>,
+    /// For each open object: where its previous key starts in `prev`, and whether it has one.
+    levels: Vec<(usize, bool)>,
+    /// The previous key of each open object, outermost first (a nested object opens after its
+    /// parent's key, so each object's key runs from its start to the next object's).
+    prev: Vec<u8>,
     key: Vec<u8>,
     in_key: bool,
 }
 
 impl Formatter for SortedCheck<'_> {
     fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.levels.push(None);
+        self.levels.push((self.prev.len(), false));
         writer.write_all(b"{")
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.levels.pop();
+        if let Some((start, _)) = self.levels.pop() {
+            self.prev.truncate(start);
+        }
         writer.write_all(b"}")
     }
 
@@ -114,15 +120,13 @@ impl Formatter for SortedCheck<'_> {
 
     fn end_object_key<W: ?Sized + io::Write>(&mut self, _writer: &mut W) -> io::Result<()> {
         self.in_key = false;
-        if let Some(level) = self.levels.last_mut() {
-            match level {
-                Some(prev) if prev.as_slice() >= self.key.as_slice() => self.sorted.set(false),
-                Some(prev) => {
-                    prev.clear();
-                    prev.extend_from_slice(&self.key);
-                }
-                None => *level = Some(self.key.clone()),
+        if let Some((start, has)) = self.levels.last_mut() {
+            if *has && self.prev.get(*start..).unwrap_or_default() >= self.key.as_slice() {
+                self.sorted.set(false);
             }
+            self.prev.truncate(*start);
+            self.prev.extend_from_slice(&self.key);
+            *has = true;
         }
         Ok(())
     }
@@ -326,5 +330,64 @@ mod tests {
             to_canonical_string(&ints).unwrap(),
             r#"{"10":"ten","9":"nine"}"#
         );
+    }
+
+    #[derive(Serialize)]
+    struct Outer<A: Serialize, B: Serialize> {
+        #[serde(rename = "k")]
+        first: A,
+        #[serde(rename = "m")]
+        second: B,
+    }
+
+    #[derive(Serialize)]
+    struct Pair {
+        z: u8,
+        zz: u8,
+    }
+
+    #[derive(Serialize)]
+    struct Back {
+        zz: u8,
+        a: u8,
+    }
+
+    #[test]
+    fn each_open_object_is_checked_against_its_own_previous_key() {
+        // Sorted at every level, though the inner keys sort after the outer ones.
+        let ok = Outer {
+            first: Pair { z: 1, zz: 2 },
+            second: vec![Pair { z: 3, zz: 4 }],
+        };
+        let (text, sorted_through) = text_and_value(&ok).unwrap();
+        assert_eq!(text, r#"{"k":{"z":1,"zz":2},"m":[{"z":3,"zz":4}]}"#);
+        assert!(sorted_through.is_none());
+        // Out of order inside the second object only, after a sorted first one.
+        let inner = Outer {
+            first: Pair { z: 1, zz: 2 },
+            second: Back { zz: 1, a: 2 },
+        };
+        let (text, sorted_through) = text_and_value(&inner).unwrap();
+        assert_eq!(text, r#"{"k":{"z":1,"zz":2},"m":{"a":2,"zz":1}}"#);
+        assert!(sorted_through.is_some());
+        // Out of order at the outer level, across a nested object.
+        let outer = Back { zz: 1, a: 2 };
+        let nested = Outer {
+            first: vec![outer],
+            second: 0,
+        };
+        assert_eq!(to_canonical_string(&nested).unwrap(), slow(&nested));
+        #[derive(Serialize)]
+        struct Late {
+            m: Pair,
+            k: u8,
+        }
+        let (text, sorted_through) = text_and_value(&Late {
+            m: Pair { z: 1, zz: 2 },
+            k: 0,
+        })
+        .unwrap();
+        assert_eq!(text, r#"{"k":0,"m":{"z":1,"zz":2}}"#);
+        assert!(sorted_through.is_some());
     }
 }

@@ -11,8 +11,50 @@ pub const MAX_ID_BYTES: usize = 128;
 ///
 /// Natively, ids of up to 24 bytes (nearly all) are held inline, not on the heap: a map keyed by
 /// ids compares keys stored in its own nodes, and reading one allocates nothing.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Id(IdText);
+
+// The same order as `str`'s (the maps keyed by ids are also searched by `&str`), compared eight
+// bytes at a time in line rather than by a call to `memcmp`: ids are short, and a map lookup
+// compares a key some twenty times.
+impl Ord for Id {
+    fn cmp(&self, other: &Id) -> std::cmp::Ordering {
+        compare_bytes(self.0.as_bytes(), other.0.as_bytes())
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Id) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Lexicographic byte order, as `<[u8]>::cmp`.
+fn compare_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let mut i = 0;
+    while let (Some(p), Some(q)) = (a.get(i..i + 8), b.get(i..i + 8)) {
+        let (p, q) = (word(p), word(q));
+        if p != q {
+            return p.cmp(&q);
+        }
+        i += 8;
+    }
+    let (x, y) = (
+        a.get(i..).unwrap_or_default(),
+        b.get(i..).unwrap_or_default(),
+    );
+    for (p, q) in x.iter().zip(y) {
+        if p != q {
+            return p.cmp(q);
+        }
+    }
+    x.len().cmp(&y.len())
+}
+
+/// Eight bytes as a big-endian number: comparing the numbers compares the bytes in order.
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_be_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
+}
 
 /// The text of an id. The WebAssembly module keeps a plain `String`: inline storage would cost
 /// it about 5 KB gzip of its size budget for little gain at its scale.
@@ -124,18 +166,23 @@ impl schemars::JsonSchema for Id {
 
 /// A connected system: `crm`, `psa`, `erp`, `billing`, or any lowercase identifier a firm uses.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct System(String);
+pub struct System(IdText);
 
 impl System {
     /// Validates a system name: `[a-z][a-z0-9_]{0,31}`.
     pub fn new(s: impl Into<String>) -> Result<System, Error> {
         let s = s.into();
+        System::from_text(&s)
+    }
+
+    /// Validates and copies a system name.
+    pub fn from_text(s: &str) -> Result<System, Error> {
         let mut chars = s.chars();
         let ok = s.len() <= 32
             && chars.next().is_some_and(|c| c.is_ascii_lowercase())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if ok {
-            Ok(System(s))
+            Ok(System(IdText::from(s)))
         } else {
             Err(Error::new(
                 ErrorCode::InputInvalidSystem,
@@ -183,7 +230,7 @@ impl<'de> Deserialize<'de> for System {
                 f.write_str("a system name")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<System, E> {
-                System::new(v).map_err(crate::json::de_error)
+                System::from_text(v).map_err(crate::json::de_error)
             }
         }
         deserializer.deserialize_str(V)
@@ -206,7 +253,25 @@ impl schemars::JsonSchema for System {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn ids_order_as_their_text_does(
+            a in "[ab\\-0-9é]{1,40}",
+            b in "[ab\\-0-9é]{1,40}",
+            shared in "[a-z0-9\\-]{0,20}",
+        ) {
+            for (x, y) in [(a.clone(), b.clone()), (format!("{shared}{a}"), format!("{shared}{b}")),
+                           (shared.clone() + "x", format!("{shared}x{b}"))] {
+                let (p, q) = (Id::new(x.as_str()).unwrap(), Id::new(y.as_str()).unwrap());
+                prop_assert_eq!(p.cmp(&q), x.as_str().cmp(y.as_str()));
+                prop_assert_eq!(p == q, x == y);
+            }
+        }
+    }
 
     #[test]
     fn ids_with_control_characters_or_no_text_are_refused() {

@@ -14,7 +14,7 @@ fn record(n: u64) -> AuditRecord {
         .unwrap(),
         correlation_id: Id::new(format!("corr-{n}")).unwrap(),
         idempotency_key: Id::new(format!("key-{n}")).unwrap(),
-        event_type: "time_entry.approved".to_owned(),
+        event_type: "time_entry.approved".into(),
         changes: vec![AuditChange {
             path: format!("/time_entries/TE-{n}/status"),
             before: json!("submitted").into(),
@@ -40,7 +40,7 @@ fn spec_example() -> AuditLog {
         source: System::new("psa").unwrap(),
         correlation_id: Id::new("corr-1").unwrap(),
         idempotency_key: Id::new("psa-TE-7-approve").unwrap(),
-        event_type: "time_entry.approved".to_owned(),
+        event_type: "time_entry.approved".into(),
         changes: vec![AuditChange {
             path: "/time_entries/TE-7/status".to_owned(),
             before: json!("submitted").into(),
@@ -53,7 +53,7 @@ fn spec_example() -> AuditLog {
         source: System::new("billing").unwrap(),
         correlation_id: Id::new("run-2026-03").unwrap(),
         idempotency_key: Id::new("billing-TE-7-bill").unwrap(),
-        event_type: "time_entry.billed".to_owned(),
+        event_type: "time_entry.billed".into(),
         changes: vec![
             AuditChange {
                 path: "/time_entries/TE-7/status".to_owned(),
@@ -179,7 +179,7 @@ fn a_removed_entry_is_reported_missing_at_the_entry_after_the_gap() {
 #[test]
 fn a_rewritten_and_resealed_entry_breaks_the_link_to_the_next() {
     let mut entries = chain(4).entries().to_vec();
-    entries[1].event_type = "time_entry.rejected".to_owned();
+    entries[1].event_type = "time_entry.rejected".into();
     entries[1].hash = entry_hash(&entries[1]).unwrap();
     let p = verify(&entries, None).unwrap().problem.unwrap();
     assert_eq!(p.code, ErrorCode::AuditChainBroken);
@@ -221,7 +221,7 @@ fn a_chain_rewritten_to_its_end_is_found_against_the_recorded_head() {
     for (i, e) in log.entries().iter().enumerate() {
         let mut r = record(i as u64 + 1);
         if i == 0 {
-            r.event_type = "time_entry.rejected".to_owned();
+            r.event_type = "time_entry.rejected".into();
         }
         assert_eq!(r.correlation_id, e.correlation_id);
         forged.append(r).unwrap();
@@ -254,7 +254,7 @@ fn tamper(e: &mut AuditEntry, field: u8) {
         2 => e.source = System::new("erp").unwrap(),
         3 => e.correlation_id = Id::new(format!("{}x", e.correlation_id)).unwrap(),
         4 => e.idempotency_key = Id::new(format!("{}x", e.idempotency_key)).unwrap(),
-        5 => e.event_type.push('x'),
+        5 => e.event_type.to_mut().push('x'),
         6 => e.changes.clear(),
         _ => e.prev_hash = Sha256Digest::of(b"another entry"),
     }
@@ -304,7 +304,7 @@ proptest::proptest! {
             source: System::new("psa").unwrap(),
             correlation_id: Id::new(format!("c{path}").replace(char::is_control, "")).unwrap(),
             idempotency_key: Id::new("k").unwrap(),
-            event_type: text.clone(),
+            event_type: text.clone().into(),
             changes: vec![AuditChange {
                 path: path.clone(),
                 before: serde_json::json!({"z": n, "a": [text.clone(), null, true], "m": {"b": 1.5, "a": "x"}}).into(),
