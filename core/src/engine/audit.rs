@@ -352,14 +352,20 @@ impl AuditLog {
                 "the audit chain has reached its largest version",
             )
         })?;
+        // The entry is kept for good: it holds no spare capacity (a list grown by pushes holds
+        // room for four changes, most entries have one).
+        let mut changes = record.changes;
+        changes.shrink_to_fit();
+        let mut occurred_at = record.occurred_at;
+        occurred_at.shrink_to_fit();
         let mut entry = AuditEntry {
             version,
-            occurred_at: record.occurred_at,
+            occurred_at,
             source: record.source,
             correlation_id: record.correlation_id,
             idempotency_key: record.idempotency_key,
             event_type: record.event_type,
-            changes: record.changes,
+            changes,
             prev_hash: self.head(),
             hash: Sha256Digest::GENESIS,
         };
