@@ -350,6 +350,30 @@ fn a_snapshot_whose_audit_was_edited_is_refused() {
 }
 
 #[test]
+fn a_snapshot_is_read_in_any_spacing_but_a_hash_must_be_64_lowercase_hex_digits() {
+    let mut e = engine_with(&[("TE-1", "8")]);
+    applied(&mut e, &env("inv", "erp", draft("INV-1")));
+    let snap = e.snapshot().unwrap();
+    let s: Value = serde_json::from_str(&snap).unwrap();
+    // Documents in the audit are read back in canonical form: the hashes still match.
+    let spaced = serde_json::to_string_pretty(&s).unwrap();
+    let mut r = Engine::new();
+    r.restore(spaced.as_bytes(), &Limits::DEFAULT).unwrap();
+    assert_eq!(r.snapshot().unwrap(), snap);
+    for field in ["hash", "prev_hash"] {
+        let mut bad = s.clone();
+        let upper = bad["audit"][1][field].as_str().unwrap().to_uppercase();
+        bad["audit"][1][field] = json!(upper);
+        let err = Engine::new()
+            .restore(bad.to_string().as_bytes(), &Limits::DEFAULT)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InputInvalidValue, "{err:?}");
+        assert_eq!(err.path, format!("/audit/1/{field}"));
+        assert!(err.message.contains("64 lowercase hex digits"), "{err:?}");
+    }
+}
+
+#[test]
 fn drafting_an_invoice_bills_items_once_and_a_second_run_finds_nothing() {
     let mut e = engine_with(&[("TE-1", "8"), ("TE-2", "30")]);
     let o = applied(&mut e, &env("inv1", "erp", draft("INV-1")));
