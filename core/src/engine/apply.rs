@@ -400,8 +400,8 @@ impl Engine {
     }
 
     /// Evaluates an envelope against the current state. `text` is the event's canonical JSON
-    /// (already written for the fingerprint) and `value` the JSON value it was sorted through,
-    /// if any; an upsert records the event's document from them as is.
+    /// (already written for the fingerprint); an upsert records the event's document as the
+    /// part of it that is the document's own canonical text.
     pub(super) fn plan(&self, env: &Envelope, text: &str) -> Result<Plan, Fail> {
         // The document an event records, as the canonical text the audit keeps: the event's
         // text is `{"<field>":<document>,"type":"<type>"}`, so the document's is the part

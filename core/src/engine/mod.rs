@@ -59,7 +59,7 @@ use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion};
 pub struct Engine {
     world: World,
     audit: AuditLog,
-    processed: BTreeMap<Id, Processed>,
+    processed: BTreeMap<Id, Box<Processed>>,
     exceptions: Vec<ExceptionEntry>,
     /// Idempotency key → position in `exceptions` of its latest unresolved entry.
     open: BTreeMap<Id, usize>,
@@ -105,19 +105,20 @@ struct SnapshotRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ownership_policy: Option<&'a OwnershipPolicy>,
     state: &'a World,
-    processed: &'a BTreeMap<Id, Processed>,
+    processed: &'a BTreeMap<Id, Box<Processed>>,
     exceptions: &'a [ExceptionEntry],
     audit: &'a [AuditEntry],
 }
 
-/// An event's canonical text. The documents events record declare their fields in key order
-/// (as does the event itself, `type` in its sorted place), so it is written in one pass; a
-/// document whose nested parts are not in order is sorted through a JSON value.
+/// An event's canonical text. The event writes `type` in its sorted place, and the documents
+/// recorded most (time entries, expenses, milestones) write their fields in key order, so their
+/// events are written in one pass; a document whose parts are not in order is sorted through a
+/// JSON value, which gives the same bytes.
 fn event_text(event: &Event) -> Result<String, Error> {
     json::to_canonical_string(event)
 }
 
-/// The lowercase hex SHA-256 of the canonical JSON of an envelope's payload: the object
+/// The SHA-256 (written as lowercase hex) of the canonical JSON of an envelope's payload: the object
 /// `{event, expected_version, occurred_at, source}` (`expected_version` is `null` when absent).
 pub fn fingerprint(envelope: &Envelope) -> Result<Sha256Digest, Error> {
     fingerprint_of(envelope, &json::to_canonical_string(&envelope.event)?)
@@ -465,12 +466,14 @@ impl Engine {
         }
         let version = self.version();
         let key = &envelope.idempotency_key;
+        // Boxed, as the documents are: one B-tree's code serves every map of the engine (the
+        // WebAssembly module's size).
         self.processed.insert(
             key.clone(),
-            Processed {
+            Box::new(Processed {
                 fingerprint,
                 version,
-            },
+            }),
         );
         if let Some(j) = &mut self.journal {
             j.processed.push(key.clone());

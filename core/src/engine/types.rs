@@ -582,7 +582,7 @@ pub struct Snapshot {
     pub state: World,
     /// Applied idempotency keys.
     #[serde(default)]
-    pub processed: BTreeMap<Id, Processed>,
+    pub processed: BTreeMap<Id, Box<Processed>>,
     /// The exception queue, oldest first.
     #[serde(default)]
     pub exceptions: Vec<ExceptionEntry>,

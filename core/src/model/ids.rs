@@ -29,7 +29,14 @@ impl PartialOrd for Id {
     }
 }
 
+/// Lexicographic byte order, as `<[u8]>::cmp` (which the WebAssembly module keeps, for its size).
+#[cfg(target_arch = "wasm32")]
+fn compare_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.cmp(b)
+}
+
 /// Lexicographic byte order, as `<[u8]>::cmp`.
+#[cfg(not(target_arch = "wasm32"))]
 fn compare_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let mut i = 0;
     while let (Some(p), Some(q)) = (a.get(i..i + 8), b.get(i..i + 8)) {
@@ -52,6 +59,7 @@ fn compare_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 }
 
 /// Eight bytes as a big-endian number: comparing the numbers compares the bytes in order.
+#[cfg(not(target_arch = "wasm32"))]
 fn word(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
 }
