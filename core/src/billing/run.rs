@@ -4,10 +4,12 @@
 //! - Lines and held items borrow ids and names from the request, and their descriptions, rate
 //!   sources and sentences are [`Text`] words written out only when serialised: no per-item
 //!   allocation.
-//! - Items are checked in input order, which reads the request sequentially; only what comes out
-//!   is put in (date, kind, id) order, by a counting sort on the date with ids compared as integer
-//!   ranks when the input lists its ids in order ([`item_order`]). Priced items are not moved
-//!   into that order: the ceiling reads each where it lies and copies it once, into its line.
+//! - Items are checked, priced and put against the ceiling in (date, kind, id) order, found first
+//!   by a counting sort on the date with ids compared as integer ranks when the input lists its
+//!   ids in order ([`item_order`]). Lines and held items are made in that order, so nothing is
+//!   sorted or moved afterwards and no priced item waits in a list of its own.
+//! - That order visits time entries listed in another order at random; a group of them is read
+//!   ahead of its checks ([`touch`]) so their cache misses overlap.
 //! - Totals, held-by-reason and aging figures are summed as items are decided.
 
 use std::borrow::Cow;
@@ -33,7 +35,7 @@ use crate::model::{
 /// Everything about a project a check needs.
 struct ProjectInfo<'a> {
     project: &'a Project,
-    tasks: BTreeMap<&'a str, (bool, &'a str)>,
+    tasks: BTreeMap<&'a Id, (bool, &'a str)>,
 }
 
 /// An item that passed checks 1-9, priced, waiting for the ceiling.
@@ -41,8 +43,6 @@ struct Candidate<'a> {
     kind: ItemKind,
     date: Date,
     id: &'a Id,
-    /// The rank of its id among its kind (see [`IdRanks`]).
-    rank: u32,
     description: Text<'a>,
     worked_hours: Option<Decimal>,
     billed_hours: Option<Decimal>,
@@ -119,7 +119,6 @@ impl IdRanks {
 /// Held items, with the summary figures that count them.
 struct Held<'a> {
     items: Vec<HeldItem<'a>>,
-    keys: Vec<SortKey>,
     /// Count and amount per reason, in [`HoldReason::ALL`] order.
     by_reason: [(u64, Decimal); HoldReason::ALL.len()],
     /// Unbilled approved time per aging bucket: entries, hours, amount.
@@ -128,15 +127,11 @@ struct Held<'a> {
 }
 
 impl<'a> Held<'a> {
-    fn push(&mut self, item: HeldItem<'a>, rank: u32) -> Result<(), Error> {
+    fn push(&mut self, item: HeldItem<'a>) -> Result<(), Error> {
         if let Some(slot) = self.by_reason.get_mut(item.reason as usize) {
             slot.0 += 1;
             slot.1 = add(slot.1, item.amount.map_or(Decimal::ZERO, |m| m.amount))?;
         }
-        self.keys.push(SortKey {
-            day_kind: day_kind(item.date, item.kind),
-            rank,
-        });
         self.items.push(item);
         Ok(())
     }
@@ -167,7 +162,7 @@ struct Ctx<'a> {
     ranks: IdRanks,
     terms: Terms<'a>,
     ledger: LedgerIndex<'a>,
-    projects: BTreeMap<&'a str, ProjectInfo<'a>>,
+    projects: BTreeMap<&'a Id, ProjectInfo<'a>>,
     currency: Currency,
     mode: RoundingMode,
     end_date: Date,
@@ -372,7 +367,6 @@ impl<'a> Ctx<'a> {
     fn time(
         &self,
         e: &'a TimeEntry,
-        pos: usize,
         held: &mut Held<'a>,
         out: &mut Vec<Candidate<'a>>,
     ) -> Result<(), Error> {
@@ -383,12 +377,8 @@ impl<'a> Ctx<'a> {
             Some(n) => sub(billed_hours, n.quantity)?,
             None => billed_hours,
         };
-        let rank = self.ranks.rank(ItemKind::Time, pos);
         match self.time_verdict(e, net, outstanding)? {
-            Verdict::Bill(mut c) => {
-                c.rank = rank;
-                out.push(c);
-            }
+            Verdict::Bill(c) => out.push(c),
             Verdict::Hold(reason, sentence, amount) => {
                 // Approved, billable time held for reasons 4-10 counts as unbilled (its hours net
                 // of what earlier runs billed).
@@ -399,18 +389,15 @@ impl<'a> Ctx<'a> {
                         amount.map(|m| m.amount),
                     )?;
                 }
-                held.push(
-                    HeldItem {
-                        change_order_id: None,
-                        kind: ItemKind::Time,
-                        id: Cow::Borrowed(&e.id),
-                        date: e.work_date,
-                        reason,
-                        sentence,
-                        amount,
-                    },
-                    rank,
-                )?;
+                held.push(HeldItem {
+                    change_order_id: None,
+                    kind: ItemKind::Time,
+                    id: Cow::Borrowed(&e.id),
+                    date: e.work_date,
+                    reason,
+                    sentence,
+                    amount,
+                })?;
             }
         }
         Ok(())
@@ -462,19 +449,18 @@ impl<'a> Ctx<'a> {
             );
         }
         // Check 3 (the task is billable) comes before check 4 (the project).
-        let info = self.projects.get(e.project_id.as_str());
-        let task_name =
-            match info.map(|info| (info.tasks.is_empty(), info.tasks.get(e.task_id.as_str()))) {
-                Some((_, Some((false, _)))) => {
-                    return hold(HoldReason::NotBillable, Words::TaskNonBillable(e));
-                }
-                Some((_, Some((true, name)))) => *name,
-                // No task list, or an unknown project (held by the project check below).
-                Some((true, None)) | None => e.task_id.as_str(),
-                Some((false, None)) => {
-                    return hold(HoldReason::NotBillable, Words::TaskUnknown(e));
-                }
-            };
+        let info = self.projects.get(&e.project_id);
+        let task_name = match info.map(|info| (info.tasks.is_empty(), info.tasks.get(&e.task_id))) {
+            Some((_, Some((false, _)))) => {
+                return hold(HoldReason::NotBillable, Words::TaskNonBillable(e));
+            }
+            Some((_, Some((true, name)))) => *name,
+            // No task list, or an unknown project (held by the project check below).
+            Some((true, None)) | None => e.task_id.as_str(),
+            Some((false, None)) => {
+                return hold(HoldReason::NotBillable, Words::TaskUnknown(e));
+            }
+        };
         match self.project_checks(ItemKind::Time, &e.id, &e.project_id, info, e.work_date) {
             Ok(()) => {}
             Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
@@ -510,7 +496,6 @@ impl<'a> Ctx<'a> {
             kind: ItemKind::Time,
             date: e.work_date,
             id: &e.id,
-            rank: 0,
             description: Text::words(Words::Work {
                 entry: e,
                 task: task_name,
@@ -538,14 +523,12 @@ impl<'a> Ctx<'a> {
     fn expense(
         &self,
         x: &'a Expense,
-        pos: usize,
         held: &mut Held<'a>,
         out: &mut Vec<Candidate<'a>>,
     ) -> Result<(), Error> {
         let kind = "expense";
         let req: &'a PreviewInvoiceRequest = self.req;
         let c = &req.contract;
-        let rank = self.ranks.rank(ItemKind::Expense, pos);
         let markup = self.terms.markup_percent(x.date);
         let fx = if x.amount.currency == self.currency {
             Some(Decimal::ONE)
@@ -577,37 +560,28 @@ impl<'a> Ctx<'a> {
             amount,
         };
         if net.is_some() && outstanding.is_none_or(|o| o.amount <= Decimal::ZERO) {
-            held.push(
-                hold(
-                    HoldReason::AlreadyBilled,
-                    Text::from(format!("{kind} {} is billed already", x.id)),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::AlreadyBilled,
+                Text::from(format!("{kind} {} is billed already", x.id)),
+                None,
+            ))?;
             return Ok(());
         }
         let billed_status_known = x.status == WorkStatus::Billed && net.is_some();
         if x.status != WorkStatus::Approved && !billed_status_known {
-            held.push(
-                hold(
-                    HoldReason::NotApproved,
-                    Text::from(format!("{kind} {} is {}, not approved", x.id, x.status)),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::NotApproved,
+                Text::from(format!("{kind} {} is {}, not approved", x.id, x.status)),
+                None,
+            ))?;
             return Ok(());
         }
         if !x.billable {
-            held.push(
-                hold(
-                    HoldReason::NotBillable,
-                    Text::from(format!("{kind} {} is marked non-billable", x.id)),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::NotBillable,
+                Text::from(format!("{kind} {} is marked non-billable", x.id)),
+                None,
+            ))?;
             return Ok(());
         }
         let categories = &c.expense_policy.billable_categories;
@@ -619,20 +593,17 @@ impl<'a> Ctx<'a> {
             } else {
                 list.join(", ")
             };
-            held.push(
-                hold(
-                    HoldReason::NotBillable,
-                    Text::from(format!(
-                        "expense category {} is not billable under {} (billable: {list})",
-                        x.category, c.id
-                    )),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::NotBillable,
+                Text::from(format!(
+                    "expense category {} is not billable under {} (billable: {list})",
+                    x.category, c.id
+                )),
+                None,
+            ))?;
             return Ok(());
         }
-        let info = self.projects.get(x.project_id.as_str());
+        let info = self.projects.get(&x.project_id);
         if let Err((reason, sentence)) =
             self.project_checks(ItemKind::Expense, &x.id, &x.project_id, info, x.date)
         {
@@ -641,21 +612,18 @@ impl<'a> Ctx<'a> {
             } else {
                 outstanding
             };
-            held.push(hold(reason, sentence, amount), rank)?;
+            held.push(hold(reason, sentence, amount))?;
             return Ok(());
         }
         let (Some(amount), Some(fx)) = (outstanding, fx) else {
-            held.push(
-                hold(
-                    HoldReason::CurrencyMismatch,
-                    Text::from(format!(
-                        "{kind} {} is in {} with no fx_rate to {}",
-                        x.id, x.amount.currency, self.currency
-                    )),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::CurrencyMismatch,
+                Text::from(format!(
+                    "{kind} {} is in {} with no fx_rate to {}",
+                    x.id, x.amount.currency, self.currency
+                )),
+                None,
+            ))?;
             return Ok(());
         };
         let mut source = format!("expense_policy:markup={}%", Dec(markup));
@@ -671,7 +639,6 @@ impl<'a> Ctx<'a> {
             kind: ItemKind::Expense,
             date: x.date,
             id: &x.id,
-            rank,
             description: Text::from(format!(
                 "{} expense, {} {}",
                 x.category,
@@ -697,12 +664,10 @@ impl<'a> Ctx<'a> {
     fn milestone(
         &self,
         m: &'a Milestone,
-        pos: usize,
         held: &mut Held<'a>,
         out: &mut Vec<Candidate<'a>>,
     ) -> Result<(), Error> {
         let c = &self.req.contract;
-        let rank = self.ranks.rank(ItemKind::Milestone, pos);
         let (full, source) = match (&m.amount, &m.percent, &c.fixed_fee) {
             (Some(a), _, _) => (Some(self.round(a.amount)), format!("milestone:{}", m.id)),
             (None, Some(p), Some(fee)) => (
@@ -731,47 +696,37 @@ impl<'a> Ctx<'a> {
             amount,
         };
         if net.is_some() && outstanding.is_none_or(|o| o.amount <= Decimal::ZERO) {
-            held.push(
-                hold(
-                    HoldReason::AlreadyBilled,
-                    Text::from(format!("milestone {} is billed already", m.id)),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::AlreadyBilled,
+                Text::from(format!("milestone {} is billed already", m.id)),
+                None,
+            ))?;
             return Ok(());
         }
         let billed_status_known = m.status == MilestoneStatus::Billed && net.is_some();
         if m.status != MilestoneStatus::Accepted && !billed_status_known {
-            held.push(
-                hold(
-                    HoldReason::NotApproved,
-                    Text::from(format!("milestone {} is {}, not accepted", m.id, m.status)),
-                    outstanding,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::NotApproved,
+                Text::from(format!("milestone {} is {}, not accepted", m.id, m.status)),
+                outstanding,
+            ))?;
             return Ok(());
         }
         let Some(amount) = outstanding else {
-            held.push(
-                hold(
-                    HoldReason::MissingRate,
-                    Text::from(format!(
-                        "milestone {} is a percent of a fixed fee, but contract {} has none",
-                        m.id, c.id
-                    )),
-                    None,
-                ),
-                rank,
-            )?;
+            held.push(hold(
+                HoldReason::MissingRate,
+                Text::from(format!(
+                    "milestone {} is a percent of a fixed fee, but contract {} has none",
+                    m.id, c.id
+                )),
+                None,
+            ))?;
             return Ok(());
         };
         out.push(Candidate {
             kind: ItemKind::Milestone,
             date: m.due_date,
             id: &m.id,
-            rank,
             description: Text::from(m.name.as_str()),
             worked_hours: None,
             billed_hours: None,
@@ -892,25 +847,63 @@ fn item_order<'k>(
     order
 }
 
-/// Puts `items` in `order` (`order[k]` is the position of the item that goes to `k`), in place,
-/// by following the cycles of the permutation: no second copy of a million items.
-fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
-    if order.len() != items.len() {
-        return;
+/// Puts the first `first` held items (adjustments over the ceiling, by date and id) into their
+/// places among the rest (items, already in date, kind, id order). An item can be held twice, as
+/// itself and for its adjustment: its own hold comes first when the checks made it, after the
+/// adjustment's when the ceiling did, as the adjustments meet the ceiling before the items.
+fn merge_adjustments_held(mut held: Vec<HeldItem<'_>>, first: usize) -> Vec<HeldItem<'_>> {
+    if first == 0 || first > held.len() {
+        return held;
     }
-    for start in 0..order.len() {
-        let mut at = start;
-        while let Some(from) = order.get(at).copied() {
-            if let Some(o) = order.get_mut(at) {
-                *o = at;
+    let items = held.split_off(first);
+    let mut out = Vec::with_capacity(held.len() + items.len());
+    let mut adjustments = held.into_iter().peekable();
+    let mut items = items.into_iter().peekable();
+    loop {
+        let item_first = match (adjustments.peek(), items.peek()) {
+            (Some(a), Some(i)) => {
+                let (ka, ki) = (
+                    (a.date, a.kind, a.id.as_str()),
+                    (i.date, i.kind, i.id.as_str()),
+                );
+                ki < ka || (ki == ka && i.reason != HoldReason::CeilingExceeded)
             }
-            if from == start || from == at {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
-        }
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => break,
+        };
+        let next = if item_first {
+            items.next()
+        } else {
+            adjustments.next()
+        };
+        out.extend(next);
     }
+    out
+}
+
+/// How many items [`touch`] reads ahead of their checks.
+const TOUCH_AHEAD: usize = 16;
+
+/// Reads a little of each time entry at `positions` (and the role name it points to) before any
+/// is checked. Items are checked in date order, which visits the request at random; reading a
+/// group first lets their cache misses overlap instead of each stalling its own check.
+fn touch(entries: &[TimeEntry], positions: &[usize]) {
+    let mut sum = 0usize;
+    for e in positions.iter().filter_map(|&i| entries.get(i)) {
+        sum ^= e.id.as_str().len()
+            ^ e.project_id.as_str().len()
+            ^ e.task_id.as_str().len()
+            ^ e.resource_id.as_str().len()
+            ^ e.role.len()
+            ^ usize::from(e.work_date.day())
+            ^ e.hours.0.scale() as usize
+            ^ usize::from(e.rate_override.is_some());
+    }
+    for e in positions.iter().filter_map(|&i| entries.get(i)) {
+        sum ^= usize::from(e.role.as_bytes().first().copied().unwrap_or(0));
+    }
+    std::hint::black_box(sum);
 }
 
 const BUCKETS: [(&str, i64); 4] = [
@@ -1008,9 +1001,9 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         let tasks = p
             .tasks
             .iter()
-            .map(|t| (t.id.as_str(), (t.billable, t.name.as_str())))
+            .map(|t| (&t.id, (t.billable, t.name.as_str())))
             .collect();
-        projects.insert(p.id.as_str(), ProjectInfo { project: p, tasks });
+        projects.insert(&p.id, ProjectInfo { project: p, tasks });
     }
     check_items(req)?;
     let milestones: Vec<&Milestone> = match &req.milestones {
@@ -1036,32 +1029,21 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         end_date,
     };
 
-    let items = req.time_entries.len() + req.expenses.len() + milestones.len();
+    let (times, expenses) = (req.time_entries.len(), req.expenses.len());
+    let items = times + expenses + milestones.len();
     let mut held = Held {
         items: Vec::with_capacity(items),
-        keys: Vec::with_capacity(items),
         by_reason: [(0, Decimal::ZERO); HoldReason::ALL.len()],
         aging: [(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()],
         as_of: req.as_of,
     };
-    let mut candidates = Vec::with_capacity(items);
-    for (pos, e) in req.time_entries.iter().enumerate() {
-        ctx.time(e, pos, &mut held, &mut candidates)?;
-    }
-    for (pos, x) in req.expenses.iter().enumerate() {
-        ctx.expense(x, pos, &mut held, &mut candidates)?;
-    }
-    for (pos, m) in milestones.iter().enumerate() {
-        ctx.milestone(m, pos, &mut held, &mut candidates)?;
-    }
 
     // Adjustments for retroactive change orders, re-pricing net billed hours.
-    let entries: BTreeMap<&str, (usize, &TimeEntry)> =
+    let entries: BTreeMap<&str, &TimeEntry> =
         if ctx.ledger.iter().any(|(kind, _, _)| kind == ItemKind::Time) {
             req.time_entries
                 .iter()
-                .enumerate()
-                .map(|(pos, e)| (e.id.as_str(), (pos, e)))
+                .map(|e| (e.id.as_str(), e))
                 .collect()
         } else {
             BTreeMap::new()
@@ -1071,7 +1053,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         if kind != ItemKind::Time || net.quantity <= Decimal::ZERO {
             continue;
         }
-        let Some(&(pos, e)) = entries.get(id) else {
+        let Some(&e) = entries.get(id) else {
             continue;
         };
         let Some(co) = ctx
@@ -1099,39 +1081,52 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         } else {
             div(net.amount, net.quantity, "the billed rate")?
         };
-        adjustments.push((
-            ctx.ranks.rank(ItemKind::Time, pos),
-            AdjustmentLine {
-                item_id: e.id.clone(),
-                date: e.work_date,
-                change_order_id: co.clone(),
-                quantity: Dec(net.quantity),
-                rate_before: Money::new(rate_before.round_dp(4).normalize(), currency),
-                rate_after: r.rate,
-                amount: ctx.money(delta),
-                contract_version: r.version,
-                rate_source: r.source.to_string(),
-            },
-        ));
+        adjustments.push(AdjustmentLine {
+            item_id: e.id.clone(),
+            date: e.work_date,
+            change_order_id: co.clone(),
+            quantity: Dec(net.quantity),
+            rate_before: Money::new(rate_before.round_dp(4).normalize(), currency),
+            rate_after: r.rate,
+            amount: ctx.money(delta),
+            contract_version: r.version,
+            rate_source: r.source.to_string(),
+        });
     }
-    adjustments.sort_unstable_by(|(_, a), (_, b)| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+    adjustments.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+
+    // Every item's place in (date, kind, id) order. Items are checked, priced and put against
+    // the ceiling in that order, so lines and held items come out in it and nothing is moved.
+    let mut keys = Vec::with_capacity(items);
+    keys.extend(req.time_entries.iter().enumerate().map(|(pos, e)| SortKey {
+        day_kind: day_kind(e.work_date, ItemKind::Time),
+        rank: ctx.ranks.rank(ItemKind::Time, pos),
+    }));
+    keys.extend(req.expenses.iter().enumerate().map(|(pos, x)| SortKey {
+        day_kind: day_kind(x.date, ItemKind::Expense),
+        rank: ctx.ranks.rank(ItemKind::Expense, pos),
+    }));
+    keys.extend(milestones.iter().enumerate().map(|(pos, m)| SortKey {
+        day_kind: day_kind(m.due_date, ItemKind::Milestone),
+        rank: ctx.ranks.rank(ItemKind::Milestone, pos),
+    }));
+    let item_id = |i: usize| -> Option<&str> {
+        if i < times {
+            req.time_entries.get(i).map(|e| e.id.as_str())
+        } else if i < times + expenses {
+            req.expenses.get(i - times).map(|x| x.id.as_str())
+        } else {
+            milestones.get(i - times - expenses).map(|m| m.id.as_str())
+        }
+    };
+    let order = item_order(&keys, |kind| ctx.ranks.ranked(kind), item_id);
+    drop(keys);
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
-    let order = item_order(
-        &candidates
-            .iter()
-            .map(|c| SortKey {
-                day_kind: day_kind(c.date, c.kind),
-                rank: c.rank,
-            })
-            .collect::<Vec<_>>(),
-        |kind| ctx.ranks.ranked(kind),
-        |i| candidates.get(i).map(|c| c.id.as_str()),
-    );
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
-    let mut lines = Vec::with_capacity(candidates.len());
+    let mut lines = Vec::new();
     let mut crossed = false;
     let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
     let limit_text = limit_text.as_deref().unwrap_or_default();
@@ -1142,15 +1137,15 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
     let mut adjustments = if let Some((limit, _, _)) = ceiling {
         let (mut kept, increases): (Vec<_>, Vec<_>) = adjustments
             .into_iter()
-            .partition(|(_, a)| a.amount.amount <= Decimal::ZERO);
-        for (_, a) in &kept {
+            .partition(|a| a.amount.amount <= Decimal::ZERO);
+        for a in &kept {
             used = add(used, a.amount.amount)?;
         }
-        for (rank, a) in increases {
+        for a in increases {
             let next = add(used, a.amount.amount)?;
             if !crossed && next <= limit.amount {
                 used = next;
-                kept.push((rank, a));
+                kept.push(a);
                 continue;
             }
             let room = if crossed {
@@ -1174,14 +1169,15 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
                     kind: ItemKind::Time,
                     reason: HoldReason::CeilingExceeded,
                 },
-                rank,
             )?;
         }
-        kept.sort_unstable_by(|(_, a), (_, b)| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
-        kept.into_iter().map(|(_, a)| a).collect()
+        kept.sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+        kept
     } else {
-        adjustments.into_iter().map(|(_, a)| a).collect::<Vec<_>>()
+        adjustments
     };
+    // Held before any item: adjustments over the ceiling (merged into place at the end).
+    let adjustments_held = held.items.len();
     adjustments.shrink_to_fit();
     let adjustments_total = adjustments
         .iter()
@@ -1195,8 +1191,27 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         lines.push(line);
         Ok(())
     };
-    // Read in order where they lie: a priced item is copied once, into its line.
-    for cand in order.iter().filter_map(|&i| candidates.get(i)) {
+    let mut priced = Vec::with_capacity(1);
+    for (k, &i) in order.iter().enumerate() {
+        if k % TOUCH_AHEAD == 0 {
+            touch(
+                &req.time_entries,
+                order.get(k..k + TOUCH_AHEAD).unwrap_or_default(),
+            );
+        }
+        if i < times {
+            if let Some(e) = req.time_entries.get(i) {
+                ctx.time(e, &mut held, &mut priced)?;
+            }
+        } else if i < times + expenses {
+            if let Some(x) = req.expenses.get(i - times) {
+                ctx.expense(x, &mut held, &mut priced)?;
+            }
+        } else if let Some(m) = milestones.get(i - times - expenses) {
+            ctx.milestone(m, &mut held, &mut priced)?;
+        }
+        let Some(cand) = priced.pop() else { continue };
+        let cand = &cand;
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             bill(line_of(cand), &mut lines)?;
             continue;
@@ -1214,7 +1229,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             sub(limit, used)?.max(Decimal::ZERO)
         };
         crossed = true;
-        let (kind, date, id, rank) = (cand.kind, cand.date, cand.id, cand.rank);
+        let (kind, date, id) = (cand.kind, cand.date, cand.id);
         if mode == CeilingMode::Split && room > Decimal::ZERO {
             // Multiply before dividing: `8 h × 1000 ÷ 1600` is exactly 5 h, where `8 h × (1000 ÷ 1600)`
             // can fall a hair short of it and show 4.9999.
@@ -1251,22 +1266,19 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             line.amount = ctx.money(room);
             line.ceiling_split = true;
             bill(line, &mut lines)?;
-            held.push(
-                HeldItem {
-                    change_order_id: None,
-                    kind,
-                    id: Cow::Borrowed(id),
-                    date,
-                    reason: HoldReason::CeilingExceeded,
-                    sentence: Text::from(format!(
-                        "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
-                        kind.noun(),
-                        ctx.money(rest).amount_string()
-                    )),
-                    amount: Some(ctx.money(rest)),
-                },
-                rank,
-            )?;
+            held.push(HeldItem {
+                change_order_id: None,
+                kind,
+                id: Cow::Borrowed(id),
+                date,
+                reason: HoldReason::CeilingExceeded,
+                sentence: Text::from(format!(
+                    "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
+                    kind.noun(),
+                    ctx.money(rest).amount_string()
+                )),
+                amount: Some(ctx.money(rest)),
+            })?;
         } else {
             if kind == ItemKind::Time
                 && let Some(left) = cand.billed_hours
@@ -1288,36 +1300,24 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
                     ctx.money(room).amount_string()
                 ))
             };
-            held.push(
-                HeldItem {
-                    change_order_id: None,
-                    kind,
-                    id: Cow::Borrowed(id),
-                    date,
-                    reason: HoldReason::CeilingExceeded,
-                    sentence,
-                    amount: Some(cand.amount),
-                },
-                rank,
-            )?;
+            held.push(HeldItem {
+                change_order_id: None,
+                kind,
+                id: Cow::Borrowed(id),
+                date,
+                reason: HoldReason::CeilingExceeded,
+                sentence,
+                amount: Some(cand.amount),
+            })?;
         }
     }
-    // An item can be held twice (already billed, and its adjustment over the ceiling): equal keys
-    // keep the order they were held in, which does not depend on the input order.
     let Held {
-        items: mut held,
-        keys,
+        items: held,
         by_reason,
         aging,
         ..
     } = held;
-    let order = item_order(
-        &keys,
-        |kind| ctx.ranks.ranked(kind),
-        |i| held.get(i).map(|h| h.id.as_str()),
-    );
-    drop(keys);
-    permute(&mut held, order);
+    let held = merge_adjustments_held(held, adjustments_held);
 
     // Totals.
     let [time_total, expense_total, milestone_total] = kind_totals;
@@ -1456,7 +1456,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// `item_order` with the ranks a run computes, and `permute`, against a stable sort.
+    /// `item_order` with the ranks a run computes, against a stable sort.
     fn check(items: &[(Date, ItemKind, String)]) {
         let mut by_kind: [Vec<usize>; 3] = Default::default();
         for (i, (_, k, _)) in items.iter().enumerate() {
@@ -1495,9 +1495,64 @@ mod tests {
             (x.0, x.1, &x.2).cmp(&(y.0, y.1, &y.2))
         });
         assert_eq!(order, expected);
-        let mut moved: Vec<usize> = (0..items.len()).collect();
-        permute(&mut moved, order);
-        assert_eq!(moved, expected);
+    }
+
+    fn held(day: i64, kind: ItemKind, id: &str, reason: HoldReason) -> HeldItem<'static> {
+        HeldItem {
+            amount: None,
+            change_order_id: None,
+            date: Date::from_days_since_epoch(20_000 + day).unwrap(),
+            id: Cow::Owned(Id::from_text(id).unwrap()),
+            kind,
+            reason,
+            sentence: Text::from(""),
+        }
+    }
+
+    #[test]
+    fn adjustments_held_go_to_their_dates_after_an_items_own_checks_and_before_its_ceiling() {
+        use HoldReason::{AlreadyBilled, CeilingExceeded, NotApproved};
+        let time = ItemKind::Time;
+        let list = vec![
+            // Adjustments over the ceiling, held first, by date and id.
+            held(1, time, "TE-1", CeilingExceeded),
+            held(3, time, "TE-3", CeilingExceeded),
+            held(5, time, "TE-5", CeilingExceeded),
+            // Then the items, in date, kind and id order.
+            held(0, time, "TE-0", NotApproved),
+            held(1, time, "TE-1", AlreadyBilled),
+            held(2, ItemKind::Expense, "X-1", NotApproved),
+            held(3, time, "TE-3", CeilingExceeded),
+            held(9, time, "TE-9", CeilingExceeded),
+        ];
+        let mut list = list;
+        for h in list.iter_mut().take(3) {
+            h.change_order_id = Some(Cow::Owned(Id::from_text("CO-1").unwrap()));
+        }
+        let merged = merge_adjustments_held(list, 3);
+        let got: Vec<(i64, &str, HoldReason)> = merged
+            .iter()
+            .map(|h| (h.date.days_since_epoch() - 20_000, h.id.as_str(), h.reason))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "TE-0", NotApproved),
+                (1, "TE-1", AlreadyBilled),
+                (1, "TE-1", CeilingExceeded),
+                (2, "X-1", NotApproved),
+                (3, "TE-3", CeilingExceeded),
+                (3, "TE-3", CeilingExceeded),
+                (5, "TE-5", CeilingExceeded),
+                (9, "TE-9", CeilingExceeded),
+            ]
+        );
+        // An item's own checks come before its adjustment; its ceiling hold after it.
+        let adjustment = |i: usize| merged[i].change_order_id.is_some();
+        assert_eq!(
+            (0..merged.len()).map(adjustment).collect::<Vec<_>>(),
+            [false, false, true, false, true, false, true, false]
+        );
     }
 
     proptest! {
