@@ -12,9 +12,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::types::{ItemKind, Period};
+use crate::model::decimal::AtScale;
 use crate::model::{
     Contract, Date, Dec, Id, Money, Project, ProjectStatus, RateEntry, TimeEntry, WorkStatus,
 };
+use rust_decimal::Decimal;
 
 /// Text in a preview: a string, or words built from the request that are written out on demand.
 ///
@@ -108,8 +110,14 @@ pub(crate) enum Words<'a> {
 impl fmt::Display for Words<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            // The shapes made for every line or held item of a large run are written piece by
+            // piece: `write!` pads each `&str` argument, which cost more than the copy.
             Self::Work { entry, task } => {
-                write!(f, "{}, {}, {task}", entry.role, entry.resource_id)
+                f.write_str(&entry.role)?;
+                f.write_str(", ")?;
+                f.write_str(entry.resource_id.as_str())?;
+                f.write_str(", ")?;
+                f.write_str(task)
             }
             Self::CardRate(e) => {
                 f.write_str("rate_card:")?;
@@ -134,10 +142,18 @@ impl fmt::Display for Words<'_> {
                 e.id
             ),
             Self::NotApproved { kind, id, status } => {
-                write!(f, "{} {id} is {status}, not approved", kind.noun())
+                f.write_str(kind.noun())?;
+                f.write_str(" ")?;
+                f.write_str(id.as_str())?;
+                f.write_str(" is ")?;
+                f.write_str(status.as_str())?;
+                f.write_str(", not approved")
             }
             Self::MarkedNonBillable { kind, id } => {
-                write!(f, "{} {id} is marked non-billable", kind.noun())
+                f.write_str(kind.noun())?;
+                f.write_str(" ")?;
+                f.write_str(id.as_str())?;
+                f.write_str(" is marked non-billable")
             }
             Self::TaskNonBillable(e) => write!(
                 f,
@@ -217,13 +233,17 @@ impl fmt::Display for Words<'_> {
                 "no rate prices role {} (resource {}, task {}) on {} under contract version {version}",
                 entry.role, entry.resource_id, entry.task_id, entry.work_date
             ),
-            Self::CeilingFull { kind, id, limit } => write!(
-                f,
-                "{} {id} would bring the total billed against the ceiling to more than {} ({} left)",
-                kind.noun(),
-                limit.amount_string(),
-                Money::zero(limit.currency).amount_string()
-            ),
+            Self::CeilingFull { kind, id, limit } => {
+                let scale = limit.currency.minor_units();
+                f.write_str(kind.noun())?;
+                f.write_str(" ")?;
+                f.write_str(id.as_str())?;
+                f.write_str(" would bring the total billed against the ceiling to more than ")?;
+                AtScale(limit.amount, scale).fmt(f)?;
+                f.write_str(" (")?;
+                AtScale(Decimal::ZERO, scale).fmt(f)?;
+                f.write_str(" left)")
+            }
         }
     }
 }
@@ -303,8 +323,15 @@ impl Text<'_> {
             Repr::Words(w) => {
                 use std::fmt::Write;
                 out.push('"');
+                // Written as it displays, then escaped in place if it must be: escaping the whole
+                // is escaping each piece, and one check costs less than one per piece.
+                let start = out.len();
                 // Writing to a `String` cannot fail.
-                let _ = write!(crate::json::Escaped(out), "{w}");
+                let _ = write!(out, "{w}");
+                if out.get(start..).is_some_and(crate::json::needs_escape) {
+                    let written = out.split_off(start);
+                    crate::json::write_escaped(&written, out);
+                }
                 out.push('"');
             }
         }

@@ -233,13 +233,18 @@ pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Whether `s` has a character a JSON string escapes. (The test has no early exit, so it runs
+/// over many bytes at once.)
+pub(crate) fn needs_escape(s: &str) -> bool {
+    s.bytes().fold(false, |any, b| {
+        any | (b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+    })
+}
+
 /// Appends the canonical escapes of `s` (no quotes): the inside of a JSON string.
 pub(crate) fn write_escaped(s: &str, out: &mut String) {
-    // Most strings need no escape: copy them whole. (The test has no early exit, so it runs over
-    // many bytes at once.)
-    if !s.bytes().fold(false, |any, b| {
-        any | (b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
-    }) {
+    // Most strings need no escape: copy them whole.
+    if !needs_escape(s) {
         out.push_str(s);
         return;
     }
@@ -255,17 +260,6 @@ pub(crate) fn write_escaped(s: &str, out: &mut String) {
             }
             c => out.push(c),
         }
-    }
-}
-
-/// A `fmt::Write` that appends what is written to a string as the inside of a JSON string,
-/// escaped: text made by `Display` goes straight into JSON output.
-pub(crate) struct Escaped<'a>(pub(crate) &'a mut String);
-
-impl std::fmt::Write for Escaped<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        write_escaped(s, self.0);
-        Ok(())
     }
 }
 
