@@ -89,17 +89,17 @@ pub(crate) fn unique_ids<'a>(
 }
 
 /// Every repeated id as `(position, position of its first occurrence)`, by position. Linear when
-/// the ids are in ascending order or all distinct (a hash table, [`all_distinct`]); otherwise,
-/// and when ids collide on purpose, ids are grouped by a hash and compared within groups: O(n log n)
-/// whatever the ids.
+/// the ids are in ascending order or their hashes are all distinct ([`hashes_distinct`], the usual
+/// case); otherwise, and when ids collide on purpose, ids are grouped by hash and compared within
+/// groups: O(n log n) whatever the ids.
 fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
-    if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) || all_distinct(ids) == Some(true) {
+    if ids.windows(2).all(|w| matches!(w, [a, b] if a < b)) || hashes_distinct(ids) {
         return Vec::new();
     }
     let mut keyed: Vec<(u64, usize)> = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| (fnv1a(id), i))
+        .map(|(i, id)| (id_hash(id), i))
         .collect();
     keyed.sort_unstable();
     let mut out = Vec::new();
@@ -121,39 +121,75 @@ fn duplicate_ids(ids: &[&str]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Whether every id is distinct, by an open-addressing table of positions. `None` when a probe
-/// runs long (ids made to collide) or the list is too long for the table: the caller then sorts.
-fn all_distinct(ids: &[&str]) -> Option<bool> {
-    const EMPTY: u32 = u32::MAX;
-    const MAX_PROBES: usize = 32;
-    let len = u32::try_from(ids.len()).ok().filter(|&n| n < EMPTY)?;
-    let cap = usize::try_from(len)
-        .ok()?
-        .checked_mul(2)?
-        .checked_next_power_of_two()?
-        .max(16);
-    let mask = u64::try_from(cap - 1).ok()?;
-    let mut table = vec![EMPTY; cap];
-    for (i, id) in (0..len).zip(ids) {
-        let mut slot = usize::try_from(fnv1a(id) & mask).ok()?;
-        let mut probes = 0;
-        loop {
-            let cell = table.get_mut(slot)?;
-            if *cell == EMPTY {
-                *cell = i;
-                break;
-            }
-            if ids.get(usize::try_from(*cell).ok()?) == Some(id) {
-                return Some(false);
-            }
-            probes += 1;
-            if probes > MAX_PROBES {
-                return None;
-            }
-            slot = (slot + 1) & (cap - 1);
+/// Whether the ids' 64-bit hashes are all distinct, so that the ids are too. The hashes are
+/// distributed by their top bits into buckets of about a thousand, and each bucket is sorted:
+/// passes that read and write memory in order. (A hash table of a million ids missed the cache on
+/// nearly every id, and its probe sequences grew long enough to give up on distinct ids.)
+fn hashes_distinct(ids: &[&str]) -> bool {
+    let n = ids.len();
+    let bits = (usize::BITS - n.leading_zeros()).saturating_sub(10).min(16);
+    let bucket = |h: u64| usize::try_from(h.checked_shr(64 - bits).unwrap_or(0)).unwrap_or(0);
+    let hashes: Vec<u64> = ids.iter().map(|id| id_hash(id)).collect();
+    // starts[b]: the first slot of bucket b; starts[buckets] = n.
+    let mut starts = vec![0usize; (1usize << bits) + 1];
+    for &h in &hashes {
+        if let Some(c) = starts.get_mut(bucket(h) + 1) {
+            *c += 1;
         }
     }
-    Some(true)
+    let mut total = 0;
+    for s in &mut starts {
+        total += *s;
+        *s = total;
+    }
+    let mut next = starts.clone();
+    let mut spread = vec![0u64; n];
+    for &h in &hashes {
+        if let Some(slot) = next.get_mut(bucket(h))
+            && let Some(o) = spread.get_mut(*slot)
+        {
+            *o = h;
+            *slot += 1;
+        }
+    }
+    starts.windows(2).all(|w| {
+        let (Some(&start), Some(&end)) = (w.first(), w.get(1)) else {
+            return true;
+        };
+        spread.get_mut(start..end).is_none_or(|run| {
+            run.sort_unstable();
+            run.windows(2).all(|p| p.first() != p.get(1))
+        })
+    })
+}
+
+/// A 64-bit hash of an id, eight bytes at a time (ids are short): each word is folded in by a
+/// 128-bit multiply. Deterministic; it only groups ids, never orders output.
+fn id_hash(id: &str) -> u64 {
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    const MUL: u64 = 0xbf58_476d_1ce4_e5b9;
+    let fold = |a: u64, b: u64| {
+        let p = u128::from(a) * u128::from(b);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    let bytes = id.as_bytes();
+    let mut h = SEED ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h = fold(
+            h ^ u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
+            MUL,
+        );
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        if let Some(head) = last.get_mut(..rest.len()) {
+            head.copy_from_slice(rest);
+        }
+        h = fold(h ^ u64::from_le_bytes(last), MUL);
+    }
+    fold(h, SEED)
 }
 
 /// 64-bit FNV-1a with a final mix of the high bits into the low ones: a fixed, deterministic
@@ -751,8 +787,24 @@ mod tests {
     fn distinct_ids_in_any_order_have_no_duplicates() {
         let owned: Vec<String> = (0..5000).rev().map(|i| format!("TE-{i}")).collect();
         let ids: Vec<&str> = owned.iter().map(String::as_str).collect();
-        assert_eq!(super::all_distinct(&ids), Some(true));
+        assert!(super::hashes_distinct(&ids));
         assert!(duplicate_ids(&ids).is_empty());
+    }
+
+    #[test]
+    fn a_repeat_among_many_ids_in_date_order_is_found() {
+        // Listed by day, as exports often are: not in id order, spread over many hash buckets.
+        let mut owned: Vec<(u32, String)> = (0..200_000u32)
+            .map(|i| (i % 28, format!("TE-{i:07}")))
+            .collect();
+        owned.sort();
+        let mut ids: Vec<&str> = owned.iter().map(|(_, id)| id.as_str()).collect();
+        assert!(super::hashes_distinct(&ids));
+        assert!(duplicate_ids(&ids).is_empty());
+        let repeated = ids[7];
+        ids.push(repeated);
+        assert!(!super::hashes_distinct(&ids));
+        assert_eq!(duplicate_ids(&ids), vec![(200_000, 7)]);
     }
 
     #[test]
