@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import json
 import pickle
 import re
@@ -617,6 +618,27 @@ def test_preview_invoice_gives_decimal_money_and_date_values() -> None:
     assert type(preview["as_of"]) is date
     assert type(preview["period"]["start"]) is date
     assert billwise.to_json(preview) == billwise.to_json(case["expect"]["result"])
+
+
+def test_the_garbage_collector_runs_again_after_a_result_is_converted() -> None:
+    request = billing_case("001-approved-entry-billed")["input"]
+    assert gc.isenabled()
+    billwise.preview_invoice(request)
+    assert gc.isenabled()
+    with pytest.raises(billwise.InputError):
+        billwise.preview_invoice({**request, "as_of": "not a date"})
+    assert gc.isenabled()
+
+
+def test_a_garbage_collector_the_caller_disabled_stays_disabled() -> None:
+    request = billing_case("001-approved-entry-billed")["input"]
+    gc.disable()
+    try:
+        preview = billwise.preview_invoice(request)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert preview["lines"][0]["amount"]["amount"] == Decimal("1200.00")
 
 
 def test_preview_invoice_accepts_native_decimals_and_dates_in_documents() -> None:

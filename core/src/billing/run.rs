@@ -1126,7 +1126,9 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
     let ceiling = ctx.terms.ceiling();
     let billed_before = ctx.ledger.against_ceiling()?;
     let mut used = billed_before;
-    let mut lines = Vec::new();
+    // At most one line per item: reserved once, not grown by copying (untouched capacity costs
+    // address space, not memory).
+    let mut lines = Vec::with_capacity(items);
     let mut crossed = false;
     let limit_text = ceiling.map(|(limit, _, _)| ctx.money(limit.amount).amount_string());
     let limit_text = limit_text.as_deref().unwrap_or_default();
