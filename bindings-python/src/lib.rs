@@ -66,7 +66,7 @@ fn call<'py, Req, Resp>(
     op: fn(&Req, &Limits) -> Result<Resp, Error>,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    Req: DeserializeOwned,
+    Req: DeserializeOwned + 'static,
     Resp: Serialize + Send,
 {
     let req = request(py, req, fields)?;

@@ -249,7 +249,7 @@ enum Command {
     },
 }
 
-fn parse_file<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, String> {
+fn parse_file<T: serde::de::DeserializeOwned + 'static>(path: &str) -> Result<T, String> {
     let bytes = read_input(path)?;
     billwise_core::json::from_slice(&bytes, &Limits::DEFAULT).map_err(|e| {
         let at = if e.path.is_empty() {

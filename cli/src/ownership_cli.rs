@@ -102,7 +102,9 @@ fn system_and_path(spec: &str) -> Result<(System, String), String> {
 }
 
 /// Reads JSON Lines into objects, one per non-blank line, with each object's line number.
-fn read_jsonl<T: serde::de::DeserializeOwned>(path: &str) -> Result<Vec<(T, usize)>, String> {
+fn read_jsonl<T: serde::de::DeserializeOwned + 'static>(
+    path: &str,
+) -> Result<Vec<(T, usize)>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();

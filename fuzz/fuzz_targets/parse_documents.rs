@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 #[path = "common.rs"]
 mod common;
 
-fn round_trip<T: DeserializeOwned + Serialize>(data: &[u8], what: &str) {
+fn round_trip<T: DeserializeOwned + Serialize + 'static>(data: &[u8], what: &str) {
     let Ok(doc) = json::from_slice::<T>(data, &common::LIMITS) else {
         return;
     };

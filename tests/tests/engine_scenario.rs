@@ -9,7 +9,7 @@ use billwise_core::engine::{Engine, Envelope, OutcomeStatus};
 use billwise_core::json::{Limits, from_slice, to_canonical_string};
 use billwise_core::model::{Id, SchemaVersion};
 
-fn read<T: serde::de::DeserializeOwned>(rel: &str) -> T {
+fn read<T: serde::de::DeserializeOwned + 'static>(rel: &str) -> T {
     from_slice(
         &std::fs::read(spec_dir().join(rel)).unwrap(),
         &Limits::DEFAULT,

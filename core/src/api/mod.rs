@@ -92,7 +92,7 @@ fn call<Req, Resp>(
     op: impl FnOnce(&Req, &Limits) -> Result<Resp, Error>,
 ) -> Result<String, Error>
 where
-    Req: DeserializeOwned,
+    Req: DeserializeOwned + 'static,
     Resp: Serialize,
 {
     let request: Req = json::from_slice(input, limits)?;

@@ -207,7 +207,7 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
 /// Eight bytes at a time, in a word: most strings in a document are ids, dates and decimals of a
 /// few bytes, for which a call into a vectorised search cost more than the search itself.
 #[inline]
-fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
+pub(super) fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);

@@ -254,7 +254,7 @@ proptest! {
 
 // Bugs the properties found, each pinned by a plain test.
 
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+fn parse<T: serde::de::DeserializeOwned + 'static>(v: serde_json::Value) -> T {
     billwise_core::json::from_slice(v.to_string().as_bytes(), &Limits::default()).unwrap()
 }
 

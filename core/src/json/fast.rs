@@ -1,0 +1,577 @@
+//! A hand-written reader for the bulk of a billing run's request: its time entries.
+//!
+//! A request of a million time entries is almost all time entries, and reading them through serde
+//! took about a microsecond each (field names matched through visitors, each entry's value grown
+//! into a list by doubling). [`preview_request`] reads the `time_entries` list by hand when it is
+//! written in the plain shape exports write (known keys, strings without escapes or control
+//! characters, `true`/`false`, `null`), through the same validating constructors serde's readers
+//! call (`Id::from_text`, `Date::parse`, `parse_decimal`, `Currency::from_code`), and the rest of
+//! the request through serde. Anything else (an escape, an unknown or repeated key, a missing
+//! field, a number, a value a constructor refuses) gives `None`, and the caller reads the whole
+//! request through serde again, so that an error has the same code, message and path as it
+//! always had. Only valid input is read here, and it gives the same value serde gives.
+//!
+//! Native builds only: the WebAssembly module keeps one reader, for its size.
+
+use super::{Limits, check_limits};
+use crate::billing::PreviewInvoiceRequest;
+use crate::model::{Currency, Date, Dec, Id, Money, TimeEntry, WorkStatus, decimal::parse_decimal};
+
+/// A position in JSON text that has passed the limits scan and is valid UTF-8.
+struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    limits: &'a Limits,
+}
+
+impl<'a> Cursor<'a> {
+    fn skip_ws(&mut self) {
+        while matches!(self.bytes.get(self.pos), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Consumes `b` after whitespace.
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.pos += 1)
+    }
+
+    /// Consumes `word` (`true`, `false`, `null`) after whitespace.
+    fn word(&mut self, word: &str) -> Option<()> {
+        self.skip_ws();
+        let end = self.pos.checked_add(word.len())?;
+        (self.bytes.get(self.pos..end)? == word.as_bytes()).then(|| self.pos = end)
+    }
+
+    /// A string with no escape and no control character, without its quotes.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let end = string_end(self.bytes, start)?;
+        if self.bytes.get(end) != Some(&b'"') || end - start > self.limits.max_string_bytes {
+            return None;
+        }
+        self.pos = end + 1;
+        self.text.get(start..end)
+    }
+
+    /// Consumes `,` (true: more follow) or `close` (false: the end).
+    fn next_or_end(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                Some(true)
+            }
+            b if b == close => {
+                self.pos += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// Skips one value without checking it (serde reads it afterwards).
+    fn skip_value(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            self.skip_ws();
+            match *self.bytes.get(self.pos)? {
+                b'"' => {
+                    self.pos += 1;
+                    loop {
+                        let at = super::limits::quote_or_backslash(self.bytes, self.pos)?;
+                        if self.bytes.get(at) == Some(&b'"') {
+                            self.pos = at + 1;
+                            break;
+                        }
+                        self.pos = at + 2;
+                    }
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.pos += 1;
+                    continue;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    self.pos += 1;
+                }
+                b',' | b':' if depth > 0 => {
+                    self.pos += 1;
+                    continue;
+                }
+                _ => {
+                    // A number or a literal: up to the next delimiter.
+                    while !matches!(
+                        self.bytes.get(self.pos),
+                        None | Some(b',' | b'}' | b']' | b':' | b' ' | b'\n' | b'\r' | b'\t')
+                    ) {
+                        self.pos += 1;
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
+}
+
+/// The position of the first `"`, `\` or control character at or after `from`, eight bytes at a
+/// time in a word.
+fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+    let zeros = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    while let Some(word) = bytes
+        .get(from..from.wrapping_add(8))
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let w = u64::from_le_bytes(word);
+        // Bytes below 0x20: subtracting 0x20 borrows into their high bit (bytes of 0x80 and
+        // above keep theirs set in `w` and are masked out by `!w`).
+        let control = w.wrapping_sub(SPACES) & !w & HIGHS;
+        let found = zeros(w ^ QUOTES) | zeros(w ^ BACKSLASHES) | control;
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|at| from + at)
+}
+
+/// Sets `slot` once: a repeated key gives `None`.
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+fn id(c: &mut Cursor<'_>) -> Option<Id> {
+    Id::from_text(c.string()?).ok()
+}
+
+fn money(c: &mut Cursor<'_>) -> Option<Money> {
+    c.eat(b'{')?;
+    let (mut amount, mut currency) = (None, None);
+    let mut members = 0;
+    loop {
+        members += 1;
+        if members > c.limits.max_items {
+            return None;
+        }
+        match c.string()? {
+            "amount" => {
+                c.eat(b':')?;
+                once(&mut amount, parse_decimal(c.string()?).ok()?)?;
+            }
+            "currency" => {
+                c.eat(b':')?;
+                once(&mut currency, Currency::from_code(c.string()?).ok()?)?;
+            }
+            _ => return None,
+        }
+        if !c.next_or_end(b'}')? {
+            break;
+        }
+    }
+    Some(Money::new(amount?, currency?))
+}
+
+fn time_entry(c: &mut Cursor<'_>) -> Option<TimeEntry> {
+    c.eat(b'{')?;
+    let (mut id_, mut project_id, mut task_id, mut resource_id) = (None, None, None, None);
+    let (mut role, mut work_date, mut hours, mut billable) = (None, None, None, None);
+    let (mut status, mut rate_override) = (None, None);
+    let mut members = 0;
+    loop {
+        members += 1;
+        if members > c.limits.max_items {
+            return None;
+        }
+        let key = c.string()?;
+        c.eat(b':')?;
+        match key {
+            "id" => once(&mut id_, id(c)?)?,
+            "project_id" => once(&mut project_id, id(c)?)?,
+            "task_id" => once(&mut task_id, id(c)?)?,
+            "resource_id" => once(&mut resource_id, id(c)?)?,
+            "role" => once(&mut role, c.string()?.to_owned())?,
+            "work_date" => once(&mut work_date, Date::parse(c.string()?).ok()?)?,
+            "hours" => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?))?,
+            "billable" => {
+                let value = if c.peek()? == b't' {
+                    c.word("true")?;
+                    true
+                } else {
+                    c.word("false")?;
+                    false
+                };
+                once(&mut billable, value)?;
+            }
+            "status" => {
+                let name = c.string()?;
+                let value = WorkStatus::ALL.iter().find(|s| s.as_str() == name)?;
+                once(&mut status, *value)?;
+            }
+            "rate_override" => {
+                let value = if c.peek()? == b'n' {
+                    c.word("null")?;
+                    None
+                } else {
+                    Some(money(c)?)
+                };
+                once(&mut rate_override, value)?;
+            }
+            _ => return None,
+        }
+        if !c.next_or_end(b'}')? {
+            break;
+        }
+    }
+    Some(TimeEntry {
+        id: id_?,
+        project_id: project_id?,
+        task_id: task_id?,
+        resource_id: resource_id?,
+        role: role?,
+        work_date: work_date?,
+        hours: hours?,
+        billable: billable.unwrap_or(true),
+        status: status?,
+        rate_override: rate_override.flatten(),
+    })
+}
+
+/// A list of time entries, or `None` if any is not in the plain shape.
+fn time_entries(c: &mut Cursor<'_>) -> Option<Vec<TimeEntry>> {
+    c.eat(b'[')?;
+    // About one entry per 150 bytes of what is left; capacity reserved and not touched costs
+    // address space only, where growing the list by doubling copied it again and again.
+    let mut out = Vec::with_capacity(c.bytes.len().saturating_sub(c.pos) / 192);
+    if c.peek()? == b']' {
+        c.pos += 1;
+        return Some(out);
+    }
+    loop {
+        if out.len() >= c.limits.max_items {
+            return None;
+        }
+        out.push(time_entry(c)?);
+        if !c.next_or_end(b']')? {
+            return Some(out);
+        }
+    }
+}
+
+/// A billing run's request whose time entries are read by hand, or `None` when they are not in
+/// the plain shape (or are absent, or the request has an error): the caller then checks and
+/// reads all of it as it reads any document.
+///
+/// The limits are checked here, in the same pass: each string's length, each list's and object's
+/// count, and the depth (the entries' objects are at most four deep); the rest of the request
+/// goes through [`check_limits`]. When this gives a request, scanning the whole input for limits
+/// would have passed.
+pub(crate) fn preview_request(text: &str, limits: &Limits) -> Option<PreviewInvoiceRequest> {
+    if text.len() > limits.max_bytes || limits.max_depth < 4 {
+        return None;
+    }
+    let mut c = Cursor {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        limits,
+    };
+    c.eat(b'{')?;
+    let mut found: Option<(usize, usize, Vec<TimeEntry>)> = None;
+    loop {
+        let key = c.string()?;
+        c.eat(b':')?;
+        c.skip_ws();
+        let start = c.pos;
+        if key == "time_entries" {
+            if found.is_some() {
+                return None;
+            }
+            let entries = time_entries(&mut c)?;
+            found = Some((start, c.pos, entries));
+        } else {
+            c.skip_value()?;
+        }
+        if !c.next_or_end(b'}')? {
+            break;
+        }
+    }
+    let (start, end, entries) = found?;
+    let mut rest = String::with_capacity(text.len() - (end - start) + 2);
+    rest.push_str(text.get(..start)?);
+    rest.push_str("[]");
+    rest.push_str(text.get(end..)?);
+    check_limits(rest.as_bytes(), limits).ok()?;
+    let mut request: PreviewInvoiceRequest =
+        super::read(serde_json::Deserializer::from_str(&rest), rest.as_bytes()).ok()?;
+    request.time_entries = entries;
+    Some(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview_request;
+    use crate::billing::PreviewInvoiceRequest;
+    use crate::json::Limits;
+    use proptest::prelude::*;
+
+    const CASE: &str =
+        include_str!("../../../spec/cases/billing/preview_invoice/001-approved-entry-billed.json");
+
+    /// The case's request with `time_entries` written as `raw`, first.
+    fn request_with(raw: &str) -> String {
+        let case: serde_json::Value = serde_json::from_str(CASE).unwrap();
+        let mut input = case["input"].as_object().unwrap().clone();
+        input.remove("time_entries");
+        let rest = serde_json::to_string(&input).unwrap();
+        format!("{{ \"time_entries\" :{raw},{}", &rest[1..])
+    }
+
+    fn by_serde(text: &str) -> Result<PreviewInvoiceRequest, crate::Error> {
+        super::super::read(serde_json::Deserializer::from_str(text), text.as_bytes())
+    }
+
+    /// Whatever the hand reader reads, serde reads the same; whatever serde refuses, it leaves.
+    fn agrees(text: &str) -> Result<(), TestCaseError> {
+        match (preview_request(text, &Limits::DEFAULT), by_serde(text)) {
+            (Some(fast), Ok(slow)) => prop_assert_eq!(fast, slow),
+            (Some(_), Err(e)) => prop_assert!(false, "read by hand, refused by serde: {e:?}"),
+            (None, _) => {}
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn plain_entries_are_read_by_hand_as_serde_reads_them() {
+        let raw = r#"[{"id":"TE-1","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-02","hours":"8","status":"approved"},
+            { "status" : "submitted" , "hours":"1.25","work_date":"2026-03-03","role":"Ré","resource_id":"R-2","task_id":"T-1","project_id":"P-1","id":"TE-2","billable":false,"rate_override":{"currency":"USD","amount":"99.50"}},
+            {"id":"TE-3","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-04","hours":"2","status":"approved","rate_override":null,"billable":true}]"#;
+        let text = request_with(raw);
+        let fast =
+            preview_request(&text, &Limits::DEFAULT).expect("plain entries are read by hand");
+        assert_eq!(fast.time_entries.len(), 3);
+        assert_eq!(fast, by_serde(&text).unwrap());
+        let fast = preview_request(&request_with("[]"), &Limits::DEFAULT).expect("an empty list");
+        assert!(fast.time_entries.is_empty());
+    }
+
+    #[test]
+    fn escapes_unknown_and_repeated_keys_and_numbers_are_left_to_serde() {
+        let base = r#""project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-02","status":"approved""#;
+        for entry in [
+            format!(r#"{{"id":"TE-\u0031",{base},"hours":"8"}}"#),
+            format!(r#"{{"id":"TE-1",{base},"hours":8}}"#),
+            format!(r#"{{"id":"TE-1",{base},"hours":"8","note":"x"}}"#),
+            format!(r#"{{"id":"TE-1",{base},"hours":"8","hours":"9"}}"#),
+            format!(r#"{{"id":"TE-1",{base},"hours":"8","billable":null}}"#),
+            format!(r#"{{"id":"TE-1",{base}}}"#),
+            format!(r#"{{"id":"",{base},"hours":"8"}}"#),
+            format!("{{\"id\":\"TE\t1\",{base},\"hours\":\"8\"}}"),
+        ] {
+            let text = request_with(&format!("[{entry}]"));
+            assert!(
+                preview_request(&text, &Limits::DEFAULT).is_none(),
+                "{entry}"
+            );
+        }
+        // Keys written with escapes, or `time_entries` twice.
+        let text = request_with("[]").replacen("\"period\"", "\"peri\\u006fd\"", 1);
+        assert!(preview_request(&text, &Limits::DEFAULT).is_none());
+        let text = request_with("[]").replacen("\"period\"", "\"time_entries\":[],\"period\"", 1);
+        assert!(preview_request(&text, &Limits::DEFAULT).is_none());
+    }
+
+    #[test]
+    fn limits_are_met_exactly_as_a_scan_of_the_whole_request_meets_them() {
+        let raw = r#"[{"id":"TE-1","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-02","hours":"8","status":"approved","rate_override":{"amount":"150.00","currency":"USD"}},
+            {"id":"TE-2","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-03","hours":"1.25","status":"approved"}]"#;
+        let text = request_with(raw);
+        let mut limits = Vec::new();
+        for n in 1..14 {
+            limits.push(Limits {
+                max_items: n,
+                ..Limits::DEFAULT
+            });
+            limits.push(Limits {
+                max_string_bytes: n,
+                ..Limits::DEFAULT
+            });
+            limits.push(Limits {
+                max_depth: n,
+                ..Limits::DEFAULT
+            });
+            limits.push(Limits {
+                max_bytes: text.len() + 1 - n,
+                ..Limits::DEFAULT
+            });
+        }
+        let mut refused = 0;
+        for l in &limits {
+            let scanned =
+                crate::json::check_limits(text.as_bytes(), l).and_then(|()| by_serde(&text));
+            let read = crate::json::from_slice::<PreviewInvoiceRequest>(text.as_bytes(), l);
+            match (read, scanned) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => {
+                    refused += 1;
+                    assert_eq!((a.code, a.path, a.message), (b.code, b.path, b.message));
+                }
+                (a, b) => panic!("{l:?}: {a:?} against {b:?}"),
+            }
+        }
+        assert!(refused > 20, "{refused}");
+    }
+
+    #[test]
+    fn a_request_in_canonical_form_is_read_by_hand() {
+        let text =
+            crate::json::to_canonical_string(&by_serde(&request_with("[]")).unwrap()).unwrap();
+        assert!(preview_request(&text, &Limits::DEFAULT).is_some());
+    }
+
+    fn value(key: &'static str) -> BoxedStrategy<String> {
+        // Mostly the first (valid) value, so that many requests are read by hand.
+        let pick = |v: &[&str]| {
+            let all: Vec<String> = v.iter().map(|s| (*s).to_owned()).collect();
+            let first = all.first().cloned().unwrap_or_default();
+            prop_oneof![12 => Just(first), 1 => prop::sample::select(all)]
+        };
+        match key {
+            "id" => pick(&[r#""TE-1""#, r#""TE-2""#, r#""""#, r#""T\u0045""#, "1"]).boxed(),
+            "project_id" => pick(&[r#""P-1""#, r#""P-2""#, "null"]).boxed(),
+            "task_id" | "resource_id" => pick(&[r#""T-1""#, r#""R-1""#, r#""x y""#]).boxed(),
+            "role" => pick(&[
+                r#""Consultant""#,
+                r#""Ré""#,
+                r#""Caf\u00e9""#,
+                "\"a\tb\"",
+                r#""""#,
+            ])
+            .boxed(),
+            "work_date" => pick(&[r#""2026-03-02""#, r#""2026-02-30""#, r#""2026-3-2""#]).boxed(),
+            "hours" => pick(&[
+                r#""8""#,
+                r#""1.25""#,
+                r#""-1""#,
+                r#""1e3""#,
+                "8",
+                r#""0.000000000000000000000000001""#,
+            ])
+            .boxed(),
+            "billable" => pick(&["true", "false", "null", r#""true""#]).boxed(),
+            "status" => pick(&[
+                r#""approved""#,
+                r#""submitted""#,
+                r#""billed""#,
+                r#""Approved""#,
+            ])
+            .boxed(),
+            "rate_override" => pick(&[
+                "null",
+                r#"{"amount":"150.00","currency":"USD"}"#,
+                r#"{ "currency" : "EUR" , "amount" : "1" }"#,
+                r#"{"amount":"1"}"#,
+                r#"{"amount":"1","currency":"USD","x":1}"#,
+                r#"{"amount":"1","currency":"XXY"}"#,
+                r#"{"amount":"1","amount":"2","currency":"USD"}"#,
+                "[]",
+            ])
+            .boxed(),
+            _ => pick(&[r#""x""#, "1", "{}"]).boxed(),
+        }
+    }
+
+    fn entry() -> impl Strategy<Value = String> {
+        const KEYS: [&str; 11] = [
+            "id",
+            "project_id",
+            "task_id",
+            "resource_id",
+            "role",
+            "work_date",
+            "hours",
+            "billable",
+            "status",
+            "rate_override",
+            "note",
+        ];
+        let fields: Vec<_> = KEYS
+            .iter()
+            .map(|&k| {
+                (
+                    prop::bool::weighted(if k == "note" { 0.05 } else { 0.93 }),
+                    value(k),
+                    Just(k),
+                )
+            })
+            .collect();
+        (
+            fields,
+            any::<prop::sample::Index>(),
+            prop::sample::select(vec!["", " ", "\n  "]),
+            prop::bool::weighted(0.1),
+        )
+            .prop_map(|(fields, shift, ws, repeat)| {
+                let mut parts: Vec<String> = fields
+                    .into_iter()
+                    .filter(|(present, _, _)| *present)
+                    .map(|(_, v, k)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}"))
+                    .collect();
+                if repeat && let Some(first) = parts.first().cloned() {
+                    parts.push(first);
+                }
+                if !parts.is_empty() {
+                    let at = shift.index(parts.len());
+                    parts.rotate_left(at);
+                }
+                format!("{{{}}}", parts.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_hand_reader_agrees_with_serde(entries in prop::collection::vec(entry(), 0..4)) {
+            agrees(&request_with(&format!("[{}]", entries.join(","))))?;
+        }
+    }
+
+    #[test]
+    fn the_property_reads_many_requests_by_hand() {
+        // The property above is only as strong as the share of requests it reads by hand.
+        let read = std::cell::Cell::new(0);
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        runner
+            .run(&prop::collection::vec(entry(), 1..3), |entries| {
+                let text = request_with(&format!("[{}]", entries.join(",")));
+                read.set(
+                    read.get() + usize::from(preview_request(&text, &Limits::DEFAULT).is_some()),
+                );
+                agrees(&text)
+            })
+            .unwrap();
+        let read = read.get();
+        assert!(read >= 40, "only {read} of 256 requests were read by hand");
+    }
+}
