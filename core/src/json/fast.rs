@@ -261,9 +261,14 @@ fn time_entry(c: &mut Cursor<'_>) -> Option<TimeEntry> {
 /// A list of time entries, or `None` if any is not in the plain shape.
 fn time_entries(c: &mut Cursor<'_>) -> Option<Vec<TimeEntry>> {
     c.eat(b'[')?;
-    // About one entry per 150 bytes of what is left; capacity reserved and not touched costs
-    // address space only, where growing the list by doubling copied it again and again.
-    let mut out = Vec::with_capacity(c.bytes.len().saturating_sub(c.pos) / 192);
+    // About one entry per 150 bytes of what is left, at most the item limit: capacity reserved
+    // and not touched costs address space only, where growing the list by doubling copied it
+    // again and again. Where even the address space is refused, the list grows as it goes.
+    let mut out = Vec::new();
+    let estimate = (c.bytes.len().saturating_sub(c.pos) / 192).min(c.limits.max_items);
+    if out.try_reserve(estimate).is_err() {
+        out = Vec::new();
+    }
     if c.peek()? == b']' {
         c.pos += 1;
         return Some(out);
