@@ -1232,6 +1232,16 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         };
         crossed = true;
         let (kind, date, id) = (cand.kind, cand.date, cand.id);
+        // The item (or what the room leaves of it) held over the ceiling.
+        let over_ceiling = |sentence: Text<'a>, amount: Money| HeldItem {
+            change_order_id: None,
+            kind,
+            id: Cow::Borrowed(id),
+            date,
+            reason: HoldReason::CeilingExceeded,
+            sentence,
+            amount: Some(amount),
+        };
         if mode == CeilingMode::Split && room > Decimal::ZERO {
             // Multiply before dividing: `8 h × 1000 ÷ 1600` is exactly 5 h, where `8 h × (1000 ÷ 1600)`
             // can fall a hair short of it and show 4.9999.
@@ -1268,19 +1278,14 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             line.amount = ctx.money(room);
             line.ceiling_split = true;
             bill(line, &mut lines)?;
-            held.push(HeldItem {
-                change_order_id: None,
-                kind,
-                id: Cow::Borrowed(id),
-                date,
-                reason: HoldReason::CeilingExceeded,
-                sentence: Text::from(format!(
+            held.push(over_ceiling(
+                Text::from(format!(
                     "{} {id} was billed up to the ceiling of {limit_text}; {} is over it",
                     kind.noun(),
                     ctx.money(rest).amount_string()
                 )),
-                amount: Some(ctx.money(rest)),
-            })?;
+                ctx.money(rest),
+            ))?;
         } else {
             if kind == ItemKind::Time
                 && let Some(left) = cand.billed_hours
@@ -1302,15 +1307,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
                     ctx.money(room).amount_string()
                 ))
             };
-            held.push(HeldItem {
-                change_order_id: None,
-                kind,
-                id: Cow::Borrowed(id),
-                date,
-                reason: HoldReason::CeilingExceeded,
-                sentence,
-                amount: Some(cand.amount),
-            })?;
+            held.push(over_ceiling(sentence, cand.amount))?;
         }
     }
     let Held {

@@ -13,6 +13,7 @@
 //!
 //! Native builds only: the WebAssembly module keeps one reader, for its size.
 
+use super::limits::{quote_backslash_or_control, quote_or_backslash};
 use super::{Limits, check_limits};
 use crate::billing::PreviewInvoiceRequest;
 use crate::model::{Currency, Date, Dec, Id, Money, TimeEntry, WorkStatus, decimal::parse_decimal};
@@ -54,7 +55,7 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.pos;
-        let end = string_end(self.bytes, start)?;
+        let end = quote_backslash_or_control(self.bytes, start)?;
         if self.bytes.get(end) != Some(&b'"') || end - start > self.limits.max_string_bytes {
             return None;
         }
@@ -77,6 +78,25 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads an object's members, each by `member` after its key and colon: `None` when the
+    /// object is empty, has more members than the limit, or `member` refuses one.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        let mut members = 0;
+        loop {
+            members += 1;
+            if members > self.limits.max_items {
+                return None;
+            }
+            let key = self.string()?;
+            self.eat(b':')?;
+            member(self, key)?;
+            if !self.next_or_end(b'}')? {
+                return Some(());
+            }
+        }
+    }
+
     /// Skips one value without checking it (serde reads it afterwards).
     fn skip_value(&mut self) -> Option<()> {
         let mut depth = 0usize;
@@ -86,7 +106,7 @@ impl<'a> Cursor<'a> {
                 b'"' => {
                     self.pos += 1;
                     loop {
-                        let at = super::limits::quote_or_backslash(self.bytes, self.pos)?;
+                        let at = quote_or_backslash(self.bytes, self.pos)?;
                         if self.bytes.get(at) == Some(&b'"') {
                             self.pos = at + 1;
                             break;
@@ -124,35 +144,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The position of the first `"`, `\` or control character at or after `from`, eight bytes at a
-/// time in a word.
-fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
-    let zeros = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    while let Some(word) = bytes
-        .get(from..from.wrapping_add(8))
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    {
-        let w = u64::from_le_bytes(word);
-        // Bytes below 0x20: subtracting 0x20 borrows into their high bit (bytes of 0x80 and
-        // above keep theirs set in `w` and are masked out by `!w`).
-        let control = w.wrapping_sub(SPACES) & !w & HIGHS;
-        let found = zeros(w ^ QUOTES) | zeros(w ^ BACKSLASHES) | control;
-        if found != 0 {
-            return Some(from + (found.trailing_zeros() / 8) as usize);
-        }
-        from += 8;
-    }
-    let rest = bytes.get(from..)?;
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|at| from + at)
-}
-
 /// Sets `slot` once: a repeated key gives `None`.
 fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     if slot.is_some() {
@@ -167,83 +158,53 @@ fn id(c: &mut Cursor<'_>) -> Option<Id> {
 }
 
 fn money(c: &mut Cursor<'_>) -> Option<Money> {
-    c.eat(b'{')?;
     let (mut amount, mut currency) = (None, None);
-    let mut members = 0;
-    loop {
-        members += 1;
-        if members > c.limits.max_items {
-            return None;
-        }
-        match c.string()? {
-            "amount" => {
-                c.eat(b':')?;
-                once(&mut amount, parse_decimal(c.string()?).ok()?)?;
-            }
-            "currency" => {
-                c.eat(b':')?;
-                once(&mut currency, Currency::from_code(c.string()?).ok()?)?;
-            }
-            _ => return None,
-        }
-        if !c.next_or_end(b'}')? {
-            break;
-        }
-    }
+    c.object(|c, key| match key {
+        "amount" => once(&mut amount, parse_decimal(c.string()?).ok()?),
+        "currency" => once(&mut currency, Currency::from_code(c.string()?).ok()?),
+        _ => None,
+    })?;
     Some(Money::new(amount?, currency?))
 }
 
 fn time_entry(c: &mut Cursor<'_>) -> Option<TimeEntry> {
-    c.eat(b'{')?;
     let (mut id_, mut project_id, mut task_id, mut resource_id) = (None, None, None, None);
     let (mut role, mut work_date, mut hours, mut billable) = (None, None, None, None);
     let (mut status, mut rate_override) = (None, None);
-    let mut members = 0;
-    loop {
-        members += 1;
-        if members > c.limits.max_items {
-            return None;
+    c.object(|c, key| match key {
+        "id" => once(&mut id_, id(c)?),
+        "project_id" => once(&mut project_id, id(c)?),
+        "task_id" => once(&mut task_id, id(c)?),
+        "resource_id" => once(&mut resource_id, id(c)?),
+        "role" => once(&mut role, c.string()?.to_owned()),
+        "work_date" => once(&mut work_date, Date::parse(c.string()?).ok()?),
+        "hours" => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?)),
+        "billable" => {
+            let value = if c.peek()? == b't' {
+                c.word("true")?;
+                true
+            } else {
+                c.word("false")?;
+                false
+            };
+            once(&mut billable, value)
         }
-        let key = c.string()?;
-        c.eat(b':')?;
-        match key {
-            "id" => once(&mut id_, id(c)?)?,
-            "project_id" => once(&mut project_id, id(c)?)?,
-            "task_id" => once(&mut task_id, id(c)?)?,
-            "resource_id" => once(&mut resource_id, id(c)?)?,
-            "role" => once(&mut role, c.string()?.to_owned())?,
-            "work_date" => once(&mut work_date, Date::parse(c.string()?).ok()?)?,
-            "hours" => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?))?,
-            "billable" => {
-                let value = if c.peek()? == b't' {
-                    c.word("true")?;
-                    true
-                } else {
-                    c.word("false")?;
-                    false
-                };
-                once(&mut billable, value)?;
-            }
-            "status" => {
-                let name = c.string()?;
-                let value = WorkStatus::ALL.iter().find(|s| s.as_str() == name)?;
-                once(&mut status, *value)?;
-            }
-            "rate_override" => {
-                let value = if c.peek()? == b'n' {
-                    c.word("null")?;
-                    None
-                } else {
-                    Some(money(c)?)
-                };
-                once(&mut rate_override, value)?;
-            }
-            _ => return None,
+        "status" => {
+            let name = c.string()?;
+            let value = WorkStatus::ALL.iter().find(|s| s.as_str() == name)?;
+            once(&mut status, *value)
         }
-        if !c.next_or_end(b'}')? {
-            break;
+        "rate_override" => {
+            let value = if c.peek()? == b'n' {
+                c.word("null")?;
+                None
+            } else {
+                Some(money(c)?)
+            };
+            once(&mut rate_override, value)
         }
-    }
+        _ => None,
+    })?;
     Some(TimeEntry {
         id: id_?,
         project_id: project_id?,

@@ -207,29 +207,66 @@ pub fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
 /// Eight bytes at a time, in a word: most strings in a document are ids, dates and decimals of a
 /// few bytes, for which a call into a vectorised search cost more than the search itself.
 #[inline]
-pub(super) fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
-    const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-    // A high bit set for each zero byte of `v` (and perhaps for bytes above the first one, which
-    // the lowest set bit never reports).
-    let zeros = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+pub(super) fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
+    first_in_words(
+        bytes,
+        from,
+        |w| zeros(w ^ QUOTES) | zeros(w ^ BACKSLASHES),
+        |b| b == b'"' || b == b'\\',
+    )
+}
+
+/// The position of the first `"`, `\\` or control character (below 0x20) at or after `from`:
+/// where a string ends, or stops being plain text.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
+pub(super) fn quote_backslash_or_control(bytes: &[u8], from: usize) -> Option<usize> {
+    first_in_words(
+        bytes,
+        from,
+        // Bytes below 0x20: subtracting 0x20 borrows into their high bit (bytes of 0x80 and
+        // above keep theirs set in `w` and are masked out by `!w`).
+        |w| zeros(w ^ QUOTES) | zeros(w ^ BACKSLASHES) | (w.wrapping_sub(SPACES) & !w & HIGHS),
+        |b| b == b'"' || b == b'\\' || b < 0x20,
+    )
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
+const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
+#[cfg(not(target_arch = "wasm32"))]
+const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+
+/// A high bit set for each zero byte of `v` (and perhaps for bytes above the first one, which
+/// the lowest set bit never reports).
+#[inline]
+fn zeros(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+/// The first position at or after `from` whose byte `is` accepts, eight bytes at a time:
+/// `found` marks the high bit of each matching byte of a little-endian word (its lowest mark
+/// must be exact), and `is` tests the last few bytes one by one.
+#[inline(always)]
+fn first_in_words(
+    bytes: &[u8],
+    mut from: usize,
+    found: impl Fn(u64) -> u64,
+    is: impl Fn(u8) -> bool,
+) -> Option<usize> {
     while let Some(word) = bytes
         .get(from..from.wrapping_add(8))
         .and_then(|w| <[u8; 8]>::try_from(w).ok())
     {
-        let w = u64::from_le_bytes(word);
-        let found = zeros(w ^ QUOTES) | zeros(w ^ BACKSLASHES);
-        if found != 0 {
-            return Some(from + (found.trailing_zeros() / 8) as usize);
+        let marks = found(u64::from_le_bytes(word));
+        if marks != 0 {
+            return Some(from + (marks.trailing_zeros() / 8) as usize);
         }
         from += 8;
     }
     let rest = bytes.get(from..)?;
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|at| from + at)
+    rest.iter().position(|&b| is(b)).map(|at| from + at)
 }
 
 /// The digits of 2^1024 - 2^970, the smallest magnitude a 64-bit float rounds to infinity
