@@ -11,6 +11,7 @@ pub mod billing;
 pub mod changes;
 pub mod engine;
 pub mod error;
+mod hash;
 pub mod json;
 pub mod machines;
 pub mod model;

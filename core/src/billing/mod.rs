@@ -2,6 +2,7 @@
 //!
 //! See `spec/domain/billing.md` for the rules, in order, with worked examples.
 
+mod idmap;
 mod ledger;
 mod run;
 mod terms;

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::idmap::IdMap;
 use super::ledger::{LedgerIndex, NetBilled};
 use super::terms::{Resolved, Terms};
 use super::text::{Text, Words};
@@ -35,7 +36,13 @@ use crate::model::{
 /// Everything about a project a check needs.
 struct ProjectInfo<'a> {
     project: &'a Project,
-    tasks: BTreeMap<&'a Id, (bool, &'a str)>,
+    /// Each task's billable flag and name.
+    tasks: IdMap<'a, (bool, &'a str)>,
+    /// Check 4 on the project, the same for each of its items: it belongs to the contract, its
+    /// status is one the options bill, and its legal entity is the contract's.
+    on_contract: bool,
+    status_billable: bool,
+    same_entity: bool,
 }
 
 /// An item that passed checks 1-9, priced, waiting for the ceiling.
@@ -162,7 +169,7 @@ struct Ctx<'a> {
     ranks: IdRanks,
     terms: Terms<'a>,
     ledger: LedgerIndex<'a>,
-    projects: BTreeMap<&'a Id, ProjectInfo<'a>>,
+    projects: IdMap<'a, ProjectInfo<'a>>,
     currency: Currency,
     mode: RoundingMode,
     end_date: Date,
@@ -265,7 +272,7 @@ impl<'a> Ctx<'a> {
             ));
         };
         let p = info.project;
-        if p.contract_id != c.id {
+        if !info.on_contract {
             return Err((
                 HoldReason::ProjectStatus,
                 Text::words(Words::ProjectOtherContract {
@@ -274,13 +281,12 @@ impl<'a> Ctx<'a> {
                 }),
             ));
         }
-        let allowed = &req.options.billable_project_statuses;
-        if !allowed.contains(&p.status) {
+        if !info.status_billable {
             return Err((
                 HoldReason::ProjectStatus,
                 Text::words(Words::ProjectStatus {
                     project: p,
-                    allowed,
+                    allowed: &req.options.billable_project_statuses,
                 }),
             ));
         }
@@ -309,7 +315,7 @@ impl<'a> Ctx<'a> {
                 }),
             ));
         }
-        if p.legal_entity != c.legal_entity {
+        if !info.same_entity {
             return Err((
                 HoldReason::LegalEntityMismatch,
                 Text::words(Words::LegalEntity {
@@ -449,18 +455,19 @@ impl<'a> Ctx<'a> {
             );
         }
         // Check 3 (the task is billable) comes before check 4 (the project).
-        let info = self.projects.get(&e.project_id);
-        let task_name = match info.map(|info| (info.tasks.is_empty(), info.tasks.get(&e.task_id))) {
-            Some((_, Some((false, _)))) => {
-                return hold(HoldReason::NotBillable, Words::TaskNonBillable(e));
-            }
-            Some((_, Some((true, name)))) => *name,
-            // No task list, or an unknown project (held by the project check below).
-            Some((true, None)) | None => e.task_id.as_str(),
-            Some((false, None)) => {
-                return hold(HoldReason::NotBillable, Words::TaskUnknown(e));
-            }
-        };
+        let info = self.projects.get(e.project_id.as_str());
+        let task_name =
+            match info.map(|info| (info.tasks.is_empty(), info.tasks.get(e.task_id.as_str()))) {
+                Some((_, Some((false, _)))) => {
+                    return hold(HoldReason::NotBillable, Words::TaskNonBillable(e));
+                }
+                Some((_, Some((true, name)))) => *name,
+                // No task list, or an unknown project (held by the project check below).
+                Some((true, None)) | None => e.task_id.as_str(),
+                Some((false, None)) => {
+                    return hold(HoldReason::NotBillable, Words::TaskUnknown(e));
+                }
+            };
         match self.project_checks(ItemKind::Time, &e.id, &e.project_id, info, e.work_date) {
             Ok(()) => {}
             Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
@@ -603,7 +610,7 @@ impl<'a> Ctx<'a> {
             ))?;
             return Ok(());
         }
-        let info = self.projects.get(&x.project_id);
+        let info = self.projects.get(x.project_id.as_str());
         if let Err((reason, sentence)) =
             self.project_checks(ItemKind::Expense, &x.id, &x.project_id, info, x.date)
         {
@@ -996,15 +1003,21 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         )
         .at("/ledger/contract_id"));
     }
-    let mut projects = BTreeMap::new();
-    for p in &req.projects {
-        let tasks = p
-            .tasks
-            .iter()
-            .map(|t| (&t.id, (t.billable, t.name.as_str())))
-            .collect();
-        projects.insert(&p.id, ProjectInfo { project: p, tasks });
-    }
+    let projects = IdMap::new(req.projects.iter().map(|p| {
+        let tasks = IdMap::new(
+            p.tasks
+                .iter()
+                .map(|t| (t.id.as_str(), (t.billable, t.name.as_str()))),
+        );
+        let info = ProjectInfo {
+            project: p,
+            tasks,
+            on_contract: p.contract_id == contract.id,
+            status_billable: req.options.billable_project_statuses.contains(&p.status),
+            same_entity: p.legal_entity == contract.legal_entity,
+        };
+        (p.id.as_str(), info)
+    }));
     check_items(req)?;
     let milestones: Vec<&Milestone> = match &req.milestones {
         Some(list) => list.iter().collect(),

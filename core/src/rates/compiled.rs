@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::{RateQuery, RateResolution, RateRule};
+use crate::hash::{id_hash, same_text};
 use crate::model::{Date, RateUnit};
-use crate::validate::documents::fnv1a;
 
 /// A date packed into one integer that orders like the date.
 fn day_key(d: Date) -> u32 {
@@ -89,7 +89,7 @@ impl Timeline {
     }
 }
 
-/// Interned names with an open-addressing hash index (FNV-1a, linear probing). Lookups never
+/// Interned names with an open-addressing hash index (a word-at-a-time hash, linear probing). Lookups never
 /// iterate the table, so nothing depends on its order; ids are given in first-seen order.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct NameIndex {
@@ -129,7 +129,7 @@ impl NameIndex {
 
     fn place(&mut self, name: &str, id: u32) {
         let mask = self.slots.len().wrapping_sub(1);
-        let mut i = (fnv1a(name) as usize) & mask;
+        let mut i = (id_hash(name) as usize) & mask;
         loop {
             match self.slots.get_mut(i) {
                 Some(slot) if *slot == 0 => {
@@ -148,14 +148,18 @@ impl NameIndex {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut i = (fnv1a(name) as usize) & mask;
+        let mut i = (id_hash(name) as usize) & mask;
         loop {
             let slot = *self.slots.get(i)?;
             if slot == 0 {
                 return None;
             }
             let id = slot - 1;
-            if self.names.get(id as usize).is_some_and(|n| &**n == name) {
+            if self
+                .names
+                .get(id as usize)
+                .is_some_and(|n| same_text(n, name))
+            {
                 return Some(id);
             }
             i = (i + 1) & mask;

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use super::Problems;
 use crate::error::{ErrorCode, Pointer};
+use crate::hash::id_hash;
 use crate::model::{
     Account, BillingModel, Change, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date,
     Expense, Id, Invoice, Milestone, Money, Opportunity, OwnershipPolicy, Payment, Project,
@@ -161,46 +162,6 @@ fn hashes_distinct(ids: &[&str]) -> bool {
             run.windows(2).all(|p| p.first() != p.get(1))
         })
     })
-}
-
-/// A 64-bit hash of an id, eight bytes at a time (ids are short): each word is folded in by a
-/// 128-bit multiply. Deterministic; it only groups ids, never orders output.
-fn id_hash(id: &str) -> u64 {
-    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-    const MUL: u64 = 0xbf58_476d_1ce4_e5b9;
-    let fold = |a: u64, b: u64| {
-        let p = u128::from(a) * u128::from(b);
-        (p as u64) ^ ((p >> 64) as u64)
-    };
-    let bytes = id.as_bytes();
-    let mut h = SEED ^ bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        h = fold(
-            h ^ u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default()),
-            MUL,
-        );
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut last = [0u8; 8];
-        if let Some(head) = last.get_mut(..rest.len()) {
-            head.copy_from_slice(rest);
-        }
-        h = fold(h ^ u64::from_le_bytes(last), MUL);
-    }
-    fold(h, SEED)
-}
-
-/// 64-bit FNV-1a with a final mix of the high bits into the low ones: a fixed, deterministic
-/// hash for grouping ids and interning names (tables use its low bits).
-#[inline]
-pub(crate) fn fnv1a(text: &str) -> u64 {
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
 }
 
 pub(super) fn account(d: &Account, root: &Pointer, p: &mut Problems) {
