@@ -27,6 +27,7 @@ use super::types::{
     Totals,
 };
 use crate::error::Error;
+use crate::model::decimal::normalized;
 use crate::model::{
     BillingModel, CeilingMode, CeilingScope, Currency, Date, Dec, Expense, Id, Milestone,
     MilestoneStatus, Money, Project, RateUnit, RoundingMode, SchemaVersion, TimeEntry,
@@ -130,14 +131,18 @@ struct Held<'a> {
     by_reason: [(u64, Decimal); HoldReason::ALL.len()],
     /// Unbilled approved time per aging bucket: entries, hours, amount.
     aging: [(u64, Decimal, Decimal); BUCKETS.len()],
-    as_of: Date,
+    /// The run's `as_of`, in days since 1970-01-01.
+    as_of_day: i64,
 }
 
 impl<'a> Held<'a> {
     fn push(&mut self, item: HeldItem<'a>) -> Result<(), Error> {
         if let Some(slot) = self.by_reason.get_mut(item.reason as usize) {
             slot.0 += 1;
-            slot.1 = add(slot.1, item.amount.map_or(Decimal::ZERO, |m| m.amount))?;
+            // (Adding zero gives the sum unchanged, so an item without an amount adds nothing.)
+            if let Some(m) = item.amount {
+                slot.1 = add(slot.1, m.amount)?;
+            }
         }
         self.items.push(item);
         Ok(())
@@ -150,7 +155,10 @@ impl<'a> Held<'a> {
         hours: Decimal,
         amount: Option<Decimal>,
     ) -> Result<(), Error> {
-        let age = date.days_until(self.as_of).max(0);
+        let age = self
+            .as_of_day
+            .saturating_sub(date.days_since_epoch())
+            .max(0);
         let idx = BUCKETS
             .iter()
             .position(|(_, max)| age <= *max)
@@ -158,7 +166,9 @@ impl<'a> Held<'a> {
         if let Some(slot) = self.aging.get_mut(idx) {
             slot.0 += 1;
             slot.1 = add(slot.1, hours)?;
-            slot.2 = add(slot.2, amount.unwrap_or(Decimal::ZERO))?;
+            if let Some(amount) = amount {
+                slot.2 = add(slot.2, amount)?;
+            }
         }
         Ok(())
     }
@@ -758,10 +768,10 @@ fn line_of<'a>(c: &Candidate<'a>) -> PreviewLine<'a> {
         worked_hours: c.worked_hours.map(Dec),
         billed_hours: c.billed_hours.map(Dec),
         // Shown to at most 4 decimals; `billed_hours` keeps the exact hours the ledger records.
-        quantity: Dec(c
-            .quantity
-            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
-            .normalize()),
+        quantity: Dec(normalized(
+            c.quantity
+                .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero),
+        )),
         unit: c.unit,
         unit_price: c.unit_price,
         amount: c.amount,
@@ -1048,7 +1058,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         items: Vec::with_capacity(items),
         by_reason: [(0, Decimal::ZERO); HoldReason::ALL.len()],
         aging: [(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()],
-        as_of: req.as_of,
+        as_of_day: req.as_of.days_since_epoch(),
     };
 
     // Adjustments for retroactive change orders, re-pricing net billed hours.

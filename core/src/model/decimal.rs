@@ -124,9 +124,29 @@ impl std::fmt::Display for AtScale {
     }
 }
 
+/// `d.normalize()` (trailing zeros stripped, `-0` made `0`), bit for bit, in 64-bit integers
+/// when the mantissa fits: a preview normalises a quantity per line and writes every amount
+/// normalised, and the library divides 96 bits by ten per digit.
+#[inline]
+pub(crate) fn normalized(d: Decimal) -> Decimal {
+    let scale = d.scale();
+    let small = u64::try_from(d.mantissa().unsigned_abs())
+        .ok()
+        .filter(|m| *m != 0 && scale > 0);
+    let Some(mut m) = small else {
+        return d.normalize();
+    };
+    let mut scale = scale;
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    Decimal::from_parts(m as u32, (m >> 32) as u32, 0, d.is_sign_negative(), scale)
+}
+
 /// `d` normalised, with at least `min_scale` fractional digits, and never `-0`.
 fn at_scale(d: Decimal, min_scale: u32) -> Decimal {
-    let mut n = d.normalize();
+    let mut n = normalized(d);
     if n.is_zero() {
         n.set_sign_positive(true);
     }
@@ -294,6 +314,35 @@ impl schemars::JsonSchema for Dec {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn normalising_in_integers_gives_the_librarys_bits() {
+        let mut cases = Vec::new();
+        for m in 0..3_000u32 {
+            for scale in 0..=6 {
+                for negative in [false, true] {
+                    cases.push(Decimal::from_parts(m, 0, 0, negative, scale));
+                }
+            }
+        }
+        for (lo, mid, hi, scale) in [
+            (0, 1, 0, 3),
+            (0, 0, 1, 5),
+            (u32::MAX, u32::MAX, 0, 28),
+            (0xA000_0000, 0x2540_BE3F, 0, 12),
+            (1_000_000_000, 0, 0, 28),
+        ] {
+            cases.push(Decimal::from_parts(lo, mid, hi, false, scale));
+            cases.push(Decimal::from_parts(lo, mid, hi, true, scale));
+        }
+        for d in cases {
+            assert_eq!(
+                super::normalized(d).serialize(),
+                d.normalize().serialize(),
+                "{d}"
+            );
+        }
+    }
+
     use super::*;
 
     fn code(s: &str) -> ErrorCode {
