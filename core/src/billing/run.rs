@@ -935,15 +935,24 @@ const BUCKETS: [(&str, i64); 4] = [
 /// milestone with exactly one of an amount in the contract's currency or a percent; the period's
 /// end not before its start). A run cannot bill items it cannot tell apart, or negative hours:
 /// the first problem is raised at its path, with the number found in `details.problems`.
-fn check_items(req: &PreviewInvoiceRequest) -> Result<(), Error> {
+///
+/// `time_ranks` are the time entries' [`IdRanks`]: when they rise at every entry, the ids are in
+/// ascending order and so distinct, and are not compared again.
+fn check_items(req: &PreviewInvoiceRequest, time_ranks: Option<&[u32]>) -> Result<(), Error> {
     use crate::error::{ErrorCode, Pointer};
     use crate::validate::Problems;
     use crate::validate::documents::{date_order, expense, milestone, time_entry, unique_ids};
 
     let mut p = Problems::new();
     let root = Pointer::root();
-    let time_ids = req.time_entries.iter().map(|e| &e.id);
-    unique_ids(time_ids, &root.key("time_entries"), "time entry", &mut p);
+    let ascending = time_ranks.is_some_and(|r| {
+        r.last()
+            .is_none_or(|&last| last as usize + 1 == req.time_entries.len())
+    });
+    if !ascending {
+        let time_ids = req.time_entries.iter().map(|e| &e.id);
+        unique_ids(time_ids, &root.key("time_entries"), "time entry", &mut p);
+    }
     let expense_ids = req.expenses.iter().map(|x| &x.id);
     unique_ids(expense_ids, &root.key("expenses"), "expense", &mut p);
     if let Some(list) = &req.milestones {
@@ -1028,14 +1037,15 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         };
         (p.id.as_str(), info)
     }));
-    check_items(req)?;
+    let time_ranks = IdRanks::of(req.time_entries.iter().map(|e| e.id.as_str()));
+    check_items(req, time_ranks.as_deref())?;
     let milestones: Vec<&Milestone> = match &req.milestones {
         Some(list) => list.iter().collect(),
         None => terms.milestones(),
     };
     let ranks = IdRanks {
         by_kind: [
-            IdRanks::of(req.time_entries.iter().map(|e| e.id.as_str())),
+            time_ranks,
             IdRanks::of(req.expenses.iter().map(|x| x.id.as_str())),
             IdRanks::of(milestones.iter().map(|m| m.id.as_str())),
         ],
