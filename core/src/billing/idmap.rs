@@ -63,7 +63,8 @@ impl<'a, V> IdMap<'a, V> {
         }
     }
 
-    fn position(&self, id: &str) -> Option<usize> {
+    /// Where `id` is, for [`at`](Self::at).
+    pub(super) fn position(&self, id: &str) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
@@ -80,6 +81,12 @@ impl<'a, V> IdMap<'a, V> {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// The value at `pos`.
+    #[inline]
+    pub(super) fn at(&self, pos: usize) -> Option<&V> {
+        self.entries.get(pos).map(|(_, v)| v)
     }
 
     /// The value of `id`.

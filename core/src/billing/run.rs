@@ -13,6 +13,7 @@
 //! - Totals, held-by-reason and aging figures are summed as items are decided.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -27,6 +28,7 @@ use super::types::{
     Totals,
 };
 use crate::error::Error;
+use crate::hash::same_text;
 use crate::model::decimal::normalized;
 use crate::model::{
     BillingModel, CeilingMode, CeilingScope, Currency, Date, Dec, Expense, Id, Milestone,
@@ -180,6 +182,9 @@ struct Ctx<'a> {
     terms: Terms<'a>,
     ledger: LedgerIndex<'a>,
     projects: IdMap<'a, ProjectInfo<'a>>,
+    /// The last project looked up and where it is in `projects`: an export lists a project's
+    /// items together, so one comparison usually finds it.
+    last_project: Cell<Option<(&'a str, Option<usize>)>>,
     currency: Currency,
     mode: RoundingMode,
     end_date: Date,
@@ -237,6 +242,20 @@ fn item_left(net: Option<&super::ledger::NetBilled>) -> Result<Decimal, Error> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The project `id`, if the request has it.
+    fn project(&self, id: &'a Id) -> Option<&ProjectInfo<'a>> {
+        let id = id.as_str();
+        let pos = match self.last_project.get() {
+            Some((last, pos)) if same_text(last, id) => pos,
+            _ => {
+                let pos = self.projects.position(id);
+                self.last_project.set(Some((id, pos)));
+                pos
+            }
+        };
+        self.projects.at(pos?)
+    }
+
     fn money(&self, amount: Decimal) -> Money {
         Money::new(amount, self.currency)
     }
@@ -465,7 +484,7 @@ impl<'a> Ctx<'a> {
             );
         }
         // Check 3 (the task is billable) comes before check 4 (the project).
-        let info = self.projects.get(e.project_id.as_str());
+        let info = self.project(&e.project_id);
         let task_name =
             match info.map(|info| (info.tasks.is_empty(), info.tasks.get(e.task_id.as_str()))) {
                 Some((_, Some((false, _)))) => {
@@ -620,7 +639,7 @@ impl<'a> Ctx<'a> {
             ))?;
             return Ok(());
         }
-        let info = self.projects.get(x.project_id.as_str());
+        let info = self.project(&x.project_id);
         if let Err((reason, sentence)) =
             self.project_checks(ItemKind::Expense, &x.id, &x.project_id, info, x.date)
         {
@@ -1057,6 +1076,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         terms,
         ledger,
         projects,
+        last_project: Cell::new(None),
         currency,
         mode: contract.rounding.mode,
         end_date,
