@@ -11,6 +11,8 @@
 //! - That order visits time entries listed in another order at random; a group of them is read
 //!   ahead of its checks ([`touch`]) so their cache misses overlap.
 //! - Totals, held-by-reason and aging figures are summed as items are decided.
+//! - An item's project and task are found by hash ([`IdMap`]), the last project is remembered,
+//!   and a project's own checks are decided once for all its items.
 
 use std::borrow::Cow;
 use std::cell::Cell;
