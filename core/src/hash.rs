@@ -14,7 +14,7 @@ fn tail_word(tail: &[u8]) -> u64 {
     let byte_at = |at: usize| tail.get(at).map_or(0, |&b| u64::from(b));
     if n >= 4 {
         // Bytes 0-3, then bytes 4..n: the top ones of the 4 bytes ending the tail.
-        u32_at(0) | ((u32_at(n - 4) >> (8 * (8 - n))) << 32)
+        u32_at(0) | ((u32_at(n - 4) >> (8 * 8usize.saturating_sub(n))) << 32)
     } else {
         byte_at(0) | (byte_at(1) << 8) | (byte_at(2) << 16)
     }
