@@ -1,4 +1,4 @@
-//! Hashing and comparing ids a word at a time, for the tables a run looks ids and names up in
+//! Hashing and comparing ids a word at a time, and the table a run looks ids and names up in
 //! (ids are short: a call to the C library's `memcpy` or `memcmp` cost more than the work).
 
 /// The bytes of `tail` (fewer than 8) as a little-endian word, zero-padded, read with at most
@@ -65,12 +65,142 @@ pub(crate) fn same_text(a: &str, b: &str) -> bool {
     tail_word(x.remainder()) == tail_word(y.remainder())
 }
 
+/// A map from texts (ids, names) to values, for lookups made once per item: found by
+/// [`id_hash`] in an open-addressing table and, in the usual case, one [`same_text`] comparison.
+/// Positions are given in first-seen order; lookups never iterate the table, so nothing depends
+/// on its order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TextMap<K, V> {
+    entries: Vec<(K, V)>,
+    /// `position + 1` of an entry, 0 for an empty slot; a power of two at least twice the entries.
+    slots: Vec<u32>,
+}
+
+impl<K, V> Default for TextMap<K, V> {
+    fn default() -> Self {
+        TextMap {
+            entries: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+}
+
+impl<K: AsRef<str>, V> TextMap<K, V> {
+    /// The map of `pairs`; a repeated key keeps its last value, as an ordered map's `collect` does.
+    pub(crate) fn new(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut map = TextMap::default();
+        for (key, value) in pairs {
+            map.insert(key, value);
+        }
+        map
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets the value of `key` (replacing any it had) and gives its position.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> usize {
+        if let Some(pos) = self.position(key.as_ref()) {
+            if let Some(entry) = self.entries.get_mut(pos) {
+                entry.1 = value;
+            }
+            return pos;
+        }
+        self.entries.push((key, value));
+        let pos = self.entries.len() - 1;
+        if self.slots.len() < self.entries.len() * 2 {
+            let size = (self.entries.len() * 4).next_power_of_two();
+            self.slots = vec![0; size];
+            for p in 0..self.entries.len() {
+                self.place(p);
+            }
+        } else {
+            self.place(pos);
+        }
+        pos
+    }
+
+    fn place(&mut self, pos: usize) {
+        let Some((key, _)) = self.entries.get(pos) else {
+            return;
+        };
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (id_hash(key.as_ref()) as usize) & mask;
+        // The table is at most half full, so an empty slot is always found.
+        while let Some(slot) = self.slots.get_mut(i) {
+            if *slot == 0 {
+                *slot = u32::try_from(pos + 1).unwrap_or(u32::MAX);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Where `key` is, for [`at`](Self::at).
+    #[inline]
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = (id_hash(key) as usize) & mask;
+        loop {
+            let pos = (*self.slots.get(i)? as usize).checked_sub(1)?;
+            if self
+                .entries
+                .get(pos)
+                .is_some_and(|(k, _)| same_text(k.as_ref(), key))
+            {
+                return Some(pos);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The value at `pos`.
+    #[inline]
+    pub(crate) fn at(&self, pos: usize) -> Option<&V> {
+        self.entries.get(pos).map(|(_, v)| v)
+    }
+
+    /// The value of `key`.
+    #[inline]
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        self.at(self.position(key)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{id_hash, same_text};
+    use super::{TextMap, id_hash, same_text};
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     proptest! {
+        #[test]
+        fn a_text_map_finds_what_an_ordered_map_finds_with_the_last_value_of_a_repeated_key(
+            pairs in prop::collection::vec(("[a-c]{0,3}", any::<u8>()), 0..40),
+            probes in prop::collection::vec("[a-c]{0,3}", 0..20),
+        ) {
+            let map = TextMap::new(pairs.iter().map(|(k, v)| (k.as_str(), *v)));
+            let reference: BTreeMap<&str, u8> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            prop_assert_eq!(map.is_empty(), reference.is_empty());
+            for probe in pairs.iter().map(|(k, _)| k).chain(&probes) {
+                prop_assert_eq!(map.get(probe), reference.get(probe.as_str()));
+            }
+            // Positions are in first-seen order.
+            let mut seen: Vec<&str> = Vec::new();
+            for (k, _) in &pairs {
+                if !seen.contains(&k.as_str()) {
+                    seen.push(k);
+                }
+            }
+            for (pos, k) in seen.iter().enumerate() {
+                prop_assert_eq!(map.position(k), Some(pos));
+            }
+        }
+
         #[test]
         fn texts_are_the_same_exactly_when_equal_and_equal_texts_hash_alike(
             a in "[a-c\\-]{0,20}",

@@ -2,7 +2,6 @@
 //!
 //! See `spec/domain/billing.md` for the rules, in order, with worked examples.
 
-mod idmap;
 mod ledger;
 mod run;
 mod terms;

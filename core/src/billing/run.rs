@@ -11,7 +11,7 @@
 //! - That order visits time entries listed in another order at random; a group of them is read
 //!   ahead of its checks ([`touch`]) so their cache misses overlap.
 //! - Totals, held-by-reason and aging figures are summed as items are decided.
-//! - An item's project and task are found by hash ([`IdMap`]), the last project is remembered,
+//! - An item's project and task are found by hash (`TextMap`), the last project is remembered,
 //!   and a project's own checks are decided once for all its items.
 
 use std::borrow::Cow;
@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::idmap::IdMap;
 use super::ledger::{LedgerIndex, NetBilled};
 use super::terms::{Resolved, Terms};
 use super::text::{Text, Words};
@@ -30,7 +29,7 @@ use super::types::{
     Totals,
 };
 use crate::error::Error;
-use crate::hash::same_text;
+use crate::hash::{TextMap, same_text};
 use crate::model::decimal::normalized;
 use crate::model::{
     BillingModel, CeilingMode, CeilingScope, Currency, Date, Dec, Expense, Id, Milestone,
@@ -42,7 +41,7 @@ use crate::model::{
 struct ProjectInfo<'a> {
     project: &'a Project,
     /// Each task's billable flag and name.
-    tasks: IdMap<'a, (bool, &'a str)>,
+    tasks: TextMap<&'a str, (bool, &'a str)>,
     /// Check 4 on the project, the same for each of its items: it belongs to the contract, its
     /// status is one the options bill, and its legal entity is the contract's.
     on_contract: bool,
@@ -183,7 +182,7 @@ struct Ctx<'a> {
     ranks: IdRanks,
     terms: Terms<'a>,
     ledger: LedgerIndex<'a>,
-    projects: IdMap<'a, ProjectInfo<'a>>,
+    projects: TextMap<&'a str, ProjectInfo<'a>>,
     /// The last project looked up and where it is in `projects`: an export lists a project's
     /// items together, so one comparison usually finds it.
     last_project: Cell<Option<(&'a str, Option<usize>)>>,
@@ -1043,8 +1042,8 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         )
         .at("/ledger/contract_id"));
     }
-    let projects = IdMap::new(req.projects.iter().map(|p| {
-        let tasks = IdMap::new(
+    let projects = TextMap::new(req.projects.iter().map(|p| {
+        let tasks = TextMap::new(
             p.tasks
                 .iter()
                 .map(|t| (t.id.as_str(), (t.billable, t.name.as_str()))),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::{RateQuery, RateResolution, RateRule};
-use crate::hash::{id_hash, same_text};
+use crate::hash::TextMap;
 use crate::model::{Date, RateUnit};
 
 /// A date packed into one integer that orders like the date.
@@ -89,82 +89,22 @@ impl Timeline {
     }
 }
 
-/// Interned names with an open-addressing hash index (a word-at-a-time hash, linear probing). Lookups never
-/// iterate the table, so nothing depends on its order; ids are given in first-seen order.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct NameIndex {
-    names: Vec<Box<str>>,
-    /// `id + 1` per slot, 0 when empty; the length is a power of two.
-    slots: Vec<u32>,
+/// Interned names: a name's id is its position, in first-seen order.
+type NameIndex = TextMap<Box<str>, ()>;
+
+/// The id of `name` among the names of `map`, added if new.
+fn intern(map: &mut NameIndex, name: &str) -> u32 {
+    let pos = match map.position(name) {
+        Some(pos) => pos,
+        None => map.insert(name.into(), ()),
+    };
+    u32::try_from(pos).unwrap_or(u32::MAX)
 }
 
-impl NameIndex {
-    fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.into());
-        if self.slots.len() < self.names.len() * 2 {
-            self.rehash();
-        } else {
-            self.place(name, id);
-        }
-        id
-    }
-
-    fn rehash(&mut self) {
-        let size = (self.names.len() * 4).next_power_of_two().max(8);
-        self.slots = vec![0; size];
-        let names = std::mem::take(&mut self.names);
-        for (i, n) in names.iter().enumerate() {
-            self.place(n, u32::try_from(i).unwrap_or(u32::MAX));
-        }
-        self.names = names;
-    }
-
-    fn place(&mut self, name: &str, id: u32) {
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut i = (id_hash(name) as usize) & mask;
-        loop {
-            match self.slots.get_mut(i) {
-                Some(slot) if *slot == 0 => {
-                    *slot = id.saturating_add(1);
-                    return;
-                }
-                Some(_) => i = (i + 1) & mask,
-                None => return,
-            }
-        }
-    }
-
-    #[inline]
-    fn get(&self, name: &str) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = (id_hash(name) as usize) & mask;
-        loop {
-            let slot = *self.slots.get(i)?;
-            if slot == 0 {
-                return None;
-            }
-            let id = slot - 1;
-            if self
-                .names
-                .get(id as usize)
-                .is_some_and(|n| same_text(n, name))
-            {
-                return Some(id);
-            }
-            i = (i + 1) & mask;
-        }
-    }
+/// The id of `name`, if `map` has it.
+#[inline]
+fn name_id(map: &NameIndex, name: &str) -> Option<u32> {
+    map.position(name).and_then(|pos| u32::try_from(pos).ok())
 }
 
 /// A rate card compiled for fast resolution: interned names and one timeline per key.
@@ -181,10 +121,6 @@ pub struct CompiledCard {
     by_resource: Vec<Option<u32>>,
     by_role_task: BTreeMap<(u32, u32), u32>,
     by_resource_task: BTreeMap<(u32, u32), u32>,
-}
-
-fn intern(map: &mut NameIndex, name: &str) -> u32 {
-    map.intern(name)
 }
 
 fn set(v: &mut Vec<Option<u32>>, at: u32, value: u32) {
@@ -274,14 +210,14 @@ impl CompiledCard {
     pub fn rule_index(&self, q: &RateQuery<'_>) -> Option<usize> {
         let day = day_key(q.work_date);
         let task = match q.task_id {
-            Some(t) if !self.tasks.is_empty() => self.tasks.get(t),
+            Some(t) if !self.tasks.is_empty() => name_id(&self.tasks, t),
             _ => None,
         };
         let mut found = None;
         if let Some(res) = q
             .resource_id
             .filter(|_| !self.resources.is_empty())
-            .and_then(|r| self.resources.get(r))
+            .and_then(|r| name_id(&self.resources, r))
         {
             if let Some(t) = task {
                 found = self.hit(self.by_resource_task.get(&(res, t)).copied(), day);
@@ -291,7 +227,7 @@ impl CompiledCard {
             }
         }
         if found.is_none()
-            && let Some(role) = self.roles.get(q.role)
+            && let Some(role) = name_id(&self.roles, q.role)
         {
             if let Some(t) = task {
                 found = self.hit(self.by_role_task.get(&(role, t)).copied(), day);
