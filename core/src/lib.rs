@@ -15,6 +15,7 @@ mod hash;
 pub mod json;
 pub mod machines;
 pub mod model;
+mod out;
 pub mod ownership;
 pub mod rates;
 pub mod reconcile;

@@ -12,10 +12,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::types::{ItemKind, Period};
-use crate::model::decimal::AtScale;
+use crate::model::decimal::write_at_scale;
 use crate::model::{
     Contract, Date, Dec, Id, Money, Project, ProjectStatus, RateEntry, TimeEntry, WorkStatus,
 };
+use crate::out::{FmtOut, Out};
 use rust_decimal::Decimal;
 
 /// Text in a preview: a string, or words built from the request that are written out on demand.
@@ -109,117 +110,125 @@ pub(crate) enum Words<'a> {
 
 impl fmt::Display for Words<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = FmtOut::new(f);
+        self.write(&mut out);
+        out.result()
+    }
+}
+
+impl Words<'_> {
+    /// Writes the words to `out`: the one place their shapes are spelled.
+    fn write(&self, out: &mut impl Out) {
         match *self {
             // The shapes made for every line or held item of a large run are written piece by
-            // piece: `write!` pads each `&str` argument, which cost more than the copy.
+            // piece, without `fmt`.
             Self::Work { entry, task } => {
-                f.write_str(&entry.role)?;
-                f.write_str(", ")?;
-                f.write_str(entry.resource_id.as_str())?;
-                f.write_str(", ")?;
-                f.write_str(task)
+                out.put(&entry.role);
+                out.ascii(b", ");
+                out.put(entry.resource_id.as_str());
+                out.ascii(b", ");
+                out.put(task);
             }
             Self::CardRate(e) => {
-                f.write_str("rate_card:")?;
+                out.ascii(b"rate_card:");
                 match (&e.resource_id, &e.role) {
-                    (Some(r), _) => write!(f, "resource={r}")?,
-                    (None, Some(role)) => write!(f, "role={role}")?,
+                    (Some(r), _) => {
+                        out.ascii(b"resource=");
+                        out.put(r.as_str());
+                    }
+                    (None, Some(role)) => {
+                        out.ascii(b"role=");
+                        out.put(role);
+                    }
                     (None, None) => {}
                 }
                 if let Some(t) = &e.task_id {
-                    write!(f, ",task={t}")?;
+                    out.ascii(b",task=");
+                    out.put(t.as_str());
                 }
-                write!(f, "@{}", e.effective_from)
+                out.ascii(b"@");
+                e.effective_from.write_to(out);
             }
-            Self::ChangeOrderRate(id) => write!(f, "change_order:{id}"),
-            Self::TimeBilledAlready { id, net_hours } => write!(
-                f,
+            Self::ChangeOrderRate(id) => {
+                out.ascii(b"change_order:");
+                out.put(id.as_str());
+            }
+            Self::TimeBilledAlready { id, net_hours } => out.args(format_args!(
                 "time entry {id} is billed already ({net_hours} h net of credits)"
-            ),
-            Self::MarkedBilled(e) => write!(
-                f,
+            )),
+            Self::MarkedBilled(e) => out.args(format_args!(
                 "time entry {} is marked billed, but the ledger has no record of it",
                 e.id
-            ),
+            )),
             Self::NotApproved { kind, id, status } => {
-                f.write_str(kind.noun())?;
-                f.write_str(" ")?;
-                f.write_str(id.as_str())?;
-                f.write_str(" is ")?;
-                f.write_str(status.as_str())?;
-                f.write_str(", not approved")
+                out.put(kind.noun());
+                out.ascii(b" ");
+                out.put(id.as_str());
+                out.ascii(b" is ");
+                out.put(status.as_str());
+                out.ascii(b", not approved");
             }
             Self::MarkedNonBillable { kind, id } => {
-                f.write_str(kind.noun())?;
-                f.write_str(" ")?;
-                f.write_str(id.as_str())?;
-                f.write_str(" is marked non-billable")
+                out.put(kind.noun());
+                out.ascii(b" ");
+                out.put(id.as_str());
+                out.ascii(b" is marked non-billable");
             }
-            Self::TaskNonBillable(e) => write!(
-                f,
+            Self::TaskNonBillable(e) => out.args(format_args!(
                 "task {} of project {} is non-billable",
                 e.task_id, e.project_id
-            ),
-            Self::TaskUnknown(e) => write!(
-                f,
+            )),
+            Self::TaskUnknown(e) => out.args(format_args!(
                 "task {} is not a task of project {}",
                 e.task_id, e.project_id
-            ),
-            Self::ProjectUnknown { kind, id, project } => write!(
-                f,
+            )),
+            Self::ProjectUnknown { kind, id, project } => out.args(format_args!(
                 "project {project} of {} {id} is not part of this billing run",
                 kind.noun()
-            ),
-            Self::ProjectOtherContract { project, contract } => write!(
-                f,
+            )),
+            Self::ProjectOtherContract { project, contract } => out.args(format_args!(
                 "project {} belongs to contract {}, not {contract}",
                 project.id, project.contract_id
-            ),
+            )),
             Self::ProjectStatus { project, allowed } => {
-                write!(
-                    f,
+                out.args(format_args!(
                     "project {} is {}; billable statuses are ",
                     project.id, project.status
-                )?;
+                ));
                 for (i, s) in allowed.iter().enumerate() {
                     if i > 0 {
-                        f.write_str(", ")?;
+                        out.ascii(b", ");
                     }
-                    f.write_str(s.as_str())?;
+                    out.put(s.as_str());
                 }
-                Ok(())
             }
             Self::OutsideContractPeriod {
                 kind,
                 id,
                 date,
                 period,
-            } => write!(
-                f,
+            } => out.args(format_args!(
                 "{} {id} is dated {date}, outside the contract period {} to {}",
                 kind.noun(),
                 period.start,
                 period.end
-            ),
+            )),
             Self::OutsideBillingPeriod {
                 kind,
                 id,
                 date,
                 period,
-            } => write!(
-                f,
+            } => out.args(format_args!(
                 "{} {id} is dated {date}, outside the billing period {} to {}",
                 kind.noun(),
                 period.start,
                 period.end
-            ),
-            Self::LegalEntity { project, contract } => write!(
-                f,
+            )),
+            Self::LegalEntity { project, contract } => out.args(format_args!(
                 "project {} is delivered by {}, but contract {} is with {}",
                 project.id, project.legal_entity, contract.id, contract.legal_entity
-            ),
-            Self::OverrideCurrency { entry, contract } => write!(
-                f,
+            )),
+            Self::OverrideCurrency { entry, contract } => out.args(format_args!(
                 "the manual rate of time entry {} is in {}; contract {} bills in {}",
                 entry.id,
                 entry
@@ -227,22 +236,21 @@ impl fmt::Display for Words<'_> {
                     .map_or(contract.currency, |o| o.currency),
                 contract.id,
                 contract.currency
-            ),
-            Self::MissingRate { entry, version } => write!(
-                f,
+            )),
+            Self::MissingRate { entry, version } => out.args(format_args!(
                 "no rate prices role {} (resource {}, task {}) on {} under contract version {version}",
                 entry.role, entry.resource_id, entry.task_id, entry.work_date
-            ),
+            )),
             Self::CeilingFull { kind, id, limit } => {
                 let scale = limit.currency.minor_units();
-                f.write_str(kind.noun())?;
-                f.write_str(" ")?;
-                f.write_str(id.as_str())?;
-                f.write_str(" would bring the total billed against the ceiling to more than ")?;
-                AtScale(limit.amount, scale).fmt(f)?;
-                f.write_str(" (")?;
-                AtScale(Decimal::ZERO, scale).fmt(f)?;
-                f.write_str(" left)")
+                out.put(kind.noun());
+                out.ascii(b" ");
+                out.put(id.as_str());
+                out.ascii(b" would bring the total billed against the ceiling to more than ");
+                write_at_scale(limit.amount, scale, out);
+                out.ascii(b" (");
+                write_at_scale(Decimal::ZERO, scale, out);
+                out.ascii(b" left)");
             }
         }
     }
@@ -317,22 +325,26 @@ impl PartialEq<&str> for Text<'_> {
 
 impl Text<'_> {
     /// Appends the text as a canonical JSON string (the bytes its `Serialize` gives).
-    pub(crate) fn write_json(&self, out: &mut String) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         match &self.0 {
             Repr::Str(s) => crate::json::write_string(s, out),
             Repr::Words(w) => {
-                use std::fmt::Write;
-                out.push('"');
+                out.push(b'"');
                 // Written as it displays, then escaped in place if it must be: escaping the whole
                 // is escaping each piece, and one check costs less than one per piece.
                 let start = out.len();
-                // Writing to a `String` cannot fail.
-                let _ = write!(out, "{w}");
-                if out.get(start..).is_some_and(crate::json::needs_escape) {
+                w.write(out);
+                if out
+                    .get(start..)
+                    .is_some_and(crate::json::needs_escape_bytes)
+                {
                     let written = out.split_off(start);
-                    crate::json::write_escaped(&written, out);
+                    // The words are text: each piece was a `str`.
+                    if let Ok(text) = std::str::from_utf8(&written) {
+                        crate::json::write_escaped(text, out);
+                    }
                 }
-                out.push('"');
+                out.push(b'"');
             }
         }
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use serde_json::ser::{CharEscape, Formatter};
 
 use crate::error::Error;
+use crate::out::Out;
 
 /// Converts any serialisable value to a JSON value.
 pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
@@ -227,38 +228,44 @@ pub fn write_canonical(value: &Value, out: &mut String) {
 }
 
 /// Appends `s` as a canonical JSON string.
-pub(crate) fn write_string(s: &str, out: &mut String) {
-    out.push('"');
+pub(crate) fn write_string(s: &str, out: &mut impl Out) {
+    out.ascii(b"\"");
     write_escaped(s, out);
-    out.push('"');
+    out.ascii(b"\"");
 }
 
 /// Whether `s` has a character a JSON string escapes. (The test has no early exit, so it runs
 /// over many bytes at once.)
 pub(crate) fn needs_escape(s: &str) -> bool {
-    s.bytes().fold(false, |any, b| {
+    needs_escape_bytes(s.as_bytes())
+}
+
+/// [`needs_escape`] of UTF-8 bytes.
+pub(crate) fn needs_escape_bytes(s: &[u8]) -> bool {
+    s.iter().fold(false, |any, &b| {
         any | (b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
     })
 }
 
 /// Appends the canonical escapes of `s` (no quotes): the inside of a JSON string.
-pub(crate) fn write_escaped(s: &str, out: &mut String) {
+pub(crate) fn write_escaped(s: &str, out: &mut impl Out) {
     // Most strings need no escape: copy them whole.
     if !needs_escape(s) {
-        out.push_str(s);
+        out.put(s);
         return;
     }
+    let mut char_buf = [0u8; 4];
     for c in s.chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+            '"' => out.ascii(b"\\\""),
+            '\\' => out.ascii(b"\\\\"),
+            '\n' => out.ascii(b"\\n"),
+            '\r' => out.ascii(b"\\r"),
+            '\t' => out.ascii(b"\\t"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                out.args(format_args!("\\u{:04x}", c as u32));
             }
-            c => out.push(c),
+            c => out.put(c.encode_utf8(&mut char_buf)),
         }
     }
 }

@@ -10,7 +10,7 @@ mod text;
 
 #[cfg(test)]
 pub(crate) use canonical::text_and_value;
-pub(crate) use canonical::{needs_escape, write_escaped, write_string};
+pub(crate) use canonical::{needs_escape_bytes, write_escaped, write_string};
 pub use canonical::{to_canonical_string, to_canonical_value, write_canonical};
 pub use limits::{Limits, check_limits};
 pub use text::CanonicalJson;

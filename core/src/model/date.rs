@@ -149,8 +149,8 @@ impl Date {
     }
 
     /// Appends the `YYYY-MM-DD` text of the date to `out`, without the formatting machinery.
-    pub(crate) fn write_to(self, out: &mut String) {
-        out.push_str(std::str::from_utf8(&self.text()).unwrap_or_default());
+    pub(crate) fn write_to(self, out: &mut impl crate::out::Out) {
+        out.ascii(&self.text());
     }
 }
 

@@ -108,20 +108,60 @@ pub fn format_at_scale(d: Decimal, min_scale: u32) -> String {
 }
 
 /// Appends [`format_at_scale`]'s text to `out` (no allocation of its own).
-pub(crate) fn write_at_scale(d: Decimal, min_scale: u32, out: &mut String) {
+pub(crate) fn write_at_scale(d: Decimal, min_scale: u32, out: &mut impl crate::out::Out) {
     let mut buf = [0u8; DECIMAL_TEXT_MAX];
-    out.push_str(decimal_text(at_scale(d, min_scale), &mut buf));
+    let text = match small_at_scale(d, min_scale, &mut buf) {
+        Some(text) => text,
+        None => decimal_text(at_scale(d, min_scale), &mut buf),
+    };
+    out.ascii(text);
 }
 
-/// [`format_at_scale`]'s text as a `Display` (no allocation): `AtScale(amount, 2)`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AtScale(pub Decimal, pub u32);
-
-impl std::fmt::Display for AtScale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut buf = [0u8; DECIMAL_TEXT_MAX];
-        f.write_str(decimal_text(at_scale(self.0, self.1), &mut buf))
+/// [`write_at_scale`]'s text in 64-bit integers, when the mantissa and the widened one fit in
+/// them (every amount and quantity of a run): trailing zeros beyond `min_scale` dropped, zeros
+/// added up to it, digits written from the right. `None` leaves it to the library's path.
+#[inline]
+fn small_at_scale(d: Decimal, min_scale: u32, buf: &mut [u8; DECIMAL_TEXT_MAX]) -> Option<&[u8]> {
+    if min_scale > MAX_DECIMAL_SCALE {
+        return None;
     }
+    let mut m = u64::try_from(d.mantissa().unsigned_abs()).ok()?;
+    let mut scale = d.scale();
+    while scale > min_scale && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    if scale < min_scale {
+        m = m.checked_mul(10u64.checked_pow(min_scale - scale)?)?;
+        scale = min_scale;
+    }
+    let negative = d.is_sign_negative() && m != 0;
+    let mut at = buf.len();
+    let mut put = |b: u8| {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b;
+        }
+    };
+    // A scale is at most 28: with the point, a leading zero and a sign, the buffer holds it.
+    for _ in 0..scale {
+        put(b'0' + (m % 10) as u8);
+        m /= 10;
+    }
+    if scale > 0 {
+        put(b'.');
+    }
+    loop {
+        put(b'0' + (m % 10) as u8);
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if negative {
+        put(b'-');
+    }
+    buf.get(at..)
 }
 
 /// `d.normalize()` (trailing zeros stripped, `-0` made `0`), bit for bit, in 64-bit integers
@@ -151,6 +191,22 @@ fn at_scale(d: Decimal, min_scale: u32) -> Decimal {
         n.set_sign_positive(true);
     }
     if n.scale() < min_scale {
+        // Widening a mantissa below 2^64 by at most 9 digits stays below 2^94: exact, and what
+        // `rescale` gives, without its 96-bit steps and the comparison after them.
+        let widen = min_scale - n.scale();
+        if let Ok(m) = u64::try_from(n.mantissa().unsigned_abs())
+            && widen <= 9
+            && min_scale <= MAX_DECIMAL_SCALE
+        {
+            let w = u128::from(m) * 10u128.pow(widen);
+            return Decimal::from_parts(
+                w as u32,
+                (w >> 32) as u32,
+                (w >> 64) as u32,
+                n.is_sign_negative(),
+                min_scale,
+            );
+        }
         let mut widened = n;
         widened.rescale(min_scale);
         // `rescale` cannot widen numbers that already use every digit; keep them as they are.
@@ -164,10 +220,10 @@ fn at_scale(d: Decimal, min_scale: u32) -> Decimal {
 /// The longest text of a decimal: a sign, 29 digits, a point and a leading zero, with room.
 const DECIMAL_TEXT_MAX: usize = 48;
 
-/// `d` as its `Display` writes it (every digit of its scale, no exponent), written into the end
-/// of `buf` without going through `fmt`: a preview writes millions of amounts, and formatting
-/// them was a tenth of writing one.
-fn decimal_text(d: Decimal, buf: &mut [u8; DECIMAL_TEXT_MAX]) -> &str {
+/// The ASCII text `d`'s `Display` writes (every digit of its scale, no exponent), written into
+/// the end of `buf` without going through `fmt`: a preview writes millions of amounts, and
+/// formatting them was a tenth of writing one.
+fn decimal_text(d: Decimal, buf: &mut [u8; DECIMAL_TEXT_MAX]) -> &[u8] {
     let mut at = buf.len();
     let mut put = |b: u8, at: &mut usize| {
         if let Some(slot) = at.checked_sub(1).and_then(|i| buf.get_mut(i)) {
@@ -200,9 +256,7 @@ fn decimal_text(d: Decimal, buf: &mut [u8; DECIMAL_TEXT_MAX]) -> &str {
     if d.is_sign_negative() && !d.is_zero() {
         put(b'-', &mut at);
     }
-    buf.get(at..)
-        .and_then(|text| std::str::from_utf8(text).ok())
-        .unwrap_or_default()
+    buf.get(at..).unwrap_or_default()
 }
 
 /// A decimal carried as a string on the wire (quantities, rates, percentages, fx rates).
@@ -417,7 +471,103 @@ mod tests {
             let mut buf = [0u8; DECIMAL_TEXT_MAX];
             let out = decimal_text(d, &mut buf);
             let expected = if d.is_zero() { d.abs().to_string() } else { d.to_string() };
-            proptest::prop_assert_eq!(out, expected);
+            proptest::prop_assert_eq!(out, expected.as_bytes());
+        }
+    }
+
+    /// The integer widening gives the bits `rescale` gives, for every small mantissa, scale and
+    /// minimum scale, and for wide mantissas that take the library's path.
+    #[test]
+    fn widening_to_a_scale_in_integers_is_bit_for_bit_rescale() {
+        let by_library = |d: Decimal, min_scale: u32| {
+            let mut n = d.normalize();
+            if n.is_zero() {
+                n.set_sign_positive(true);
+            }
+            if n.scale() < min_scale {
+                let mut widened = n;
+                widened.rescale(min_scale);
+                if widened == n {
+                    n = widened;
+                }
+            }
+            n
+        };
+        let mut cases = Vec::new();
+        for m in 0..2_500u32 {
+            for scale in 0..=5 {
+                for negative in [false, true] {
+                    cases.push(Decimal::from_parts(m, 0, 0, negative, scale));
+                }
+            }
+        }
+        for (lo, mid, hi, scale) in [
+            (u32::MAX, u32::MAX, 0, 0),
+            (u32::MAX, u32::MAX, 0, 2),
+            (0, 0, 1, 0),
+            (u32::MAX, u32::MAX, u32::MAX, 0),
+            (u32::MAX, u32::MAX, u32::MAX, 27),
+            (7, 0, 0, 28),
+        ] {
+            cases.push(Decimal::from_parts(lo, mid, hi, false, scale));
+            cases.push(Decimal::from_parts(lo, mid, hi, true, scale));
+        }
+        for d in cases {
+            for min_scale in [0, 1, 2, 3, 4, 9, 12, 28] {
+                assert_eq!(
+                    at_scale(d, min_scale).serialize(),
+                    by_library(d, min_scale).serialize(),
+                    "{d} at {min_scale}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The integer path writes what normalising, widening and writing the library's way
+        /// write: small mantissas (amounts), wide ones, every scale and minimum scale.
+        #[test]
+        fn amounts_are_written_as_the_librarys_path_writes_them(
+            lo in proptest::prelude::any::<u32>(),
+            mid in proptest::prelude::any::<u32>(),
+            hi in proptest::prelude::any::<u32>(),
+            negative in proptest::prelude::any::<bool>(),
+            scale in 0u32..=28,
+            min_scale in 0u32..=30,
+            width in 0u8..4,
+        ) {
+            let (lo, mid, hi) = match width {
+                0 => (lo % 100_000, 0, 0),
+                1 => (lo, 0, 0),
+                2 => (lo, mid, 0),
+                _ => (lo, mid, hi),
+            };
+            let d = Decimal::from_parts(lo, mid, hi, negative, scale);
+            let mut out = Vec::new();
+            write_at_scale(d, min_scale, &mut out);
+            let mut buf = [0u8; DECIMAL_TEXT_MAX];
+            proptest::prop_assert_eq!(out.as_slice(), decimal_text(at_scale(d, min_scale), &mut buf));
+        }
+    }
+
+    #[test]
+    fn small_amounts_are_written_as_the_librarys_path_writes_them() {
+        for m in 0..3_000u32 {
+            for scale in 0..=6 {
+                for min_scale in 0..=4 {
+                    for negative in [false, true] {
+                        let d = Decimal::from_parts(m, 0, 0, negative, scale);
+                        let mut out = Vec::new();
+                        write_at_scale(d, min_scale, &mut out);
+                        let mut buf = [0u8; DECIMAL_TEXT_MAX];
+                        assert_eq!(
+                            out.as_slice(),
+                            decimal_text(at_scale(d, min_scale), &mut buf),
+                            "{d} at {min_scale}"
+                        );
+                    }
+                }
+            }
         }
     }
 
