@@ -11,6 +11,10 @@
 //! request through serde again, so that an error has the same code, message and path as it
 //! always had. Only valid input is read here, and it gives the same value serde gives.
 //!
+//! An export writes every entry's keys in one order, so the reader remembers the order of the
+//! last entry's keys and first compares the key it expects in place, sixteen bytes at once;
+//! only a key it does not expect is scanned as a string and looked up.
+//!
 //! Native builds only: the WebAssembly module keeps one reader, for its size.
 
 use super::limits::{quote_backslash_or_control, quote_or_backslash};
@@ -97,6 +101,64 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads an object's members as [`object`](Self::object) does, with keys among `keys`:
+    /// `member` gets the key's position in `keys`. Exports write every entry's keys in one
+    /// order, so `follows` remembers which key came after which (`follows[keys.len()]`: the
+    /// first), and the key expected is compared in place, quotes included, before a key is
+    /// scanned as a string and looked up. Either way the key read is the same.
+    fn object_of(
+        &mut self,
+        keys: &[Key],
+        follows: &mut [usize],
+        mut member: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        let mut members = 0;
+        let mut last = keys.len();
+        loop {
+            members += 1;
+            if members > self.limits.max_items {
+                return None;
+            }
+            self.skip_ws();
+            let expected = follows.get(last).copied().unwrap_or(0);
+            let at = match keys.get(expected) {
+                Some(key) if self.quoted(key) => expected,
+                _ => {
+                    let text = self.string()?;
+                    keys.iter().position(|k| k.text == text)?
+                }
+            };
+            if let Some(slot) = follows.get_mut(last) {
+                *slot = at;
+            }
+            last = at;
+            self.eat(b':')?;
+            member(self, at)?;
+            if !self.next_or_end(b'}')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// Consumes `"key"` when the text has it here (and `string` would read it: within the
+    /// string limit): sixteen bytes compared at once, under a mask.
+    fn quoted(&mut self, key: &Key) -> bool {
+        let Some(word) = self
+            .bytes
+            .get(self.pos..self.pos.saturating_add(16))
+            .and_then(|w| <[u8; 16]>::try_from(w).ok())
+        else {
+            return false;
+        };
+        let found = u128::from_le_bytes(word) & key.mask == key.bits
+            && key.text.len() <= self.limits.max_string_bytes;
+        if found {
+            self.pos += key.text.len() + 2;
+        }
+        found
+    }
+
     /// Skips one value without checking it (serde reads it afterwards).
     fn skip_value(&mut self) -> Option<()> {
         let mut depth = 0usize;
@@ -167,19 +229,66 @@ fn money(c: &mut Cursor<'_>) -> Option<Money> {
     Some(Money::new(amount?, currency?))
 }
 
-fn time_entry(c: &mut Cursor<'_>) -> Option<TimeEntry> {
+/// A key as [`Cursor::object_of`] looks for it: its text and, as a little-endian word of
+/// sixteen bytes, its text in quotes and the mask of those bytes.
+struct Key {
+    text: &'static str,
+    bits: u128,
+    mask: u128,
+}
+
+impl Key {
+    /// `text` must have at most 14 bytes, and neither quotes nor escapes.
+    const fn new(text: &'static str) -> Key {
+        let n = text.len();
+        let mut bits = b'"' as u128;
+        let mut rest = text.as_bytes();
+        let mut shift = 8;
+        while let [first, tail @ ..] = rest {
+            bits |= (*first as u128) << shift;
+            shift += 8;
+            rest = tail;
+        }
+        bits |= (b'"' as u128) << shift;
+        let mask = if n + 2 >= 16 {
+            u128::MAX
+        } else {
+            (1u128 << (8 * (n + 2))) - 1
+        };
+        Key { text, bits, mask }
+    }
+}
+
+/// A time entry's keys, in the order [`time_entry`] matches them.
+const TIME_KEYS: [Key; 10] = [
+    Key::new("id"),
+    Key::new("project_id"),
+    Key::new("task_id"),
+    Key::new("resource_id"),
+    Key::new("role"),
+    Key::new("work_date"),
+    Key::new("hours"),
+    Key::new("billable"),
+    Key::new("status"),
+    Key::new("rate_override"),
+];
+
+/// The key after each key of [`TIME_KEYS`] in the last entry (and, last, the first key).
+type Follows = [usize; TIME_KEYS.len() + 1];
+
+fn time_entry(c: &mut Cursor<'_>, follows: &mut Follows) -> Option<TimeEntry> {
     let (mut id_, mut project_id, mut task_id, mut resource_id) = (None, None, None, None);
     let (mut role, mut work_date, mut hours, mut billable) = (None, None, None, None);
     let (mut status, mut rate_override) = (None, None);
-    c.object(|c, key| match key {
-        "id" => once(&mut id_, id(c)?),
-        "project_id" => once(&mut project_id, id(c)?),
-        "task_id" => once(&mut task_id, id(c)?),
-        "resource_id" => once(&mut resource_id, id(c)?),
-        "role" => once(&mut role, c.string()?.to_owned()),
-        "work_date" => once(&mut work_date, Date::parse(c.string()?).ok()?),
-        "hours" => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?)),
-        "billable" => {
+    c.object_of(&TIME_KEYS, follows, |c, key| match key {
+        0 => once(&mut id_, id(c)?),
+        1 => once(&mut project_id, id(c)?),
+        2 => once(&mut task_id, id(c)?),
+        3 => once(&mut resource_id, id(c)?),
+        4 => once(&mut role, c.string()?.to_owned()),
+        5 => once(&mut work_date, Date::parse(c.string()?).ok()?),
+        6 => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?)),
+        7 => {
             let value = if c.peek()? == b't' {
                 c.word("true")?;
                 true
@@ -189,12 +298,12 @@ fn time_entry(c: &mut Cursor<'_>) -> Option<TimeEntry> {
             };
             once(&mut billable, value)
         }
-        "status" => {
+        8 => {
             let name = c.string()?;
             let value = WorkStatus::ALL.iter().find(|s| s.as_str() == name)?;
             once(&mut status, *value)
         }
-        "rate_override" => {
+        9 => {
             let value = if c.peek()? == b'n' {
                 c.word("null")?;
                 None
@@ -234,11 +343,15 @@ fn time_entries(c: &mut Cursor<'_>) -> Option<Vec<TimeEntry>> {
         c.pos += 1;
         return Some(out);
     }
+    let mut follows: Follows = std::array::from_fn(|i| i + 1);
+    if let Some(first) = follows.last_mut() {
+        *first = 0;
+    }
     loop {
         if out.len() >= c.limits.max_items {
             return None;
         }
-        out.push(time_entry(c)?);
+        out.push(time_entry(c, &mut follows)?);
         if !c.next_or_end(b']')? {
             return Some(out);
         }
@@ -340,6 +453,51 @@ mod tests {
         assert_eq!(fast, by_serde(&text).unwrap());
         let fast = preview_request(&request_with("[]"), &Limits::DEFAULT).expect("an empty list");
         assert!(fast.time_entries.is_empty());
+    }
+
+    #[test]
+    fn each_time_key_is_found_in_place_and_no_longer_or_shorter_key_is() {
+        for key in &super::TIME_KEYS {
+            for (text, found) in [
+                (format!("\"{}\":\"TE-1\",\"x\":1}}", key.text), true),
+                (format!("\"{}x\":\"TE-1\",\"x\":1}}", key.text), false),
+                (format!("\"{} \":\"TE-1\",\"x\":1}}", key.text), false),
+                (format!("\"{}\":\"TE-1\",\"x\":1}}", &key.text[1..]), false),
+                (format!("\"{}\"", key.text), false),
+            ] {
+                let mut c = super::Cursor {
+                    text: &text,
+                    bytes: text.as_bytes(),
+                    pos: 0,
+                    limits: &Limits::DEFAULT,
+                };
+                assert_eq!(c.quoted(key), found, "{text}");
+                assert_eq!(c.pos, if found { key.text.len() + 2 } else { 0 });
+            }
+        }
+    }
+
+    #[test]
+    fn entries_whose_keys_change_order_are_read_as_serde_reads_them() {
+        let a = r#"{"id":"TE-1","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-02","hours":"8","status":"approved"}"#;
+        let b = r#"{"hours":"2","id":"TE-2","project_id":"P-1","resource_id":"R-1","role":"Consultant","status":"approved","task_id":"T-1","work_date":"2026-03-03"}"#;
+        let c = r#"{ "id" : "TE-3" ,"project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Consultant","work_date":"2026-03-04","hours":"1","status":"submitted","billable":false}"#;
+        let again = |e: &str, id: &str| e.replacen("TE-", &format!("TE-{id}"), 1);
+        let list = format!("[{a},{b},{},{c},{}]", again(a, "9"), again(b, "9"));
+        let text = request_with(&list);
+        let fast =
+            preview_request(&text, &Limits::DEFAULT).expect("plain entries are read by hand");
+        assert_eq!(fast.time_entries.len(), 5);
+        assert_eq!(fast, by_serde(&text).unwrap());
+        // A key that starts as the expected one does, and goes on, is not the expected key.
+        for (from, to) in [
+            ("\"id\"", "\"idx\""),
+            ("\"id\"", "\"id \""),
+            ("\"hours\"", "\"hour\""),
+        ] {
+            let text = request_with(&format!("[{a},{}]", a.replacen(from, to, 1)));
+            assert!(preview_request(&text, &Limits::DEFAULT).is_none(), "{to}");
+        }
     }
 
     #[test]
