@@ -74,7 +74,7 @@ fn time_entry() -> impl Strategy<Value = TimeEntry> {
                 project_id,
                 task_id,
                 resource_id,
-                role,
+                role: role.into(),
                 work_date,
                 hours: Dec(hours),
                 billable,

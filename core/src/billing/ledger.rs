@@ -300,7 +300,7 @@ pub fn commit(
         match kind {
             ItemKind::Time => entries.get(id.as_str()).map(|e| {
                 (
-                    Some(e.role.clone()),
+                    Some(e.role.to_string()),
                     Some(e.resource_id.clone()),
                     Some(e.task_id.clone()),
                 )

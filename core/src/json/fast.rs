@@ -20,7 +20,9 @@
 use super::limits::{quote_backslash_or_control, quote_or_backslash};
 use super::{Limits, check_limits};
 use crate::billing::PreviewInvoiceRequest;
-use crate::model::{Currency, Date, Dec, Id, Money, TimeEntry, WorkStatus, decimal::parse_decimal};
+use crate::model::{
+    Currency, Date, Dec, Id, Money, Name, TimeEntry, WorkStatus, decimal::parse_decimal,
+};
 
 /// A position in JSON text that has passed the limits scan and is valid UTF-8.
 struct Cursor<'a> {
@@ -285,7 +287,7 @@ fn time_entry(c: &mut Cursor<'_>, follows: &mut Follows) -> Option<TimeEntry> {
         1 => once(&mut project_id, id(c)?),
         2 => once(&mut task_id, id(c)?),
         3 => once(&mut resource_id, id(c)?),
-        4 => once(&mut role, c.string()?.to_owned()),
+        4 => once(&mut role, Name::from(c.string()?)),
         5 => once(&mut work_date, Date::parse(c.string()?).ok()?),
         6 => once(&mut hours, Dec(parse_decimal(c.string()?).ok()?)),
         7 => {

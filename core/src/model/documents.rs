@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Currency, Date, Dec, Id, Money, RoundingMode, SchemaVersion, System};
+use super::{Currency, Date, Dec, Id, Money, Name, RoundingMode, SchemaVersion, System};
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $s:literal ),+ $(,)? }) => {
@@ -822,7 +822,7 @@ pub struct TimeEntry {
     /// Who worked.
     pub resource_id: Id,
     /// In which role.
-    pub role: String,
+    pub role: Name,
     /// The day worked.
     pub work_date: Date,
     /// Hours worked.

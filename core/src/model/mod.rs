@@ -14,7 +14,7 @@ pub use currency::Currency;
 pub use date::Date;
 pub use decimal::Dec;
 pub use documents::*;
-pub use ids::{Id, MAX_ID_BYTES, System};
+pub use ids::{Id, MAX_ID_BYTES, Name, System};
 pub use money::{Money, RoundingMode};
 pub use ownership::{ActivationPolicy, OwnershipPolicy, OwnershipRule};
 pub use schema_version::{SCHEMA_VERSION, SchemaVersion};
