@@ -110,7 +110,8 @@ fn check(s: &str) -> Result<(), Error> {
             format!("id `{}…` is longer than {MAX_ID_BYTES} bytes", shown()),
         ));
     }
-    if s.chars().any(char::is_control) {
+    // Printable ASCII (nearly every id) has no control character; anything else is decoded.
+    if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(char::is_control) {
         return Err(Error::new(
             ErrorCode::InputInvalidId,
             format!("id `{}` contains a control character", shown()),
@@ -384,6 +385,18 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn an_id_is_refused_for_a_control_character_exactly_when_char_calls_it_one() {
+        for c in (0..=0x3000u32)
+            .chain(0x10_fff0..=0x10_ffff)
+            .filter_map(char::from_u32)
+        {
+            for text in [c.to_string(), format!("TE-{c}1"), format!("é{c}")] {
+                assert_eq!(check(&text).is_err(), c.is_control(), "{:#x}", c as u32);
+            }
+        }
+    }
 
     #[test]
     fn a_name_reads_and_writes_as_the_string_it_holds() {
