@@ -339,9 +339,11 @@ impl Text<'_> {
                     .is_some_and(crate::json::needs_escape_bytes)
                 {
                     let written = out.split_off(start);
-                    // The words are text: each piece was a `str`.
-                    if let Ok(text) = std::str::from_utf8(&written) {
-                        crate::json::write_escaped(text, out);
+                    // The words are text: each piece was a `str`. (Were they not, they go back
+                    // as they were, and the UTF-8 check of the whole output reports it.)
+                    match std::str::from_utf8(&written) {
+                        Ok(text) => crate::json::write_escaped(text, out),
+                        Err(_) => out.extend_from_slice(&written),
                     }
                 }
                 out.push(b'"');
