@@ -35,7 +35,7 @@ pub fn preview_json(preview: &InvoicePreview<'_>) -> Result<String, Error> {
     out.put(",\"contract_id\":");
     write_string(preview.contract_id.as_str(), &mut out);
     out.put(",\"contract_version\":");
-    number(preview.contract_version, &mut out);
+    put_u32(preview.contract_version, &mut out);
     out.put(",\"currency\":");
     write_string(preview.currency.code(), &mut out);
     out.put(",\"held\":[");
@@ -75,10 +75,6 @@ fn value<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) -> Result<(), Error> {
     Ok(())
 }
 
-fn number(n: u32, out: &mut Vec<u8>) {
-    put_u32(n, out);
-}
-
 fn date(d: Date, out: &mut Vec<u8>) {
     out.push(b'"');
     d.write_to(out);
@@ -110,7 +106,7 @@ fn line(l: &PreviewLine<'_>, out: &mut Vec<u8>) {
         out.put(",\"ceiling_split\":true");
     }
     out.put(",\"contract_version\":");
-    number(l.contract_version, out);
+    put_u32(l.contract_version, out);
     out.put(",\"date\":");
     date(l.date, out);
     out.put(",\"description\":");

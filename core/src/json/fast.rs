@@ -85,30 +85,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads an object's members, each by `member` after its key and colon: `None` when the
-    /// object is empty, has more members than the limit, or `member` refuses one.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        let mut members = 0;
-        loop {
-            members += 1;
-            if members > self.limits.max_items {
-                return None;
-            }
-            let key = self.string()?;
-            self.eat(b':')?;
-            member(self, key)?;
-            if !self.next_or_end(b'}')? {
-                return Some(());
-            }
-        }
-    }
-
-    /// Reads an object's members as [`object`](Self::object) does, with keys among `keys`:
-    /// `member` gets the key's position in `keys`. Exports write every entry's keys in one
-    /// order, so `follows` remembers which key came after which (`follows[keys.len()]`: the
-    /// first), and the key expected is compared in place, quotes included, before a key is
-    /// scanned as a string and looked up. Either way the key read is the same.
-    fn object_of(
+    /// object is empty, has more members than the limit, has a key not among `keys`, or
+    /// `member` refuses one. `member` gets the key's position in `keys`.
+    ///
+    /// Exports write every object's keys in one order, so `follows` remembers which key came
+    /// after which (`follows[keys.len()]`: the first), and the key expected is compared in
+    /// place, quotes included, before a key is scanned as a string and looked up. Either way
+    /// the key read is the same.
+    fn object(
         &mut self,
         keys: &[Key],
         follows: &mut [usize],
@@ -221,17 +205,21 @@ fn id(c: &mut Cursor<'_>) -> Option<Id> {
     Id::from_text(c.string()?).ok()
 }
 
+/// A money object's keys, in the order [`money`] matches them.
+const MONEY_KEYS: [Key; 2] = [Key::new("amount"), Key::new("currency")];
+
 fn money(c: &mut Cursor<'_>) -> Option<Money> {
     let (mut amount, mut currency) = (None, None);
-    c.object(|c, key| match key {
-        "amount" => once(&mut amount, parse_decimal(c.string()?).ok()?),
-        "currency" => once(&mut currency, Currency::from_code(c.string()?).ok()?),
+    let mut follows = [1, 2, 0];
+    c.object(&MONEY_KEYS, &mut follows, |c, key| match key {
+        0 => once(&mut amount, parse_decimal(c.string()?).ok()?),
+        1 => once(&mut currency, Currency::from_code(c.string()?).ok()?),
         _ => None,
     })?;
     Some(Money::new(amount?, currency?))
 }
 
-/// A key as [`Cursor::object_of`] looks for it: its text and, as a little-endian word of
+/// A key as [`Cursor::object`] looks for it: its text and, as a little-endian word of
 /// sixteen bytes, its text in quotes and the mask of those bytes.
 struct Key {
     text: &'static str,
@@ -282,7 +270,7 @@ fn time_entry(c: &mut Cursor<'_>, follows: &mut Follows) -> Option<TimeEntry> {
     let (mut id_, mut project_id, mut task_id, mut resource_id) = (None, None, None, None);
     let (mut role, mut work_date, mut hours, mut billable) = (None, None, None, None);
     let (mut status, mut rate_override) = (None, None);
-    c.object_of(&TIME_KEYS, follows, |c, key| match key {
+    c.object(&TIME_KEYS, follows, |c, key| match key {
         0 => once(&mut id_, id(c)?),
         1 => once(&mut project_id, id(c)?),
         2 => once(&mut task_id, id(c)?),
