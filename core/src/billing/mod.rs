@@ -4,6 +4,7 @@
 
 mod ledger;
 mod run;
+mod sum;
 mod terms;
 mod text;
 mod types;

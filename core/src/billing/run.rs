@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::ledger::{LedgerIndex, NetBilled};
+use super::sum::Sum;
 use super::terms::{Resolved, Terms};
 use super::text::{Text, Words};
 use super::types::{
@@ -72,14 +73,6 @@ enum Verdict<'a> {
     Hold(HoldReason, Text<'a>, Option<Money>),
 }
 
-/// Where an item sorts: its date and kind packed in one integer ([`day_kind`]) and the rank of its
-/// id among the items of its kind.
-#[derive(Debug, Clone, Copy)]
-struct SortKey {
-    day_kind: u32,
-    rank: u32,
-}
-
 /// A date and a kind packed in one integer that orders like `(date, kind)`.
 fn day_kind(date: Date, kind: ItemKind) -> u32 {
     (u32::from(date.year()) << 11)
@@ -88,42 +81,36 @@ fn day_kind(date: Date, kind: ItemKind) -> u32 {
         | kind as u32
 }
 
-/// For each kind, the rank of each item's id when the request lists that kind's ids in order
-/// (equal ids share a rank), so that ids are compared as integers; `None` when they are not in
-/// order, and ids are compared as text.
-struct IdRanks {
-    by_kind: [Option<Vec<u32>>; 3],
+/// How the ids of a list run, in the order the request lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdOrder {
+    /// Each id after the one before: in order, and so distinct.
+    Ascending,
+    /// In order, with some ids repeated.
+    NonDecreasing,
+    /// Not in order.
+    Unordered,
 }
 
-impl IdRanks {
-    fn of<'k>(ids: impl Iterator<Item = &'k str>) -> Option<Vec<u32>> {
-        let mut ranks = Vec::with_capacity(ids.size_hint().0);
+impl IdOrder {
+    fn of<'k>(ids: impl Iterator<Item = &'k str>) -> IdOrder {
         let mut prev: Option<&str> = None;
-        let mut rank = 0u32;
+        let mut order = IdOrder::Ascending;
         for id in ids {
-            match prev {
-                Some(p) if p > id => return None,
-                Some(p) if p < id => rank = rank.checked_add(1)?,
-                _ => {}
+            if let Some(p) = prev {
+                match p.cmp(id) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => order = IdOrder::NonDecreasing,
+                    std::cmp::Ordering::Greater => return IdOrder::Unordered,
+                }
             }
             prev = Some(id);
-            ranks.push(rank);
         }
-        Some(ranks)
+        order
     }
 
-    fn ranked(&self, kind: ItemKind) -> bool {
-        self.by_kind.get(kind as usize).is_some_and(Option::is_some)
-    }
-
-    /// The rank of the item at `pos` in its kind's list (0 when that kind is not ranked).
-    fn rank(&self, kind: ItemKind, pos: usize) -> u32 {
-        self.by_kind
-            .get(kind as usize)
-            .and_then(Option::as_ref)
-            .and_then(|r| r.get(pos))
-            .copied()
-            .unwrap_or(0)
+    fn in_order(self) -> bool {
+        self != IdOrder::Unordered
     }
 }
 
@@ -131,9 +118,9 @@ impl IdRanks {
 struct Held<'a> {
     items: Vec<HeldItem<'a>>,
     /// Count and amount per reason, in [`HoldReason::ALL`] order.
-    by_reason: [(u64, Decimal); HoldReason::ALL.len()],
+    by_reason: [(u64, Sum); HoldReason::ALL.len()],
     /// Unbilled approved time per aging bucket: entries, hours, amount.
-    aging: [(u64, Decimal, Decimal); BUCKETS.len()],
+    aging: [(u64, Sum, Sum); BUCKETS.len()],
     /// The run's `as_of`, in days since 1970-01-01.
     as_of_day: i64,
 }
@@ -144,7 +131,7 @@ impl<'a> Held<'a> {
             slot.0 += 1;
             // (Adding zero gives the sum unchanged, so an item without an amount adds nothing.)
             if let Some(m) = item.amount {
-                slot.1 = add(slot.1, m.amount)?;
+                slot.1.add(m.amount, "the total")?;
             }
         }
         self.items.push(item);
@@ -168,9 +155,9 @@ impl<'a> Held<'a> {
             .unwrap_or(BUCKETS.len() - 1);
         if let Some(slot) = self.aging.get_mut(idx) {
             slot.0 += 1;
-            slot.1 = add(slot.1, hours)?;
+            slot.1.add(hours, "the total")?;
             if let Some(amount) = amount {
-                slot.2 = add(slot.2, amount)?;
+                slot.2.add(amount, "the total")?;
             }
         }
         Ok(())
@@ -179,7 +166,8 @@ impl<'a> Held<'a> {
 
 struct Ctx<'a> {
     req: &'a PreviewInvoiceRequest,
-    ranks: IdRanks,
+    /// How each kind's ids run, in [`ItemKind`] order.
+    id_order: [IdOrder; 3],
     terms: Terms<'a>,
     ledger: LedgerIndex<'a>,
     projects: TextMap<&'a str, ProjectInfo<'a>>,
@@ -399,13 +387,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Checks, prices and files time entry `e` (at `pos` in the request).
-    fn time(
-        &self,
-        e: &'a TimeEntry,
-        held: &mut Held<'a>,
-        out: &mut Vec<Candidate<'a>>,
-    ) -> Result<(), Error> {
+    /// Checks and prices time entry `e`: the line it would bill, or `None` when it is held.
+    fn time(&self, e: &'a TimeEntry, held: &mut Held<'a>) -> Result<Option<Candidate<'a>>, Error> {
         let policy = &self.req.contract.rounding;
         let billed_hours = round_hours(e.hours.0, policy.time_increment, policy.time_rounding)?;
         let net = self.ledger.get(ItemKind::Time, e.id.as_str());
@@ -414,7 +397,7 @@ impl<'a> Ctx<'a> {
             None => billed_hours,
         };
         match self.time_verdict(e, net, outstanding)? {
-            Verdict::Bill(c) => out.push(c),
+            Verdict::Bill(c) => return Ok(Some(c)),
             Verdict::Hold(reason, sentence, amount) => {
                 // Approved, billable time held for reasons 4-10 counts as unbilled (its hours net
                 // of what earlier runs billed).
@@ -436,7 +419,7 @@ impl<'a> Ctx<'a> {
                 })?;
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn time_verdict(
@@ -557,12 +540,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn expense(
-        &self,
-        x: &'a Expense,
-        held: &mut Held<'a>,
-        out: &mut Vec<Candidate<'a>>,
-    ) -> Result<(), Error> {
+    fn expense(&self, x: &'a Expense, held: &mut Held<'a>) -> Result<Option<Candidate<'a>>, Error> {
         let kind = "expense";
         let req: &'a PreviewInvoiceRequest = self.req;
         let c = &req.contract;
@@ -602,7 +580,7 @@ impl<'a> Ctx<'a> {
                 Text::from(format!("{kind} {} is billed already", x.id)),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         let billed_status_known = x.status == WorkStatus::Billed && net.is_some();
         if x.status != WorkStatus::Approved && !billed_status_known {
@@ -611,7 +589,7 @@ impl<'a> Ctx<'a> {
                 Text::from(format!("{kind} {} is {}, not approved", x.id, x.status)),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         if !x.billable {
             held.push(hold(
@@ -619,7 +597,7 @@ impl<'a> Ctx<'a> {
                 Text::from(format!("{kind} {} is marked non-billable", x.id)),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         let categories = &c.expense_policy.billable_categories;
         if !categories.iter().any(|cat| cat == &x.category) {
@@ -638,7 +616,7 @@ impl<'a> Ctx<'a> {
                 )),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         let info = self.project(&x.project_id);
         if let Err((reason, sentence)) =
@@ -650,7 +628,7 @@ impl<'a> Ctx<'a> {
                 outstanding
             };
             held.push(hold(reason, sentence, amount))?;
-            return Ok(());
+            return Ok(None);
         }
         let (Some(amount), Some(fx)) = (outstanding, fx) else {
             held.push(hold(
@@ -661,7 +639,7 @@ impl<'a> Ctx<'a> {
                 )),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         };
         let mut source = format!("expense_policy:markup={}%", Dec(markup));
         if x.amount.currency != self.currency {
@@ -672,7 +650,7 @@ impl<'a> Ctx<'a> {
                 Dec(fx)
             ));
         }
-        out.push(Candidate {
+        Ok(Some(Candidate {
             kind: ItemKind::Expense,
             date: x.date,
             id: &x.id,
@@ -694,16 +672,14 @@ impl<'a> Ctx<'a> {
                 .ceiling
                 .as_ref()
                 .is_some_and(|_| self.terms.ceiling_scope() == Some(CeilingScope::FeesAndExpenses)),
-        });
-        Ok(())
+        }))
     }
 
     fn milestone(
         &self,
         m: &'a Milestone,
         held: &mut Held<'a>,
-        out: &mut Vec<Candidate<'a>>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Candidate<'a>>, Error> {
         let c = &self.req.contract;
         let (full, source) = match (&m.amount, &m.percent, &c.fixed_fee) {
             (Some(a), _, _) => (Some(self.round(a.amount)), format!("milestone:{}", m.id)),
@@ -738,7 +714,7 @@ impl<'a> Ctx<'a> {
                 Text::from(format!("milestone {} is billed already", m.id)),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         let billed_status_known = m.status == MilestoneStatus::Billed && net.is_some();
         if m.status != MilestoneStatus::Accepted && !billed_status_known {
@@ -747,7 +723,7 @@ impl<'a> Ctx<'a> {
                 Text::from(format!("milestone {} is {}, not accepted", m.id, m.status)),
                 outstanding,
             ))?;
-            return Ok(());
+            return Ok(None);
         }
         let Some(amount) = outstanding else {
             held.push(hold(
@@ -758,9 +734,9 @@ impl<'a> Ctx<'a> {
                 )),
                 None,
             ))?;
-            return Ok(());
+            return Ok(None);
         };
-        out.push(Candidate {
+        Ok(Some(Candidate {
             kind: ItemKind::Milestone,
             date: m.due_date,
             id: &m.id,
@@ -774,8 +750,7 @@ impl<'a> Ctx<'a> {
             rate_source: Text::from(source),
             contract_version: self.terms.version_on(self.req.as_of),
             counts_against_ceiling: true,
-        });
-        Ok(())
+        }))
     }
 }
 
@@ -801,59 +776,58 @@ fn line_of<'a>(c: &Candidate<'a>) -> PreviewLine<'a> {
     }
 }
 
-/// The positions of items with `keys` in (date, kind, id) order, equal keys in position order.
+/// The positions of items with `keys` (their [`day_kind`]) in (date, kind, id) order, equal keys
+/// in position order.
 ///
 /// A comparison sort of a million items took a large share of a run. Dates span few distinct
-/// days, so this is a counting sort on (date, kind), linear, followed by the ids within each day:
-/// compared as integer ranks where the kind is `ranked` (its input listed its ids in order, so a
-/// day's items usually come sorted already and are only checked), else as text by `id`. A span of
-/// dates too wide to count falls back to a stable comparison sort.
+/// days, so this is a counting sort on (date, kind), linear and stable. A kind whose list has its
+/// ids `in_order` needs nothing more: within one (date, kind), position order is id order. The
+/// items of another kind are sorted by `id` within each (date, kind). A span of dates too wide to
+/// count falls back to a stable comparison sort. Positions are `u32` (a run of more items is
+/// refused), which halves the list a million items make.
 fn item_order<'k>(
-    keys: &[SortKey],
-    ranked: impl Fn(ItemKind) -> bool,
+    keys: &[u32],
+    in_order: impl Fn(ItemKind) -> bool,
     id: impl Fn(usize) -> Option<&'k str>,
-) -> Vec<usize> {
+) -> Result<Vec<u32>, Error> {
     let n = keys.len();
-    let (Some(min), Some(max)) = (
-        keys.iter().map(|k| k.day_kind).min(),
-        keys.iter().map(|k| k.day_kind).max(),
-    ) else {
-        return Vec::new();
+    if u32::try_from(n).is_err() {
+        return Err(Error::new(
+            crate::error::ErrorCode::InputLimitExceeded,
+            format!("a run of {n} items exceeds the limit of {}", u32::MAX),
+        ));
+    }
+    let (Some(&min), Some(&max)) = (keys.iter().min(), keys.iter().max()) else {
+        return Ok(Vec::new());
     };
     let kind_of = |day_kind: u32| match day_kind & 3 {
         0 => ItemKind::Time,
         1 => ItemKind::Expense,
         _ => ItemKind::Milestone,
     };
-    // Within one (date, kind): by rank or id, then position (the sorts are stable).
-    let sort_run = |run: &mut [usize], kind: ItemKind| {
-        let rank = |i: usize| keys.get(i).map_or(0, |k| k.rank);
-        if ranked(kind) {
-            if !run.is_sorted_by_key(|&i| rank(i)) {
-                run.sort_by_key(|&i| rank(i));
-            }
-        } else if !run.is_sorted_by_key(|&i| id(i)) {
-            run.sort_by_key(|&i| id(i));
+    // Within one (date, kind), items of a kind not in order: by id, then position (stable).
+    let sort_run = |run: &mut [u32], kind: ItemKind| {
+        if !in_order(kind) && !run.is_sorted_by_key(|&i| id(i as usize)) {
+            run.sort_by_key(|&i| id(i as usize));
         }
     };
+    let key = |i: u32| keys.get(i as usize).copied().unwrap_or(0);
     let span = (max - min) as usize + 1;
     if span > n.saturating_mul(2).saturating_add(4096) {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| keys.get(i).map_or(0, |k| k.day_kind));
-        for run in order.chunk_by_mut(|&a, &b| {
-            keys.get(a).map(|k| k.day_kind) == keys.get(b).map(|k| k.day_kind)
-        }) {
-            if let Some(k) = run.first().and_then(|&i| keys.get(i)) {
-                let kind = kind_of(k.day_kind);
-                sort_run(run, kind);
+        // (`n` fits in a u32, checked above.)
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by_key(|&i| key(i));
+        for run in order.chunk_by_mut(|&a, &b| key(a) == key(b)) {
+            if let Some(&first) = run.first() {
+                sort_run(run, kind_of(key(first)));
             }
         }
-        return order;
+        return Ok(order);
     }
     // starts[b]: the first slot of bucket b (day_kind - min); starts[span] = n.
-    let mut starts = vec![0usize; span + 1];
-    for k in keys {
-        if let Some(c) = starts.get_mut((k.day_kind - min) as usize + 1) {
+    let mut starts = vec![0u32; span + 1];
+    for &k in keys {
+        if let Some(c) = starts.get_mut((k - min) as usize + 1) {
             *c += 1;
         }
     }
@@ -863,10 +837,10 @@ fn item_order<'k>(
         *s = total;
     }
     let mut next = starts.clone();
-    let mut order = vec![0usize; n];
-    for (i, k) in keys.iter().enumerate() {
-        if let Some(slot) = next.get_mut((k.day_kind - min) as usize)
-            && let Some(o) = order.get_mut(*slot)
+    let mut order = vec![0u32; n];
+    for (i, &k) in (0u32..).zip(keys) {
+        if let Some(slot) = next.get_mut((k - min) as usize)
+            && let Some(o) = order.get_mut(*slot as usize)
         {
             *o = i;
             *slot += 1;
@@ -875,13 +849,13 @@ fn item_order<'k>(
     for (b, w) in starts.windows(2).enumerate() {
         if let (Some(&start), Some(&end)) = (w.first(), w.get(1))
             && end - start > 1
-            && let Some(run) = order.get_mut(start..end)
+            && let Some(run) = order.get_mut(start as usize..end as usize)
         {
             let day_kind = min + u32::try_from(b).unwrap_or(0);
             sort_run(run, kind_of(day_kind));
         }
     }
-    order
+    Ok(order)
 }
 
 /// Puts the first `first` held items (adjustments over the ceiling, by date and id) into their
@@ -925,9 +899,9 @@ const TOUCH_AHEAD: usize = 16;
 /// Reads a little of each time entry at `positions` (and the role name it points to) before any
 /// is checked. Items are checked in date order, which visits the request at random; reading a
 /// group first lets their cache misses overlap instead of each stalling its own check.
-fn touch(entries: &[TimeEntry], positions: &[usize]) {
+fn touch(entries: &[TimeEntry], positions: &[u32]) {
     let mut sum = 0usize;
-    for e in positions.iter().filter_map(|&i| entries.get(i)) {
+    for e in positions.iter().filter_map(|&i| entries.get(i as usize)) {
         sum ^= e.id.as_str().len()
             ^ e.project_id.as_str().len()
             ^ e.task_id.as_str().len()
@@ -937,7 +911,7 @@ fn touch(entries: &[TimeEntry], positions: &[usize]) {
             ^ e.hours.0.scale() as usize
             ^ usize::from(e.rate_override.is_some());
     }
-    for e in positions.iter().filter_map(|&i| entries.get(i)) {
+    for e in positions.iter().filter_map(|&i| entries.get(i as usize)) {
         sum ^= usize::from(e.role.as_bytes().first().copied().unwrap_or(0));
     }
     std::hint::black_box(sum);
@@ -956,20 +930,16 @@ const BUCKETS: [(&str, i64); 4] = [
 /// end not before its start). A run cannot bill items it cannot tell apart, or negative hours:
 /// the first problem is raised at its path, with the number found in `details.problems`.
 ///
-/// `time_ranks` are the time entries' [`IdRanks`]: when they rise at every entry, the ids are in
-/// ascending order and so distinct, and are not compared again.
-fn check_items(req: &PreviewInvoiceRequest, time_ranks: Option<&[u32]>) -> Result<(), Error> {
+/// Time entries whose ids are listed in ascending order (`time_ids`) are distinct and are not
+/// compared again.
+fn check_items(req: &PreviewInvoiceRequest, time_ids: IdOrder) -> Result<(), Error> {
     use crate::error::{ErrorCode, Pointer};
     use crate::validate::Problems;
     use crate::validate::documents::{date_order, expense, milestone, time_entry, unique_ids};
 
     let mut p = Problems::new();
     let root = Pointer::root();
-    let ascending = time_ranks.is_some_and(|r| {
-        r.last()
-            .is_none_or(|&last| last as usize + 1 == req.time_entries.len())
-    });
-    if !ascending {
+    if time_ids != IdOrder::Ascending {
         let time_ids = req.time_entries.iter().map(|e| &e.id);
         unique_ids(time_ids, &root.key("time_entries"), "time entry", &mut p);
     }
@@ -1057,23 +1027,21 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         };
         (p.id.as_str(), info)
     }));
-    let time_ranks = IdRanks::of(req.time_entries.iter().map(|e| e.id.as_str()));
-    check_items(req, time_ranks.as_deref())?;
+    let time_ids = IdOrder::of(req.time_entries.iter().map(|e| e.id.as_str()));
+    check_items(req, time_ids)?;
     let milestones: Vec<&Milestone> = match &req.milestones {
         Some(list) => list.iter().collect(),
         None => terms.milestones(),
     };
-    let ranks = IdRanks {
-        by_kind: [
-            time_ranks,
-            IdRanks::of(req.expenses.iter().map(|x| x.id.as_str())),
-            IdRanks::of(milestones.iter().map(|m| m.id.as_str())),
-        ],
-    };
+    let id_order = [
+        time_ids,
+        IdOrder::of(req.expenses.iter().map(|x| x.id.as_str())),
+        IdOrder::of(milestones.iter().map(|m| m.id.as_str())),
+    ];
     let end_date = terms.end_date();
     let ctx = Ctx {
         req,
-        ranks,
+        id_order,
         terms,
         ledger,
         projects,
@@ -1087,8 +1055,8 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
     let items = times + expenses + milestones.len();
     let mut held = Held {
         items: Vec::with_capacity(items),
-        by_reason: [(0, Decimal::ZERO); HoldReason::ALL.len()],
-        aging: [(0, Decimal::ZERO, Decimal::ZERO); BUCKETS.len()],
+        by_reason: [(0, Sum::ZERO); HoldReason::ALL.len()],
+        aging: [(0, Sum::ZERO, Sum::ZERO); BUCKETS.len()],
         as_of_day: req.as_of.days_since_epoch(),
     };
 
@@ -1152,18 +1120,21 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
     // Every item's place in (date, kind, id) order. Items are checked, priced and put against
     // the ceiling in that order, so lines and held items come out in it and nothing is moved.
     let mut keys = Vec::with_capacity(items);
-    keys.extend(req.time_entries.iter().enumerate().map(|(pos, e)| SortKey {
-        day_kind: day_kind(e.work_date, ItemKind::Time),
-        rank: ctx.ranks.rank(ItemKind::Time, pos),
-    }));
-    keys.extend(req.expenses.iter().enumerate().map(|(pos, x)| SortKey {
-        day_kind: day_kind(x.date, ItemKind::Expense),
-        rank: ctx.ranks.rank(ItemKind::Expense, pos),
-    }));
-    keys.extend(milestones.iter().enumerate().map(|(pos, m)| SortKey {
-        day_kind: day_kind(m.due_date, ItemKind::Milestone),
-        rank: ctx.ranks.rank(ItemKind::Milestone, pos),
-    }));
+    keys.extend(
+        req.time_entries
+            .iter()
+            .map(|e| day_kind(e.work_date, ItemKind::Time)),
+    );
+    keys.extend(
+        req.expenses
+            .iter()
+            .map(|x| day_kind(x.date, ItemKind::Expense)),
+    );
+    keys.extend(
+        milestones
+            .iter()
+            .map(|m| day_kind(m.due_date, ItemKind::Milestone)),
+    );
     let item_id = |i: usize| -> Option<&str> {
         if i < times {
             req.time_entries.get(i).map(|e| e.id.as_str())
@@ -1173,7 +1144,12 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             milestones.get(i - times - expenses).map(|m| m.id.as_str())
         }
     };
-    let order = item_order(&keys, |kind| ctx.ranks.ranked(kind), item_id);
+    let in_order = |kind: ItemKind| {
+        ctx.id_order
+            .get(kind as usize)
+            .is_some_and(|o| o.in_order())
+    };
+    let order = item_order(&keys, in_order, item_id)?;
     drop(keys);
 
     // The ceiling: adjustments first (they correct earlier bills), then items by date, kind, id.
@@ -1239,45 +1215,53 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         .iter()
         .try_fold(Decimal::ZERO, |acc, a| add(acc, a.amount.amount))?;
     // Line totals by kind, summed as lines are made.
-    let mut kind_totals = [Decimal::ZERO; 3];
+    let mut kind_totals = [Sum::ZERO; 3];
     let mut bill = |line: PreviewLine<'a>, lines: &mut Vec<PreviewLine<'a>>| -> Result<(), Error> {
         if let Some(t) = kind_totals.get_mut(line.kind as usize) {
-            *t = add(*t, line.amount.amount)?;
+            t.add(line.amount.amount, "the total")?;
         }
         lines.push(line);
         Ok(())
     };
-    let mut priced = Vec::with_capacity(1);
     for (k, &i) in order.iter().enumerate() {
+        let i = i as usize;
         if k % TOUCH_AHEAD == 0 {
             touch(
                 &req.time_entries,
                 order.get(k..k + TOUCH_AHEAD).unwrap_or_default(),
             );
         }
-        if i < times {
-            if let Some(e) = req.time_entries.get(i) {
-                ctx.time(e, &mut held, &mut priced)?;
+        let priced = if i < times {
+            match req.time_entries.get(i) {
+                Some(e) => ctx.time(e, &mut held)?,
+                None => None,
             }
         } else if i < times + expenses {
-            if let Some(x) = req.expenses.get(i - times) {
-                ctx.expense(x, &mut held, &mut priced)?;
+            match req.expenses.get(i - times) {
+                Some(x) => ctx.expense(x, &mut held)?,
+                None => None,
             }
-        } else if let Some(m) = milestones.get(i - times - expenses) {
-            ctx.milestone(m, &mut held, &mut priced)?;
-        }
-        let Some(cand) = priced.pop() else { continue };
+        } else {
+            match milestones.get(i - times - expenses) {
+                Some(m) => ctx.milestone(m, &mut held)?,
+                None => None,
+            }
+        };
+        let Some(cand) = priced else { continue };
         let cand = &cand;
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             bill(line_of(cand), &mut lines)?;
             continue;
         };
         let limit = limit.amount;
-        let next = add(used, cand.amount.amount)?;
-        if !crossed && next <= limit {
-            used = next;
-            bill(line_of(cand), &mut lines)?;
-            continue;
+        // (Once the ceiling is crossed, no later item is added to what it has taken.)
+        if !crossed {
+            let next = add(used, cand.amount.amount)?;
+            if next <= limit {
+                used = next;
+                bill(line_of(cand), &mut lines)?;
+                continue;
+            }
         }
         let room = if crossed {
             Decimal::ZERO
@@ -1373,7 +1357,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
     let held = merge_adjustments_held(held, adjustments_held);
 
     // Totals.
-    let [time_total, expense_total, milestone_total] = kind_totals;
+    let [time_total, expense_total, milestone_total] = kind_totals.map(|t| t.value());
     let retainer = match (&contract.retainer, contract.billing_model) {
         (Some(r), BillingModel::Retainer) => {
             let drawn_before = ctx.ledger.time_amount()?.min(r.amount.amount);
@@ -1444,8 +1428,8 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         .map(|((name, _), (n, hours, amount))| AgingBucket {
             bucket: (*name).to_owned(),
             entries: n,
-            hours: Dec(hours),
-            amount: ctx.money(amount),
+            hours: Dec(hours.value()),
+            amount: ctx.money(amount.value()),
         })
         .collect();
     let held_by_reason = HoldReason::ALL
@@ -1455,7 +1439,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
         .map(|(&reason, (count, amount))| HeldByReason {
             reason,
             count,
-            amount: ctx.money(amount),
+            amount: ctx.money(amount.value()),
         })
         .collect();
     // Backlog: contract value not yet billed.
@@ -1509,45 +1493,40 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// `item_order` with the ranks a run computes, against a stable sort.
+    /// `item_order` with the id orders a run finds, against a stable sort.
     fn check(items: &[(Date, ItemKind, String)]) {
-        let mut by_kind: [Vec<usize>; 3] = Default::default();
-        for (i, (_, k, _)) in items.iter().enumerate() {
-            by_kind[*k as usize].push(i);
-        }
-        let ranks = IdRanks {
-            by_kind: by_kind
-                .clone()
-                .map(|list| IdRanks::of(list.iter().map(|&i| items[i].2.as_str()))),
+        let order_of = |kind: ItemKind| {
+            IdOrder::of(items.iter().filter(|t| t.1 == kind).map(|t| t.2.as_str()))
         };
-        let mut keys = vec![
-            SortKey {
-                day_kind: 0,
-                rank: 0
-            };
-            items.len()
+        let id_order = [
+            order_of(ItemKind::Time),
+            order_of(ItemKind::Expense),
+            order_of(ItemKind::Milestone),
         ];
-        for (k, list) in by_kind.iter().enumerate() {
-            for (pos, &i) in list.iter().enumerate() {
-                let kind = items[i].1;
-                assert_eq!(kind as usize, k);
-                keys[i] = SortKey {
-                    day_kind: day_kind(items[i].0, kind),
-                    rank: ranks.rank(kind, pos),
-                };
-            }
-        }
+        let keys: Vec<u32> = items.iter().map(|t| day_kind(t.0, t.1)).collect();
         let order = item_order(
             &keys,
-            |k| ranks.ranked(k),
+            |k| id_order[k as usize].in_order(),
             |i| items.get(i).map(|t| t.2.as_str()),
-        );
-        let mut expected: Vec<usize> = (0..items.len()).collect();
+        )
+        .unwrap();
+        let mut expected: Vec<u32> = (0..items.len() as u32).collect();
         expected.sort_by(|&a, &b| {
-            let (x, y) = (&items[a], &items[b]);
+            let (x, y) = (&items[a as usize], &items[b as usize]);
             (x.0, x.1, &x.2).cmp(&(y.0, y.1, &y.2))
         });
         assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn id_order_tells_ascending_from_repeated_and_unordered_ids() {
+        let of = |ids: &[&str]| IdOrder::of(ids.iter().copied());
+        assert_eq!(of(&[]), IdOrder::Ascending);
+        assert_eq!(of(&["A"]), IdOrder::Ascending);
+        assert_eq!(of(&["A", "B", "C"]), IdOrder::Ascending);
+        assert_eq!(of(&["A", "B", "B", "C"]), IdOrder::NonDecreasing);
+        assert_eq!(of(&["A", "C", "B"]), IdOrder::Unordered);
+        assert_eq!(of(&["A", "A", "B", "A"]), IdOrder::Unordered);
     }
 
     fn held(day: i64, kind: ItemKind, id: &str, reason: HoldReason) -> HeldItem<'static> {
