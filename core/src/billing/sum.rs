@@ -9,28 +9,43 @@ use rust_decimal::Decimal;
 
 use crate::error::Error;
 
-/// The largest magnitude a `Decimal` mantissa holds: 2^96 - 1.
-const MAX_UNITS: i128 = (1 << 96) - 1;
-
-/// Whether `units` fits a `Decimal` mantissa (one comparison: `units + MAX_UNITS` in `0..=2 MAX_UNITS`).
-#[inline]
-fn within(units: i128) -> bool {
-    (units.wrapping_add(MAX_UNITS) as u128) <= 2 * MAX_UNITS as u128
-}
+/// 10^k for k in 0..=18, the factors that align an `i64` count of units to a larger scale.
+const POW10: [i64; 19] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+];
 
 /// A running total that gives exactly what adding each value to `Decimal::ZERO` with
 /// `Decimal::checked_add` gives: the same digits, the same scale (the largest of the values'),
 /// the same overflow error.
 ///
-/// It holds the total as `units` × 10^-`scale`. Adding a value at the same scale, or at a smaller
-/// one, is an integer multiplication and addition while the total stays within the 96 bits of a
-/// `Decimal` mantissa; anything else (a larger scale that cannot be reached, a total near the
-/// limit, a negative zero) goes through `Decimal::checked_add` itself.
+/// It holds the total as `units` × 10^-`scale`, in an `i64`. Adding a value at the same scale,
+/// or at a smaller one, is an integer multiplication and addition while everything fits an
+/// `i64` (far inside the 96 bits of a `Decimal`, so `Decimal` would add exactly too); anything
+/// else (a larger scale, a total past 2^63, a zero, whose sign `Decimal` keeps) goes through
+/// `Decimal::checked_add` itself.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sum {
-    units: i128,
+    units: i64,
     scale: u32,
-    /// The total as a `Decimal` when it is one the integer form does not keep (a negative zero).
+    /// The total as a `Decimal` when the integer form does not keep it (a zero, or past 2^63).
     exact: Option<Decimal>,
 }
 
@@ -39,26 +54,25 @@ impl Sum {
     pub(crate) const ZERO: Sum = Sum {
         units: 0,
         scale: 0,
-        exact: None,
+        exact: Some(Decimal::ZERO),
     };
 
     /// Adds `d`; fails as `Decimal::checked_add` fails, with `what` naming the total.
     #[inline]
     pub(crate) fn add(&mut self, d: Decimal, what: &str) -> Result<(), Error> {
-        if self.exact.is_none() {
+        if self.exact.is_none()
+            && let Ok(m) = i64::try_from(d.mantissa())
+        {
             let scale = d.scale();
             let aligned = if scale == self.scale {
-                Some(d.mantissa())
-            } else if scale < self.scale {
-                10i128
-                    .checked_pow(self.scale - scale)
-                    .and_then(|f| d.mantissa().checked_mul(f))
-                    .filter(|m| within(*m))
+                Some(m)
             } else {
-                None
+                self.scale
+                    .checked_sub(scale)
+                    .and_then(|k| POW10.get(k as usize))
+                    .and_then(|&f| m.checked_mul(f))
             };
             if let Some(units) = aligned.and_then(|m| m.checked_add(self.units))
-                && within(units)
                 && units != 0
             {
                 self.units = units;
@@ -83,18 +97,24 @@ impl Sum {
     pub(crate) fn value(&self) -> Decimal {
         match self.exact {
             Some(d) => d,
-            // `units` is within 96 bits and `scale` at most 28: `Sum::of` and `add` keep them so.
-            None => Decimal::try_from_i128_with_scale(self.units, self.scale).unwrap_or_default(),
+            // An `i64` count at a scale of at most 28 (`Sum::of` and `add` keep them so).
+            None => Decimal::try_from_i128_with_scale(i128::from(self.units), self.scale)
+                .unwrap_or_default(),
         }
     }
 
     fn of(d: Decimal) -> Sum {
-        let units = d.mantissa();
-        Sum {
-            units,
-            scale: d.scale(),
-            // A zero keeps its sign and scale as the `Decimal` has them.
-            exact: (units == 0).then_some(d),
+        match i64::try_from(d.mantissa()) {
+            Ok(units) if units != 0 => Sum {
+                units,
+                scale: d.scale(),
+                exact: None,
+            },
+            _ => Sum {
+                units: 0,
+                scale: d.scale(),
+                exact: Some(d),
+            },
         }
     }
 }
@@ -162,7 +182,7 @@ mod tests {
         assert_eq!(a, b);
         assert!(b.is_err());
         // Near the limit at a scale, `Decimal` gives up digits to the right; so does a sum.
-        let (a, b) = both(&[Decimal::from_i128_with_scale(MAX_UNITS, 2), dec(1, 2)]);
+        let (a, b) = both(&[Decimal::from_i128_with_scale((1 << 96) - 1, 2), dec(1, 2)]);
         assert_eq!(a, b);
         assert!(b.is_ok());
     }
@@ -171,9 +191,11 @@ mod tests {
         prop_oneof![
             // Amounts and hours as a run has them.
             (-10_000_000i64..10_000_000, 0u32..5).prop_map(|(m, s)| dec(m, s)),
+            // Counts near the edge of an `i64`.
+            (any::<i64>(), 0u32..=28).prop_map(|(m, s)| dec(m, s)),
             // Any mantissa and scale, to reach the limits.
             (any::<i128>(), 0u32..=28)
-                .prop_map(|(m, s)| { Decimal::from_i128_with_scale(m % (MAX_UNITS + 1), s) }),
+                .prop_map(|(m, s)| { Decimal::from_i128_with_scale(m % (1 << 96), s) }),
             Just(Decimal::ZERO),
             Just(-Decimal::ZERO),
             Just(Decimal::MAX),
