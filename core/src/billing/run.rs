@@ -67,12 +67,6 @@ struct Candidate<'a> {
     counts_against_ceiling: bool,
 }
 
-/// What the checks decide for one item.
-enum Verdict<'a> {
-    Bill(Candidate<'a>),
-    Hold(HoldReason, Text<'a>, Option<Money>),
-}
-
 /// A date and a kind packed in one integer that orders like `(date, kind)`.
 fn day_kind(date: Date, kind: ItemKind) -> u32 {
     (u32::from(date.year()) << 11)
@@ -396,42 +390,42 @@ impl<'a> Ctx<'a> {
             Some(n) => sub(billed_hours, n.quantity)?,
             None => billed_hours,
         };
-        match self.time_verdict(e, net, outstanding)? {
-            Verdict::Bill(c) => return Ok(Some(c)),
-            Verdict::Hold(reason, sentence, amount) => {
-                // Approved, billable time held for reasons 4-10 counts as unbilled (its hours net
-                // of what earlier runs billed).
-                if reason >= HoldReason::ProjectStatus {
-                    held.unbilled(
-                        e.work_date,
-                        outstanding.max(Decimal::ZERO),
-                        amount.map(|m| m.amount),
-                    )?;
-                }
-                held.push(HeldItem {
-                    change_order_id: None,
-                    kind: ItemKind::Time,
-                    id: Cow::Borrowed(&e.id),
-                    date: e.work_date,
-                    reason,
-                    sentence,
-                    amount,
-                })?;
-            }
-        }
-        Ok(None)
+        self.time_verdict(e, net, outstanding, held)
     }
 
+    /// Checks and prices time entry `e` (with `outstanding` hours): a held entry is filed in
+    /// `held`. The priced item is built where it is returned: a verdict in between copied it.
     fn time_verdict(
         &self,
         e: &'a TimeEntry,
         net: Option<&NetBilled>,
         outstanding: Decimal,
-    ) -> Result<Verdict<'a>, Error> {
+        held: &mut Held<'a>,
+    ) -> Result<Option<Candidate<'a>>, Error> {
         let req: &'a PreviewInvoiceRequest = self.req;
-        let hold = |reason: HoldReason, words: Words<'a>| {
-            Ok(Verdict::Hold(reason, Text::words(words), None))
+        let mut file = |reason: HoldReason, sentence: Text<'a>, amount: Option<Money>| {
+            // Approved, billable time held for reasons 4-10 counts as unbilled (its hours net
+            // of what earlier runs billed).
+            if reason >= HoldReason::ProjectStatus {
+                held.unbilled(
+                    e.work_date,
+                    outstanding.max(Decimal::ZERO),
+                    amount.map(|m| m.amount),
+                )?;
+            }
+            held.push(HeldItem {
+                change_order_id: None,
+                kind: ItemKind::Time,
+                id: Cow::Borrowed(&e.id),
+                date: e.work_date,
+                reason,
+                sentence,
+                amount,
+            })?;
+            Ok(None)
         };
+        let mut hold =
+            |reason: HoldReason, words: Words<'a>| file(reason, Text::words(words), None);
         if let Some(n) = net
             && outstanding <= Decimal::ZERO
         {
@@ -484,11 +478,11 @@ impl<'a> Ctx<'a> {
         match self.project_checks(ItemKind::Time, &e.id, &e.project_id, info, e.work_date) {
             Ok(()) => {}
             Err((reason, sentence)) if reason == HoldReason::ProjectStatus => {
-                return Ok(Verdict::Hold(reason, sentence, None));
+                return file(reason, sentence, None);
             }
             Err((reason, sentence)) => {
                 let amount = self.would_bill(e, outstanding)?;
-                return Ok(Verdict::Hold(reason, sentence, amount));
+                return file(reason, sentence, amount);
             }
         };
         if let Some(o) = &e.rate_override
@@ -512,7 +506,7 @@ impl<'a> Ctx<'a> {
             );
         };
         let (quantity, unit, amount) = self.price_time(outstanding, &r)?;
-        Ok(Verdict::Bill(Candidate {
+        Ok(Some(Candidate {
             kind: ItemKind::Time,
             date: e.work_date,
             id: &e.id,
@@ -1247,8 +1241,9 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
                 None => None,
             }
         };
-        let Some(cand) = priced else { continue };
-        let cand = &cand;
+        let Some(cand) = priced.as_ref() else {
+            continue;
+        };
         let Some((limit, _, mode)) = ceiling.filter(|_| cand.counts_against_ceiling) else {
             bill(line_of(cand), &mut lines)?;
             continue;
