@@ -789,7 +789,9 @@ fn item_order<'k>(
         return Err(Error::new(
             crate::error::ErrorCode::InputLimitExceeded,
             format!("a run of {n} items exceeds the limit of {}", u32::MAX),
-        ));
+        )
+        .with("limit", "items_per_run")
+        .with("max", u64::from(u32::MAX)));
     }
     let (Some(&min), Some(&max)) = (keys.iter().min(), keys.iter().max()) else {
         return Ok(Vec::new());
@@ -832,7 +834,7 @@ fn item_order<'k>(
     }
     let mut next = starts.clone();
     let mut order = vec![0u32; n];
-    for (i, &k) in (0u32..).zip(keys) {
+    for (&k, i) in keys.iter().zip(0u32..) {
         if let Some(slot) = next.get_mut((k - min) as usize)
             && let Some(o) = order.get_mut(*slot as usize)
         {
@@ -1168,11 +1170,14 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             used = add(used, a.amount.amount)?;
         }
         for a in increases {
-            let next = add(used, a.amount.amount)?;
-            if !crossed && next <= limit.amount {
-                used = next;
-                kept.push(a);
-                continue;
+            // (Once the ceiling is crossed, nothing later is added to what it has taken.)
+            if !crossed {
+                let next = add(used, a.amount.amount)?;
+                if next <= limit.amount {
+                    used = next;
+                    kept.push(a);
+                    continue;
+                }
             }
             let room = if crossed {
                 Decimal::ZERO
@@ -1249,7 +1254,7 @@ pub fn preview_invoice<'a>(req: &'a PreviewInvoiceRequest) -> Result<InvoicePrev
             continue;
         };
         let limit = limit.amount;
-        // (Once the ceiling is crossed, no later item is added to what it has taken.)
+        // (Once the ceiling is crossed, nothing later is added to what it has taken.)
         if !crossed {
             let next = add(used, cand.amount.amount)?;
             if next <= limit {
@@ -1534,6 +1539,40 @@ mod tests {
             reason,
             sentence: Text::from(""),
         }
+    }
+
+    #[test]
+    fn items_after_the_ceiling_is_crossed_are_held_without_adding_them_to_what_it_has_taken() {
+        // 60 h at 1e27 takes 6e28 of a 7e28 ceiling; 15 h more would pass it, and so is held
+        // and crosses it. 20 h after that is held too: adding it to what the ceiling has taken
+        // (8e28) would pass the largest decimal, but nothing later is added once it is crossed.
+        let entry = |id: &str, day: u8, hours: &str| {
+            format!(
+                r#"{{"id":"{id}","project_id":"P-1","task_id":"T-1","resource_id":"R-1","role":"Lead","work_date":"2026-01-{day:02}","hours":"{hours}","status":"approved"}}"#
+            )
+        };
+        let json = format!(
+            r#"{{"schema_version":1,"contract":{{"schema_version":1,"kind":"contract","id":"C-1","account_id":"A-1","legal_entity":"US01","currency":"USD","billing_model":"time_and_materials","status":"active","start_date":"2026-01-01","end_date":"2026-12-31","rate_card":{{"entries":[{{"role":"Lead","rate":{{"amount":"1000000000000000000000000000","currency":"USD"}},"effective_from":"2026-01-01"}}]}},"ceiling":{{"amount":{{"amount":"70000000000000000000000000000","currency":"USD"}},"mode":"hold_whole"}}}},"projects":[{{"schema_version":1,"kind":"project","id":"P-1","contract_id":"C-1","legal_entity":"US01","status":"active"}}],"time_entries":[{},{},{}],"period":{{"start":"2026-01-01","end":"2026-01-31"}},"as_of":"2026-02-01"}}"#,
+            entry("TE-1", 5, "60"),
+            entry("TE-2", 6, "15"),
+            entry("TE-3", 7, "20"),
+        );
+        let req: PreviewInvoiceRequest =
+            crate::json::from_slice(json.as_bytes(), &crate::json::Limits::DEFAULT).unwrap();
+        let preview = preview_invoice(&req).unwrap();
+        assert_eq!(preview.lines.len(), 1);
+        let held: Vec<(&str, HoldReason)> = preview
+            .held
+            .iter()
+            .map(|h| (h.id.as_str(), h.reason))
+            .collect();
+        assert_eq!(
+            held,
+            [
+                ("TE-2", HoldReason::CeilingExceeded),
+                ("TE-3", HoldReason::CeilingExceeded)
+            ]
+        );
     }
 
     #[test]

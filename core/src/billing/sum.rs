@@ -33,8 +33,8 @@ const POW10: [i64; 19] = [
 ];
 
 /// A running total that gives exactly what adding each value to `Decimal::ZERO` with
-/// `Decimal::checked_add` gives: the same digits, the same scale (the largest of the values'),
-/// the same overflow error.
+/// `Decimal::checked_add` gives: the same digits, the same scale (the largest of the values',
+/// where none is zero) and sign, the same overflow error.
 ///
 /// It holds the total as `units` × 10^-`scale`, in an `i64`. Adding a value at the same scale,
 /// or at a smaller one, is an integer multiplication and addition while everything fits an
@@ -167,7 +167,9 @@ mod tests {
             vec![dec(-150, 2), dec(150, 2)],
             vec![dec(150, 2), dec(-150, 2)],
             vec![dec(-150, 2), dec(150, 2), dec(-1, 3)],
-            vec![dec(0, 2), dec(-0, 3)],
+            vec![dec(0, 2), -dec(0, 3)],
+            vec![-dec(0, 3), dec(0, 2)],
+            vec![dec(150, 2), dec(0, 4)],
             vec![-Decimal::ZERO, Decimal::ZERO],
             vec![-dec(0, 4)],
         ] {
