@@ -4,13 +4,14 @@
 //! - Lines and held items borrow ids and names from the request, and their descriptions, rate
 //!   sources and sentences are [`Text`] words written out only when serialised: no per-item
 //!   allocation.
-//! - Items are checked, priced and put against the ceiling in (date, kind, id) order, found first
-//!   by a counting sort on the date with ids compared as integer ranks when the input lists its
-//!   ids in order ([`item_order`]). Lines and held items are made in that order, so nothing is
-//!   sorted or moved afterwards and no priced item waits in a list of its own.
+//! - Items are checked, priced and put against the ceiling in (date, kind, id) order, found by a
+//!   stable counting sort on the date; ids are compared only for a kind whose list is not in id
+//!   order ([`item_order`]). Lines and held items are made in that order, so nothing is sorted
+//!   or moved afterwards and no priced item waits in a list of its own.
 //! - That order visits time entries listed in another order at random; a group of them is read
 //!   ahead of its checks ([`touch`]) so their cache misses overlap.
-//! - Totals, held-by-reason and aging figures are summed as items are decided.
+//! - Totals, held-by-reason and aging figures are summed as items are decided, as integers
+//!   ([`Sum`]).
 //! - An item's project and task are found by hash (`TextMap`), the last project is remembered,
 //!   and a project's own checks are decided once for all its items.
 

@@ -6,7 +6,7 @@
 //! effects the caller should carry out, or a [`Rejection`] whose code names why (the transition is
 //! not in the machine, the sender may not send the event, or a guard failed). Nothing is executed.
 //!
-//! [`MachineName`] reaches every machine by name for the operations and the CLI; [`describe`]
+//! [`MachineName`] reaches every machine by name for the operations and the CLI; [`describe()`]
 //! exports a machine as a [`MachineDescription`] (JSON) and [`mermaid`] as a Mermaid
 //! `stateDiagram-v2`.
 //!
