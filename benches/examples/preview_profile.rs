@@ -1,7 +1,8 @@
 //! Runs the billing run once over N generated entries, for profiling:
-//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|by-date|json|parse|write] [REPEAT]`.
+//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|by-date|by-date-numbered|json|parse|write] [REPEAT]`.
 //! `typed` runs the typed preview, `by-date` runs it with the time entries listed in date order
-//! (as many exports list them; the generated ones cycle through the year), `json` runs
+//! (as many exports list them; the generated ones cycle through the year), `by-date-numbered`
+//! in date order with each day's ids in numeric order (so the run still sorts them), `json` runs
 //! `api::run` from JSON bytes to JSON text, `parse` only parses the request, `write` parses,
 //! runs and writes the preview; REPEAT runs the typed preview that many times.
 
@@ -36,6 +37,16 @@ fn main() -> Result<(), billwise_core::Error> {
                 request
                     .time_entries
                     .sort_by(|a, b| (a.work_date, &a.id).cmp(&(b.work_date, &b.id)));
+            } else if mode == "by-date-numbered" {
+                // Date order, but each day's ids in numeric order (`TE-9` before `TE-10`), which
+                // is not their text order: the run still sorts each day's ids, on entries near
+                // each other in memory.
+                request.time_entries.sort_by_key(|e| {
+                    let n = e.id.as_str().trim_start_matches("TE-").parse::<u64>();
+                    (e.work_date, n.unwrap_or(0))
+                });
+            }
+            if mode.starts_with("by-date") {
                 // Read again, so that memory is laid out as reading a date-ordered export lays it.
                 let sorted = billwise_core::json::to_canonical_string(&request)?;
                 request = billwise_core::json::from_slice(sorted.as_bytes(), &Limits::DEFAULT)?;

@@ -1625,17 +1625,21 @@ mod tests {
     proptest! {
         #[test]
         fn items_come_out_by_date_kind_and_id_with_ties_in_input_order(
-            items in prop::collection::vec((0i64..3000, 0u8..3, 0u8..8), 0..80),
+            items in prop::collection::vec((0i64..3000, 0u8..3, 0u8..8, 0usize..5), 0..80),
             wide in any::<bool>(),
             sorted_ids in any::<bool>(),
         ) {
+            // Short ids, long ids with a long common part, ids that extend others, and
+            // multi-byte text.
+            const SHAPES: [&str; 5] = ["X-", "ENGAGEMENT-2026-ALPHA-TE-", "ENGAGEMENT-2026-ALPHA-TE-1", "é-", "X-1"];
             let mut items: Vec<(Date, ItemKind, String)> = items
                 .iter()
-                .map(|&(d, k, id)| {
+                .map(|&(d, k, id, shape)| {
                     // A narrow span of days is counted; a span of years falls back to comparing.
                     let d = if wide { d * 10 } else { d % 40 };
                     let kind = [ItemKind::Time, ItemKind::Expense, ItemKind::Milestone][usize::from(k)];
-                    (Date::from_days_since_epoch(20_000 + d).unwrap(), kind, format!("X-{id}"))
+                    let id = if id == 7 { SHAPES[shape].to_owned() } else { format!("{}{id}", SHAPES[shape]) };
+                    (Date::from_days_since_epoch(20_000 + d).unwrap(), kind, id)
                 })
                 .collect();
             if sorted_ids {
