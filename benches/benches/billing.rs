@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p billwise-benches --bench billing`
 //!
-//! `preview_invoice` runs on a parsed request; `run_preview_invoice` is the whole operation a binding
+//! `preview_invoice` runs on a parsed request; `preview_invoice_with_recycled_buffers` runs it
+//! into memory kept from the run before; `run_preview_invoice` is the whole operation a binding
 //! calls (JSON bytes in, canonical JSON out).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,6 +23,28 @@ fn preview_invoice(bencher: divan::Bencher, n: usize) {
     bencher
         .counter(divan::counter::ItemsCount::new(n))
         .bench(|| billwise_core::billing::preview_invoice(divan::black_box(&request)));
+}
+
+/// `preview_invoice` as a process that runs many large previews would: one `PreviewBuffers`
+/// kept across the runs, each preview handed back to it (inside the timing).
+#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
+fn preview_invoice_with_recycled_buffers(bencher: divan::Bencher, n: usize) {
+    let json = billwise_benches::billing_request_json(n);
+    let request: PreviewInvoiceRequest =
+        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
+            .expect("a valid request");
+    let mut buffers = billwise_core::billing::PreviewBuffers::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            let preview = billwise_core::billing::preview_invoice_with(
+                divan::black_box(&request),
+                &mut buffers,
+            )
+            .expect("a preview");
+            divan::black_box(&preview);
+            buffers.recycle(preview);
+        });
 }
 
 #[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]

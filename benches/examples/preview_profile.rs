@@ -1,10 +1,12 @@
 //! Runs the billing run once over N generated entries, for profiling:
-//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|typed-reread|by-date|by-date-numbered|json|parse|write] [REPEAT]`.
+//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|typed-reread|recycled|by-date|by-date-numbered|json|parse|write] [REPEAT]`.
 //! `typed` runs the typed preview, `by-date` runs it with the time entries listed in date order
 //! (as many exports list them; the generated ones cycle through the year), `by-date-numbered`
 //! in date order with each day's ids in numeric order (so the run still sorts them), `json` runs
 //! `api::run` from JSON bytes to JSON text, `parse` only parses the request, `write` parses,
 //! runs and writes the preview; REPEAT runs the typed preview that many times.
+//!
+//! `recycled` is `typed` run with one `PreviewBuffers`, each preview handed back to it.
 //!
 //! `typed-reread` is `typed` with the request read twice (parse, write it out, parse again), as
 //! the `by-date` modes read it, so that those three start from the same heap.
@@ -56,7 +58,7 @@ fn main() -> Result<(), billwise_core::Error> {
                     (e.work_date, n.unwrap_or(0))
                 });
             }
-            if mode.starts_with("by-date") || mode == "typed-reread" {
+            if mode.starts_with("by-date") || mode.ends_with("-reread") {
                 // Read again, so that memory is laid out as reading the export (date-ordered or
                 // not) lays it, and these modes start from the same heap.
                 let text = billwise_core::json::to_canonical_string(&request)?;
@@ -72,12 +74,19 @@ fn main() -> Result<(), billwise_core::Error> {
                     .unwrap_or(1);
                 let mut preview = None;
                 let mut runs = Vec::with_capacity(repeat);
+                let mut buffers = billwise_core::billing::PreviewBuffers::new();
                 for _ in 0..repeat.max(1) {
-                    // The last preview is dropped here, outside the timing.
-                    drop(preview.take());
+                    // The last preview is dropped (or recycled) here, outside the timing.
+                    if let Some(last) = preview.take() {
+                        buffers.recycle(last);
+                    }
                     let faults = minor_faults();
                     let run = Instant::now();
-                    preview = Some(billwise_core::billing::preview_invoice(&request)?);
+                    preview = Some(if mode.starts_with("recycled") {
+                        billwise_core::billing::preview_invoice_with(&request, &mut buffers)?
+                    } else {
+                        billwise_core::billing::preview_invoice(&request)?
+                    });
                     let ms = run.elapsed().as_secs_f64() * 1e3;
                     runs.push(ms);
                     println!(

@@ -11,7 +11,7 @@ mod types;
 mod write;
 
 pub use ledger::{LedgerIndex, NetBilled, QUANTITY_DECIMALS, commit, credited_quantity};
-pub use run::preview_invoice;
+pub use run::{PreviewBuffers, preview_invoice, preview_invoice_with};
 pub use terms::milestones_as_amended;
 pub use text::Text;
 pub use types::*;

@@ -211,6 +211,34 @@ proptest! {
     }
 
     #[test]
+    fn runs_that_share_recycled_buffers_give_the_bytes_of_fresh_runs_and_reuse_their_memory(
+        runs in prop::collection::vec(choices(), 1..6),
+    ) {
+        let mut buffers = billing::PreviewBuffers::new();
+        // The lines' allocation the buffers hold, from the run before.
+        let mut kept: Option<(*const billing::PreviewLine<'static>, usize)> = None;
+        for bytes in &runs {
+            let req = request(bytes);
+            let preview = billing::preview_invoice_with(&req, &mut buffers).unwrap();
+            prop_assert_eq!(buffers.capacity(), (0, 0));
+            prop_assert_eq!(billing::preview_json(&preview).unwrap(), canonical(&req));
+            // A run the kept allocation had room for wrote into it (a larger run grew it).
+            if let Some((ptr, room)) = kept {
+                prop_assert!(preview.lines.capacity() >= room);
+                if preview.lines.capacity() == room {
+                    prop_assert_eq!(preview.lines.as_ptr().cast::<()>(), ptr.cast::<()>());
+                }
+            }
+            let (ptr, line_room, held_room) =
+                (preview.lines.as_ptr(), preview.lines.capacity(), preview.held.capacity());
+            buffers.recycle(preview);
+            // Recycling keeps each list's allocation, emptied.
+            prop_assert_eq!(buffers.capacity(), (line_room, held_room));
+            kept = Some((ptr.cast(), line_room));
+        }
+    }
+
+    #[test]
     fn no_item_is_ever_billed_beyond_its_rounded_worked_quantity(bytes in choices()) {
         // History, then this run committed, then the same run again committed: the ledger never
         // holds more than delivered for any item.
