@@ -1,12 +1,13 @@
 //! Runs the billing run once over N generated entries, for profiling:
-//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|typed-reread|recycled|by-date|by-date-numbered|json|parse|write] [REPEAT]`.
+//! `cargo run --release -p billwise-benches --example preview_profile -- N [typed|typed-reread|recycled|recycled-reread|by-date|by-date-numbered|json|parse|write] [REPEAT]`.
 //! `typed` runs the typed preview, `by-date` runs it with the time entries listed in date order
 //! (as many exports list them; the generated ones cycle through the year), `by-date-numbered`
 //! in date order with each day's ids in numeric order (so the run still sorts them), `json` runs
 //! `api::run` from JSON bytes to JSON text, `parse` only parses the request, `write` parses,
 //! runs and writes the preview; REPEAT runs the typed preview that many times.
 //!
-//! `recycled` is `typed` run with one `PreviewBuffers`, each preview handed back to it.
+//! `recycled` is `typed` run with one `PreviewBuffers`, each preview handed back to it;
+//! `recycled-reread` is `recycled` with the request read twice.
 //!
 //! `typed-reread` is `typed` with the request read twice (parse, write it out, parse again), as
 //! the `by-date` modes read it, so that those three start from the same heap.
@@ -78,7 +79,11 @@ fn main() -> Result<(), billwise_core::Error> {
                 for _ in 0..repeat.max(1) {
                     // The last preview is dropped (or recycled) here, outside the timing.
                     if let Some(last) = preview.take() {
-                        buffers.recycle(last);
+                        if mode.starts_with("recycled") {
+                            buffers.recycle(last);
+                        } else {
+                            drop(last);
+                        }
                     }
                     let faults = minor_faults();
                     let run = Instant::now();
