@@ -14,12 +14,19 @@ fn main() {
     divan::main();
 }
 
+/// The generated request over `n` entries, parsed, with its JSON text. The text is kept alive
+/// through the benchmark, as a process holding its input would: freeing it would leave the runs
+/// memory to reuse that a real caller's heap may not have.
+fn request(n: usize) -> (String, PreviewInvoiceRequest) {
+    let json = billwise_benches::billing_request_json(n);
+    let request = billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
+        .expect("a valid request");
+    (json, request)
+}
+
 #[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
 fn preview_invoice(bencher: divan::Bencher, n: usize) {
-    let json = billwise_benches::billing_request_json(n);
-    let request: PreviewInvoiceRequest =
-        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
-            .expect("a valid request");
+    let (_json, request) = request(n);
     bencher
         .counter(divan::counter::ItemsCount::new(n))
         .bench(|| billwise_core::billing::preview_invoice(divan::black_box(&request)));
@@ -29,10 +36,7 @@ fn preview_invoice(bencher: divan::Bencher, n: usize) {
 /// kept across the runs, each preview handed back to it (inside the timing).
 #[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
 fn preview_invoice_with_recycled_buffers(bencher: divan::Bencher, n: usize) {
-    let json = billwise_benches::billing_request_json(n);
-    let request: PreviewInvoiceRequest =
-        billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
-            .expect("a valid request");
+    let (_json, request) = request(n);
     let mut buffers = billwise_core::billing::PreviewBuffers::new();
     bencher
         .counter(divan::counter::ItemsCount::new(n))

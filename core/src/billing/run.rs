@@ -60,12 +60,12 @@ struct ProjectInfo<'a> {
 /// An item that passed checks 1-9, priced: its line is the last of the run's lines, waiting for
 /// the ceiling (which keeps it, cuts it to the room left, or takes it back to hold the item).
 /// The line is written where it will stay: a priced item built apart and copied into the list
-/// cost a run a tenth of its instructions.
+/// cost a run about 4% of its instructions.
+///
+/// Until the ceiling keeps it, the line holds its quantity as priced; a kept line shows it to 4
+/// decimals ([`shown_quantity`]), and a split one the share the room pays for.
 struct Priced<'a> {
     id: &'a Id,
-    /// The quantity before it is rounded for display: the line holds it as it is until the
-    /// ceiling keeps the line, and then shows it to 4 decimals.
-    quantity: Decimal,
     counts_against_ceiling: bool,
 }
 
@@ -105,16 +105,22 @@ impl IdOrder {
         let mut prev: Option<&str> = None;
         let mut order = IdOrder::Ascending;
         for id in ids {
-            if let Some(p) = prev {
-                match p.cmp(id) {
-                    std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => order = IdOrder::NonDecreasing,
-                    std::cmp::Ordering::Greater => return IdOrder::Unordered,
-                }
+            order = order.then(prev, id);
+            if order == IdOrder::Unordered {
+                break;
             }
             prev = Some(id);
         }
         order
+    }
+
+    /// The order of a list running so far as `self` and ending in `prev`, once `id` follows.
+    fn then(self, prev: Option<&str>, id: &str) -> IdOrder {
+        match prev.map(|p| p.cmp(id)) {
+            Some(std::cmp::Ordering::Greater) => IdOrder::Unordered,
+            Some(std::cmp::Ordering::Equal) if self == IdOrder::Ascending => IdOrder::NonDecreasing,
+            _ => self,
+        }
     }
 
     fn in_order(self) -> bool {
@@ -536,7 +542,7 @@ impl<'a> Ctx<'a> {
             }),
             worked_hours: Some(e.hours),
             billed_hours: Some(Dec(outstanding)),
-            // Rounded for display once the ceiling keeps the line.
+            // As priced (see `Priced`).
             quantity: Dec(quantity),
             unit,
             unit_price: r.rate,
@@ -547,7 +553,6 @@ impl<'a> Ctx<'a> {
         });
         Ok(Some(Priced {
             id: &e.id,
-            quantity,
             counts_against_ceiling: true,
         }))
     }
@@ -688,7 +693,7 @@ impl<'a> Ctx<'a> {
             )),
             worked_hours: None,
             billed_hours: None,
-            // Rounded for display once the ceiling keeps the line.
+            // As priced (see `Priced`).
             quantity: Dec(quantity),
             unit: LineUnit::Item,
             unit_price: full.unwrap_or(amount),
@@ -699,7 +704,6 @@ impl<'a> Ctx<'a> {
         });
         Ok(Some(Priced {
             id: &x.id,
-            quantity,
             counts_against_ceiling: c
                 .ceiling
                 .as_ref()
@@ -777,7 +781,7 @@ impl<'a> Ctx<'a> {
             description: Text::from(m.name.as_str()),
             worked_hours: None,
             billed_hours: None,
-            // Rounded for display once the ceiling keeps the line.
+            // As priced (see `Priced`).
             quantity: Dec(quantity),
             unit: LineUnit::Item,
             unit_price: full.unwrap_or(amount),
@@ -788,7 +792,6 @@ impl<'a> Ctx<'a> {
         });
         Ok(Some(Priced {
             id: &m.id,
-            quantity,
             counts_against_ceiling: true,
         }))
     }
@@ -957,25 +960,19 @@ struct TimeScan {
 /// Reads the time entries once, in list order, for their id order, their checks and their sort
 /// keys. A million entries do not fit a cache: each pass over them reads them from memory, and
 /// the three passes this replaces took a fifth of a run.
-/// `keys` has room for `all_items` keys.
+///
+/// `keys` is made with room for `all_items` keys (every item's, the time entries' first).
 fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> TimeScan {
     let at = crate::error::Pointer::root().key("time_entries");
     let mut problems = Problems::new();
-    let mut keys = Vec::with_capacity(all_items.max(entries.len()));
+    let mut keys = Vec::with_capacity(all_items);
     let mut ids = IdOrder::Ascending;
     let mut prev: Option<&str> = None;
     for (i, e) in entries.iter().enumerate() {
         // As `IdOrder::of`: once unordered, the ids are not compared again.
-        if ids != IdOrder::Unordered {
-            let id = e.id.as_str();
-            if let Some(p) = prev {
-                match p.cmp(id) {
-                    std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal => ids = IdOrder::NonDecreasing,
-                    std::cmp::Ordering::Greater => ids = IdOrder::Unordered,
-                }
-            }
-            prev = Some(id);
+        if ids.in_order() {
+            ids = ids.then(prev, e.id.as_str());
+            prev = Some(e.id.as_str());
         }
         crate::validate::documents::time_entry(e, false, || at.index(i), &mut problems);
         keys.push(day_kind(e.work_date, ItemKind::Time));
@@ -1164,13 +1161,13 @@ pub fn preview_invoice_with<'a>(
         Some(list) => list.iter().collect(),
         None => terms.milestones(),
     };
-    // (The sort keys of every item follow the time entries' in one list.)
-    let all_items = req.time_entries.len() + req.expenses.len() + milestones.len();
+    let (times, expenses) = (req.time_entries.len(), req.expenses.len());
+    let items = times + expenses + milestones.len();
     let TimeScan {
         ids: time_ids,
         problems: time_problems,
         keys: time_keys,
-    } = scan_time_entries(&req.time_entries, all_items);
+    } = scan_time_entries(&req.time_entries, items);
     check_items(req, time_ids, time_problems)?;
     let id_order = [
         time_ids,
@@ -1190,8 +1187,6 @@ pub fn preview_invoice_with<'a>(
         end_date,
     };
 
-    let (times, expenses) = (req.time_entries.len(), req.expenses.len());
-    let items = times + expenses + milestones.len();
     let mut held_items: Vec<HeldItem<'a>> = std::mem::take(&mut buffers.held);
     held_items.reserve(items);
     let mut held = Held {
@@ -1396,7 +1391,7 @@ pub fn preview_invoice_with<'a>(
             continue;
         };
         let Some((limit, _, mode)) = ceiling.filter(|_| priced.counts_against_ceiling) else {
-            line.quantity = shown_quantity(priced.quantity);
+            line.quantity = shown_quantity(line.quantity.0);
             bill(line)?;
             continue;
         };
@@ -1406,7 +1401,7 @@ pub fn preview_invoice_with<'a>(
             let next = add(used, line.amount.amount)?;
             if next <= limit {
                 used = next;
-                line.quantity = shown_quantity(priced.quantity);
+                line.quantity = shown_quantity(line.quantity.0);
                 bill(line)?;
                 continue;
             }
@@ -1440,7 +1435,7 @@ pub fn preview_invoice_with<'a>(
                 )
             };
             let quantity =
-                part(priced.quantity)?.round_dp_with_strategy(4, RoundingStrategy::ToZero);
+                part(line.quantity.0)?.round_dp_with_strategy(4, RoundingStrategy::ToZero);
             // The ledger keeps the hours the room pays for to 12 decimals (rounded down), so the
             // remainder billed later prices the rest of the item; only the displayed quantity is
             // rounded to 4.
