@@ -73,10 +73,13 @@ function camelCase(op) {
  * `getNative()` returns `{run(op, text), info(), runAsync?(op, text), panicForTests?()}`, or
  * throws when the module is not loaded yet. `options.recover(error)` is called when a native call
  * throws (a WebAssembly trap): it may reset the module and return a message; the call then throws
- * a `BillwiseInternalError` with that message, and the next call works.
+ * a `BillwiseInternalError` with that message, and the next call works. `options.encode(text)`
+ * turns JSON text into what the module's `run`, `init` and `call` take (the WebAssembly module
+ * takes UTF-8 bytes); by default the text is passed as it is.
  */
 function createApi(getNative, options) {
   const recover = (options && options.recover) || (() => undefined);
+  const encode = (options && options.encode) || ((text) => text);
   let info = null;
   // How many times `recover` reset the module: a held engine made before a reset is gone.
   let generation = 0;
@@ -152,12 +155,12 @@ function createApi(getNative, options) {
   function runJson(op, text) {
     checkOp(op);
     checkText(text);
-    return answer(callNative((n) => n.run(op, text)));
+    return answer(callNative((n) => n.run(op, encode(text))));
   }
 
   function run(op, request) {
     checkOp(op);
-    return JSON.parse(answer(callNative((n) => n.run(op, toJson(request)))));
+    return JSON.parse(answer(callNative((n) => n.run(op, encode(toJson(request))))));
   }
 
   async function runJsonAsync(op, text) {
@@ -218,7 +221,7 @@ function createApi(getNative, options) {
     constructor(options) {
       this.#generation = generation;
       this.#handle = callNative((n) => new n.NativeEngine());
-      if (options !== undefined) this.#call((h) => h.init(toJson(options)));
+      if (options !== undefined) this.#call((h) => h.init(encode(toJson(options))));
     }
 
     /** An engine restored from `snapshot()` text (the audit chain is verified). */
@@ -252,7 +255,7 @@ function createApi(getNative, options) {
 
     #method(name, request) {
       const text = request === undefined ? "" : toJson(request);
-      return JSON.parse(this.#call((h) => h.call(name, text)));
+      return JSON.parse(this.#call((h) => h.call(name, encode(text))));
     }
 
     /** Applies one envelope; returns its outcome (`applied`, `duplicate` or `rejected`). */
@@ -271,13 +274,13 @@ function createApi(getNative, options) {
 
     /** The whole engine as canonical JSON text; `Engine.fromSnapshot` or `restore` reads it back. */
     snapshot() {
-      return this.#call((h) => h.call("snapshot", ""));
+      return this.#call((h) => h.call("snapshot", encode("")));
     }
 
     /** Replaces this engine by the one `snapshot` (text from `snapshot()`) describes. */
     restore(snapshot) {
       checkText(snapshot);
-      return JSON.parse(this.#call((h) => h.call("restore", snapshot))).version;
+      return JSON.parse(this.#call((h) => h.call("restore", encode(snapshot)))).version;
     }
 
     /** What a billing run for `{period, as_of}` would bill now (nothing is recorded). */

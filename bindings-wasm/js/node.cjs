@@ -6,6 +6,10 @@
 const { createApi } = require("./boundary.cjs");
 const glue = require("./node/billwise_wasm.js");
 
+// Requests go in as UTF-8 bytes, encoded natively (the glue copies a string into the module one
+// character at a time).
+const encoder = new TextEncoder();
+
 const api = createApi(() => glue, {
   // A panic aborts a WebAssembly instance (a trap): start a fresh instance, then report it.
   recover(e) {
@@ -13,6 +17,7 @@ const api = createApi(() => glue, {
     glue.__wbg_reset_state();
     return `billwise stopped on a defect (${e.message}); the module was reset`;
   },
+  encode: (text) => encoder.encode(text),
 });
 for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
 delete api.addOperation;

@@ -16,6 +16,9 @@ export {
 } from "./boundary.mjs";
 
 let ready = false;
+// Requests go in as UTF-8 bytes, encoded natively (the glue copies a string into the module one
+// character at a time).
+const encoder = new TextEncoder();
 const api = createApi(
   () => {
     if (!ready) throw new Error("billwise-wasm: call `await init()` before any operation");
@@ -28,6 +31,7 @@ const api = createApi(
       glue.__wbg_reset_state();
       return `billwise stopped on a defect (${e.message}); the module was reset`;
     },
+    encode: (text) => encoder.encode(text),
   },
 );
 for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);

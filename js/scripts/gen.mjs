@@ -274,6 +274,10 @@ function wasmNodeCjs(ops) {
 const { createApi } = require("./boundary.cjs");
 const glue = require("./node/billwise_wasm.js");
 
+// Requests go in as UTF-8 bytes, encoded natively (the glue copies a string into the module one
+// character at a time).
+const encoder = new TextEncoder();
+
 const api = createApi(() => glue, {
   // A panic aborts a WebAssembly instance (a trap): start a fresh instance, then report it.
   recover(e) {
@@ -281,6 +285,7 @@ const api = createApi(() => glue, {
     glue.__wbg_reset_state();
     return \`billwise stopped on a defect (\${e.message}); the module was reset\`;
   },
+  encode: (text) => encoder.encode(text),
 });
 for (const op of ${opsLiteral(ops)}) api.addOperation(op);
 delete api.addOperation;
@@ -303,6 +308,9 @@ ${EXPORTS.filter((e) => e !== "createApi").map((n) => `  ${n},`).join("\n")}
 } from "./boundary.mjs";
 
 let ready = false;
+// Requests go in as UTF-8 bytes, encoded natively (the glue copies a string into the module one
+// character at a time).
+const encoder = new TextEncoder();
 const api = createApi(
   () => {
     if (!ready) throw new Error("billwise-wasm: call \`await init()\` before any operation");
@@ -315,6 +323,7 @@ const api = createApi(
       glue.__wbg_reset_state();
       return \`billwise stopped on a defect (\${e.message}); the module was reset\`;
     },
+    encode: (text) => encoder.encode(text),
   },
 );
 for (const op of ${opsLiteral(ops)}) api.addOperation(op);

@@ -318,14 +318,20 @@ fn time_entry(c: &mut Cursor<'_>, follows: &mut Follows) -> Option<TimeEntry> {
     })
 }
 
+/// The bytes of the shortest time entry in the plain shape, with the comma after it:
+/// `{"id":"a","project_id":"a","task_id":"a","resource_id":"a","role":"","work_date":"2026-01-01","hours":"1","status":"draft"},`.
+const SHORTEST_ENTRY: usize = 124;
+
 /// A list of time entries, or `None` if any is not in the plain shape.
 fn time_entries(c: &mut Cursor<'_>) -> Option<Vec<TimeEntry>> {
     c.eat(b'[')?;
-    // About one entry per 150 bytes of what is left, at most the item limit: capacity reserved
-    // and not touched costs address space only, where growing the list by doubling copied it
-    // again and again. Where even the address space is refused, the list grows as it goes.
+    // At most one entry per 124 bytes of what is left (the shortest plain entry, its comma
+    // included, has 124), at most the item limit: capacity reserved and not touched costs
+    // address space only, where growing the list by doubling copies it (at a million entries of
+    // about 150 bytes, an estimate of one per 192 bytes copied 130 MB into fresh memory). Where
+    // even the address space is refused, the list grows as it goes.
     let mut out = Vec::new();
-    let estimate = (c.bytes.len().saturating_sub(c.pos) / 192).min(c.limits.max_items);
+    let estimate = (c.bytes.len().saturating_sub(c.pos) / SHORTEST_ENTRY).min(c.limits.max_items);
     if out.try_reserve(estimate).is_err() {
         out = Vec::new();
     }
@@ -400,7 +406,7 @@ pub(crate) fn preview_request(text: &str, limits: &Limits) -> Option<PreviewInvo
 
 #[cfg(test)]
 mod tests {
-    use super::preview_request;
+    use super::{Cursor, SHORTEST_ENTRY, preview_request, time_entries};
     use crate::billing::PreviewInvoiceRequest;
     use crate::json::Limits;
     use proptest::prelude::*;
@@ -562,6 +568,23 @@ mod tests {
         let text =
             crate::json::to_canonical_string(&by_serde(&request_with("[]")).unwrap()).unwrap();
         assert!(preview_request(&text, &Limits::DEFAULT).is_some());
+    }
+
+    #[test]
+    fn a_list_of_the_shortest_plain_entries_is_read_without_growing() {
+        let entry = r#"{"id":"a","project_id":"a","task_id":"a","resource_id":"a","role":"","work_date":"2026-01-01","hours":"1","status":"draft"}"#;
+        assert_eq!(entry.len() + 1, SHORTEST_ENTRY);
+        let text = format!("[{}]", vec![entry; 1000].join(","));
+        let mut c = Cursor {
+            text: &text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            limits: &Limits::DEFAULT,
+        };
+        let entries = time_entries(&mut c).unwrap();
+        assert_eq!(entries.len(), 1000);
+        // Reserved once, for exactly what the text can hold: never grown by doubling.
+        assert_eq!(entries.capacity(), 1000);
     }
 
     fn value(key: &'static str) -> BoxedStrategy<String> {
