@@ -15,7 +15,8 @@
 //! last entry's keys and first compares the key it expects in place, sixteen bytes at once;
 //! only a key it does not expect is scanned as a string and looked up.
 //!
-//! Native builds only: the WebAssembly module keeps one reader, for its size.
+//! The WebAssembly build reads the rest of the request through its one serde parser per type
+//! (from bytes), so that this reader adds only itself to the module.
 
 use super::limits::{quote_backslash_or_control, quote_or_backslash};
 use super::{Limits, check_limits};
@@ -398,8 +399,12 @@ pub(crate) fn preview_request(text: &str, limits: &Limits) -> Option<PreviewInvo
     rest.push_str("[]");
     rest.push_str(text.get(end..)?);
     check_limits(rest.as_bytes(), limits).ok()?;
-    let mut request: PreviewInvoiceRequest =
-        super::read(serde_json::Deserializer::from_str(&rest), rest.as_bytes()).ok()?;
+    // The WebAssembly build reads the rest as bytes, with the one parser it keeps per type.
+    #[cfg(not(target_arch = "wasm32"))]
+    let de = serde_json::Deserializer::from_str(&rest);
+    #[cfg(target_arch = "wasm32")]
+    let de = serde_json::Deserializer::from_slice(rest.as_bytes());
+    let mut request: PreviewInvoiceRequest = super::read(de, rest.as_bytes()).ok()?;
     request.time_entries = entries;
     Some(request)
 }

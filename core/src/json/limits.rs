@@ -218,7 +218,6 @@ pub(super) fn quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// The position of the first `"`, `\\` or control character (below 0x20) at or after `from`:
 /// where a string ends, or stops being plain text.
-#[cfg(not(target_arch = "wasm32"))]
 #[inline]
 pub(super) fn quote_backslash_or_control(bytes: &[u8], from: usize) -> Option<usize> {
     first_in_words(
@@ -235,7 +234,6 @@ const ONES: u64 = u64::from_le_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
 const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
-#[cfg(not(target_arch = "wasm32"))]
 const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
 
 /// A high bit set for each zero byte of `v` (and perhaps for bytes above the first one, which

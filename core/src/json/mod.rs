@@ -1,7 +1,6 @@
 //! Reading documents from JSON (with limits, codes and JSON-pointer paths) and writing canonical JSON.
 
 mod canonical;
-#[cfg(not(target_arch = "wasm32"))]
 mod fast;
 mod limits;
 mod pointer;
@@ -41,19 +40,20 @@ pub fn from_slice<T: DeserializeOwned + 'static>(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<T, Error> {
+    // A billing run's request reads its time entries by hand, limits included, when they are in
+    // the plain shape (see `fast`); otherwise, and for every other type, serde reads it.
+    if std::any::TypeId::of::<T>()
+        == std::any::TypeId::of::<crate::billing::PreviewInvoiceRequest>()
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && let Some(request) = fast::preview_request(text, limits)
+        && let Ok(request) = (Box::new(request) as Box<dyn std::any::Any>).downcast::<T>()
+    {
+        return Ok(*request);
+    }
     // Valid UTF-8 as a whole (checked at once, many bytes at a time) is parsed without checking
     // each string again; the WebAssembly build keeps one parser per document type, for its size.
     #[cfg(not(target_arch = "wasm32"))]
     if let Ok(text) = std::str::from_utf8(bytes) {
-        // A billing run's request reads its time entries by hand, limits included, when they are
-        // in the plain shape (see `fast`); otherwise, and for every other type, serde reads it.
-        if std::any::TypeId::of::<T>()
-            == std::any::TypeId::of::<crate::billing::PreviewInvoiceRequest>()
-            && let Some(request) = fast::preview_request(text, limits)
-            && let Ok(request) = (Box::new(request) as Box<dyn std::any::Any>).downcast::<T>()
-        {
-            return Ok(*request);
-        }
         check_limits(bytes, limits)?;
         return read(serde_json::Deserializer::from_str(text), bytes);
     }
