@@ -212,6 +212,18 @@ describe(`results are plain JSON (${RUNTIME})`, () => {
     check(report);
   });
 
+  test("text outside ASCII in an answer comes back as it was sent", () => {
+    for (const key of ["café", "Tâche 🙂", "\u00ff\u0100"]) {
+      const document = { ...VALID_REQUEST.document, [key]: key };
+      const [problem] = billwise.validate({ document }).problems;
+      assert.deepEqual([problem.code, problem.path], ["INPUT_UNKNOWN_FIELD", `/${key}`]);
+      assert.ok(problem.message.includes(key), problem.message);
+      const e = thrown(() => billwise.validate({ ...VALID_REQUEST, [key]: key }));
+      assert.deepEqual([e.code, e.path], ["INPUT_UNKNOWN_FIELD", `/${key}`]);
+      assert.ok(e.message.includes(key), e.message);
+    }
+  });
+
   test("the Json variant returns the canonical text of the object variant", () => {
     const request = { document: example("work-log-northwind-march.json") };
     assert.equal(billwise.validateJson(JSON.stringify(request)), canonical(billwise.validate(request)));
