@@ -1,66 +1,25 @@
 //! The billing run: eligibility, rate resolution, pricing, the ceiling and the explained output.
 //!
-//! `cargo bench -p billwise-benches --bench billing`
+//! `cargo bench -p billwise-benches --bench billing` (and `--bench billing_system_alloc`)
 //!
 //! `preview_invoice` runs on a parsed request; `preview_invoice_with_recycled_buffers` runs it
 //! into memory kept from the run before; `run_preview_invoice` is the whole operation a binding
 //! calls (JSON bytes in, canonical JSON out).
+//!
+//! This binary allocates with mimalloc, as the Node addon and the Python extension do: a
+//! process that runs one large preview after another gets the memory the last one freed back
+//! without asking the kernel again. `billing_system_alloc` runs the same benchmarks with the
+//! system allocator (glibc's malloc on Linux), which returns each run's large blocks (about
+//! 150 MB at a million entries) to the kernel, so that each run faults them in again, 4 KB at a
+//! time (about 36,000 faults, some 90 ms of a run at a million entries on the machine measured).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use billwise_core::billing::PreviewInvoiceRequest;
-use billwise_core::json::Limits;
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "billing/runs.rs"]
+mod runs;
 
 fn main() {
     divan::main();
-}
-
-/// The generated request over `n` entries, parsed, with its JSON text. The text is kept alive
-/// through the benchmark, as a process holding its input would: freeing it would leave the runs
-/// memory to reuse that a real caller's heap may not have.
-fn request(n: usize) -> (String, PreviewInvoiceRequest) {
-    let json = billwise_benches::billing_request_json(n);
-    let request = billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
-        .expect("a valid request");
-    (json, request)
-}
-
-#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
-fn preview_invoice(bencher: divan::Bencher, n: usize) {
-    let (_json, request) = request(n);
-    bencher
-        .counter(divan::counter::ItemsCount::new(n))
-        .bench(|| billwise_core::billing::preview_invoice(divan::black_box(&request)));
-}
-
-/// `preview_invoice` as a process that runs many large previews would: one `PreviewBuffers`
-/// kept across the runs, each preview handed back to it (inside the timing).
-#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
-fn preview_invoice_with_recycled_buffers(bencher: divan::Bencher, n: usize) {
-    let (_json, request) = request(n);
-    let mut buffers = billwise_core::billing::PreviewBuffers::new();
-    bencher
-        .counter(divan::counter::ItemsCount::new(n))
-        .bench_local(|| {
-            let preview = billwise_core::billing::preview_invoice_with(
-                divan::black_box(&request),
-                &mut buffers,
-            )
-            .expect("a preview");
-            divan::black_box(&preview);
-            buffers.recycle(preview);
-        });
-}
-
-#[divan::bench(args = [100_000, 1_000_000], sample_count = 5, sample_size = 1)]
-fn run_preview_invoice(bencher: divan::Bencher, n: usize) {
-    let json = billwise_benches::billing_request_json(n);
-    bencher
-        .counter(divan::counter::ItemsCount::new(n))
-        .bench(|| {
-            billwise_core::api::run(
-                "preview_invoice",
-                divan::black_box(json.as_bytes()),
-                &Limits::DEFAULT,
-            )
-        });
 }
