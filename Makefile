@@ -47,7 +47,7 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint test-rust fuzz-check demo test-python test-node test-wasm parity
+test: lint lint-wasm test-rust fuzz-check demo test-python test-node test-wasm parity
 	@echo "make test: all suites passed"
 
 bench:
@@ -56,7 +56,7 @@ bench:
 # --- JavaScript: the Node addon (bindings-node, npm `billwise`) and the WebAssembly package
 # (bindings-wasm, npm `billwise-wasm`). One JS suite (js/test) runs against both.
 
-.PHONY: js-deps js-gen js-gen-check js-types node-build test-node wasm-tools wasm-build test-wasm browser-deps
+.PHONY: js-deps js-gen js-gen-check js-types node-build test-node wasm-tools lint-wasm wasm-build test-wasm browser-deps
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 NODE_PLATFORM = $(shell node -p 'process.platform + "-" + process.arch')
@@ -119,10 +119,17 @@ test-node: node-build js-deps js-gen-check js-types
 wasm-tools:
 	@rustup toolchain list | grep -q '^$(WASM_TOOLCHAIN)' || rustup toolchain install $(WASM_TOOLCHAIN) --profile minimal
 	@rustup +$(WASM_TOOLCHAIN) component list --installed | grep -qx rust-src || rustup component add rust-src --toolchain $(WASM_TOOLCHAIN)
+	@rustup +$(WASM_TOOLCHAIN) component list --installed | grep -q '^clippy' || rustup component add clippy --toolchain $(WASM_TOOLCHAIN)
 	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
 		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
 		$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
 	fi
+
+# Clippy on the code only the WebAssembly build compiles (its `cfg(target_arch = "wasm32")`
+# branches), with the toolchain and standard library the module is built with.
+lint-wasm: wasm-tools
+	$(CARGO) +$(WASM_TOOLCHAIN) clippy --locked --target wasm32-unknown-unknown --target-dir $(WASM_TARGET_DIR) \
+		-p billwise-wasm -Z build-std=std,panic_abort -- -D warnings
 
 wasm-build: wasm-tools js-deps
 	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort $(WASM_SHA2_CFG)" $(CARGO) +$(WASM_TOOLCHAIN) build --locked \

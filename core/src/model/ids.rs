@@ -208,6 +208,8 @@ impl From<String> for Name {
 }
 
 impl From<Name> for String {
+    // `IdText` is `String` itself in the WebAssembly build.
+    #[allow(clippy::useless_conversion)]
     fn from(n: Name) -> String {
         n.0.into()
     }
