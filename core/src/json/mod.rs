@@ -40,20 +40,27 @@ pub fn from_slice<T: DeserializeOwned + 'static>(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<T, Error> {
+    let billing_request = std::any::TypeId::of::<T>()
+        == std::any::TypeId::of::<crate::billing::PreviewInvoiceRequest>();
+    // Valid UTF-8 as a whole (checked once, many bytes at a time) is parsed without checking each
+    // string again. The WebAssembly build checks it only for a billing run's request (for the
+    // hand reader) and otherwise keeps one parser per document type, for its size.
+    let text = if billing_request || cfg!(not(target_arch = "wasm32")) {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    };
     // A billing run's request reads its time entries by hand, limits included, when they are in
     // the plain shape (see `fast`); otherwise, and for every other type, serde reads it.
-    if std::any::TypeId::of::<T>()
-        == std::any::TypeId::of::<crate::billing::PreviewInvoiceRequest>()
-        && let Ok(text) = std::str::from_utf8(bytes)
+    if billing_request
+        && let Some(text) = text
         && let Some(request) = fast::preview_request(text, limits)
         && let Ok(request) = (Box::new(request) as Box<dyn std::any::Any>).downcast::<T>()
     {
         return Ok(*request);
     }
-    // Valid UTF-8 as a whole (checked at once, many bytes at a time) is parsed without checking
-    // each string again; the WebAssembly build keeps one parser per document type, for its size.
     #[cfg(not(target_arch = "wasm32"))]
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    if let Some(text) = text {
         check_limits(bytes, limits)?;
         return read(serde_json::Deserializer::from_str(text), bytes);
     }
