@@ -230,11 +230,30 @@ pub(super) fn quote_backslash_or_control(bytes: &[u8], from: usize) -> Option<us
     )
 }
 
+/// Whether `bytes` has a byte a canonical JSON string escapes: `"`, `\\`, a control character
+/// (below 0x20) or DEL (0x7f). Eight bytes at a time, for builds without vector instructions.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(super) fn has_escape_in_words(bytes: &[u8]) -> bool {
+    first_in_words(
+        bytes,
+        0,
+        |w| {
+            zeros(w ^ QUOTES)
+                | zeros(w ^ BACKSLASHES)
+                | zeros(w ^ DELETES)
+                | (w.wrapping_sub(SPACES) & !w & HIGHS)
+        },
+        |b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f,
+    )
+    .is_some()
+}
+
 const ONES: u64 = u64::from_le_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 const QUOTES: u64 = u64::from_le_bytes([b'"'; 8]);
 const BACKSLASHES: u64 = u64::from_le_bytes([b'\\'; 8]);
 const SPACES: u64 = u64::from_le_bytes([0x20; 8]);
+const DELETES: u64 = u64::from_le_bytes([0x7f; 8]);
 
 /// A high bit set for each zero byte of `v` (and perhaps for bytes above the first one, which
 /// the lowest set bit never reports).
@@ -364,6 +383,41 @@ fn count_item(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The escape test a byte at a time, as the native build runs it.
+    fn has_escape(bytes: &[u8]) -> bool {
+        bytes
+            .iter()
+            .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f)
+    }
+
+    #[test]
+    fn the_word_at_a_time_escape_test_finds_each_escaped_byte_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut text = vec![b'a'; len];
+                    if let Some(slot) = text.get_mut(at) {
+                        *slot = b;
+                    }
+                    assert_eq!(
+                        has_escape_in_words(&text),
+                        has_escape(&text),
+                        "byte {b:#04x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_at_a_time_escape_test_agrees_with_the_byte_test(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)
+        ) {
+            proptest::prop_assert_eq!(has_escape_in_words(&bytes), has_escape(&bytes));
+        }
+    }
 
     fn small() -> Limits {
         Limits {
