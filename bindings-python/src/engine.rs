@@ -198,7 +198,10 @@ impl PyEngine {
         args.set_item("period", period)?;
         args.set_item("as_of", as_of)?;
         let q: PreviewQuery = read(py, args.as_any(), None)?;
-        self.query(py, move |e| e.preview_invoice(q.period, q.as_of))
+        guard(py, || {
+            let preview = self.run(py, move |e| e.preview_invoice(q.period, q.as_of))?;
+            Ok(output::preview_to_python(py, preview)?)
+        })
     }
 
     /// The exception queue, oldest first.

@@ -77,6 +77,23 @@ where
     Req: DeserializeOwned + 'static,
     Resp: Serialize + Send,
 {
+    call_with(py, req, fields, op, |py, response| {
+        output::to_python(py, &response)
+    })
+}
+
+/// [`call`], with the response converted by `convert`.
+fn call_with<'py, Req, Resp>(
+    py: Python<'py>,
+    req: Option<&Bound<'py, PyAny>>,
+    fields: Option<&Bound<'py, PyDict>>,
+    op: fn(&Req, &Limits) -> Result<Resp, Error>,
+    convert: fn(Python<'py>, Resp) -> Result<Bound<'py, PyAny>, output::OutputError>,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    Req: DeserializeOwned + 'static,
+    Resp: Send,
+{
     let req = request(py, req, fields)?;
     guard(py, || {
         let bytes = input::request_bytes(&req, &LIMITS)?;
@@ -84,8 +101,28 @@ where
             let parsed: Req = json::from_slice(&bytes, &LIMITS)?;
             op(&parsed, &LIMITS)
         })?;
-        Ok(output::to_python(py, &response)?)
+        Ok(convert(py, response)?)
     })
+}
+
+/// Previews the invoice of one contract for a period: lines, held items, totals, summary.
+///
+/// The request is `{"contract", "period", "as_of", "time_entries"?, "expenses"?,
+/// "milestones"?, "projects"?, "change_orders"?, "ledger"?, "options"?}`.
+#[pyfunction]
+#[pyo3(signature = (request = None, /, **fields))]
+fn preview_invoice<'py>(
+    py: Python<'py>,
+    request: Option<&Bound<'py, PyAny>>,
+    fields: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    call_with(
+        py,
+        request,
+        fields,
+        api::preview_invoice,
+        output::preview_to_python,
+    )
 }
 
 /// Declares one Python function per core operation: `name => core function, "docstring"`.
@@ -116,10 +153,6 @@ operations! {
         "Validates one document and reports every problem found.\n\n\
          The request is `{\"document\": ..., \"kind\"?: ..., \"contract\"?: ...}` (or the same as\n\
          keyword arguments). Returns `{\"schema_version\", \"kind\", \"valid\", \"problems\"}`.";
-    preview_invoice => api::preview_invoice,
-        "Previews the invoice of one contract for a period: lines, held items, totals, summary.\n\n\
-         The request is `{\"contract\", \"period\", \"as_of\", \"time_entries\"?, \"expenses\"?,\n\
-         \"milestones\"?, \"projects\"?, \"change_orders\"?, \"ledger\"?, \"options\"?}`.";
     commit_invoice => api::commit_invoice,
         "Previews a billing run and records its lines in the ledger as invoice `invoice_id`.\n\n\
          The request is `{\"invoice_id\", \"run\"}`; returns `{\"preview\", \"ledger\"}`.";
@@ -259,6 +292,7 @@ fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     add_operations(m)?;
+    m.add_function(wrap_pyfunction!(preview_invoice, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(to_json, m)?)?;

@@ -9,7 +9,11 @@
 //! decimals and dates become one shared (immutable) `Decimal`/`date` object, so a response of a
 //! million lines builds a few thousand of them instead of several million.
 
+use billwise_core::billing::{
+    HeldItem, HoldReason, InvoicePreview, ItemKind, LineUnit, PreviewLine, Text,
+};
 use billwise_core::model::wire::{DATE_MARKER, DECIMAL_MARKER};
+use billwise_core::model::{Currency, Date, Dec, Id, Money};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -634,5 +638,315 @@ impl ser::Serializer for TextOnly {
         _: usize,
     ) -> Result<Self::SerializeStructVariant, OutputError> {
         not_text()
+    }
+}
+
+/// A billing preview as Python objects: the same objects [`to_python`] builds, with its lines and
+/// held items (one per billed or held entry, the bulk of a large run) built directly.
+///
+/// Through serde, each line looked up every field name in the name cache, wrote each decimal and
+/// date as text to find it in the value caches, and grew its dict one key at a time. Here the
+/// keys are made once, each dict is a copy of the first of its shape (sized, its keys in place)
+/// with every value replaced, and decimals, dates and names are cached by their value; an object
+/// not yet cached is made through the serde path, so each value's Python form is defined in one
+/// place.
+/// The rest of the preview (totals, summary, ceiling: a few objects) goes through serde as before,
+/// and its `held` and `lines` are replaced in place, which keeps the dict's key order.
+pub fn preview_to_python<'py>(
+    py: Python<'py>,
+    mut preview: InvoicePreview<'_>,
+) -> Result<Bound<'py, PyAny>, OutputError> {
+    let _paused = GcPause::new(py)?;
+    let cache = RefCell::new(Cache::default());
+    let to = ToPython { py, cache: &cache };
+    let lines = std::mem::take(&mut preview.lines);
+    let held = std::mem::take(&mut preview.held);
+    let whole = preview.serialize(to)?;
+    let dict = whole.cast::<PyDict>().map_err(PyErr::from)?;
+    let keys = Keys::new(to);
+    let mut items = Items::new(to);
+    let made = held
+        .iter()
+        .map(|h| items.held(&keys, h))
+        .collect::<Result<Vec<_>, _>>()?;
+    dict.set_item(&keys.held, PyList::new(py, made)?)?;
+    let made = lines
+        .iter()
+        .map(|l| items.line(&keys, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    dict.set_item(&keys.lines, PyList::new(py, made)?)?;
+    Ok(whole)
+}
+
+/// The field names of lines, held items and money, made once per conversion.
+struct Keys<'py> {
+    amount: Bound<'py, PyString>,
+    billed_hours: Bound<'py, PyString>,
+    ceiling_split: Bound<'py, PyString>,
+    change_order_id: Bound<'py, PyString>,
+    contract_version: Bound<'py, PyString>,
+    currency: Bound<'py, PyString>,
+    date: Bound<'py, PyString>,
+    description: Bound<'py, PyString>,
+    held: Bound<'py, PyString>,
+    id: Bound<'py, PyString>,
+    kind: Bound<'py, PyString>,
+    lines: Bound<'py, PyString>,
+    quantity: Bound<'py, PyString>,
+    rate_source: Bound<'py, PyString>,
+    reason: Bound<'py, PyString>,
+    sentence: Bound<'py, PyString>,
+    source_ids: Bound<'py, PyString>,
+    unit: Bound<'py, PyString>,
+    unit_price: Bound<'py, PyString>,
+    worked_hours: Bound<'py, PyString>,
+}
+
+impl<'py> Keys<'py> {
+    fn new(to: ToPython<'py, '_>) -> Self {
+        let key = |name: &'static str| to.name(name);
+        Keys {
+            amount: key("amount"),
+            billed_hours: key("billed_hours"),
+            ceiling_split: key("ceiling_split"),
+            change_order_id: key("change_order_id"),
+            contract_version: key("contract_version"),
+            currency: key("currency"),
+            date: key("date"),
+            description: key("description"),
+            held: key("held"),
+            id: key("id"),
+            kind: key("kind"),
+            lines: key("lines"),
+            quantity: key("quantity"),
+            rate_source: key("rate_source"),
+            reason: key("reason"),
+            sentence: key("sentence"),
+            source_ids: key("source_ids"),
+            unit: key("unit"),
+            unit_price: key("unit_price"),
+            worked_hours: key("worked_hours"),
+        }
+    }
+}
+
+/// Builds lines and held items, caching the values many of them share.
+struct Items<'py, 'c> {
+    to: ToPython<'py, 'c>,
+    /// Decimal objects by the exact value (digits and scale) of a `Dec`.
+    decimals: BTreeMap<[u8; 16], Bound<'py, PyAny>>,
+    /// The `amount` objects of money, by the exact value and the currency.
+    amounts: BTreeMap<([u8; 16], Currency), Bound<'py, PyAny>>,
+    currencies: BTreeMap<Currency, Bound<'py, PyAny>>,
+    dates: BTreeMap<Date, Bound<'py, PyAny>>,
+    kinds: BTreeMap<ItemKind, Bound<'py, PyAny>>,
+    reasons: BTreeMap<HoldReason, Bound<'py, PyAny>>,
+    units: Vec<(LineUnit, Bound<'py, PyAny>)>,
+    /// The first dict built of each shape (which optional keys it has): copying one gives a
+    /// dict of the right size with its keys in place, where a new dict grows key by key.
+    shapes: BTreeMap<Shape, Bound<'py, PyDict>>,
+}
+
+/// The shape of a dict [`Items`] builds: its kind and which of its optional keys it has.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    Money,
+    Line {
+        billed_hours: bool,
+        ceiling_split: bool,
+        worked_hours: bool,
+    },
+    Held {
+        amount: bool,
+        change_order_id: bool,
+    },
+}
+
+/// A cached object for `key`, made by `make` (and kept, while the cache has room) when missing.
+fn cached<'py, K: Ord>(
+    map: &mut BTreeMap<K, Bound<'py, PyAny>>,
+    key: K,
+    make: impl FnOnce() -> Out<'py>,
+) -> Out<'py> {
+    if let Some(found) = map.get(&key) {
+        return Ok(found.clone());
+    }
+    let made = make()?;
+    if map.len() < CACHE_LIMIT {
+        map.insert(key, made.clone());
+    }
+    Ok(made)
+}
+
+impl<'py, 'c> Items<'py, 'c> {
+    fn new(to: ToPython<'py, 'c>) -> Self {
+        Items {
+            to,
+            decimals: BTreeMap::new(),
+            amounts: BTreeMap::new(),
+            currencies: BTreeMap::new(),
+            dates: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            reasons: BTreeMap::new(),
+            units: Vec::new(),
+            shapes: BTreeMap::new(),
+        }
+    }
+
+    /// A dict of `shape`: a copy of the first one built, whose values the caller replaces.
+    fn dict(&self, shape: Shape) -> PyResult<Bound<'py, PyDict>> {
+        match self.shapes.get(&shape) {
+            Some(first) => first.copy(),
+            None => Ok(PyDict::new(self.to.py)),
+        }
+    }
+
+    /// Keeps the first dict of `shape` built, once all its keys are set.
+    fn built(&mut self, shape: Shape, dict: &Bound<'py, PyDict>) -> PyResult<()> {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.shapes.entry(shape) {
+            slot.insert(dict.copy()?);
+        }
+        Ok(())
+    }
+
+    fn decimal(&mut self, d: Dec) -> Out<'py> {
+        let to = self.to;
+        cached(&mut self.decimals, d.0.serialize(), || d.serialize(to))
+    }
+
+    fn date(&mut self, d: Date) -> Out<'py> {
+        let to = self.to;
+        cached(&mut self.dates, d, || d.serialize(to))
+    }
+
+    fn kind(&mut self, k: ItemKind) -> Out<'py> {
+        let to = self.to;
+        cached(&mut self.kinds, k, || k.serialize(to))
+    }
+
+    fn unit(&mut self, u: LineUnit) -> Out<'py> {
+        if let Some((_, found)) = self.units.iter().find(|(v, _)| *v == u) {
+            return Ok(found.clone());
+        }
+        let made = u.serialize(self.to)?;
+        self.units.push((u, made.clone()));
+        Ok(made)
+    }
+
+    fn text(&self, t: &Text<'_>) -> Bound<'py, PyAny> {
+        PyString::new(self.to.py, &t.to_str()).into_any()
+    }
+
+    fn id(&self, id: &Id) -> Bound<'py, PyAny> {
+        PyString::new(self.to.py, id.as_str()).into_any()
+    }
+
+    /// `{"amount": Decimal, "currency": str}`, a new dict each time (dicts are mutable).
+    fn money(&mut self, k: &Keys<'py>, m: Money) -> Out<'py> {
+        let to = self.to;
+        let key = (m.amount.serialize(), m.currency);
+        if let Some(amount) = self.amounts.get(&key) {
+            let currency = cached(&mut self.currencies, m.currency, || {
+                m.currency.serialize(to)
+            })?;
+            let amount = amount.clone();
+            let dict = self.dict(Shape::Money)?;
+            dict.set_item(&k.amount, amount)?;
+            dict.set_item(&k.currency, currency)?;
+            self.built(Shape::Money, &dict)?;
+            return Ok(dict.into_any());
+        }
+        // The first of its value: made through serde, and its amount kept for the next ones.
+        let made = m.serialize(to)?;
+        if self.amounts.len() < CACHE_LIMIT
+            && let Some(amount) = made
+                .cast::<PyDict>()
+                .map_err(PyErr::from)?
+                .get_item(&k.amount)?
+        {
+            self.amounts.insert(key, amount);
+        }
+        Ok(made)
+    }
+
+    fn line(&mut self, k: &Keys<'py>, l: &PreviewLine<'_>) -> Out<'py> {
+        // Every field, so that a field added to `PreviewLine` fails to compile here.
+        let PreviewLine {
+            amount,
+            billed_hours,
+            ceiling_split,
+            contract_version,
+            date,
+            description,
+            kind,
+            quantity,
+            rate_source,
+            source_ids,
+            unit,
+            unit_price,
+            worked_hours,
+        } = l;
+        let py = self.to.py;
+        let shape = Shape::Line {
+            billed_hours: billed_hours.is_some(),
+            ceiling_split: *ceiling_split,
+            worked_hours: worked_hours.is_some(),
+        };
+        let dict = self.dict(shape)?;
+        dict.set_item(&k.amount, self.money(k, *amount)?)?;
+        if let Some(h) = billed_hours {
+            dict.set_item(&k.billed_hours, self.decimal(*h)?)?;
+        }
+        if *ceiling_split {
+            dict.set_item(&k.ceiling_split, PyBool::new(py, true))?;
+        }
+        dict.set_item(&k.contract_version, contract_version)?;
+        dict.set_item(&k.date, self.date(*date)?)?;
+        dict.set_item(&k.description, self.text(description))?;
+        dict.set_item(&k.kind, self.kind(*kind)?)?;
+        dict.set_item(&k.quantity, self.decimal(*quantity)?)?;
+        dict.set_item(&k.rate_source, self.text(rate_source))?;
+        let ids = PyList::new(py, source_ids.iter().map(|id| self.id(id)))?;
+        dict.set_item(&k.source_ids, ids)?;
+        dict.set_item(&k.unit, self.unit(*unit)?)?;
+        dict.set_item(&k.unit_price, self.money(k, *unit_price)?)?;
+        if let Some(h) = worked_hours {
+            dict.set_item(&k.worked_hours, self.decimal(*h)?)?;
+        }
+        self.built(shape, &dict)?;
+        Ok(dict.into_any())
+    }
+
+    fn held(&mut self, k: &Keys<'py>, h: &HeldItem<'_>) -> Out<'py> {
+        // Every field, so that a field added to `HeldItem` fails to compile here.
+        let HeldItem {
+            amount,
+            change_order_id,
+            date,
+            id,
+            kind,
+            reason,
+            sentence,
+        } = h;
+        let shape = Shape::Held {
+            amount: amount.is_some(),
+            change_order_id: change_order_id.is_some(),
+        };
+        let dict = self.dict(shape)?;
+        if let Some(a) = amount {
+            dict.set_item(&k.amount, self.money(k, *a)?)?;
+        }
+        if let Some(co) = change_order_id {
+            dict.set_item(&k.change_order_id, self.id(co))?;
+        }
+        dict.set_item(&k.date, self.date(*date)?)?;
+        dict.set_item(&k.id, self.id(id))?;
+        dict.set_item(&k.kind, self.kind(*kind)?)?;
+        let to = self.to;
+        let reason = cached(&mut self.reasons, *reason, || reason.serialize(to))?;
+        dict.set_item(&k.reason, reason)?;
+        dict.set_item(&k.sentence, self.text(sentence))?;
+        self.built(shape, &dict)?;
+        Ok(dict.into_any())
     }
 }
