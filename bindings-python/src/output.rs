@@ -741,7 +741,7 @@ struct Items<'py, 'c> {
     dates: BTreeMap<Date, Bound<'py, PyAny>>,
     kinds: BTreeMap<ItemKind, Bound<'py, PyAny>>,
     reasons: BTreeMap<HoldReason, Bound<'py, PyAny>>,
-    units: Vec<(LineUnit, Bound<'py, PyAny>)>,
+    units: BTreeMap<LineUnit, Bound<'py, PyAny>>,
     /// The first dict built of each shape (which optional keys it has): copying one gives a
     /// dict of the right size with its keys in place, where a new dict grows key by key.
     shapes: BTreeMap<Shape, Bound<'py, PyDict>>,
@@ -788,7 +788,7 @@ impl<'py, 'c> Items<'py, 'c> {
             dates: BTreeMap::new(),
             kinds: BTreeMap::new(),
             reasons: BTreeMap::new(),
-            units: Vec::new(),
+            units: BTreeMap::new(),
             shapes: BTreeMap::new(),
         }
     }
@@ -825,12 +825,8 @@ impl<'py, 'c> Items<'py, 'c> {
     }
 
     fn unit(&mut self, u: LineUnit) -> Out<'py> {
-        if let Some((_, found)) = self.units.iter().find(|(v, _)| *v == u) {
-            return Ok(found.clone());
-        }
-        let made = u.serialize(self.to)?;
-        self.units.push((u, made.clone()));
-        Ok(made)
+        let to = self.to;
+        cached(&mut self.units, u, || u.serialize(to))
     }
 
     fn text(&self, t: &Text<'_>) -> Bound<'py, PyAny> {
