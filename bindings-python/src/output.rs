@@ -682,6 +682,7 @@ pub fn preview_to_python<'py>(
 struct Keys<'py> {
     amount: Bound<'py, PyString>,
     billed_hours: Bound<'py, PyString>,
+    billed_quantity: Bound<'py, PyString>,
     ceiling_split: Bound<'py, PyString>,
     change_order_id: Bound<'py, PyString>,
     contract_version: Bound<'py, PyString>,
@@ -708,6 +709,7 @@ impl<'py> Keys<'py> {
         Keys {
             amount: key("amount"),
             billed_hours: key("billed_hours"),
+            billed_quantity: key("billed_quantity"),
             ceiling_split: key("ceiling_split"),
             change_order_id: key("change_order_id"),
             contract_version: key("contract_version"),
@@ -753,6 +755,7 @@ enum Shape {
     Money,
     Line {
         billed_hours: bool,
+        billed_quantity: bool,
         ceiling_split: bool,
         worked_hours: bool,
     },
@@ -870,6 +873,7 @@ impl<'py, 'c> Items<'py, 'c> {
         let PreviewLine {
             amount,
             billed_hours,
+            billed_quantity,
             ceiling_split,
             contract_version,
             date,
@@ -885,6 +889,7 @@ impl<'py, 'c> Items<'py, 'c> {
         let py = self.to.py;
         let shape = Shape::Line {
             billed_hours: billed_hours.is_some(),
+            billed_quantity: billed_quantity.is_some(),
             ceiling_split: *ceiling_split,
             worked_hours: worked_hours.is_some(),
         };
@@ -892,6 +897,9 @@ impl<'py, 'c> Items<'py, 'c> {
         dict.set_item(&k.amount, self.money(k, *amount)?)?;
         if let Some(h) = billed_hours {
             dict.set_item(&k.billed_hours, self.decimal(*h)?)?;
+        }
+        if let Some(q) = billed_quantity {
+            dict.set_item(&k.billed_quantity, self.decimal(*q)?)?;
         }
         if *ceiling_split {
             dict.set_item(&k.ceiling_split, PyBool::new(py, true))?;

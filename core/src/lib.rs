@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 mod hash;
 pub mod json;
+pub mod ledger;
 pub mod machines;
 pub mod model;
 mod out;

@@ -2,11 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::billing::{
-    self, BilledLedger, InvoicePreview, LedgerCredit, LedgerIndex, PreviewInvoiceRequest,
-};
+use crate::billing::{self, InvoicePreview, PreviewInvoiceRequest};
 use crate::error::Error;
 use crate::json::Limits;
+use crate::ledger::{BilledLedger, LedgerCredit};
 use crate::model::{Id, SchemaVersion};
 
 /// Runs a billing preview (see `spec/domain/billing.md`). The preview owns its text; `run`, which
@@ -80,48 +79,10 @@ pub struct RecordCreditRequest {
     pub credits: Vec<LedgerCredit>,
 }
 
-/// Adds credits to a ledger after checking each gives back no more than was billed.
+/// Adds credits to a ledger, each frozen (both its quantity and its amount) against what its item
+/// is billed net once the credits before it are recorded: the one credit operation
+/// ([`crate::ledger::record_credits`]) the engine's credit notes use too. Credits already in the
+/// ledger with one side are written back with both.
 pub fn record_credit(req: &RecordCreditRequest, _limits: &Limits) -> Result<BilledLedger, Error> {
-    let mut ledger = req.ledger.clone();
-    // Each credit is recorded with both its quantity and its amount, derived from what the item
-    // is billed net at the time of the credit: bills committed later must not change what an
-    // earlier credit gave back.
-    for (i, c) in req.credits.iter().enumerate() {
-        let mut c = c.clone();
-        let net = LedgerIndex::new(Some(&ledger), req.currency)?
-            .get(c.kind, c.item_id.as_str())
-            .map(|n| (n.quantity, n.amount));
-        if let Some((q, a)) = net
-            && !q.is_zero()
-            && !a.is_zero()
-        {
-            match (&c.quantity, &c.amount) {
-                (Some(cq), None) => {
-                    let amount = cq.0.checked_mul(a).and_then(|x| x.checked_div(q));
-                    c.amount = amount.map(|x| {
-                        crate::model::Money::new(x, req.currency)
-                            .rounded(crate::model::RoundingMode::HalfUp)
-                    });
-                }
-                (None, Some(ca)) => {
-                    let quantity = crate::billing::credited_quantity(ca.amount, q, a);
-                    c.quantity = quantity.map(crate::model::Dec);
-                }
-                _ => {}
-            }
-        }
-        // A refused credit is reported where the request has it (`/credits/i`), not at the
-        // place it would have taken in the ledger.
-        let at = format!("/ledger/credits/{}", ledger.credits.len());
-        ledger.credits.push(c);
-        LedgerIndex::new(Some(&ledger), req.currency).map_err(|mut e| {
-            if let Some(rest) = e.path.strip_prefix(at.as_str())
-                && (rest.is_empty() || rest.starts_with('/'))
-            {
-                e.path = format!("/credits/{i}{rest}");
-            }
-            e
-        })?;
-    }
-    Ok(ledger)
+    crate::ledger::record_credits(&req.ledger, &req.credits, req.currency)
 }

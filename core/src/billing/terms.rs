@@ -1,18 +1,19 @@
-//! The contract terms a billing run reads: rates by work date, and the ceiling, end date, markup and
-//! milestones as of the run.
+//! The contract terms a billing run reads: [`ContractHistory::as_of`] (the one home of "the
+//! contract as amended"), with each rate's source and each milestone borrowed from the request so
+//! that a line names them without a copy.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
 use super::text::{Text, Words};
+use crate::changes::ContractHistory;
 use crate::error::Error;
+use crate::ledger::LedgerIndex;
 use crate::model::{
-    CeilingMode, CeilingScope, Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Id,
-    Milestone, Money, RateUnit,
+    CeilingMode, CeilingScope, Change, ChangeOrder, Contract, Date, Id, Milestone, Money, RateUnit,
 };
-use crate::rates::{CompiledCard, RateKey, RateQuery, RateRule};
+use crate::rates::{RateQuery, RateRule, RuleOrigin};
 
 /// A resolved rate.
 #[derive(Debug, Clone)]
@@ -29,162 +30,52 @@ pub struct Resolved<'a> {
     pub version: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
-    ResourceTask,
-    Resource,
-    RoleTask,
-    Role,
-}
-
-#[derive(Clone)]
-struct Entry<'a> {
-    key: RateKey,
-    from: Date,
-    to: Option<Date>,
-    rate: Money,
-    unit: RateUnit,
-    source: Text<'a>,
-}
-
-/// The terms of a contract and the change orders approved by the run's `as_of`.
+/// The contract as it stood on the run's `as_of`, read from the request.
 pub struct Terms<'a> {
     contract: &'a Contract,
-    applied: Vec<&'a ChangeOrder>,
-    /// The dated rates of the contract with the approved change orders, compiled for lookups.
-    card: CompiledCard,
-    /// The source of each rule of `card`, in its order: borrowed from the request, so that a line
-    /// can name it without a copy.
+    change_orders: &'a [ChangeOrder],
+    history: ContractHistory,
+    /// The source of each rule of the latest version's card, in its order, borrowed from the
+    /// request.
     sources: Vec<Text<'a>>,
-    /// `(effective date, sequence)` of the applied change orders, for [`Terms::version_on`].
-    versions: Vec<(Date, u32)>,
 }
 
 impl<'a> Terms<'a> {
-    /// The terms as of `as_of`: change orders `approved`/`applied` on or before it, in sequence.
+    /// The terms as of `as_of`: see [`ContractHistory::as_of`], which refuses what
+    /// `apply_change_order` refuses.
     pub fn new(
         contract: &'a Contract,
         change_orders: &'a [ChangeOrder],
         as_of: Date,
+        ledger: &LedgerIndex<'_>,
     ) -> Result<Self, Error> {
-        // An ambiguous card is refused, never priced by a silent pick (nor one in another currency).
-        crate::rates::priceable_rate_card(&contract.rate_card, contract.currency)?;
-        let applied = applied_change_orders(contract, change_orders, as_of);
-        let mut index: BTreeMap<Level, BTreeMap<&str, BTreeMap<&str, Vec<Entry<'a>>>>> =
-            BTreeMap::new();
-        for e in &contract.rate_card.entries {
-            let (level, who, task) = key_of(
-                e.role.as_deref(),
-                e.resource_id.as_ref(),
-                e.task_id.as_ref(),
-            );
-            let source = Text::words(Words::CardRate(e));
-            index
-                .entry(level)
-                .or_default()
-                .entry(who)
-                .or_default()
-                .entry(task)
-                .or_default()
-                .push(Entry {
-                    key: RateKey {
-                        role: e.role.clone(),
-                        resource_id: e.resource_id.clone(),
-                        task_id: e.task_id.clone(),
-                    },
-                    from: e.effective_from,
-                    to: e.effective_to,
-                    rate: e.rate,
-                    unit: e.unit,
-                    source,
-                });
-        }
-        for &co in &applied {
-            for ch in &co.changes {
-                let (target, added) = match ch {
-                    Change::SetRate { target, rate, unit } => (target, Some((*rate, *unit))),
-                    Change::EndRate { target } => (target, None),
-                    _ => continue,
-                };
-                let (level, who, task) = key_of(
-                    target.role.as_deref(),
-                    target.resource_id.as_ref(),
-                    target.task_id.as_ref(),
-                );
-                let list = index
-                    .entry(level)
-                    .or_default()
-                    .entry(who)
-                    .or_default()
-                    .entry(task)
-                    .or_default();
-                let day_before = co.effective_date.pred();
-                list.retain(|e| e.from < co.effective_date);
-                for e in list.iter_mut() {
-                    if e.to.is_none_or(|to| to >= co.effective_date) {
-                        e.to = day_before;
-                    }
-                }
-                if let Some((rate, unit)) = added {
-                    list.push(Entry {
-                        key: RateKey {
-                            role: target.role.clone(),
-                            resource_id: target.resource_id.clone(),
-                            task_id: target.task_id.clone(),
-                        },
-                        from: co.effective_date,
-                        to: None,
-                        rate,
-                        unit,
-                        source: Text::words(Words::ChangeOrderRate(&co.id)),
-                    });
-                }
-            }
-        }
-        let entries: Vec<Entry<'a>> = index
-            .into_values()
-            .flat_map(BTreeMap::into_values)
-            .flat_map(BTreeMap::into_values)
-            .flatten()
-            .collect();
-        let sources = entries.iter().map(|e| e.source.clone()).collect();
-        let rules = entries
-            .into_iter()
-            .map(|e| RateRule {
-                source: e.source.to_string(),
-                key: e.key,
-                rate: e.rate,
-                unit: e.unit,
-                effective_from: e.from,
-                effective_to: e.to,
-                introduced_in: 0,
-            })
-            .collect();
-        let card = CompiledCard::new(rules, contract.rate_card.hours_per_day.0, 0);
-        let versions = applied
+        let history = ContractHistory::as_of(contract, change_orders, as_of, ledger)?;
+        let sources = history
+            .card()
+            .rules()
             .iter()
-            .map(|co| (co.effective_date, co.sequence))
+            .map(|r| source_of(r, contract, change_orders))
             .collect();
         Ok(Self {
             contract,
-            applied,
-            card,
+            change_orders,
+            history,
             sources,
-            versions,
         })
     }
 
-    /// The version in force on `date`: the last applied change order effective on or before it.
+    /// The history the terms are read from.
+    pub fn history(&self) -> &ContractHistory {
+        &self.history
+    }
+
+    /// The version that prices work dated `date`.
     pub fn version_on(&self, date: Date) -> u32 {
-        self.versions
-            .iter()
-            .filter(|(effective, _)| *effective <= date)
-            .map(|(_, sequence)| *sequence)
-            .max()
-            .unwrap_or(0)
+        self.history.version_on(date)
     }
 
     /// Resolves the rate for work of `role`, `resource` and `task` on `date`.
+    #[inline]
     pub fn resolve(
         &self,
         role: &str,
@@ -199,103 +90,90 @@ impl<'a> Terms<'a> {
             work_date: date,
             rate_override: None,
         };
-        let i = self.card.rule_index(&q)?;
-        let rule = self.card.rules().get(i)?;
+        let card = self.history.card();
+        let i = card.rule_index(&q)?;
+        let rule = card.rules().get(i)?;
         Some(Resolved {
             rate: rule.rate,
             unit: rule.unit,
-            hours_per_day: self.contract.rate_card.hours_per_day.0,
+            hours_per_day: self.history.current().hours_per_day.0,
             source: self.sources.get(i)?.clone(),
             version: self.version_on(date),
         })
     }
 
-    /// The contract end date after every applied change order.
+    /// The contract end date in force.
     pub fn end_date(&self) -> Date {
-        let mut end = self.contract.end_date;
-        for co in &self.applied {
-            for ch in &co.changes {
-                if let Change::SetEndDate { end_date } = ch {
-                    end = *end_date;
-                }
-            }
-        }
-        end
+        self.history.current().terms.end_date
     }
 
-    /// The ceiling after every applied change order: limit, scope and mode.
+    /// The ceiling in force: limit, scope and mode.
     pub fn ceiling(&self) -> Option<(Money, CeilingScope, CeilingMode)> {
-        let base = self.contract.ceiling.as_ref()?;
-        let mut limit = base.amount;
-        for co in &self.applied {
-            for ch in &co.changes {
-                match ch {
-                    Change::SetCeiling { amount } => limit = *amount,
-                    Change::AdjustCeiling { delta } => {
-                        limit.amount = limit.amount.saturating_add(delta.amount)
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Some((limit, base.scope, base.mode))
+        let c = self.history.current().terms.ceiling.as_ref()?;
+        Some((c.amount, c.scope, c.mode))
     }
 
-    /// The ceiling's scope, if there is a ceiling.
-    pub fn ceiling_scope(&self) -> Option<CeilingScope> {
-        self.contract.ceiling.as_ref().map(|c| c.scope)
-    }
-
-    /// The expense markup in force for an expense dated `date`, in percent.
+    /// The expense markup, in percent, for an expense dated `date`.
     pub fn markup_percent(&self, date: Date) -> Decimal {
-        let mut markup = self.contract.expense_policy.markup_percent.0;
-        for co in self.applied.iter().filter(|co| co.effective_date <= date) {
-            for ch in &co.changes {
-                if let Change::SetExpenseMarkup { markup_percent } = ch {
-                    markup = markup_percent.0;
-                }
-            }
-        }
-        markup
+        self.history.markup_on(date).0
     }
 
-    /// The milestones after every applied change order.
+    /// The milestones in force, each borrowed from where the request gives it: the contract's
+    /// own, or the `add_milestone` of the latest change order in force that added it.
     pub fn milestones(&self) -> Vec<&'a Milestone> {
-        amended(self.contract, &self.applied)
-    }
-
-    /// The latest retroactive change order after version `billed_version` effective on or before `date`.
-    pub fn retroactive_since(&self, billed_version: u32, date: Date) -> Option<&'a Id> {
-        self.applied
+        let counted = self.history.version() as usize;
+        let mut added: Vec<&'a Milestone> = Vec::new();
+        let mut applied: Vec<&'a ChangeOrder> = self
+            .change_orders
             .iter()
             .filter(|co| {
-                co.retroactive && co.sequence > billed_version && co.effective_date <= date
+                self.history
+                    .get(co.sequence)
+                    .is_some_and(|v| v.change_order_id.as_ref() == Some(&co.id))
             })
-            .max_by_key(|co| co.sequence)
-            .map(|co| &co.id)
+            .collect();
+        applied.sort_by_key(|co| co.sequence);
+        for co in applied.iter().take(counted) {
+            for ch in &co.changes {
+                if let Change::AddMilestone { milestone } = ch {
+                    added.push(milestone);
+                }
+            }
+        }
+        self.history
+            .current()
+            .terms
+            .milestones
+            .iter()
+            .filter_map(|m| {
+                added
+                    .iter()
+                    .rev()
+                    .copied()
+                    .chain(self.contract.milestones.iter())
+                    .find(|a| a.id == m.id)
+            })
+            .collect()
     }
 }
 
-/// The change orders of `contract` that count on `as_of`: `approved`/`applied` with `approved_on`
-/// on or before it, in sequence.
-fn applied_change_orders<'a>(
-    contract: &Contract,
+/// The text naming `rule`, borrowed from the request where the rule comes from.
+fn source_of<'a>(
+    rule: &RateRule,
+    contract: &'a Contract,
     change_orders: &'a [ChangeOrder],
-    as_of: Date,
-) -> Vec<&'a ChangeOrder> {
-    let mut applied: Vec<&ChangeOrder> = change_orders
-        .iter()
-        .filter(|co| co.contract_id == contract.id)
-        .filter(|co| {
-            matches!(
-                co.status,
-                ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
-            )
-        })
-        .filter(|co| co.approved_on.is_some_and(|d| d <= as_of))
-        .collect();
-    applied.sort_by_key(|co| co.sequence);
-    applied
+) -> Text<'a> {
+    match rule.origin {
+        RuleOrigin::CardEntry(i) => match contract.rate_card.entries.get(i) {
+            Some(e) => Text::words(Words::CardRate(e)),
+            None => Text::from(rule.source.clone()),
+        },
+        RuleOrigin::ChangeOrder(i) => match change_orders.get(i) {
+            Some(co) => Text::words(Words::ChangeOrderRate(&co.id)),
+            None => Text::from(rule.source.clone()),
+        },
+        RuleOrigin::Unknown => Text::from(rule.source.clone()),
+    }
 }
 
 /// The contract's milestones as amended on `as_of` by its change orders (`add_milestone`,
@@ -304,52 +182,11 @@ pub fn milestones_as_amended<'a>(
     contract: &'a Contract,
     change_orders: &[ChangeOrder],
     as_of: Date,
-) -> Cow<'a, [Milestone]> {
-    amend_milestones(
-        contract,
-        &applied_change_orders(contract, change_orders, as_of),
-    )
-}
-
-fn amend_milestones<'a>(contract: &'a Contract, applied: &[&ChangeOrder]) -> Cow<'a, [Milestone]> {
-    if !applied.iter().any(|co| {
-        co.changes.iter().any(|c| {
-            matches!(
-                c,
-                Change::AddMilestone { .. } | Change::RemoveMilestone { .. }
-            )
-        })
-    }) {
-        return Cow::Borrowed(contract.milestones.as_slice());
+) -> Result<Cow<'a, [Milestone]>, Error> {
+    let ledger = LedgerIndex::new(None, contract.currency)?;
+    let history = ContractHistory::as_of(contract, change_orders, as_of, &ledger)?;
+    if history.version() == 0 {
+        return Ok(Cow::Borrowed(contract.milestones.as_slice()));
     }
-    Cow::Owned(amended(contract, applied).into_iter().cloned().collect())
-}
-
-/// The contract's milestones, then each applied change order's additions and removals in order.
-fn amended<'c>(contract: &'c Contract, applied: &[&'c ChangeOrder]) -> Vec<&'c Milestone> {
-    let mut list: Vec<&Milestone> = contract.milestones.iter().collect();
-    for &co in applied {
-        for ch in &co.changes {
-            match ch {
-                Change::AddMilestone { milestone } => list.push(milestone),
-                Change::RemoveMilestone { milestone_id } => list.retain(|m| &m.id != milestone_id),
-                _ => {}
-            }
-        }
-    }
-    list
-}
-
-fn key_of<'a>(
-    role: Option<&'a str>,
-    resource: Option<&'a Id>,
-    task: Option<&'a Id>,
-) -> (Level, &'a str, &'a str) {
-    match (resource, role, task) {
-        (Some(r), _, Some(t)) => (Level::ResourceTask, r.as_str(), t.as_str()),
-        (Some(r), _, None) => (Level::Resource, r.as_str(), ""),
-        (None, Some(role), Some(t)) => (Level::RoleTask, role, t.as_str()),
-        (None, Some(role), None) => (Level::Role, role, ""),
-        (None, None, _) => (Level::Role, "", ""),
-    }
+    Ok(Cow::Owned(history.current().terms.milestones.clone()))
 }

@@ -6,43 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::text::Text;
 
+pub use crate::ledger::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};
 use crate::model::{
     ChangeOrder, Contract, Date, Dec, Expense, Id, Milestone, Money, Project, ProjectStatus,
     RateUnit, SchemaVersion, TimeEntry,
 };
-
-/// What a line or a held item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    /// A time entry.
-    Time,
-    /// An expense.
-    Expense,
-    /// A milestone.
-    Milestone,
-}
-
-impl ItemKind {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Time => "time",
-            Self::Expense => "expense",
-            Self::Milestone => "milestone",
-        }
-    }
-
-    /// The noun used in sentences (`time entry`, `expense`, `milestone`).
-    pub const fn noun(self) -> &'static str {
-        match self {
-            Self::Time => "time entry",
-            Self::Expense => "expense",
-            Self::Milestone => "milestone",
-        }
-    }
-}
 
 /// Why an item is not billed, in the order the checks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -143,81 +111,6 @@ impl Default for BillingOptions {
     }
 }
 
-/// One item billed by an earlier run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct LedgerEntry {
-    /// Whether it counted against the ceiling.
-    pub against_ceiling: bool,
-    /// The amount billed (rounded).
-    pub amount: Money,
-    /// The contract version that priced it.
-    pub contract_version: u32,
-    /// The item's date (work date, expense date, milestone due date).
-    pub date: Date,
-    /// The run (invoice) that billed it.
-    pub invoice_id: Id,
-    /// The time entry, expense or milestone.
-    pub item_id: Id,
-    /// What was billed.
-    pub kind: ItemKind,
-    /// Hours for time (also for day rates); 1 for expenses and milestones.
-    pub quantity: Dec,
-    /// For time: the rate entry that priced it (`rate_source` of its line; `rate_override` for a
-    /// manual rate, which a change order never re-prices).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_source: Option<String>,
-    /// For time: who worked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<Id>,
-    /// For time: the role worked in (a retroactive change order re-prices by it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// For time: the task.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<Id>,
-    /// The unit price on the line that billed it (per hour, per day or per item).
-    pub unit_price: Money,
-}
-
-/// A credit note line giving back part or all of a billed item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct LedgerCredit {
-    /// The credit note.
-    pub credit_note_id: Id,
-    /// What is credited.
-    pub kind: ItemKind,
-    /// The item credited.
-    pub item_id: Id,
-    /// Hours (or items) given back; when absent, derived from `amount`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<Dec>,
-    /// Amount given back; when absent, derived from `quantity` at the billed price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Money>,
-}
-
-/// What earlier runs billed and credit notes gave back, for one contract.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct BilledLedger {
-    /// The contract.
-    pub contract_id: Id,
-    /// Credits, in the order issued.
-    #[serde(default)]
-    pub credits: Vec<LedgerCredit>,
-    /// Billed items, in the order billed.
-    #[serde(default)]
-    pub entries: Vec<LedgerEntry>,
-    /// Always 1.
-    #[serde(default)]
-    pub schema_version: SchemaVersion,
-}
-
 /// Everything a billing run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -285,9 +178,14 @@ impl From<RateUnit> for LineUnit {
 pub struct PreviewLine<'a> {
     /// The amount, rounded once.
     pub amount: Money,
-    /// Hours billed after time rounding and any ceiling split (time only).
+    /// Hours billed after time rounding and any ceiling split (time only): what the ledger
+    /// records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billed_hours: Option<Dec>,
+    /// The exact share of the item an expense or milestone line bills (to 12 decimals), when
+    /// `quantity` shows it rounded: what the ledger records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billed_quantity: Option<Dec>,
     /// Whether the line is the part of a larger item that fitted under the ceiling.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ceiling_split: bool,
@@ -323,6 +221,7 @@ impl PreviewLine<'_> {
             source_ids: Cow::Owned(self.source_ids.into_owned()),
             amount: self.amount,
             billed_hours: self.billed_hours,
+            billed_quantity: self.billed_quantity,
             ceiling_split: self.ceiling_split,
             contract_version: self.contract_version,
             date: self.date,

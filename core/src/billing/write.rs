@@ -102,6 +102,10 @@ fn line(l: &PreviewLine<'_>, out: &mut Vec<u8>) {
         out.put(",\"billed_hours\":");
         decimal(h.0, out);
     }
+    if let Some(q) = l.billed_quantity {
+        out.put(",\"billed_quantity\":");
+        decimal(q.0, out);
+    }
     if l.ceiling_split {
         out.put(",\"ceiling_split\":true");
     }

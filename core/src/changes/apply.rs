@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::lifecycle::{ChangeOrderEvent, transition};
 use super::retro::{Adjustment, retroactive_adjustments};
 use super::{ContractHistory, ContractVersion};
-use crate::billing::{BilledLedger, ItemKind, LedgerIndex};
 use crate::error::{Error, ErrorCode, Pointer};
+use crate::ledger::{BilledLedger, ItemKind, LedgerIndex};
 use crate::model::{
     Ceiling, CeilingMode, CeilingScope, Change, ChangeOrder, Date, Dec, Id, Milestone,
     MilestoneStatus, Money, RateTarget, RateUnit,
@@ -171,34 +171,58 @@ fn currency_check(m: &Money, h: &ContractHistory, at: Pointer) -> Result<(), Err
     }
 }
 
-/// The version change order `co` makes from `prev`; errors point under `at`.
+/// Refuses a change order of another contract (`CHANGES_WRONG_CONTRACT`); `at` is its path.
+pub(super) fn same_contract(co: &ChangeOrder, contract_id: &Id, at: &Pointer) -> Result<(), Error> {
+    if &co.contract_id == contract_id {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::ChangesWrongContract,
+        format!(
+            "change order `{}` amends `{}`, not `{contract_id}`",
+            co.id, co.contract_id
+        ),
+    )
+    .at(at.key("contract_id")))
+}
+
+/// Refuses a ceiling below what `ledger` bills against it, net of credits
+/// (`CHANGES_CEILING_BELOW_BILLED` at `at`, the last change that set the ceiling).
+pub(super) fn ceiling_not_below_billed(
+    v: &ContractVersion,
+    ledger: &LedgerIndex<'_>,
+    at: &Pointer,
+) -> Result<(), Error> {
+    let Some(c) = &v.terms.ceiling else {
+        return Ok(());
+    };
+    let billed = Money::new(ledger.against_ceiling()?, c.amount.currency);
+    if c.amount.amount < billed.amount {
+        return Err(Error::new(
+            ErrorCode::ChangesCeilingBelowBilled,
+            format!(
+                "the new ceiling {} is below the {} already billed",
+                c.amount, billed
+            ),
+        )
+        .at(at.clone())
+        .with("ceiling", c.amount.amount_string())
+        .with("billed", billed.amount_string()));
+    }
+    Ok(())
+}
+
+/// The version change order `co` makes from `prev` (errors point under `at`), what it changed,
+/// and the index of its last change that set the ceiling (which the caller checks against the
+/// ledger: a later change order may raise the ceiling again).
 pub(super) fn next_version(
     h: &ContractHistory,
     prev: &ContractVersion,
     co: &ChangeOrder,
     at: &Pointer,
     ledger: Option<&LedgerIndex<'_>>,
-) -> Result<ContractVersion, Error> {
-    next_version_with_impact(h, prev, co, at, ledger).map(|(v, _)| v)
-}
-
-fn next_version_with_impact(
-    h: &ContractHistory,
-    prev: &ContractVersion,
-    co: &ChangeOrder,
-    at: &Pointer,
-    ledger: Option<&LedgerIndex<'_>>,
-) -> Result<(ContractVersion, Impact), Error> {
-    if co.contract_id != h.contract_id {
-        return Err(Error::new(
-            ErrorCode::ChangesWrongContract,
-            format!(
-                "change order `{}` amends `{}`, not `{}`",
-                co.id, co.contract_id, h.contract_id
-            ),
-        )
-        .at(at.key("contract_id")));
-    }
+) -> Result<(ContractVersion, Impact, Option<usize>), Error> {
+    same_contract(co, &h.contract_id, at)?;
     let expected = prev.version.saturating_add(1);
     if co.sequence != expected {
         return Err(Error::new(
@@ -215,21 +239,10 @@ fn next_version_with_impact(
     let mut p = Problems::new();
     crate::validate::documents::change_order(co, &Pointer::root(), &mut p);
     first_problem(p, at)?;
-    if let (Some(before), Some(now)) = (prev.approved_on, co.approved_on)
-        && now < before
-    {
-        return Err(Error::new(
-            ErrorCode::ChangesOutOfSequence,
-            format!(
-                "change order `{}` was approved on {now}, before the change order it follows (approved on {before})",
-                co.id
-            ),
-        )
-        .at(at.key("approved_on")));
-    }
     let zero = Money::zero(h.currency);
     let mut terms = prev.terms.clone();
     let mut rates = prev.rates.clone();
+    let mut markups = prev.markups.clone();
     let mut rate_changes = Vec::new();
     let mut added = Vec::new();
     let mut removed = Vec::new();
@@ -254,6 +267,7 @@ fn next_version_with_impact(
                     effective_to: None,
                     source: format!("change_order:{}", co.id),
                     introduced_in: version,
+                    origin: crate::rates::RuleOrigin::Unknown,
                 });
                 rate_changes.push(RateChange {
                     key,
@@ -372,26 +386,12 @@ fn next_version_with_impact(
                 terms.end_date = *end_date;
             }
             Change::SetExpenseMarkup { markup_percent } => {
+                // Dated like a rate: from the effective date on, this markup replaces any set
+                // before (whichever change order takes effect first).
                 terms.expense_markup_percent = *markup_percent;
+                markups.retain(|(from, _)| from.is_none_or(|f| f < co.effective_date));
+                markups.push((Some(co.effective_date), *markup_percent));
             }
-        }
-    }
-    if let (Some(j), Some(c)) = (last_ceiling_change, &terms.ceiling) {
-        let billed = match ledger {
-            Some(l) => Money::new(l.against_ceiling()?, h.currency),
-            None => zero,
-        };
-        if c.amount.amount < billed.amount {
-            return Err(Error::new(
-                ErrorCode::ChangesCeilingBelowBilled,
-                format!(
-                    "the new ceiling {} is below the {} already billed",
-                    c.amount, billed
-                ),
-            )
-            .at(changes.index(j))
-            .with("ceiling", c.amount.amount_string())
-            .with("billed", billed.amount_string()));
         }
     }
     let ceiling_before = prev.terms.ceiling.as_ref().map(|c| c.amount);
@@ -422,12 +422,17 @@ fn next_version_with_impact(
         change_order_id: Some(co.id.clone()),
         effective_date: Some(co.effective_date),
         approved_on: co.approved_on,
+        in_force_from: match (prev.in_force_from, co.approved_on) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => b.or(a),
+        },
         retroactive: co.retroactive,
         terms,
         hours_per_day: prev.hours_per_day,
         rates,
+        markups,
     };
-    Ok((v, impact))
+    Ok((v, impact, last_ceiling_change))
 }
 
 /// A role must already be on the card; a resource may get its first rate but can only lose one
@@ -486,27 +491,18 @@ pub fn apply_change_order(
         );
         e
     })?;
-    if let Some(l) = ledger
-        && l.contract_id != history.contract_id
-    {
-        return Err(Error::new(
-            ErrorCode::ChangesWrongContract,
-            format!(
-                "the billed ledger is for `{}`, not `{}`",
-                l.contract_id, history.contract_id
-            ),
-        )
-        .at(Pointer::root().key("ledger").key("contract_id")));
-    }
     let index = ledger
-        .map(|l| LedgerIndex::new(Some(l), history.currency))
+        .map(|l| LedgerIndex::for_contract(Some(l), &history.contract_id, history.currency))
         .transpose()?;
-    let (v, impact) =
-        next_version_with_impact(history, history.current(), co, &at, index.as_ref())?;
+    let (v, impact, last_ceiling_change) =
+        next_version(history, history.current(), co, &at, index.as_ref())?;
+    if let (Some(index), Some(j)) = (&index, last_ceiling_change) {
+        ceiling_not_below_billed(&v, index, &at.key("changes").index(j))?;
+    }
     let mut next = history.clone();
     next.push(v);
     let adjustments = match (ledger, &index) {
-        (Some(l), Some(i)) => retroactive_adjustments(history, &next, co, l, i)?,
+        (Some(l), Some(i)) => retroactive_adjustments(&next, co, l, i)?,
         _ => Vec::new(),
     };
     Ok(Amendment {

@@ -1,10 +1,13 @@
-//! Contract versions and change orders.
+//! Contract versions and change orders: the contract as amended, in one place.
 //!
 //! The rules are in `spec/domain/change-orders.md`. A [`ContractHistory`] is a contract (version 0)
-//! plus its approved change orders, one version each, in sequence. Rate changes apply to work dated
-//! on or after a change order's `effective_date`; ceiling, end-date, markup and milestone changes
-//! apply from its `approved_on` ([`ContractHistory::terms_at`]). The history keeps the rates of its
-//! latest version compiled, so [`ContractHistory::resolve`] is a look-up.
+//! plus its approved change orders, one version each, in sequence. Rate and markup changes apply to
+//! work and expenses dated on or after a change order's `effective_date`; ceiling, end-date and
+//! milestone changes apply from its `approved_on` ([`ContractHistory::terms_at`]). Every operation
+//! that reads a contract with its change orders builds this history: `resolve_rate` and
+//! `apply_change_order` with [`ContractHistory::new`], a billing run (and the engine's) with
+//! [`ContractHistory::as_of`]; so none of them prices what another refuses. The history keeps the
+//! rates of every version compiled, so resolving a rate is a look-up.
 
 mod apply;
 mod lifecycle;
@@ -12,16 +15,21 @@ mod retro;
 
 pub use apply::{Amendment, Impact, RateChange, apply_change_order};
 pub use lifecycle::{CHANGE_ORDER_FINAL_STATES, ChangeOrderEvent, transition};
-pub use retro::{Adjustment, retroactive_adjustments};
+pub use retro::{
+    Adjustment, Repricing, billed_at_override, billed_query, repricing, retroactive_adjustments,
+    retroactive_after,
+};
 
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Pointer};
+use crate::ledger::LedgerIndex;
 use crate::model::{
     Ceiling, ChangeOrder, ChangeOrderStatus, Contract, Currency, Date, Dec, Id, Milestone, Money,
     RoundingMode,
 };
-use crate::rates::{CompiledCard, RateQuery, RateResolution, RateRule};
+use crate::rates::{CompiledCard, RateQuery, RateResolution, RateRule, RuleOrigin};
+use crate::validate::Problems;
 
 /// The terms other than rates that a change order can change; in force from its approval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,9 +69,18 @@ pub struct ContractVersion {
     pub hours_per_day: Dec,
     /// Every dated rate of this version.
     pub rates: Vec<RateRule>,
+    /// The day this version is in force from: the later of its approval and every earlier
+    /// version's (a change order approved before the one it follows waits for it).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub in_force_from: Option<Date>,
+    /// The expense markup by expense date: each from its first day (`None`: from the start).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub markups: Vec<(Option<Date>, Dec)>,
 }
 
-/// A contract and its approved change orders, with the latest version's rates compiled.
+/// A contract and its approved change orders, with every version's rates compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContractHistory {
     contract_id: Id,
@@ -73,23 +90,100 @@ pub struct ContractHistory {
     fixed_fee: Option<Money>,
     original: ContractVersion,
     amendments: Vec<ContractVersion>,
-    card: CompiledCard,
+    /// The compiled rates of version 0.
+    original_card: CompiledCard,
+    /// The compiled rates of version `i + 1` at `i`.
+    cards: Vec<CompiledCard>,
+}
+
+/// Whether a change order can make a contract version.
+fn makes_versions(co: &ChangeOrder) -> bool {
+    matches!(
+        co.status,
+        ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
+    )
 }
 
 impl ContractHistory {
-    /// Builds the history of `contract` with `change_orders` (approved or applied, sequences
-    /// 1..n, in any order). Error paths point into `{contract, change_orders}`.
+    /// Builds the history of `contract` with `change_orders`, which must all be approved or
+    /// applied (sequences 1..n, in any order). The contract must validate. Error paths point into
+    /// `{contract, change_orders}`.
     pub fn new(
         contract: &Contract,
         change_orders: &[ChangeOrder],
     ) -> Result<ContractHistory, Error> {
-        crate::rates::usable_rate_card(&contract.rate_card, contract.currency)?;
-        let root = Pointer::root().key("contract");
+        let cos = Pointer::root().key("change_orders");
+        let order = in_sequence(change_orders.iter().enumerate().collect())?;
+        for &(i, co) in &order {
+            if !makes_versions(co) {
+                return Err(Error::new(
+                    ErrorCode::ChangesNotApproved,
+                    format!(
+                        "change order `{}` is `{}`; only approved or applied change orders make contract versions",
+                        co.id, co.status
+                    ),
+                )
+                .at(cos.index(i).key("status")));
+            }
+        }
+        let mut history = Self::original(contract)?;
+        history.amend(contract, &order, &[], None, None)?;
+        Ok(history)
+    }
+
+    /// The contract as it stood on `as_of`, for a billing run: `change_orders` may be of any
+    /// status; each must be a valid document amending this contract; the approved and applied
+    /// ones are the versions, in sequence, of which those in force on `as_of` (approved, and every
+    /// one before them approved, by then) are applied with `apply_change_order`'s checks against
+    /// `ledger`. An approved change order whose predecessor is still a draft or submitted waits
+    /// for it. See `spec/domain/billing.md` ("Change orders in a run").
+    pub fn as_of(
+        contract: &Contract,
+        change_orders: &[ChangeOrder],
+        as_of: Date,
+        ledger: &LedgerIndex<'_>,
+    ) -> Result<ContractHistory, Error> {
+        let cos = Pointer::root().key("change_orders");
+        for (i, co) in change_orders.iter().enumerate() {
+            let at = cos.index(i);
+            let mut p = Problems::new();
+            crate::validate::documents::change_order(co, &at, &mut p);
+            crate::validate::refuse(&p.into_vec(), "")?;
+            apply::same_contract(co, &contract.id, &at)?;
+        }
+        let order = in_sequence(
+            change_orders
+                .iter()
+                .enumerate()
+                .filter(|(_, co)| makes_versions(co))
+                .collect(),
+        )?;
+        let pending: Vec<u32> = change_orders
+            .iter()
+            .filter(|co| {
+                matches!(
+                    co.status,
+                    ChangeOrderStatus::Draft | ChangeOrderStatus::Submitted
+                )
+            })
+            .map(|co| co.sequence)
+            .collect();
+        let mut history = Self::original(contract)?;
+        history.amend(contract, &order, &pending, Some(as_of), Some(ledger))?;
+        Ok(history)
+    }
+
+    /// Version 0: the contract as signed, which must validate.
+    fn original(contract: &Contract) -> Result<ContractHistory, Error> {
+        let mut p = Problems::new();
+        crate::validate::documents::contract(contract, &Pointer::root().key("contract"), &mut p);
+        crate::validate::refuse(&p.into_vec(), "")?;
         let v0 = ContractVersion {
             version: 0,
             change_order_id: None,
             effective_date: None,
             approved_on: None,
+            in_force_from: None,
             retroactive: false,
             terms: Terms {
                 end_date: contract.end_date,
@@ -102,36 +196,44 @@ impl ContractHistory {
                 .rate_card
                 .entries
                 .iter()
-                .map(RateRule::from_entry)
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut r = RateRule::from_entry(e);
+                    r.origin = RuleOrigin::CardEntry(i);
+                    r
+                })
                 .collect(),
+            markups: vec![(None, contract.expense_policy.markup_percent)],
         };
-        let mut history = ContractHistory {
+        Ok(ContractHistory {
             contract_id: contract.id.clone(),
             currency: contract.currency,
             start_date: contract.start_date,
             rounding: contract.rounding.mode,
             fixed_fee: contract.fixed_fee,
-            card: CompiledCard::new(v0.rates.clone(), v0.hours_per_day.0, 0),
+            original_card: CompiledCard::new(v0.rates.clone(), v0.hours_per_day.0, 0),
+            cards: Vec::new(),
             original: v0,
             amendments: Vec::new(),
-        };
+        })
+    }
+
+    /// Applies `order` (approved or applied change orders with their index in the list given,
+    /// by sequence) in turn: each is the next in sequence, or waits, with every one after it, for
+    /// a missing predecessor that is still `pending` (a draft or submitted change order's
+    /// sequence); and, when `until` is given, only those in force on it. Checks the contract's
+    /// list of applied change orders and, with a `ledger`, what `apply_change_order` checks
+    /// against it.
+    fn amend(
+        &mut self,
+        contract: &Contract,
+        order: &[(usize, &ChangeOrder)],
+        pending: &[u32],
+        until: Option<Date>,
+        ledger: Option<&LedgerIndex<'_>>,
+    ) -> Result<(), Error> {
         let cos = Pointer::root().key("change_orders");
-        let mut order: Vec<(usize, &ChangeOrder)> = change_orders.iter().enumerate().collect();
-        order.sort_by_key(|(i, co)| (co.sequence, *i));
-        for pair in order.windows(2) {
-            if let [(_, a), (j, b)] = pair
-                && a.sequence == b.sequence
-            {
-                return Err(Error::new(
-                    ErrorCode::ChangesDuplicateSequence,
-                    format!(
-                        "change orders `{}` and `{}` both have sequence {}",
-                        a.id, b.id, b.sequence
-                    ),
-                )
-                .at(cos.index(*j).key("sequence")));
-            }
-        }
+        let root = Pointer::root().key("contract");
         for (k, id) in contract.change_orders.iter().enumerate() {
             if order.get(k).map(|(_, co)| &co.id) != Some(id) {
                 return Err(Error::new(
@@ -145,36 +247,42 @@ impl ContractHistory {
                 .at(root.key("change_orders").index(k)));
             }
         }
-        let mut next: Vec<ContractVersion> = Vec::with_capacity(order.len());
-        for (i, co) in order {
+        let mut last_ceiling_change = None;
+        for &(i, co) in order {
             let at = cos.index(i);
-            if !matches!(
-                co.status,
-                ChangeOrderStatus::Approved | ChangeOrderStatus::Applied
-            ) {
-                return Err(Error::new(
-                    ErrorCode::ChangesNotApproved,
-                    format!(
-                        "change order `{}` is `{}`; only approved or applied change orders make contract versions",
-                        co.id, co.status
-                    ),
-                )
-                .at(at.key("status")));
+            let next = self.version().saturating_add(1);
+            if co.sequence != next && pending.contains(&next) {
+                // Its predecessor is not approved yet: it (and every later one) waits for it.
+                break;
             }
-            let prev = next.last().unwrap_or(&history.original);
-            let v = apply::next_version(&history, prev, co, &at, None)?;
-            next.push(v);
+            if until.is_some_and(|d| self.in_force_from(co).is_none_or(|from| from > d)) {
+                break;
+            }
+            let prev = self.current();
+            let (mut v, _, ceiling_change) = apply::next_version(self, prev, co, &at, ledger)?;
+            for r in v.rates.iter_mut().filter(|r| r.introduced_in == v.version) {
+                r.origin = RuleOrigin::ChangeOrder(i);
+            }
+            if let Some(j) = ceiling_change {
+                last_ceiling_change = Some(at.key("changes").index(j));
+            }
+            self.push(v);
         }
-        if !next.is_empty() {
-            history.amendments = next;
-            history.recompile();
+        if let (Some(ledger), Some(at)) = (ledger, last_ceiling_change) {
+            apply::ceiling_not_below_billed(self.current(), ledger, &at)?;
         }
-        Ok(history)
+        Ok(())
     }
 
-    fn recompile(&mut self) {
-        let v = self.current();
-        self.card = CompiledCard::new(v.rates.clone(), v.hours_per_day.0, v.version);
+    /// The day `co`, as the next version, would be in force from: the later of its approval
+    /// and every earlier version's (a change order builds on those before it).
+    fn in_force_from(&self, co: &ChangeOrder) -> Option<Date> {
+        let approved = co.approved_on?;
+        Some(
+            self.current()
+                .in_force_from
+                .map_or(approved, |d| d.max(approved)),
+        )
     }
 
     /// The contract id.
@@ -192,6 +300,11 @@ impl ContractHistory {
         self.rounding
     }
 
+    /// The contract's fixed fee, if any.
+    pub fn fixed_fee(&self) -> Option<Money> {
+        self.fixed_fee
+    }
+
     /// The latest version number (0 when no change order is applied).
     pub fn version(&self) -> u32 {
         self.current().version
@@ -207,29 +320,101 @@ impl ContractHistory {
         std::iter::once(&self.original).chain(self.amendments.iter())
     }
 
-    /// The version whose terms (ceiling, end date, markup, milestones) are in force on `date`:
-    /// the latest version approved on or before `date` (version 0 before any approval).
+    /// Version `n`, if the history has it.
+    pub fn get(&self, n: u32) -> Option<&ContractVersion> {
+        match n {
+            0 => Some(&self.original),
+            n => self.amendments.get(n as usize - 1),
+        }
+    }
+
+    /// The version whose terms (ceiling, end date, milestones) are in force on `date`: the
+    /// latest version in force on or before `date` (approved, with every version before it;
+    /// version 0 before any approval).
     pub fn terms_at(&self, date: Date) -> &ContractVersion {
         self.amendments
             .iter()
             .rev()
-            .find(|v| v.approved_on.is_none_or(|a| a <= date))
+            .find(|v| v.in_force_from.is_none_or(|a| a <= date))
             .unwrap_or(&self.original)
+    }
+
+    /// The version that prices work dated `date` (a line's `contract_version`): the latest whose
+    /// effective date is on or before it.
+    pub fn version_on(&self, date: Date) -> u32 {
+        self.amendments
+            .iter()
+            .filter(|v| v.effective_date.is_some_and(|e| e <= date))
+            .map(|v| v.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The expense markup, in percent, for an expense dated `date`.
+    pub fn markup_on(&self, date: Date) -> Dec {
+        self.current()
+            .markups
+            .iter()
+            .rev()
+            .find(|(from, _)| from.is_none_or(|f| f <= date))
+            .map_or(Dec(rust_decimal::Decimal::ZERO), |(_, m)| *m)
     }
 
     /// The compiled rates of the latest version.
     pub fn card(&self) -> &CompiledCard {
-        &self.card
+        self.card_of(self.version())
     }
 
-    /// Resolves the rate for one piece of work (no allocation).
+    /// The compiled rates of version `n` (the latest when the history has no such version).
+    pub fn card_of(&self, n: u32) -> &CompiledCard {
+        match n.checked_sub(1) {
+            None => &self.original_card,
+            Some(i) => self
+                .cards
+                .get(i as usize)
+                .or(self.cards.last())
+                .unwrap_or(&self.original_card),
+        }
+    }
+
+    /// Resolves the rate for one piece of work in the latest version (no allocation).
     #[inline]
     pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
-        self.card.resolve(q)
+        self.card().resolve(q)
+    }
+
+    /// Resolves the rate for one piece of work in version `n`.
+    pub fn resolve_in(&self, n: u32, q: &RateQuery<'_>) -> RateResolution<'_> {
+        self.card_of(n).resolve(q)
     }
 
     fn push(&mut self, v: ContractVersion) {
+        self.cards.push(CompiledCard::new(
+            v.rates.clone(),
+            v.hours_per_day.0,
+            v.version,
+        ));
         self.amendments.push(v);
-        self.recompile();
     }
+}
+
+/// `order` by sequence; two with one sequence number are refused.
+fn in_sequence(mut order: Vec<(usize, &ChangeOrder)>) -> Result<Vec<(usize, &ChangeOrder)>, Error> {
+    let cos = Pointer::root().key("change_orders");
+    order.sort_by_key(|(i, co)| (co.sequence, *i));
+    for pair in order.windows(2) {
+        if let [(_, a), (j, b)] = pair
+            && a.sequence == b.sequence
+        {
+            return Err(Error::new(
+                ErrorCode::ChangesDuplicateSequence,
+                format!(
+                    "change orders `{}` and `{}` both have sequence {}",
+                    a.id, b.id, b.sequence
+                ),
+            )
+            .at(cos.index(*j).key("sequence")));
+        }
+    }
+    Ok(order)
 }

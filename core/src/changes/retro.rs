@@ -1,16 +1,17 @@
-//! Adjustments for billed work re-priced by a retroactive change order.
+//! Billed work re-priced by a retroactive change order: which change order re-prices an item, and
+//! at which rate. `apply_change_order` (the adjustments one change order needs) and the billing
+//! run (the adjustment lines of a run) both ask [`repricing`].
 
 use serde::Serialize;
 
 use super::ContractHistory;
 use crate::error::{Error, ErrorCode, Pointer};
-use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::billing::{BilledLedger, ItemKind, LedgerIndex};
-use crate::model::{ChangeOrder, Date, Dec, Id, Money, RateUnit};
-use crate::rates::{RATE_OVERRIDE_SOURCE, RateQuery};
+use crate::ledger::{BilledLedger, ItemKind, LedgerEntry, LedgerIndex};
+use crate::model::{ChangeOrder, Date, Dec, Id, Money, RateUnit, TimeEntry};
+use crate::rates::{RATE_OVERRIDE_SOURCE, RateQuery, RateResolution};
 
 /// The adjustment one billed time item needs: new amount minus billed amount.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,14 +49,109 @@ pub struct Adjustment {
     pub adjustment: Option<Money>,
 }
 
-/// For a retroactive change order: every billed time item dated on or after its effective date
-/// whose rate the change order changed, with the adjustment its hours billed net of credits need.
-/// Items billed at a manual `rate_override` are never re-priced; items credited in full are skipped.
-/// Empty for a prospective change order.
-///
-/// `before` is the history without the change order, `after` with it; `index` is `ledger` netted.
+/// How a retroactive change order re-prices one billed time item.
+#[derive(Debug, Clone, Copy)]
+pub struct Repricing<'h> {
+    /// The change order's version.
+    pub version: u32,
+    /// The change order.
+    pub change_order_id: &'h Id,
+    /// The item's rate in that version (`Missing` when the change order left it none).
+    pub resolution: RateResolution<'h>,
+}
+
+/// The change order that re-prices billed work `q` (billed by version `since`): the latest
+/// retroactive one after `since` whose rate changes change `q`'s rate, that is whose version and
+/// the one before it resolve `q` to different rates. A change order that changes other rates, or
+/// only other terms, re-prices nothing. See `spec/domain/billing.md` ("Retroactive change
+/// orders").
+pub fn repricing<'h>(
+    history: &'h ContractHistory,
+    q: &RateQuery<'_>,
+    since: u32,
+) -> Option<Repricing<'h>> {
+    for v in history.versions().rev() {
+        if v.version <= since {
+            break;
+        }
+        if !v.retroactive {
+            continue;
+        }
+        let after = history.resolve_in(v.version, q);
+        let before = history.resolve_in(v.version.saturating_sub(1), q);
+        if before.rate() != after.rate() {
+            return Some(Repricing {
+                version: v.version,
+                change_order_id: v.change_order_id.as_ref()?,
+                resolution: after,
+            });
+        }
+    }
+    None
+}
+
+/// Whether any retroactive change order came after version `since` (when none did, nothing
+/// billed at `since` or later is re-priced, and no rate need be looked up).
+pub fn retroactive_after(history: &ContractHistory, since: u32) -> bool {
+    history
+        .versions()
+        .rev()
+        .take_while(|v| v.version > since)
+        .any(|v| v.retroactive)
+}
+
+/// What billed time is re-priced by: the role, resource, task and work date of its latest bill
+/// (`bill`, at `at` in the ledger), each taken from the run's time entry of that id (`entry`)
+/// when the bill does not record it. A bill without a role and no entry to read it from is
+/// refused (`INPUT_MISSING_FIELD` at the bill's `role`).
+pub fn billed_query<'a>(
+    bill: &'a LedgerEntry,
+    entry: Option<&'a TimeEntry>,
+    at: &Pointer,
+) -> Result<RateQuery<'a>, Error> {
+    let role = match (bill.role.as_deref(), entry) {
+        (Some(role), _) => role,
+        (None, Some(e)) => &*e.role,
+        (None, None) => {
+            return Err(Error::new(
+                ErrorCode::InputMissingField,
+                format!(
+                    "billed time item `{}` needs `role` to be re-priced",
+                    bill.item_id
+                ),
+            )
+            .at(at.key("role")));
+        }
+    };
+    let resource_id = bill
+        .resource_id
+        .as_ref()
+        .or(entry.map(|e| &e.resource_id))
+        .map(Id::as_str);
+    let task_id = bill
+        .task_id
+        .as_ref()
+        .or(entry.map(|e| &e.task_id))
+        .map(Id::as_str);
+    Ok(RateQuery {
+        role,
+        resource_id,
+        task_id,
+        work_date: bill.date,
+        rate_override: None,
+    })
+}
+
+/// Whether a bill was priced at a manual rate, which no change order re-prices.
+pub fn billed_at_override(bill: &LedgerEntry) -> bool {
+    bill.rate_source.as_deref() == Some(RATE_OVERRIDE_SOURCE)
+}
+
+/// For a retroactive change order `co`, the last version of `after`: every billed time item whose
+/// rate it changes, with the adjustment its hours billed net of credits need. Items billed at a
+/// manual `rate_override` are never re-priced; items credited in full are skipped. Empty for a
+/// prospective change order. `index` is `ledger` netted.
 pub fn retroactive_adjustments(
-    before: &ContractHistory,
     after: &ContractHistory,
     co: &ChangeOrder,
     ledger: &BilledLedger,
@@ -65,69 +161,42 @@ pub fn retroactive_adjustments(
     if !co.retroactive {
         return Ok(out);
     }
-    // The last entry of each billed time item describes it; the index has its net quantity.
-    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, e) in ledger.entries.iter().enumerate() {
-        if e.kind == ItemKind::Time {
-            last.insert(e.item_id.as_str(), i);
-        }
-    }
     let entries = Pointer::root().key("ledger").key("entries");
-    for (i, item) in ledger.entries.iter().enumerate() {
-        if last.get(item.item_id.as_str()) != Some(&i)
-            || item.rate_source.as_deref() == Some(RATE_OVERRIDE_SOURCE)
-        {
-            continue;
-        }
+    // In the ledger's order, each item at its latest bill.
+    for (i, bill) in ledger.entries.iter().enumerate() {
         let Some(net) = index
-            .get(ItemKind::Time, item.item_id.as_str())
-            .filter(|n| n.quantity > Decimal::ZERO)
+            .get(ItemKind::Time, bill.item_id.as_str())
+            .filter(|n| bill.kind == ItemKind::Time && n.last_entry == i)
         else {
             continue;
         };
-        let work_date = item.date;
-        if work_date < co.effective_date {
+        if net.quantity <= Decimal::ZERO
+            || billed_at_override(bill)
+            || bill.date < co.effective_date
+        {
             continue;
         }
-        let role = item.role.as_deref().ok_or_else(|| {
-            Error::new(
-                ErrorCode::InputMissingField,
-                format!(
-                    "billed time item `{}` needs `role` to be re-priced",
-                    item.item_id
-                ),
-            )
-            .at(entries.index(i).key("role"))
-        })?;
-        let q = RateQuery {
-            role,
-            resource_id: item.resource_id.as_ref().map(Id::as_str),
-            task_id: item.task_id.as_ref().map(Id::as_str),
-            work_date,
-            rate_override: None,
+        let q = billed_query(bill, None, &entries.index(i))?;
+        let Some(r) = repricing(after, &q, co.sequence.saturating_sub(1)) else {
+            continue;
         };
-        let old = before.resolve(&q);
-        let new = after.resolve(&q);
-        if old.rate() == new.rate() {
-            continue;
-        }
         let billed_amount = Money::new(net.amount, after.currency());
-        let new_amount = new.price_hours(net.quantity, after.rounding())?;
+        let new_amount = r.resolution.price_hours(net.quantity, after.rounding())?;
         let adjustment = match new_amount {
             Some(n) => Some(n.checked_sub(billed_amount)?),
             None => None,
         };
         out.push(Adjustment {
-            item_id: item.item_id.clone(),
-            work_date,
+            item_id: bill.item_id.clone(),
+            work_date: bill.date,
             quantity: Dec(net.quantity),
             billed_version: net.contract_version,
-            billed_rate: Some(item.unit_price),
+            billed_rate: Some(bill.unit_price),
             billed_amount,
-            new_version: after.version(),
-            new_rate: new.rate().map(|r| r.0),
-            new_unit: new.rate().map(|r| r.1),
-            rate_source: new.rate_source().to_owned(),
+            new_version: r.version,
+            new_rate: r.resolution.rate().map(|r| r.0),
+            new_unit: r.resolution.rate().map(|r| r.1),
+            rate_source: r.resolution.rate_source().to_owned(),
             new_amount,
             adjustment,
         });

@@ -813,7 +813,7 @@ impl Engine {
             .map(|c| (**c).clone())
             .collect();
         change_orders.push(co.clone());
-        let amended = billing::milestones_as_amended(contract, &change_orders, day);
+        let amended = billing::milestones_as_amended(contract, &change_orders, day)?;
         for m in amended.iter() {
             if !self.world.milestones.contains_key(m.id.as_str()) {
                 plan.changes
@@ -913,10 +913,42 @@ impl Engine {
 
     /// The `release_items` effect of voiding: the invoice's ledger entries are removed, and items
     /// it billed that no other invoice billed return to `approved` (`accepted` for milestones).
+    ///
+    /// Refused (`LEDGER_ADJUSTED_LATER`) while a later invoice carries an adjustment of an item
+    /// this one billed: the adjustment re-priced hours this invoice billed, and would stay billed
+    /// without them.
     fn release_items(&self, invoice_id: &Id, plan: &mut Plan) -> Result<(), Fail> {
         let Some(ledger) = &self.world.ledger else {
             return Ok(());
         };
+        if let Some(first) = ledger
+            .entries
+            .iter()
+            .position(|e| &e.invoice_id == invoice_id)
+        {
+            let billed: BTreeSet<(ItemKind, &Id)> = ledger
+                .entries
+                .iter()
+                .filter(|e| &e.invoice_id == invoice_id)
+                .map(|e| (e.kind, &e.item_id))
+                .collect();
+            let adjusted_later = ledger.entries.iter().skip(first + 1).find(|e| {
+                &e.invoice_id != invoice_id
+                    && e.quantity.0.is_zero()
+                    && billed.contains(&(e.kind, &e.item_id))
+            });
+            if let Some(adj) = adjusted_later {
+                return rejected(
+                    ErrorCode::LedgerAdjustedLater,
+                    format!(
+                        "invoice `{invoice_id}` cannot be voided: invoice `{}` adjusts {} `{}` it billed; void or credit that adjustment first",
+                        adj.invoice_id,
+                        adj.kind.noun(),
+                        adj.item_id
+                    ),
+                );
+            }
+        }
         let mut kept = ledger.clone();
         kept.entries.retain(|e| &e.invoice_id != invoice_id);
         for (i, e) in ledger.entries.iter().enumerate().rev() {
@@ -1273,12 +1305,32 @@ impl Engine {
             &env.source,
             &["status"],
         )?;
-        let mut next_ledger = ledger.clone();
-        for l in lines {
-            let on_invoice = ledger
-                .entries
-                .iter()
-                .any(|e| &e.invoice_id == invoice_id && e.kind == l.kind && e.item_id == l.item_id);
+        // Each line is frozen by the ledger's one credit operation (as `record_credit` records
+        // it): both sides, a share of what the item is billed net.
+        let currency = contract.currency;
+        let mut index = LedgerIndex::new(Some(ledger), currency)?;
+        let mut next_ledger = index.completed().unwrap_or_else(|| ledger.clone());
+        let own_credits: Vec<&LedgerCredit> = next_ledger
+            .credits
+            .iter()
+            .filter(|c| inv.credit_notes.contains(&c.credit_note_id))
+            .collect();
+        let mut new_credits = Vec::with_capacity(lines.len());
+        let mut amount = Decimal::ZERO;
+        for (i, l) in lines.iter().enumerate() {
+            // What this invoice billed of the item, net of its own credit notes (and of this
+            // note's lines before this one).
+            let mut own = (Decimal::ZERO, Decimal::ZERO);
+            let mut on_invoice = false;
+            for e in ledger.entries.iter().filter(|e| {
+                &e.invoice_id == invoice_id && e.kind == l.kind && e.item_id == l.item_id
+            }) {
+                on_invoice = true;
+                own = (
+                    dec_add(own.0, e.quantity.0)?,
+                    dec_add(own.1, e.amount.amount)?,
+                );
+            }
             if !on_invoice {
                 return rejected(
                     ErrorCode::LedgerUnknownItem,
@@ -1289,56 +1341,73 @@ impl Engine {
                     ),
                 );
             }
-            next_ledger.credits.push(LedgerCredit {
+            for c in own_credits
+                .iter()
+                .copied()
+                .chain(new_credits.iter())
+                .filter(|c| c.kind == l.kind && c.item_id == l.item_id)
+            {
+                let q = c.quantity.map_or(Decimal::ZERO, |q| q.0);
+                let a = c.amount.map_or(Decimal::ZERO, |a| a.amount);
+                own = (dec_add(own.0, -q)?, dec_add(own.1, -a)?);
+            }
+            let mut credit = LedgerCredit {
                 credit_note_id: credit_note_id.clone(),
                 kind: l.kind,
                 item_id: l.item_id.clone(),
                 quantity: l.quantity,
                 amount: l.amount,
-            });
+            };
+            // A credit of an invoice that only re-priced the item (an adjustment) gives back
+            // money, not hours.
+            if own.0.is_zero() && credit.quantity.is_none() {
+                credit.quantity = Some(Dec(Decimal::ZERO));
+            }
+            let at = Pointer::root().key("lines").index(i);
+            let frozen = match index.credit(&credit, &at) {
+                Ok(f) => f,
+                Err(e) => return rejected(e.code, e.message),
+            };
+            if frozen.quantity > own.0 || frozen.amount > own.1 {
+                let later = ledger.entries.iter().any(|e| {
+                    &e.invoice_id != invoice_id
+                        && e.kind == l.kind
+                        && e.item_id == l.item_id
+                        && e.quantity.0.is_zero()
+                });
+                return rejected(
+                    ErrorCode::LedgerInvalidCredit,
+                    format!(
+                        "invoice `{invoice_id}` has {} ({}) of {} `{}` left to credit, net of its earlier credit notes; credit note `{credit_note_id}` gives back {} ({}){}",
+                        Dec(own.0.normalize()),
+                        Money::new(own.1, currency).amount_string(),
+                        l.kind.noun(),
+                        l.item_id,
+                        Dec(frozen.quantity.normalize()),
+                        Money::new(frozen.amount, currency).amount_string(),
+                        if later {
+                            "; another invoice adjusted its price, credit that adjustment first"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            amount = dec_add(amount, frozen.amount)?;
+            crate::ledger::complete(&mut credit, &frozen, currency);
+            new_credits.push(credit);
         }
-        let currency = contract.currency;
-        // A credit note gives back what its own invoice billed, net of that invoice's earlier
-        // credit notes. The ledger nets an item over every invoice that billed it, so an item
-        // credited in full on one invoice and billed again on another would otherwise let the
-        // first invoice's credit notes give back the second one's billing (and voiding the second
-        // invoice would then leave more credited than billed).
-        let own = BilledLedger {
-            contract_id: ledger.contract_id.clone(),
-            entries: ledger
-                .entries
-                .iter()
-                .filter(|e| &e.invoice_id == invoice_id)
-                .cloned()
-                .collect(),
-            credits: next_ledger
-                .credits
-                .iter()
-                .filter(|c| {
-                    &c.credit_note_id == credit_note_id
-                        || inv.credit_notes.contains(&c.credit_note_id)
-                })
-                .cloned()
-                .collect(),
-            schema_version: ledger.schema_version,
-        };
-        if let Err(e) = LedgerIndex::new(Some(&own), currency) {
-            return rejected(
-                e.code,
-                format!(
-                    "invoice `{invoice_id}` cannot give back that much, net of its earlier credit notes: {}",
-                    e.message
-                ),
-            );
-        }
-        let before = LedgerIndex::new(Some(ledger), currency)?.total()?;
-        let after = LedgerIndex::new(Some(&next_ledger), currency)?.total()?;
-        let amount = Money::new(
-            before
-                .checked_sub(after)
-                .ok_or_else(|| Error::overflow("the credit"))?,
-            currency,
-        );
+        let returned: BTreeSet<(ItemKind, &Id)> = new_credits
+            .iter()
+            .filter(|c| c.quantity.is_some_and(|q| !q.0.is_zero()))
+            .map(|c| (c.kind, &c.item_id))
+            .collect();
+        let returned: Vec<(ItemKind, Id)> = returned
+            .into_iter()
+            .map(|(k, id)| (k, id.clone()))
+            .collect();
+        next_ledger.credits.extend(new_credits);
+        let amount = Money::new(amount, currency);
         let balance = money_sub(inv.balance, amount)?;
         let ctx = GuardContext {
             balance_after: Some(Dec(balance.amount)),
@@ -1379,13 +1448,19 @@ impl Engine {
             value(&inv.balance)?,
             value(&balance)?,
         ));
-        let credited: BTreeSet<(ItemKind, &Id)> =
-            lines.iter().map(|l| (l.kind, &l.item_id)).collect();
-        for (kind, id) in credited {
-            self.item_effect(kind, id, "credit_issued", "billed", &mut plan)?;
+        // Only what gives hours (or a share of an item) back returns an item to billing; a
+        // credit of money alone is a price reduction and leaves it billed.
+        for (kind, id) in &returned {
+            self.item_effect(*kind, id, "credit_issued", "billed", &mut plan)?;
         }
         plan.writes.push(Write::Ledger(Box::new(next_ledger)));
         plan.writes.push(next.into_write());
         Ok(plan)
     }
+}
+
+/// A checked sum for the engine's credit arithmetic.
+fn dec_add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
+    a.checked_add(b)
+        .ok_or_else(|| Error::overflow("the credit"))
 }

@@ -760,13 +760,10 @@ impl Engine {
             limit = Some(c.limit);
             billed = Some(c.billed_before);
             if !c.limit.amount.is_zero() {
-                let p = c
-                    .billed_before
-                    .amount
-                    .checked_mul(Decimal::ONE_HUNDRED)
-                    .and_then(|x| x.checked_div(c.limit.amount))
-                    .ok_or_else(|| Error::overflow("the ceiling utilisation"))?;
-                percent = Some(Dec(p.round_dp(2).normalize()));
+                percent = Some(billing::utilisation_percent(
+                    c.billed_before.amount,
+                    c.limit.amount,
+                )?);
             }
         }
         let mut receivables = Money::zero(currency);

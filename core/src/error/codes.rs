@@ -99,6 +99,7 @@ error_codes! {
     // Money.
     MoneyOverflow = "MONEY_OVERFLOW", Rule, "an amount is too large to compute exactly";
     MoneyCurrencyMismatch = "MONEY_CURRENCY_MISMATCH", Validation, "an amount is in a currency other than the document's";
+    MoneyInvalidScale = "MONEY_INVALID_SCALE", Validation, "an amount has more decimals than its currency's minor unit (`66700.9` JPY); only rates and unit prices may";
 
     // Document validation.
     DocumentDuplicateId = "DOCUMENT_DUPLICATE_ID", Validation, "two items in one list share an id";
@@ -164,9 +165,11 @@ error_codes! {
 
     // Billing and the ledger.
     LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";
-    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, or neither a quantity nor an amount";
+    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, a negative amount, neither a quantity nor an amount, or all of one side without all of the other";
     LedgerWrongContract = "LEDGER_WRONG_CONTRACT", Input, "the ledger belongs to another contract";
     LedgerDuplicateInvoice = "LEDGER_DUPLICATE_INVOICE", Input, "an invoice id is already in the ledger";
+    LedgerZeroCredit = "LEDGER_ZERO_CREDIT", Input, "a credit gives back no amount (it would return an item to billing for nothing)";
+    LedgerAdjustedLater = "LEDGER_ADJUSTED_LATER", Rule, "an invoice cannot be voided while a later invoice carries an adjustment of an item it billed";
     // Lifecycle state machines.
     MachineTransitionNotAllowed = "MACHINE_TRANSITION_NOT_ALLOWED", Rule, "the machine has no transition from this state on this event";
     MachineSourceNotAllowed = "MACHINE_SOURCE_NOT_ALLOWED", Rule, "the system that sent the event may not send it";

@@ -133,6 +133,14 @@ impl Money {
         }
     }
 
+    /// Whether the amount has no more decimals than the currency's minor unit (`12.30` USD, `1500`
+    /// JPY; not `66700.9` JPY). Every amount billwise is given and every amount it outputs is;
+    /// rates and unit prices, which are prices, may have more.
+    pub fn is_at_minor_unit(&self) -> bool {
+        self.amount.scale() <= self.currency.minor_units()
+            || self.amount.normalize().scale() <= self.currency.minor_units()
+    }
+
     /// The amount in canonical text: at least the currency's minor digits (`"1500.00"`, `"1500"` for JPY).
     pub fn amount_string(&self) -> String {
         format_at_scale(self.amount, self.currency.minor_units())

@@ -11,7 +11,6 @@ mod validate;
 
 pub use compiled::CompiledCard;
 pub use validate::validate_rate_card;
-pub(crate) use validate::{priceable_rate_card, usable_rate_card};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -111,6 +110,22 @@ pub struct RateRule {
     pub source: String,
     /// The contract version that introduced it (0 for the original rate card).
     pub introduced_in: u32,
+    /// Where in the request it comes from, for a billing run to name it without a copy.
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: RuleOrigin,
+}
+
+/// Where a [`RateRule`] comes from in the documents a history was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleOrigin {
+    /// Not recorded (a rule built on its own).
+    #[default]
+    Unknown,
+    /// Entry `i` of the contract's rate card.
+    CardEntry(usize),
+    /// Change order `i` of the list the history was built from.
+    ChangeOrder(usize),
 }
 
 impl RateRule {
@@ -130,6 +145,7 @@ impl RateRule {
             effective_to: e.effective_to,
             source,
             introduced_in: 0,
+            origin: RuleOrigin::Unknown,
         }
     }
 

@@ -4,44 +4,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::error::{Error, ErrorCode, Pointer};
+use crate::error::{ErrorCode, Pointer};
 use crate::model::{Currency, Date, Id, RateCard};
+use crate::validate::Problems;
 use crate::validate::documents::{currency_is, date_order, target_problems};
-use crate::validate::{Problems, refuse};
-
-/// The contract's rate card when it can price anything without guessing; otherwise its first
-/// problem (an ambiguous pair of entries, overlapping dated entries, a rate in another currency,
-/// ...) as the error, at its path under `/contract/rate_card`, with the number of problems in
-/// `details.problems`.
-pub(crate) fn usable_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
-    refuse(
-        &validate_rate_card(card, currency, &card_path()).into_vec(),
-        UNUSABLE,
-    )
-}
-
-/// The contract's rate card unless it would price wrongly: two entries of one target from one
-/// date (rule 4, an ambiguity the billing run refuses rather than pick one), a rate in another
-/// currency than the contract's, or a rate of zero or less. (The run takes overlapping dated
-/// entries as they come: the latest `effective_from` wins, by rule 3.)
-pub(crate) fn priceable_rate_card(card: &RateCard, currency: Currency) -> Result<(), Error> {
-    let mut problems = validate_rate_card(card, currency, &card_path()).into_vec();
-    problems.retain(|p| {
-        matches!(
-            p.code,
-            ErrorCode::RatesAmbiguousEntry
-                | ErrorCode::MoneyCurrencyMismatch
-                | ErrorCode::RatesNonPositiveRate
-        )
-    });
-    refuse(&problems, UNUSABLE)
-}
-
-const UNUSABLE: &str = "the rate card cannot be used: ";
-
-fn card_path() -> Pointer {
-    Pointer::root().key("contract").key("rate_card")
-}
 
 /// Every problem in a rate card, for a contract in `currency`.
 pub fn validate_rate_card(card: &RateCard, currency: Currency, path: &Pointer) -> Problems {

@@ -44,6 +44,23 @@ pub(crate) fn currency_is(
     }
 }
 
+/// An amount (not a rate) with more decimals than its currency's minor unit: `66700.9` JPY, a
+/// ceiling of `1000.005` USD. Reported at the amount's `amount`.
+pub(crate) fn at_minor_unit(m: &Money, path: &Pointer, what: &str, p: &mut Problems) {
+    if !m.is_at_minor_unit() {
+        p.push(
+            &path.key("amount"),
+            ErrorCode::MoneyInvalidScale,
+            format!(
+                "{what} `{}` has more decimals than {} has ({})",
+                crate::model::Dec(m.amount),
+                m.currency,
+                m.currency.minor_units()
+            ),
+        );
+    }
+}
+
 fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
     if amount.is_sign_negative() && !amount.is_zero() {
         p.push(
@@ -241,6 +258,7 @@ pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Probl
                 p,
             );
             currency_is(a, c.currency, &at.key("amount"), "the milestone amount", p);
+            at_minor_unit(a, &at.key("amount"), "the milestone amount", p);
         }
         (None, Some(pct)) => {
             if pct.0 <= Decimal::ZERO || pct.0 > HUNDRED {
@@ -271,7 +289,7 @@ pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Probl
     }
 }
 
-pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
+pub(crate) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
     date_order(
         c.start_date,
         c.end_date,
@@ -284,6 +302,7 @@ pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
         let at = root.key("ceiling").key("amount");
         not_negative(ceiling.amount.amount, &at.key("amount"), "the ceiling", p);
         currency_is(&ceiling.amount, c.currency, &at, "the ceiling", p);
+        at_minor_unit(&ceiling.amount, &at, "the ceiling", p);
     }
     p.extend(crate::rates::validate_rate_card(
         &c.rate_card,
@@ -332,6 +351,7 @@ pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
             p,
         );
         currency_is(fee, c.currency, &root.key("fixed_fee"), "the fixed fee", p);
+        at_minor_unit(fee, &root.key("fixed_fee"), "the fixed fee", p);
     }
     if let Some(r) = &c.retainer {
         not_negative(
@@ -343,6 +363,12 @@ pub(super) fn contract(c: &Contract, root: &Pointer, p: &mut Problems) {
         currency_is(
             &r.amount,
             c.currency,
+            &root.key("retainer").key("amount"),
+            "the retainer",
+            p,
+        );
+        at_minor_unit(
+            &r.amount,
             &root.key("retainer").key("amount"),
             "the retainer",
             p,
@@ -441,15 +467,19 @@ pub(crate) fn change_order(co: &ChangeOrder, root: &Pointer, p: &mut Problems) {
                 }
             }
             Change::EndRate { target } => rate_target(target, &at, p),
-            Change::SetCeiling { amount } => not_negative(
-                amount.amount,
-                &at.key("amount").key("amount"),
-                "the ceiling",
-                p,
-            ),
-            Change::AdjustCeiling { .. }
-            | Change::RemoveMilestone { .. }
-            | Change::SetEndDate { .. } => {}
+            Change::SetCeiling { amount } => {
+                not_negative(
+                    amount.amount,
+                    &at.key("amount").key("amount"),
+                    "the ceiling",
+                    p,
+                );
+                at_minor_unit(amount, &at.key("amount"), "the ceiling", p);
+            }
+            Change::AdjustCeiling { delta } => {
+                at_minor_unit(delta, &at.key("delta"), "the ceiling change", p);
+            }
+            Change::RemoveMilestone { .. } | Change::SetEndDate { .. } => {}
             Change::AddMilestone { milestone: m } => {
                 non_empty(
                     &m.name,
@@ -457,6 +487,14 @@ pub(crate) fn change_order(co: &ChangeOrder, root: &Pointer, p: &mut Problems) {
                     "the milestone name",
                     p,
                 );
+                if let Some(a) = &m.amount {
+                    at_minor_unit(
+                        a,
+                        &at.key("milestone").key("amount"),
+                        "the milestone amount",
+                        p,
+                    );
+                }
                 if m.amount.is_some() == m.percent.is_some() {
                     p.push(
                         &at.key("milestone"),
@@ -574,7 +612,7 @@ pub fn validate_change_order_against(c: &Contract, co: &ChangeOrder, root: &Poin
     p
 }
 
-pub(super) fn project(d: &Project, root: &Pointer, p: &mut Problems) {
+pub(crate) fn project(d: &Project, root: &Pointer, p: &mut Problems) {
     let tasks = root.key("tasks");
     unique_ids(d.tasks.iter().map(|t| &t.id), &tasks, "task", p);
     for (i, t) in d.tasks.iter().enumerate() {
@@ -647,6 +685,9 @@ pub(crate) fn expense(e: &Expense, at: impl Fn() -> Pointer, p: &mut Problems) {
             p,
         );
     }
+    if !e.amount.is_at_minor_unit() {
+        at_minor_unit(&e.amount, &at().key("amount"), "the expense amount", p);
+    }
     if let Some(fx) = e.fx_rate
         && fx.0 <= Decimal::ZERO
     {
@@ -670,6 +711,7 @@ pub(super) fn invoice(d: &Invoice, root: &Pointer, p: &mut Problems) {
             "the line amount",
             p,
         );
+        at_minor_unit(&l.amount, &at.key("amount"), "the line amount", p);
         currency_is(
             &l.unit_price,
             d.currency,
@@ -687,6 +729,7 @@ pub(super) fn invoice(d: &Invoice, root: &Pointer, p: &mut Problems) {
         sum = sum.and_then(|s| s.checked_add(l.amount.amount));
     }
     currency_is(&d.total, d.currency, &root.key("total"), "the total", p);
+    at_minor_unit(&d.total, &root.key("total"), "the total", p);
     match sum {
         Some(s) if s != d.total.amount => p.push(
             &root.key("total").key("amount"),
@@ -707,6 +750,7 @@ pub(super) fn invoice(d: &Invoice, root: &Pointer, p: &mut Problems) {
 }
 
 pub(super) fn payment(d: &Payment, root: &Pointer, p: &mut Problems) {
+    at_minor_unit(&d.amount, &root.key("amount"), "the payment", p);
     if d.amount.amount <= Decimal::ZERO {
         p.push(
             &root.key("amount").key("amount"),

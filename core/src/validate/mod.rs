@@ -40,11 +40,6 @@ impl Problems {
         self.0.push(Problem::new(path.as_str(), code, message));
     }
 
-    /// Records a problem found elsewhere.
-    pub(crate) fn push_problem(&mut self, problem: Problem) {
-        self.0.push(problem);
-    }
-
     /// Whether nothing was found.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

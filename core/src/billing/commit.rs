@@ -1,0 +1,125 @@
+//! Committing a preview: its lines and adjustments recorded in the ledger as one invoice.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::types::InvoicePreview;
+use crate::error::{Error, ErrorCode};
+use crate::ledger::{BilledLedger, ItemKind, LedgerEntry, LedgerIndex};
+use crate::model::{Dec, Id, TimeEntry};
+
+/// Records a preview's lines in the ledger as invoice `invoice_id`.
+///
+/// Adjustment lines are recorded as billings of their item at the new price, so the item's net
+/// billed amount becomes what the new rate gives. Time items also record the role, resource and task
+/// of their entry in `time_entries` (the run's entries), which a retroactive change order re-prices by.
+pub fn commit(
+    ledger: Option<BilledLedger>,
+    preview: &InvoicePreview<'_>,
+    invoice_id: &Id,
+    time_entries: &[TimeEntry],
+) -> Result<BilledLedger, Error> {
+    let mut ledger = match &ledger {
+        // Credits written by hand with one side are written back with both (frozen now, so a
+        // later bill cannot change what they gave back).
+        Some(l) => LedgerIndex::new(Some(l), preview.currency)?
+            .completed()
+            .unwrap_or_else(|| l.clone()),
+        None => BilledLedger {
+            schema_version: crate::model::SchemaVersion,
+            contract_id: preview.contract_id.clone(),
+            entries: Vec::new(),
+            credits: Vec::new(),
+        },
+    };
+    if ledger.contract_id != preview.contract_id {
+        return Err(Error::new(
+            ErrorCode::LedgerWrongContract,
+            format!(
+                "the ledger is for `{}` but the preview is for `{}`",
+                ledger.contract_id, preview.contract_id
+            ),
+        )
+        .at("/ledger/contract_id"));
+    }
+    if ledger.entries.iter().any(|e| &e.invoice_id == invoice_id) {
+        return Err(Error::new(
+            ErrorCode::LedgerDuplicateInvoice,
+            format!("invoice `{invoice_id}` is already in the ledger"),
+        )
+        .at("/invoice_id"));
+    }
+    let against = |kind: ItemKind| match (&preview.ceiling, kind) {
+        (None, _) => false,
+        (Some(_), ItemKind::Time | ItemKind::Milestone) => true,
+        (Some(c), ItemKind::Expense) => c.scope == crate::model::CeilingScope::FeesAndExpenses,
+    };
+    let entries: BTreeMap<&str, &TimeEntry> =
+        time_entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    // What a retroactive change order re-prices by: the run's entry, or else (an adjustment of an
+    // item the run was not sent) the item's latest bill.
+    let mut last_bill: BTreeMap<&str, &LedgerEntry> = BTreeMap::new();
+    for e in ledger.entries.iter().filter(|e| e.kind == ItemKind::Time) {
+        last_bill.insert(e.item_id.as_str(), e);
+    }
+    let described = |id: &Id| match (entries.get(id.as_str()), last_bill.get(id.as_str())) {
+        (Some(e), _) => (
+            Some(e.role.to_string()),
+            Some(e.resource_id.clone()),
+            Some(e.task_id.clone()),
+        ),
+        (None, Some(b)) => (b.role.clone(), b.resource_id.clone(), b.task_id.clone()),
+        (None, None) => (None, None, None),
+    };
+    let mut new_entries = Vec::with_capacity(preview.lines.len() + preview.adjustments.len());
+    for line in &preview.lines {
+        let Some(item_id) = line.source_ids.first() else {
+            continue;
+        };
+        let (role, resource_id, task_id) = if line.kind == ItemKind::Time {
+            described(item_id)
+        } else {
+            (None, None, None)
+        };
+        new_entries.push(LedgerEntry {
+            invoice_id: invoice_id.clone(),
+            kind: line.kind,
+            item_id: item_id.clone(),
+            date: line.date,
+            quantity: line
+                .billed_hours
+                .or(line.billed_quantity)
+                .unwrap_or(line.quantity),
+            unit_price: line.unit_price,
+            amount: line.amount,
+            contract_version: line.contract_version,
+            against_ceiling: against(line.kind),
+            rate_source: (line.kind == ItemKind::Time).then(|| line.rate_source.to_string()),
+            role,
+            resource_id,
+            task_id,
+        });
+    }
+    for adj in &preview.adjustments {
+        let (role, resource_id, task_id) = described(&adj.item_id);
+        new_entries.push(LedgerEntry {
+            invoice_id: invoice_id.clone(),
+            kind: ItemKind::Time,
+            item_id: adj.item_id.clone(),
+            date: adj.date,
+            quantity: Dec(Decimal::ZERO),
+            unit_price: adj.rate_after,
+            amount: adj.amount,
+            contract_version: adj.contract_version,
+            against_ceiling: preview.ceiling.is_some(),
+            rate_source: Some(adj.rate_source.clone()),
+            role,
+            resource_id,
+            task_id,
+        });
+    }
+    drop(last_bill);
+    ledger.entries.extend(new_entries);
+    Ok(ledger)
+}

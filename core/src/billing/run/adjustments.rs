@@ -1,0 +1,120 @@
+//! Adjustment lines: billed time re-priced by a retroactive change order
+//! (`spec/domain/billing.md`, "Retroactive change orders"). Which change order re-prices an item,
+//! and at which rate, is [`changes::repricing`], the rule `apply_change_order` uses too; this
+//! module turns its answer into lines (or, when no rate is left, into held items).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use super::Run;
+use super::pricing::sub;
+use crate::billing::text::Text;
+use crate::billing::types::{AdjustmentLine, HeldItem, HoldReason, ItemKind};
+use crate::changes;
+use crate::error::{Error, Pointer};
+use crate::model::{Dec, Money, TimeEntry};
+use crate::rates::RateResolution;
+
+/// What the ledger's billed time needs: adjustment lines (by date and item) and adjustments no
+/// rate can price (held as `missing_rate`, by date and item).
+pub(super) struct Adjustments<'a> {
+    pub(super) lines: Vec<AdjustmentLine>,
+    pub(super) unpriced: Vec<HeldItem<'a>>,
+}
+
+impl<'a> Run<'a> {
+    /// Every billed time item a retroactive change order later than the version that last
+    /// billed it re-prices.
+    pub(super) fn adjustments(&self) -> Result<Adjustments<'a>, Error> {
+        let mut out = Adjustments {
+            lines: Vec::new(),
+            unpriced: Vec::new(),
+        };
+        let history = self.terms.history();
+        if !self.ledger.has_time() || !changes::retroactive_after(history, 0) {
+            return Ok(out);
+        }
+        // A bill that does not record its role, resource or task is read from the run's entry.
+        let entries: BTreeMap<&str, &TimeEntry> = self
+            .req
+            .time_entries
+            .iter()
+            .map(|e| (e.id.as_str(), e))
+            .collect();
+        let at = Pointer::root().key("ledger").key("entries");
+        for (kind, id, net) in self.ledger.iter() {
+            if kind != ItemKind::Time
+                || net.quantity <= Decimal::ZERO
+                || !changes::retroactive_after(history, net.contract_version)
+            {
+                continue;
+            }
+            let Some(bill) = self.ledger.last_entry(net) else {
+                continue;
+            };
+            if changes::billed_at_override(bill) {
+                continue;
+            }
+            let q =
+                changes::billed_query(bill, entries.get(id).copied(), &at.index(net.last_entry))?;
+            let Some(r) = changes::repricing(history, &q, net.contract_version) else {
+                continue;
+            };
+            let rule = match r.resolution {
+                RateResolution::Rate { rule, .. } => rule,
+                RateResolution::Missing { .. } => {
+                    out.unpriced.push(HeldItem {
+                        amount: None,
+                        change_order_id: Some(Cow::Owned(r.change_order_id.clone())),
+                        date: bill.date,
+                        id: Cow::Owned(bill.item_id.clone()),
+                        kind: ItemKind::Time,
+                        reason: HoldReason::MissingRate,
+                        sentence: Text::from(format!(
+                            "{} leaves time entry {} ({}, {}) without a rate; its adjustment needs a person to decide",
+                            r.change_order_id, bill.item_id, q.role, bill.date
+                        )),
+                    });
+                    continue;
+                }
+            };
+            let Some((rate, _)) = r.resolution.rate() else {
+                continue;
+            };
+            // A change order that leaves the item's rate as it was billed does not adjust it,
+            // not even by the cent a re-rounding of credited work could give.
+            if rate.amount == net.unit_price {
+                continue;
+            }
+            let Some(new_amount) = r.resolution.price_hours(net.quantity, self.pricing.mode)?
+            else {
+                continue;
+            };
+            let delta = sub(new_amount.amount, net.amount)?;
+            if delta.is_zero() {
+                continue;
+            }
+            out.lines.push(AdjustmentLine {
+                item_id: bill.item_id.clone(),
+                date: bill.date,
+                change_order_id: r.change_order_id.clone(),
+                quantity: Dec(net.quantity),
+                rate_before: Money::new(net.unit_price, self.pricing.currency),
+                rate_after: rate,
+                amount: self.pricing.money(delta),
+                contract_version: r.version,
+                rate_source: rule.map_or_else(
+                    || r.resolution.rate_source().to_owned(),
+                    |rule| rule.source.clone(),
+                ),
+            });
+        }
+        out.lines
+            .sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+        out.unpriced
+            .sort_by(|a, b| (a.date, a.id.as_str()).cmp(&(b.date, b.id.as_str())));
+        Ok(out)
+    }
+}
