@@ -87,7 +87,8 @@ fn main() {
     for n in [100_000, 1_000_000] {
         let json = billwise_benches::billing_request_json(n);
         let request: PreviewInvoiceRequest =
-            billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT).unwrap();
+            billwise_core::json::preview_request_from_slice(json.as_bytes(), &Limits::DEFAULT)
+                .unwrap();
         let t = measure(|| {
             let preview = billwise_core::billing::preview_invoice(&request).unwrap();
             std::hint::black_box(&preview);

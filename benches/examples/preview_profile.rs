@@ -45,7 +45,7 @@ fn main() -> Result<(), billwise_core::Error> {
         }
         _ => {
             let mut request: PreviewInvoiceRequest =
-                billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)?;
+                billwise_core::json::preview_request_from_slice(json.as_bytes(), &Limits::DEFAULT)?;
             if mode == "by-date" {
                 request
                     .time_entries
@@ -63,7 +63,10 @@ fn main() -> Result<(), billwise_core::Error> {
                 // Read again, so that memory is laid out as reading the export (date-ordered or
                 // not) lays it, and these modes start from the same heap.
                 let text = billwise_core::json::to_canonical_string(&request)?;
-                request = billwise_core::json::from_slice(text.as_bytes(), &Limits::DEFAULT)?;
+                request = billwise_core::json::preview_request_from_slice(
+                    text.as_bytes(),
+                    &Limits::DEFAULT,
+                )?;
             }
             println!("parse {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
             if mode == "parse" {

@@ -74,31 +74,32 @@ fn call<'py, Req, Resp>(
     op: fn(&Req, &Limits) -> Result<Resp, Error>,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    Req: DeserializeOwned + 'static,
+    Req: DeserializeOwned,
     Resp: Serialize + Send,
 {
-    call_with(py, req, fields, op, |py, response| {
+    call_with(py, req, fields, json::from_slice, op, |py, response| {
         output::to_python(py, &response)
     })
 }
 
-/// [`call`], with the response converted by `convert`.
+/// [`call`], with the request read by `parse` and the response converted by `convert`.
 fn call_with<'py, Req, Resp>(
     py: Python<'py>,
     req: Option<&Bound<'py, PyAny>>,
     fields: Option<&Bound<'py, PyDict>>,
+    parse: fn(&[u8], &Limits) -> Result<Req, Error>,
     op: fn(&Req, &Limits) -> Result<Resp, Error>,
     convert: fn(Python<'py>, Resp) -> Result<Bound<'py, PyAny>, output::OutputError>,
 ) -> PyResult<Bound<'py, PyAny>>
 where
-    Req: DeserializeOwned + 'static,
+    Req: DeserializeOwned,
     Resp: Send,
 {
     let req = request(py, req, fields)?;
     guard(py, || {
         let bytes = input::request_bytes(&req, &LIMITS)?;
         let response = off_gil(py, move || {
-            let parsed: Req = json::from_slice(&bytes, &LIMITS)?;
+            let parsed: Req = parse(&bytes, &LIMITS)?;
             op(&parsed, &LIMITS)
         })?;
         Ok(convert(py, response)?)
@@ -120,6 +121,7 @@ fn preview_invoice<'py>(
         py,
         request,
         fields,
+        json::preview_request_from_slice,
         api::preview_invoice,
         output::preview_to_python,
     )

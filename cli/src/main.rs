@@ -616,8 +616,7 @@ fn load_request(
     let limits = Limits::DEFAULT;
     let bytes = read_input(path)
         .map_err(|m| Error::new(billwise_core::ErrorCode::InputMalformedJson, m))?;
-    let mut req: billwise_core::billing::PreviewInvoiceRequest =
-        billwise_core::json::from_slice(&bytes, &limits)?;
+    let mut req = billwise_core::json::preview_request_from_slice(&bytes, &limits)?;
     if let Some(l) = ledger {
         let bytes = read_input(l)
             .map_err(|m| Error::new(billwise_core::ErrorCode::InputMalformedJson, m))?;

@@ -9,8 +9,9 @@ use billwise_core::json::Limits;
 /// memory to reuse that a real caller's heap may not have.
 fn request(n: usize) -> (String, PreviewInvoiceRequest) {
     let json = billwise_benches::billing_request_json(n);
-    let request = billwise_core::json::from_slice(json.as_bytes(), &Limits::DEFAULT)
-        .expect("a valid request");
+    let request =
+        billwise_core::json::preview_request_from_slice(json.as_bytes(), &Limits::DEFAULT)
+            .expect("a valid request");
     (json, request)
 }
 

@@ -110,7 +110,7 @@ pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
         "check_activation" => call(input, limits, check_activation),
         // The preview borrows from the request while it is written out (no owned copy).
         "preview_invoice" => {
-            let request: crate::billing::PreviewInvoiceRequest = json::from_slice(input, limits)?;
+            let request = json::preview_request_from_slice(input, limits)?;
             crate::billing::preview_json(&crate::billing::preview_invoice(&request)?)
         }
         "commit_invoice" => call(input, limits, commit_invoice),

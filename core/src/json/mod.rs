@@ -35,37 +35,34 @@ pub(crate) fn de_error<E: serde::de::Error>(e: Error) -> E {
 ///
 /// The parse tracks no path: an error's JSON pointer is recovered afterwards from where the
 /// parser stopped (see `pointer`), so valid input is read once at full speed and the parser's
-/// code is not duplicated per document type for path tracking.
-pub fn from_slice<T: DeserializeOwned + 'static>(
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<T, Error> {
-    let billing_request = std::any::TypeId::of::<T>()
-        == std::any::TypeId::of::<crate::billing::PreviewInvoiceRequest>();
+/// code is not duplicated per document type for path tracking. A billing run's request has a
+/// faster reader, [`preview_request_from_slice`], which its callers choose.
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     // Valid UTF-8 as a whole (checked once, many bytes at a time) is parsed without checking each
-    // string again. The WebAssembly build checks it only for a billing run's request (for the
-    // hand reader) and otherwise keeps one parser per document type, for its size.
-    let text = if billing_request || cfg!(not(target_arch = "wasm32")) {
-        std::str::from_utf8(bytes).ok()
-    } else {
-        None
-    };
-    // A billing run's request reads its time entries by hand, limits included, when they are in
-    // the plain shape (see `fast`); otherwise, and for every other type, serde reads it.
-    if billing_request
-        && let Some(text) = text
-        && let Some(request) = fast::preview_request(text, limits)
-        && let Ok(request) = (Box::new(request) as Box<dyn std::any::Any>).downcast::<T>()
-    {
-        return Ok(*request);
-    }
+    // string again. The WebAssembly build keeps one parser per document type, for its size.
     #[cfg(not(target_arch = "wasm32"))]
-    if let Some(text) = text {
+    if let Ok(text) = std::str::from_utf8(bytes) {
         check_limits(bytes, limits)?;
         return read(serde_json::Deserializer::from_str(text), bytes);
     }
     check_limits(bytes, limits)?;
     read(serde_json::Deserializer::from_slice(bytes), bytes)
+}
+
+/// Parses a billing run's request: its time entries by hand, limits included, when they are in
+/// the plain shape (see `fast`), and otherwise as [`from_slice`] does. The answer is the same
+/// either way, byte for byte and error for error (a test compares the two on every spec case and
+/// on hostile input).
+pub fn preview_request_from_slice(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<crate::billing::PreviewInvoiceRequest, Error> {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && let Some(request) = fast::preview_request(text, limits)
+    {
+        return Ok(request);
+    }
+    from_slice(bytes, limits)
 }
 
 /// Reads one `T` and the end of the input from `de`, whose input is `bytes` (for error paths).
@@ -79,7 +76,7 @@ fn read<'de, R: serde_json::de::Read<'de>, T: serde::Deserialize<'de>>(
 }
 
 /// Parses a document of type `T` from a JSON string, enforcing `limits`.
-pub fn from_str<T: DeserializeOwned + 'static>(s: &str, limits: &Limits) -> Result<T, Error> {
+pub fn from_str<T: DeserializeOwned>(s: &str, limits: &Limits) -> Result<T, Error> {
     from_slice(s.as_bytes(), limits)
 }
 
