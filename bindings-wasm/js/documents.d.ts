@@ -1184,6 +1184,12 @@ export type ItemKind = "time" | "expense" | "milestone";
 export interface LedgerCredit {
   /** Amount given back; derived from `quantity` when a ledger written by hand leaves it out. */
   amount?: Money | null;
+  /**
+   * How much of `amount` had counted against the ceiling, which the credit gives back to it.
+   * Recorded with the credit; derived in proportion to the item's share billed against the
+   * ceiling when a ledger written by hand leaves it out.
+   */
+  ceiling_share?: Money | null;
   /** The credit note. */
   credit_note_id: Id;
   /** The item credited. */

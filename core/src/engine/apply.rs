@@ -1357,6 +1357,7 @@ impl Engine {
                 item_id: l.item_id.clone(),
                 quantity: l.quantity,
                 amount: l.amount,
+                ceiling_share: None,
             };
             // A credit of an invoice that only re-priced the item (an adjustment) gives back
             // money, not hours.

@@ -42,6 +42,9 @@ pub struct FrozenCredit {
     pub amount: Decimal,
     /// How much of `amount` had counted against the ceiling.
     pub against_ceiling: Decimal,
+    /// Whether the item counted against a ceiling at all (a credit of one that did not records
+    /// no share).
+    pub item_counted: bool,
 }
 
 /// The ledger indexed by item: `(kind, item id) → net billed`, with every credit completed.
@@ -204,18 +207,38 @@ pub fn freeze(
         )
         .at(at.clone()));
     }
-    let against_ceiling = if amount == net.amount {
-        net.against_ceiling
-    } else {
-        RoundingMode::HalfUp.round(
+    let against_ceiling = match &c.ceiling_share {
+        Some(given) => {
+            money_in(
+                given,
+                currency,
+                &at.key("ceiling_share"),
+                "the ceiling share",
+            )?;
+            if negative(given.amount)
+                || given.amount > amount
+                || given.amount > net.against_ceiling.max(Decimal::ZERO)
+            {
+                return Err(invalid(format!(
+                    "credit note `{note}` gives back {} of the ceiling for `{item}`: more than the credit ({}) or than the item billed against it ({})",
+                    money(given.amount),
+                    money(amount),
+                    money(net.against_ceiling)
+                )));
+            }
+            given.amount
+        }
+        None if amount == net.amount => net.against_ceiling,
+        None => RoundingMode::HalfUp.round(
             share(amount, net.against_ceiling, net.amount)?,
             currency.minor_units(),
-        )
+        ),
     };
     Ok(FrozenCredit {
         quantity,
         amount,
         against_ceiling,
+        item_counted: !net.against_ceiling.is_zero(),
     })
 }
 
@@ -412,6 +435,9 @@ impl<'a> LedgerIndex<'a> {
 pub fn complete(c: &mut LedgerCredit, frozen: &FrozenCredit, currency: Currency) {
     c.quantity = Some(Dec(frozen.quantity.normalize()));
     c.amount = Some(Money::new(frozen.amount, currency));
+    if frozen.item_counted || !frozen.against_ceiling.is_zero() {
+        c.ceiling_share = Some(Money::new(frozen.against_ceiling, currency));
+    }
 }
 
 /// Records `credits` (paths `/credits/i`) in `ledger`, each frozen against what its item is billed

@@ -96,6 +96,11 @@ pub struct LedgerCredit {
     /// Amount given back; derived from `quantity` when a ledger written by hand leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
+    /// How much of `amount` had counted against the ceiling, which the credit gives back to it.
+    /// Recorded with the credit; derived in proportion to the item's share billed against the
+    /// ceiling when a ledger written by hand leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_share: Option<Money>,
 }
 
 /// What earlier runs billed and credit notes gave back, for one contract.
