@@ -146,6 +146,7 @@ ErrorCode: TypeAlias = Literal[
     "SCHEMA_VERSION_UNSUPPORTED",
     "MONEY_OVERFLOW",
     "MONEY_CURRENCY_MISMATCH",
+    "MONEY_INVALID_SCALE",
     "DOCUMENT_DUPLICATE_ID",
     "DOCUMENT_EMPTY_FIELD",
     "DOCUMENT_DATE_ORDER",
@@ -198,6 +199,8 @@ ErrorCode: TypeAlias = Literal[
     "LEDGER_INVALID_CREDIT",
     "LEDGER_WRONG_CONTRACT",
     "LEDGER_DUPLICATE_INVOICE",
+    "LEDGER_ZERO_CREDIT",
+    "LEDGER_ADJUSTED_LATER",
     "MACHINE_TRANSITION_NOT_ALLOWED",
     "MACHINE_SOURCE_NOT_ALLOWED",
     "MACHINE_GUARD_FAILED",
@@ -557,10 +560,12 @@ class _LedgerCreditRequired(TypedDict):
 
 
 class LedgerCredit(_LedgerCreditRequired, total=False):
-    """A credit note giving back (part of) a billed item: ``amount`` or ``quantity``."""
+    """A credit note giving back (part of) a billed item: ``amount`` or ``quantity`` (a ledger
+    operation records both, and ``ceiling_share``, the part that had counted against the ceiling)."""
 
     amount: Optional[Money]
     quantity: Optional[DecimalLike]
+    ceiling_share: Optional[Money]
 
 
 class _BilledLedgerRequired(TypedDict):
@@ -618,6 +623,7 @@ class PreviewLine(_PreviewLineRequired, total=False):
 
     worked_hours: Optional[Decimal]
     billed_hours: Optional[Decimal]
+    billed_quantity: Optional[Decimal]
     ceiling_split: bool
 
 

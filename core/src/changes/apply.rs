@@ -326,6 +326,16 @@ pub(super) fn next_version(
                 if let Some(a) = &milestone.amount {
                     currency_check(a, h, cat.key("milestone").key("amount"))?;
                 }
+                if milestone.percent.is_some() && h.fixed_fee.is_none() {
+                    return Err(Error::new(
+                        ErrorCode::ContractModelTerms,
+                        format!(
+                            "milestone `{}` is a percent of a fixed fee, but contract `{}` has none",
+                            milestone.id, h.contract_id
+                        ),
+                    )
+                    .at(cat.key("milestone").key("percent")));
+                }
                 if terms.milestones.iter().any(|m| m.id == milestone.id) {
                     return Err(Error::new(
                         ErrorCode::DocumentDuplicateId,

@@ -150,6 +150,7 @@ pub fn check_sequence(bytes: &[u8], steps: &[u8]) -> Result<(), String> {
                         amount: by_amount.then(|| {
                             Money::new((net.amount * share).round_dp(cur.minor_units()), cur)
                         }),
+                        ceiling_share: None,
                     });
                 }
                 if credits.is_empty() {

@@ -495,6 +495,7 @@ pub fn with_history(p: &mut Picker, mut req: PreviewInvoiceRequest) -> PreviewIn
                         line.amount.currency,
                     )
                 }),
+                ceiling_share: None,
             });
         }
         if !credits.is_empty()
