@@ -971,9 +971,11 @@ fn survey() {
     }
 }
 
-/// `BILLWISE_PROBE=<file.json> cargo test ... -- --ignored probe --nocapture`: one request (a
-/// preview request, or `{"op": ..., "input": ...}` for `commit_invoice` and `record_credit`)
-/// through the implementation and the model, both printed.
+/// `BILLWISE_PROBE=<file.jsonl> cargo test ... -- --ignored probe --nocapture`: requests, one a
+/// line (a preview request, or `{"label"?, "op"?, "input"}`; `op` is `preview_invoice`,
+/// `commit_invoice` or `record_credit`), through the implementation and the model, both printed.
+/// `repros.jsonl` holds one small request per kind of disagreement seen against the
+/// implementation this model was first run against.
 #[test]
 #[ignore]
 fn probe() {
@@ -985,9 +987,13 @@ fn probe() {
         .filter(|l| !l.trim().is_empty())
     {
         let v: Value = serde_json::from_str(text).unwrap();
-        let (op, input) = match v.get("op") {
-            Some(op) => (op.as_str().unwrap().to_owned(), v["input"].clone()),
-            None => ("preview_invoice".to_owned(), v),
+        if let Some(l) = v.get("label").and_then(Value::as_str) {
+            println!("## {l}");
+        }
+        let (op, input) = match (v.get("op"), v.get("input")) {
+            (Some(op), _) => (op.as_str().unwrap().to_owned(), v["input"].clone()),
+            (None, Some(input)) => ("preview_invoice".to_owned(), input.clone()),
+            (None, None) => ("preview_invoice".to_owned(), v),
         };
         let imp = run(&op, &input);
         match op.as_str() {
