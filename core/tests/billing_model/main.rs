@@ -1,0 +1,1050 @@
+//! The billing run against an independent model written from the spec only.
+//!
+//! `model.rs` recomputes the rules of `spec/domain/billing.md` (and change-orders.md,
+//! rate-cards.md, money-and-rounding.md, PRODUCT.md "Rules") as naive scans over JSON requests;
+//! `gen.rs` turns a byte string into a random request biased towards the interesting
+//! combinations. The tests compare `api::run` with the model on what both can be compared on
+//! (lines, held items, adjustments, ceiling, retainer, totals, summary; not sentences), and check
+//! invariants along sequences of previews, commits, credits and more work.
+//!
+//! Case counts: `BILLWISE_PROPTEST_CASES` (default 4000 single previews; the sequences run a fifth
+//! of that, the change-order property a third). Failures are persisted under
+//! `core/tests/billing_model/main.proptest-regressions` and replayed first.
+//!
+//! `cargo test -p billwise-core --test billing_model -- --ignored survey --nocapture` runs a survey
+//! instead: many random requests, disagreements grouped by kind, the smallest request of each.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    // the model returns what an item is held for as the error side, whatever its size
+    clippy::result_large_err
+)]
+
+#[path = "gen.rs"]
+mod generate;
+mod model;
+
+use std::collections::BTreeMap;
+
+use billwise_core::api;
+use billwise_core::json::Limits;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::FileFailurePersistence;
+use serde_json::{Value, json};
+
+use generate::Src;
+use model::{D, Refusal, dec};
+
+// A test may read its environment: the case count is a knob for long runs.
+#[allow(clippy::disallowed_methods)]
+fn cases(divisor: u32) -> u32 {
+    let n = std::env::var("BILLWISE_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(4000);
+    (n / divisor).max(1)
+}
+
+fn config(divisor: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(divisor),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/billing_model/main.proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 0..300)
+}
+
+/// The implementation: the JSON result, or the error code.
+fn run(op: &str, req: &Value) -> Result<Value, String> {
+    let input = serde_json::to_vec(req).unwrap();
+    match api::run(op, &input, &Limits::DEFAULT) {
+        Ok(text) => Ok(serde_json::from_str(&text).unwrap()),
+        Err(e) => Err(e.code.as_str().to_owned()),
+    }
+}
+
+fn compact(v: &Value) -> String {
+    serde_json::to_string(v).unwrap()
+}
+
+/// The paths where two JSON values differ.
+fn diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                diff(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}/{k}"),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff(p, q, &format!("{path}/{i}"), out);
+            }
+        }
+        _ => {
+            if a != b {
+                out.push(format!(
+                    "{path}: implementation {} / model {}",
+                    compact(a),
+                    compact(b)
+                ));
+            }
+        }
+    }
+}
+
+fn explain(what: &str, req: &Value, imp: &Value, model: &Value) -> String {
+    let mut d = vec![];
+    diff(imp, model, "", &mut d);
+    format!(
+        "{what}\nrequest: {}\ndifferences:\n  {}\nimplementation: {}\nmodel:          {}",
+        compact(req),
+        d.join("\n  "),
+        compact(imp),
+        compact(model)
+    )
+}
+
+fn refusal_text(r: &Refusal) -> String {
+    format!(
+        "{} ({})",
+        r.codes.iter().cloned().collect::<Vec<_>>().join(" or "),
+        r.stage
+    )
+}
+
+/// One preview compared: Ok(the implementation's preview, or None when both refused).
+fn check_preview(req: &Value) -> Result<Option<Value>, String> {
+    let (imp, problem) = compare_preview(req);
+    match problem {
+        Some(e) => Err(e),
+        None => Ok(imp.ok()),
+    }
+}
+
+/// The implementation's preview (or code) and, when it differs from the model, why.
+fn compare_preview(req: &Value) -> (Result<Value, String>, Option<String>) {
+    let imp = run("preview_invoice", req);
+    let m = model::preview(req);
+    let problem = match (&imp, m) {
+        (Ok(p), Ok(mp)) => {
+            let ip = model::preview_projection(p);
+            let cur = req["contract"]["currency"].as_str().unwrap_or("USD");
+            let off = model::amounts_off_scale(p, cur);
+            if ip != mp {
+                Some(explain("preview differs", req, &ip, &mp))
+            } else if !off.is_empty() {
+                Some(format!(
+                    "amounts off the currency's scale: {off:?}\nrequest: {}",
+                    compact(req)
+                ))
+            } else {
+                check_ceiling(p)
+                    .err()
+                    .map(|e| format!("{e}\nrequest: {}", compact(req)))
+            }
+        }
+        (Err(code), Err(r)) => (!r.accepts(code)).then(|| {
+            format!(
+                "both refuse, with different codes: implementation {code}, model {}\nrequest: {}",
+                refusal_text(&r),
+                compact(req)
+            )
+        }),
+        (Ok(p), Err(r)) => Some(format!(
+            "the model refuses ({}), the implementation previews\nrequest: {}\nimplementation: {}",
+            refusal_text(&r),
+            compact(req),
+            compact(&model::preview_projection(p))
+        )),
+        (Err(code), Ok(mp)) => Some(format!(
+            "the implementation refuses ({code}), the model previews\nrequest: {}\nmodel: {}",
+            compact(req),
+            compact(&mp)
+        )),
+    };
+    (imp, problem)
+}
+
+fn amount(v: &Value) -> D {
+    dec(v["amount"].as_str().unwrap_or("0"))
+}
+
+/// billing.md: `billed_before + this run <= limit` whenever `billed_before` was within it.
+fn check_ceiling(p: &Value) -> Result<(), String> {
+    if let Some(c) = p.get("ceiling").filter(|c| !c.is_null()) {
+        let limit = amount(&c["limit"]);
+        let before = amount(&c["billed_before"]);
+        let this = amount(&c["this_run"]);
+        if before <= limit && before + this > limit {
+            return Err(format!(
+                "billed past the ceiling: {before} + {this} > {limit}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each item's net billed quantity, credits completed as the spec completes them (a one-sided
+/// credit against every entry and the credits before it).
+fn net_quantities(ledger: &Value, cur: &str) -> BTreeMap<(String, String), D> {
+    let Some(cid) = ledger["contract_id"].as_str() else {
+        return BTreeMap::new();
+    };
+    match model::read_ledger(ledger, cid, cur) {
+        Ok(st) => st.net.into_iter().map(|(k, n)| (k, n.q)).collect(),
+        Err(_) => BTreeMap::new(),
+    }
+}
+
+/// Net billed quantity per item never exceeds what was delivered: a commit never brings an item
+/// past its delivered quantity (a hand-written ledger may already be past it; then the commit
+/// must not add to it).
+fn check_not_overbilled(req: &Value, before: &Value, after: &Value) -> Result<(), String> {
+    let cur = req["contract"]["currency"].as_str().unwrap_or("USD");
+    let was = net_quantities(before, cur);
+    let now = net_quantities(after, cur);
+    let mut delivered: BTreeMap<(String, String), D> = BTreeMap::new();
+    for t in req["time_entries"].as_array().into_iter().flatten() {
+        let d = model::delivered(&req["contract"], dec(t["hours"].as_str().unwrap()));
+        delivered.insert(("time".to_owned(), t["id"].as_str().unwrap().to_owned()), d);
+    }
+    for (k, q) in &now {
+        let limit = if k.0 == "time" {
+            delivered.get(k).copied().unwrap_or_default()
+        } else {
+            D::ONE
+        };
+        let before = was.get(k).copied().unwrap_or_default();
+        if *q > limit && *q > before {
+            return Err(format!(
+                "{} {}: net billed quantity {q} > delivered {limit} (was {before})",
+                k.0, k.1
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------------
+// a. Single previews
+// ------------------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config(1))]
+
+    #[test]
+    fn the_billing_run_gives_the_models_lines_holds_adjustments_and_figures_or_refuses_with_its_code(b in bytes()) {
+        let req = generate::request(&b);
+        if let Err(e) = check_preview(&req) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// b. Sequences: preview, commit, rerun, credits, more work
+// ------------------------------------------------------------------------------------------------
+
+fn credits_for(s: &mut Src, ledger: &Value, cur: &str, step: usize) -> Vec<Value> {
+    let entries: Vec<Value> = ledger["entries"].as_array().cloned().unwrap_or_default();
+    let mut out = vec![];
+    if entries.is_empty() {
+        return out;
+    }
+    for i in 0..1 + s.below(2) {
+        let e = &entries[s.below(entries.len())];
+        let mut c = json!({"credit_note_id": format!("CN-S{step}-{i}"), "kind": e["kind"], "item_id": e["item_id"]});
+        let q = dec(e["quantity"].as_str().unwrap());
+        let a = amount(&e["amount"]);
+        let minor = model::minor_units(cur);
+        match s.below(6) {
+            0 => c["quantity"] = json!(model::n((q / D::from(3)).round_dp(3))),
+            1 => {
+                c["amount"] = json!({"amount": model::fmt_money((a / D::from(3)).round_dp(minor), cur), "currency": cur})
+            }
+            2 => c["quantity"] = json!(model::n(q)),
+            3 => c["amount"] = e["amount"].clone(),
+            4 => c["quantity"] = json!("1"),
+            _ => {
+                c["amount"] = json!({"amount": model::fmt_money(D::from(10), cur), "currency": cur})
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn more_work(s: &mut Src, req: &mut Value, step: usize) {
+    if let Some(tes) = req["time_entries"].as_array_mut() {
+        for t in tes.iter_mut() {
+            if s.chance(40) {
+                let h = dec(t["hours"].as_str().unwrap()) + D::from(2);
+                t["hours"] = json!(model::n(h));
+            }
+            if s.chance(30) && t["status"] == "submitted" {
+                t["status"] = json!("approved");
+            }
+        }
+        if s.chance(50) {
+            tes.push(json!({
+                "id": format!("TE-N{step}"), "project_id": "P-1", "task_id": "T-1", "resource_id": "R-1",
+                "role": s.pick(&["Consultant", "Senior"]), "work_date": s.pick(&["2026-03-03", "2026-03-18", "2026-03-27"]),
+                "hours": s.pick(&["3", "0.7", "5.5"]), "status": "approved",
+            }));
+        }
+    }
+    if s.chance(30) {
+        // a retroactive change order, approved by as_of
+        let cos = req["change_orders"].as_array().cloned().unwrap_or_default();
+        let approved: Vec<&Value> = cos
+            .iter()
+            .filter(|c| c["status"] == "approved" || c["status"] == "applied")
+            .collect();
+        let seq = approved.len() + 1;
+        let last = approved
+            .iter()
+            .filter_map(|c| c["approved_on"].as_str())
+            .max()
+            .unwrap_or("2026-03-01")
+            .to_owned();
+        let as_of = req["as_of"].as_str().unwrap().to_owned();
+        if last <= as_of && !cos.iter().any(|c| c["sequence"] == json!(seq)) {
+            let cur = req["contract"]["currency"].as_str().unwrap().to_owned();
+            let rate = s.pick(&["172.50", "155", "149.99"]);
+            let change = match s.below(3) {
+                0 => {
+                    json!({"type": "set_rate", "role": "Consultant", "rate": {"amount": rate, "currency": cur}})
+                }
+                1 => {
+                    json!({"type": "set_rate", "role": "Senior", "rate": {"amount": rate, "currency": cur}})
+                }
+                _ => json!({"type": "set_expense_markup", "markup_percent": "7"}),
+            };
+            let co = json!({
+                "schema_version": 1, "kind": "change_order", "id": format!("CO-S{step}"), "contract_id": generate::CONTRACT,
+                "sequence": seq, "status": "approved", "effective_date": "2026-03-01", "approved_on": as_of,
+                "retroactive": s.chance(70), "changes": [change],
+            });
+            req["change_orders"].as_array_mut().unwrap().push(co);
+        }
+    }
+}
+
+/// Where a sequence disagrees: the first problem (strict), or every problem while the sequence
+/// goes on with the implementation's state (lenient, for the survey).
+struct Findings {
+    lenient: bool,
+    found: Vec<String>,
+}
+
+impl Findings {
+    fn note(&mut self, problem: Option<String>) -> Result<(), String> {
+        match problem {
+            None => Ok(()),
+            Some(e) if self.lenient => {
+                self.found.push(e);
+                Ok(())
+            }
+            Some(e) => Err(e),
+        }
+    }
+}
+
+fn sequence(b: &[u8], steps: &[u8], f: &mut Findings) -> Result<(), String> {
+    let mut req = generate::request(b);
+    let mut s = Src::new(steps);
+    let cur = req["contract"]["currency"].as_str().unwrap().to_owned();
+    for step in 0..4 {
+        let (imp, problem) = compare_preview(&req);
+        let refused_by_one = problem.as_ref().is_some_and(|p| p.contains("refuses"));
+        f.note(problem)?;
+        if imp.is_err() || refused_by_one {
+            return Ok(());
+        }
+        let inv = format!("INV-S{step}");
+        let creq = json!({"invoice_id": inv, "run": req});
+        let imp = run("commit_invoice", &creq);
+        let m = model::commit(&req, &inv);
+        let ledger = match (imp, m) {
+            (Ok(r), Ok(ml)) => {
+                let il = model::ledger_projection(&r["ledger"]);
+                let mlp = model::ledger_projection(&ml);
+                if il != mlp {
+                    f.note(Some(explain(
+                        &format!("committed ledger differs (step {step})"),
+                        &creq,
+                        &il,
+                        &mlp,
+                    )))?;
+                }
+                let off = model::amounts_off_scale(&r, &cur);
+                if !off.is_empty() {
+                    f.note(Some(format!(
+                        "commit_invoice outputs amounts off the currency's scale: {off:?}\nrequest: {}",
+                        compact(&creq)
+                    )))?;
+                }
+                r["ledger"].clone()
+            }
+            (Err(c), Err(r)) if r.accepts(&c) => return Ok(()),
+            (i, m) => {
+                let e = format!(
+                    "commit: implementation {:?} / model {:?}\nrequest: {}",
+                    i.as_ref()
+                        .map(|r| compact(&model::ledger_projection(&r["ledger"]))),
+                    m.map(|l| compact(&model::ledger_projection(&l))),
+                    compact(&creq)
+                );
+                f.note(Some(e))?;
+                match i {
+                    Ok(r) => r["ledger"].clone(),
+                    Err(_) => return Ok(()),
+                }
+            }
+        };
+        let before = req.get("ledger").cloned().unwrap_or(json!({}));
+        f.note(
+            check_not_overbilled(&req, &before, &ledger)
+                .err()
+                .map(|e| format!("{e}\nrequest: {}", compact(&creq))),
+        )?;
+        req["ledger"] = ledger;
+        // Committing a run and running the same period again bills nothing.
+        let (imp, problem) = compare_preview(&req);
+        f.note(problem)?;
+        if let Ok(p) = imp {
+            let nothing = p["lines"].as_array().is_none_or(Vec::is_empty)
+                && p["adjustments"].as_array().is_none_or(Vec::is_empty);
+            if !nothing {
+                f.note(Some(format!(
+                    "a rerun after the commit bills again\nrequest: {}\npreview: {}",
+                    compact(&req),
+                    compact(&model::preview_projection(&p))
+                )))?;
+            }
+        }
+        // Credits.
+        if s.chance(60) || s.below(2) == 0 {
+            let credits = credits_for(&mut s, &req["ledger"], &cur, step);
+            let rreq = json!({"ledger": req["ledger"], "currency": cur, "credits": credits});
+            let imp = run("record_credit", &rreq);
+            let m = model::record_credit(&req["ledger"], &cur, &credits);
+            match (imp, m) {
+                (Ok(l), Ok(ml)) => {
+                    let il = model::ledger_projection(&l);
+                    let mlp = model::ledger_projection(&ml);
+                    if il != mlp {
+                        f.note(Some(explain(
+                            &format!("ledger after record_credit differs (step {step})"),
+                            &rreq,
+                            &il,
+                            &mlp,
+                        )))?;
+                    }
+                    let off = model::amounts_off_scale(&l, &cur);
+                    if !off.is_empty() {
+                        f.note(Some(format!(
+                            "record_credit outputs amounts off the currency's scale: {off:?}\nrequest: {}",
+                            compact(&rreq)
+                        )))?;
+                    }
+                    req["ledger"] = l;
+                }
+                (Err(c), Err(r)) if r.accepts(&c) => {}
+                (i, m) => {
+                    f.note(Some(format!(
+                        "record_credit: implementation {:?} / model {:?}\nrequest: {}",
+                        i.as_ref().map(|l| compact(&model::ledger_projection(l))),
+                        m.map(|l| compact(&model::ledger_projection(&l))),
+                        compact(&rreq)
+                    )))?;
+                    if let Ok(l) = i {
+                        req["ledger"] = l;
+                    }
+                }
+            }
+        }
+        more_work(&mut s, &mut req, step);
+    }
+    let (_, problem) = compare_preview(&req);
+    f.note(problem)
+}
+
+proptest! {
+    #![proptest_config(config(5))]
+
+    #[test]
+    fn commits_credits_and_more_work_agree_with_the_model_rerun_bill_nothing_and_never_overbill(
+        b in bytes(),
+        steps in prop::collection::vec(any::<u8>(), 0..60),
+    ) {
+        let mut f = Findings { lenient: false, found: vec![] };
+        if let Err(e) = sequence(&b, &steps, &mut f) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// c. Change orders one at a time and at once
+// ------------------------------------------------------------------------------------------------
+
+fn rules_projection(rules: &[Value]) -> Value {
+    model::sorted(
+        rules
+            .iter()
+            .map(|r| {
+                json!({
+                    "role": r.get("role").cloned().unwrap_or(Value::Null),
+                    "resource_id": r.get("resource_id").cloned().unwrap_or(Value::Null),
+                    "task_id": r.get("task_id").cloned().unwrap_or(Value::Null),
+                    "rate": model::n(amount(&r["rate"])),
+                    "unit": r.get("unit").and_then(Value::as_str).unwrap_or("hour"),
+                    "from": r["effective_from"],
+                    "to": r.get("effective_to").cloned().unwrap_or(Value::Null),
+                    "source": r["source"],
+                })
+            })
+            .collect(),
+    )
+}
+
+fn model_rules(v: &model::Version) -> Value {
+    model::sorted(
+        v.rules
+            .iter()
+            .map(|r| {
+                json!({
+                    "role": r.role, "resource_id": r.resource, "task_id": r.task,
+                    "rate": model::n(r.rate), "unit": if r.day { "day" } else { "hour" },
+                    "from": model::fmt_date(r.from), "to": r.to.map(model::fmt_date), "source": r.source,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn terms_projection(ceiling: Option<D>, end: &str, milestones: Vec<String>) -> Value {
+    json!({"ceiling": ceiling.map(model::n), "end_date": end, "milestones": milestones})
+}
+
+fn versions_case(b: &[u8]) -> Result<(), String> {
+    let req = generate::request(b);
+    let mut contract = req["contract"].clone();
+    if let Some(c) = contract.as_object_mut() {
+        c.remove("change_orders");
+    }
+    if model::preview(&json!({"contract": contract, "period": {"start": "2026-03-01", "end": "2026-03-31"}, "as_of": "2026-04-02"}))
+        .is_err_and(|r| r.stage == "contract")
+    {
+        return Ok(());
+    }
+    // Every change order approved, in sequence, approvals going forward.
+    let mut cos: Vec<Value> = req["change_orders"].as_array().cloned().unwrap_or_default();
+    let mut last = String::new();
+    for co in &mut cos {
+        co["status"] = json!("approved");
+        let a = co["approved_on"]
+            .as_str()
+            .unwrap_or("2026-03-05")
+            .to_owned();
+        let a = if a < last { last.clone() } else { a };
+        co["approved_on"] = json!(a);
+        last = a;
+        if co["contract_id"] != generate::CONTRACT {
+            co["contract_id"] = json!(generate::CONTRACT);
+        }
+    }
+    let mco: Vec<model::Co> = cos.iter().map(model::read_co).collect();
+    let (versions, refused) = model::strict_history(&contract, &mco, true);
+    // READING: with several problems, the order in which a history built at once reports them
+    // is not fixed by the spec: the first problem in sequence order (as one at a time) and any
+    // problem of the first failing stage (documents, sequence, applying) are accepted.
+    let at_once = match (
+        model::history_at_once(&contract, &mco),
+        model::strict_history(&contract, &mco, false).1,
+    ) {
+        (Err(mut r), Some((_, c))) => {
+            r.codes.insert(c.to_owned());
+            Err(r)
+        }
+        (r, _) => r,
+    };
+    let mut sorted_cos = cos.clone();
+    sorted_cos.sort_by_key(|c| c["sequence"].as_i64());
+    for n in 0..sorted_cos.len() {
+        let mut before: Vec<Value> = sorted_cos[..n].to_vec();
+        for c in &mut before {
+            c["status"] = json!("applied");
+        }
+        let areq =
+            json!({"contract": contract, "change_orders": before, "change_order": sorted_cos[n]});
+        let imp = run("apply_change_order", &areq);
+        match (refused, imp) {
+            (Some((i, code)), Err(c)) if i == n => {
+                if c != code {
+                    return Err(format!(
+                        "apply_change_order {n}: implementation {c}, model {code}\nrequest: {}",
+                        compact(&areq)
+                    ));
+                }
+                break;
+            }
+            (Some((i, code)), r) if i <= n => {
+                return Err(format!(
+                    "apply_change_order {n}: the model refuses it ({code}), the implementation {}\nrequest: {}",
+                    r.map(|v| format!("applies it: {}", compact(&v["version"])))
+                        .unwrap_or_else(|c| format!("refuses it with {c}")),
+                    compact(&areq)
+                ));
+            }
+            (_, Err(c)) => {
+                return Err(format!(
+                    "apply_change_order {n}: implementation refuses ({c}), model applies\nrequest: {}",
+                    compact(&areq)
+                ));
+            }
+            (_, Ok(r)) => {
+                let v = &versions[n + 1];
+                let iv = &r["version"];
+                let irules =
+                    rules_projection(iv["rates"].as_array().map(Vec::as_slice).unwrap_or(&[]));
+                let mrules = model_rules(v);
+                if irules != mrules {
+                    return Err(explain(
+                        &format!("version {} rates differ", n + 1),
+                        &areq,
+                        &irules,
+                        &mrules,
+                    ));
+                }
+                let t = &iv["terms"];
+                let it = terms_projection(
+                    t.get("ceiling")
+                        .filter(|c| !c.is_null())
+                        .map(|c| amount(&c["amount"])),
+                    t["end_date"].as_str().unwrap_or(""),
+                    t["milestones"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| m["id"].as_str().unwrap().to_owned())
+                        .collect(),
+                );
+                let mt = terms_projection(
+                    v.ceiling.as_ref().map(|c| c.limit),
+                    &model::fmt_date(v.end),
+                    v.milestones.iter().map(|m| m.id.clone()).collect(),
+                );
+                if it != mt {
+                    return Err(explain(
+                        &format!("version {} terms differ", n + 1),
+                        &areq,
+                        &it,
+                        &mt,
+                    ));
+                }
+            }
+        }
+    }
+    // resolve_rate with the history built at once.
+    let mut s = Src::new(b.get(b.len() / 2..).unwrap_or(&[]));
+    for _ in 0..3 {
+        let mut q = json!({
+            "role": s.pick(&["Consultant", "Senior", "Astronaut"]),
+            "work_date": s.pick(&["2026-02-15", "2026-03-01", "2026-03-12", "2026-03-18", "2026-04-20", "2026-03-31"]),
+        });
+        if let Some(r) = s.pick(&[None, Some("R-1"), Some("R-2")]) {
+            q["resource_id"] = json!(r);
+        }
+        if let Some(t) = s.pick(&[None, Some("T-1"), Some("T-2")]) {
+            q["task_id"] = json!(t);
+        }
+        let rreq = json!({"contract": contract, "change_orders": cos, "query": q});
+        let imp = run("resolve_rate", &rreq);
+        match (&at_once, imp) {
+            (Err(r), Err(c)) => {
+                // With more than one problem in the history, only the refusal is compared.
+                let cid = contract["id"].as_str().unwrap_or_default();
+                let mut seqs: Vec<i64> = mco.iter().map(|c| c.seq).collect();
+                seqs.sort_unstable();
+                let repeated = seqs.windows(2).any(|w| w[0] == w[1]);
+                seqs.dedup();
+                let gap = seqs.iter().enumerate().any(|(i, s)| *s != i as i64 + 1);
+                let problems = mco
+                    .iter()
+                    .filter(|c| !model::co_document_problems(c, cid).is_empty())
+                    .count()
+                    + usize::from(repeated)
+                    + usize::from(gap)
+                    + usize::from(refused.is_some_and(|(i, _)| i < mco.len() && !repeated && !gap));
+                if problems <= 1 && !r.accepts(&c) {
+                    return Err(format!(
+                        "resolve_rate: implementation {c}, model {}\nrequest: {}",
+                        refusal_text(r),
+                        compact(&rreq)
+                    ));
+                }
+            }
+            (Ok(versions), Ok(r)) => {
+                let last = versions.last().unwrap();
+                let day = model::parse_date(q["work_date"].as_str().unwrap());
+                let m = model::resolve(
+                    &last.rules,
+                    q["role"].as_str(),
+                    q["resource_id"].as_str(),
+                    q["task_id"].as_str(),
+                    day,
+                );
+                let mine = match &m {
+                    Some(x) => {
+                        json!({"outcome": "rate", "rate": model::n(x.rate), "unit": if x.day { "day" } else { "hour" }, "rate_source": x.source, "contract_version": versions.len() - 1})
+                    }
+                    None => {
+                        json!({"outcome": "missing_rate", "rate": null, "unit": null, "rate_source": "missing_rate", "contract_version": versions.len() - 1})
+                    }
+                };
+                let theirs = json!({
+                    "outcome": r["outcome"],
+                    "rate": r.get("rate").filter(|x| !x.is_null()).map(|x| json!(model::n(amount(x)))).unwrap_or(Value::Null),
+                    "unit": if r["outcome"] == "rate" { r.get("unit").cloned().unwrap_or(Value::Null) } else { Value::Null },
+                    "rate_source": r["rate_source"],
+                    "contract_version": r["contract_version"],
+                });
+                if mine != theirs {
+                    return Err(explain("resolve_rate differs", &rreq, &theirs, &mine));
+                }
+            }
+            (h, r) => {
+                return Err(format!(
+                    "resolve_rate: model {:?}, implementation {:?}\nrequest: {}",
+                    h.as_ref().err(),
+                    r.map(|v| compact(&v)),
+                    compact(&rreq)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(3))]
+
+    #[test]
+    fn applying_change_orders_one_at_a_time_gives_the_versions_and_codes_of_the_history_built_at_once(b in bytes()) {
+        if let Err(e) = versions_case(&b) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The model against the spec's own examples
+// ------------------------------------------------------------------------------------------------
+
+/// The spec's preview cases that the model is known to read differently, each for a stated reason
+/// (the cases were written before the spec's last changes).
+const CASES_READ_DIFFERENTLY: &[(&str, &str)] = &[
+    (
+        "050-ceiling-fees-and-expenses-scope",
+        "billing.md \"Amounts\": an expense line whose share has more than 4 decimals carries billed_quantity (new)",
+    ),
+    (
+        "083-expense-credited-in-part-bills-the-rest",
+        "billing.md \"Amounts\": the share 0.090909090909 has more than 4 decimals, so the line carries billed_quantity (new)",
+    ),
+    (
+        "089-retroactive-adjustment-billed-after-ceiling-raise",
+        "READING: an adjustment's contract_version is its change order's version (\"names it (change_order_id, its contract_version)\")",
+    ),
+];
+
+#[test]
+fn the_model_reproduces_the_specs_preview_examples() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../spec/cases/billing/preview_invoice");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut failures = vec![];
+    for f in files {
+        let name = f.file_stem().unwrap().to_str().unwrap().to_owned();
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let input = &case["input"];
+        // Input-layer errors (JSON numbers, unknown fields, missing fields) are not modelled.
+        if let Some(code) = case["expect"]["error"]["code"].as_str()
+            && code.starts_with("INPUT_")
+        {
+            continue;
+        }
+        let got = model::preview(input);
+        let ok = match (&case["expect"].get("result"), got) {
+            (Some(r), Ok(m)) => {
+                let e = model::preview_projection(r);
+                if e == m {
+                    true
+                } else {
+                    let mut d = vec![];
+                    diff(&e, &m, "", &mut d);
+                    failures.push(format!("{name}: {}", d.join("; ")));
+                    false
+                }
+            }
+            (None, Err(r)) => {
+                let code = case["expect"]["error"]["code"].as_str().unwrap();
+                if r.accepts(code) {
+                    true
+                } else {
+                    failures.push(format!(
+                        "{name}: expected {code}, model {}",
+                        refusal_text(&r)
+                    ));
+                    false
+                }
+            }
+            (_, m) => {
+                failures.push(format!("{name}: model {:?}", m.map(|v| compact(&v))));
+                false
+            }
+        };
+        let expected_to_differ = CASES_READ_DIFFERENTLY.iter().any(|(c, _)| *c == name);
+        if ok && expected_to_differ {
+            failures.push(format!("{name}: listed as read differently, but agrees"));
+        }
+        if !ok && expected_to_differ {
+            println!(
+                "read differently, as listed: {}",
+                failures.pop().unwrap_or_default()
+            );
+        }
+    }
+    // record_credit and commit_invoice examples.
+    for op in ["record_credit", "commit_invoice"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../spec/cases/billing/{op}"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.file_stem().unwrap().to_str().unwrap().to_owned();
+            let case: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            let input = &case["input"];
+            let got = if op == "record_credit" {
+                model::record_credit(
+                    &input["ledger"],
+                    input["currency"].as_str().unwrap(),
+                    input["credits"].as_array().unwrap(),
+                )
+            } else {
+                model::commit(&input["run"], input["invoice_id"].as_str().unwrap())
+            };
+            let expected = &case["expect"];
+            let ok = match (expected.get("result"), &got) {
+                (Some(r), Ok(l)) => {
+                    let r = if op == "record_credit" {
+                        r.clone()
+                    } else {
+                        r["ledger"].clone()
+                    };
+                    model::ledger_projection(&r) == model::ledger_projection(l)
+                }
+                (None, Err(r)) => r.accepts(expected["error"]["code"].as_str().unwrap()),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{op}/{name}: model {:?}",
+                    got.map(|l| compact(&model::ledger_projection(&l)))
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Survey (ignored): disagreements grouped by kind, the smallest request of each
+// ------------------------------------------------------------------------------------------------
+
+fn signature(e: &str) -> String {
+    let first = e.lines().next().unwrap_or_default().to_owned();
+    let paths: std::collections::BTreeSet<String> = e
+        .lines()
+        .filter(|l| l.starts_with("  /"))
+        .map(|l| {
+            let p = l.trim().split(':').next().unwrap_or_default();
+            // collapse indices
+            p.split('/')
+                .map(|s| {
+                    if s.chars().all(|c| c.is_ascii_digit()) {
+                        "#"
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    let codes: String = if first.starts_with("both refuse") || first.contains("refuses") {
+        first.clone()
+    } else {
+        paths.into_iter().collect::<Vec<_>>().join(" ")
+    };
+    format!(
+        "{} | {}",
+        first
+            .split('\n')
+            .next()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default(),
+        codes
+    )
+}
+
+#[test]
+#[ignore]
+fn survey() {
+    let n = cases(1) * 10;
+    let mut rng = proptest::test_runner::TestRunner::deterministic();
+    let strat = bytes();
+    let mut kinds: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for _ in 0..n {
+        let b = strat.new_tree(&mut rng).unwrap().current();
+        let req = generate::request(&b);
+        if let Err(e) = check_preview(&req) {
+            let sig = signature(&e);
+            let slot = kinds.entry(sig).or_insert((0, e.clone()));
+            slot.0 += 1;
+            if e.len() < slot.1.len() {
+                slot.1 = e;
+            }
+        }
+    }
+    #[allow(clippy::disallowed_methods)]
+    if std::env::var("BILLWISE_SURVEY_SEQUENCES").is_ok() {
+        kinds.clear();
+        let steps = prop::collection::vec(any::<u8>(), 0..60);
+        for _ in 0..n / 4 {
+            let b = strat.new_tree(&mut rng).unwrap().current();
+            let st = steps.new_tree(&mut rng).unwrap().current();
+            let mut f = Findings {
+                lenient: true,
+                found: vec![],
+            };
+            let _ = sequence(&b, &st, &mut f);
+            for e in f.found {
+                let sig = signature(&e);
+                let slot = kinds.entry(sig).or_insert((0, e.clone()));
+                slot.0 += 1;
+                if e.len() < slot.1.len() {
+                    slot.1 = e;
+                }
+            }
+        }
+    }
+    println!("{} requests, {} kinds of disagreement", n, kinds.len());
+    for (k, (count, e)) in &kinds {
+        println!("\n### {count} x {k}\n{e}");
+    }
+}
+
+/// `BILLWISE_PROBE=<file.jsonl> cargo test ... -- --ignored probe --nocapture`: requests, one a
+/// line (a preview request, or `{"label"?, "op"?, "input"}`; `op` is `preview_invoice`,
+/// `commit_invoice` or `record_credit`), through the implementation and the model, both printed.
+/// `repros.jsonl` holds one small request per kind of disagreement seen against the
+/// implementation this model was first run against.
+#[test]
+#[ignore]
+fn probe() {
+    #[allow(clippy::disallowed_methods)]
+    let path = std::env::var("BILLWISE_PROBE").expect("BILLWISE_PROBE");
+    for text in std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(text).unwrap();
+        if let Some(l) = v.get("label").and_then(Value::as_str) {
+            println!("## {l}");
+        }
+        let (op, input) = match (v.get("op"), v.get("input")) {
+            (Some(op), _) => (op.as_str().unwrap().to_owned(), v["input"].clone()),
+            (None, Some(input)) => ("preview_invoice".to_owned(), input.clone()),
+            (None, None) => ("preview_invoice".to_owned(), v),
+        };
+        let imp = run(&op, &input);
+        match op.as_str() {
+            "commit_invoice" => {
+                let m = model::commit(&input["run"], input["invoice_id"].as_str().unwrap());
+                println!(
+                    "implementation: {:?}",
+                    imp.map(|r| compact(&model::ledger_projection(&r["ledger"])))
+                );
+                println!(
+                    "model:          {:?}",
+                    m.map(|l| compact(&model::ledger_projection(&l)))
+                );
+            }
+            "record_credit" => {
+                let m = model::record_credit(
+                    &input["ledger"],
+                    input["currency"].as_str().unwrap(),
+                    input["credits"].as_array().unwrap(),
+                );
+                println!(
+                    "implementation: {:?}",
+                    imp.map(|l| compact(&model::ledger_projection(&l)))
+                );
+                println!(
+                    "model:          {:?}",
+                    m.map(|l| compact(&model::ledger_projection(&l)))
+                );
+            }
+            _ => {
+                let (_, problem) = compare_preview(&input);
+                println!(
+                    "implementation: {:?}",
+                    imp.map(|p| compact(&model::preview_projection(&p)))
+                );
+                println!(
+                    "model:          {:?}",
+                    model::preview(&input).map(|p| compact(&p))
+                );
+                println!(
+                    "{}",
+                    problem
+                        .map(|p| p
+                            .lines()
+                            .filter(|l| l.starts_with("  /") || !l.contains('{'))
+                            .collect::<Vec<_>>()
+                            .join("\n"))
+                        .unwrap_or_else(|| "agree".to_owned())
+                );
+            }
+        }
+        println!();
+    }
+}
