@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use rust_decimal::Decimal;
 
 use super::text::{Text, Words};
-use crate::changes::ContractHistory;
+use crate::changes::{ContractHistory, ValidContract};
 use crate::error::Error;
 use crate::ledger::LedgerIndex;
 use crate::model::{
@@ -44,12 +44,13 @@ impl<'a> Terms<'a> {
     /// The terms as of `as_of`: see [`ContractHistory::as_of`], which refuses what
     /// `apply_change_order` refuses.
     pub fn new(
-        contract: &'a Contract,
+        valid: ValidContract<'a>,
         change_orders: &'a [ChangeOrder],
         as_of: Date,
         ledger: &LedgerIndex<'_>,
     ) -> Result<Self, Error> {
-        let history = ContractHistory::as_of(contract, change_orders, as_of, ledger)?;
+        let contract = valid.contract();
+        let history = ContractHistory::as_of(valid, change_orders, as_of, ledger)?;
         let sources = history
             .card()
             .rules()
@@ -183,8 +184,9 @@ pub fn milestones_as_amended<'a>(
     change_orders: &[ChangeOrder],
     as_of: Date,
 ) -> Result<Cow<'a, [Milestone]>, Error> {
+    let valid = ValidContract::check(contract)?;
     let ledger = LedgerIndex::new(None, contract.currency)?;
-    let history = ContractHistory::as_of(contract, change_orders, as_of, &ledger)?;
+    let history = ContractHistory::as_of(valid, change_orders, as_of, &ledger)?;
     if history.version() == 0 {
         return Ok(Cow::Borrowed(contract.milestones.as_slice()));
     }

@@ -104,6 +104,27 @@ fn makes_versions(co: &ChangeOrder) -> bool {
     )
 }
 
+/// A contract that validates (every problem `validate` reports for it refuses it, the first at its
+/// path under `/contract`): what a history is built from. A billing run checks its contract
+/// before it reads its ledger, as `spec/domain/billing.md` orders the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidContract<'a>(&'a Contract);
+
+impl<'a> ValidContract<'a> {
+    /// Checks `contract`.
+    pub fn check(contract: &'a Contract) -> Result<Self, Error> {
+        let mut p = Problems::new();
+        crate::validate::documents::contract(contract, &Pointer::root().key("contract"), &mut p);
+        crate::validate::refuse(&p.into_vec(), "")?;
+        Ok(Self(contract))
+    }
+
+    /// The contract.
+    pub fn contract(self) -> &'a Contract {
+        self.0
+    }
+}
+
 impl ContractHistory {
     /// Builds the history of `contract` with `change_orders`, which must all be approved or
     /// applied (sequences 1..n, in any order). The contract must validate. Error paths point into
@@ -112,6 +133,7 @@ impl ContractHistory {
         contract: &Contract,
         change_orders: &[ChangeOrder],
     ) -> Result<ContractHistory, Error> {
+        let valid = ValidContract::check(contract)?;
         let cos = Pointer::root().key("change_orders");
         let order = in_sequence(change_orders.iter().enumerate().collect())?;
         for &(i, co) in &order {
@@ -126,7 +148,7 @@ impl ContractHistory {
                 .at(cos.index(i).key("status")));
             }
         }
-        let mut history = Self::original(contract)?;
+        let mut history = Self::original(valid);
         history.amend(contract, &order, &[], None, None)?;
         Ok(history)
     }
@@ -138,11 +160,12 @@ impl ContractHistory {
     /// `ledger`. An approved change order whose predecessor is still a draft or submitted waits
     /// for it. See `spec/domain/billing.md` ("Change orders in a run").
     pub fn as_of(
-        contract: &Contract,
+        valid: ValidContract<'_>,
         change_orders: &[ChangeOrder],
         as_of: Date,
         ledger: &LedgerIndex<'_>,
     ) -> Result<ContractHistory, Error> {
+        let contract = valid.contract();
         let cos = Pointer::root().key("change_orders");
         for (i, co) in change_orders.iter().enumerate() {
             let at = cos.index(i);
@@ -168,16 +191,14 @@ impl ContractHistory {
             })
             .map(|co| co.sequence)
             .collect();
-        let mut history = Self::original(contract)?;
+        let mut history = Self::original(valid);
         history.amend(contract, &order, &pending, Some(as_of), Some(ledger))?;
         Ok(history)
     }
 
-    /// Version 0: the contract as signed, which must validate.
-    fn original(contract: &Contract) -> Result<ContractHistory, Error> {
-        let mut p = Problems::new();
-        crate::validate::documents::contract(contract, &Pointer::root().key("contract"), &mut p);
-        crate::validate::refuse(&p.into_vec(), "")?;
+    /// Version 0: the contract as signed.
+    fn original(valid: ValidContract<'_>) -> ContractHistory {
+        let contract = valid.contract();
         let v0 = ContractVersion {
             version: 0,
             change_order_id: None,
@@ -205,7 +226,7 @@ impl ContractHistory {
                 .collect(),
             markups: vec![(None, contract.expense_policy.markup_percent)],
         };
-        Ok(ContractHistory {
+        ContractHistory {
             contract_id: contract.id.clone(),
             currency: contract.currency,
             start_date: contract.start_date,
@@ -215,7 +236,7 @@ impl ContractHistory {
             cards: Vec::new(),
             original: v0,
             amendments: Vec::new(),
-        })
+        }
     }
 
     /// Applies `order` (approved or applied change orders with their index in the list given,

@@ -40,6 +40,7 @@ pub use summary::utilisation_percent;
 
 use super::terms::Terms;
 use super::types::{InvoicePreview, ItemKind, PreviewInvoiceRequest, PreviewLine, Summary};
+use crate::changes::ValidContract;
 use crate::error::Error;
 use crate::hash::{TextMap, same_text};
 use crate::ledger::LedgerIndex;
@@ -90,9 +91,11 @@ impl<'a> Run<'a> {
     /// Step 1: every input read and checked.
     fn new(req: &'a PreviewInvoiceRequest) -> Result<Self, Error> {
         let contract = &req.contract;
+        // In the spec's order: the contract, the ledger, the change orders (then the items).
+        let valid = ValidContract::check(contract)?;
         let ledger =
             LedgerIndex::for_contract(req.ledger.as_ref(), &contract.id, contract.currency)?;
-        let terms = Terms::new(contract, &req.change_orders, req.as_of, &ledger)?;
+        let terms = Terms::new(valid, &req.change_orders, req.as_of, &ledger)?;
         let projects = TextMap::new(req.projects.iter().map(|p| {
             let tasks = TextMap::new(
                 p.tasks
