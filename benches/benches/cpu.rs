@@ -2,6 +2,10 @@
 //! that a figure taken on a busy machine still says what one core does. Prints the median of 5 runs.
 //!
 //! `cargo bench -p billwise-benches --bench cpu`
+//!
+//! It allocates with mimalloc, as the Node addon and the Python extension do (see the `billing`
+//! bench): with the system allocator each run of a million entries faults its 150 MB of output in
+//! again, which measures the kernel more than the run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,6 +22,9 @@ use billwise_core::json::Limits;
 use billwise_core::model::Date;
 use billwise_core::rates::{RateQuery, RateResolution};
 use cpu_time::ThreadTime;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();

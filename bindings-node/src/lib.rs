@@ -14,9 +14,8 @@ use napi_derive::napi;
 /// With the system allocator (glibc's malloc), each large block a call allocates (the parsed
 /// request, the preview's lists, the answer) came fresh from the kernel and went back to it
 /// when freed, so every call of a long-lived process paid for that memory again, a page fault
-/// per 4 KB: a 100,000-entry `previewInvoiceJson` took about 22,600 faults and 125 ms, of which
-/// about 40 ms was the faults; with mimalloc it takes about 5,700 (the answer's string in V8's
-/// heap) and 80 ms. Only the addon's Rust code allocates through it.
+/// per 4 KB (the figures are in `benches/PERFORMANCE.md`). Only the addon's Rust code allocates
+/// through it.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 ///
 /// The request comes as bytes, not as a `str`: the JS wrapper encodes it with `TextEncoder`
 /// (native code), where a `str` argument is copied into the module by the glue's loop of one
-/// character at a time (about 50 ms for 15 MB of JSON, a tenth of a 100,000-entry billing run).
+/// character at a time (see `benches/PERFORMANCE.md`).
 /// The bytes are checked as UTF-8 by the core, as every input is.
 #[wasm_bindgen]
 pub fn run(op: &str, input: &[u8]) -> String {

@@ -1,8 +1,8 @@
 //! A hand-written reader for the bulk of a billing run's request: its time entries.
 //!
-//! A request of a million time entries is almost all time entries, and reading them through serde
-//! took about a microsecond each (field names matched through visitors, each entry's value grown
-//! into a list by doubling). [`preview_request`] reads the `time_entries` list by hand when it is
+//! A request of a million time entries is almost all time entries, and serde's generic reading of
+//! them (field names matched through visitors, each entry's value grown into a list by doubling)
+//! was most of a request's parse (see `benches/PERFORMANCE.md`). [`preview_request`] reads the `time_entries` list by hand when it is
 //! written in the plain shape exports write (known keys, strings without escapes or control
 //! characters, `true`/`false`, `null`), through the same validating constructors serde's readers
 //! call (`Id::from_text`, `Date::parse`, `parse_decimal`, `Currency::from_code`), and the rest of
@@ -330,8 +330,7 @@ fn time_entries(c: &mut Cursor<'_>) -> Option<Vec<TimeEntry>> {
     c.eat(b'[')?;
     // At most one entry per 124 bytes of what is left (the shortest plain entry, its comma
     // included, has 124), at most the item limit: capacity reserved and not touched costs
-    // address space only, where growing the list by doubling may copy it (an estimate of one
-    // per 192 bytes outgrew 100,000 entries of about 150 bytes, and the 17 MB list was copied).
+    // address space only, where a list that outgrows a smaller estimate is copied as it grows.
     // Where even the address space is refused, the list grows as it goes.
     let mut out = Vec::new();
     let estimate = (c.bytes.len().saturating_sub(c.pos) / SHORTEST_ENTRY).min(c.limits.max_items);

@@ -284,6 +284,18 @@ fn credits_for(s: &mut Src, ledger: &Value, cur: &str, step: usize) -> Vec<Value
                 c["amount"] = json!({"amount": model::fmt_money(D::from(10), cur), "currency": cur})
             }
         }
+        if s.chance(25) {
+            // A ceiling share given with the credit (used as given when the credit could have
+            // recorded it; refused otherwise).
+            let given = c.get("amount").map(amount).unwrap_or(a / D::from(3));
+            let share = match s.below(3) {
+                0 => D::ZERO,
+                1 => given,
+                _ => given / D::from(3),
+            };
+            c["ceiling_share"] =
+                json!({"amount": model::fmt_money(share.round_dp(minor), cur), "currency": cur});
+        }
         out.push(c);
     }
     out
@@ -308,40 +320,51 @@ fn more_work(s: &mut Src, req: &mut Value, step: usize) {
             }));
         }
     }
-    if s.chance(30) {
-        // a retroactive change order, approved by as_of
-        let cos = req["change_orders"].as_array().cloned().unwrap_or_default();
-        let approved: Vec<&Value> = cos
-            .iter()
-            .filter(|c| c["status"] == "approved" || c["status"] == "applied")
-            .collect();
-        let seq = approved.len() + 1;
-        let last = approved
-            .iter()
-            .filter_map(|c| c["approved_on"].as_str())
-            .max()
-            .unwrap_or("2026-03-01")
-            .to_owned();
-        let as_of = req["as_of"].as_str().unwrap().to_owned();
-        if last <= as_of && !cos.iter().any(|c| c["sequence"] == json!(seq)) {
-            let cur = req["contract"]["currency"].as_str().unwrap().to_owned();
-            let rate = s.pick(&["172.50", "155", "149.99"]);
-            let change = match s.below(3) {
-                0 => {
-                    json!({"type": "set_rate", "role": "Consultant", "rate": {"amount": rate, "currency": cur}})
-                }
-                1 => {
-                    json!({"type": "set_rate", "role": "Senior", "rate": {"amount": rate, "currency": cur}})
-                }
-                _ => json!({"type": "set_expense_markup", "markup_percent": "7"}),
-            };
-            let co = json!({
-                "schema_version": 1, "kind": "change_order", "id": format!("CO-S{step}"), "contract_id": generate::CONTRACT,
-                "sequence": seq, "status": "approved", "effective_date": "2026-03-01", "approved_on": as_of,
-                "retroactive": s.chance(70), "changes": [change],
-            });
-            req["change_orders"].as_array_mut().unwrap().push(co);
+    let as_of = req["as_of"].as_str().unwrap().to_owned();
+    if s.chance(25) {
+        // A change order waiting as a draft (or submitted) is approved now: the ones after it
+        // come into force with it.
+        if let Some(cos) = req["change_orders"].as_array_mut()
+            && let Some(co) = cos
+                .iter_mut()
+                .find(|c| c["status"] == "draft" || c["status"] == "submitted")
+        {
+            co["status"] = json!("approved");
+            co["approved_on"] = json!(as_of);
         }
+    }
+    if s.chance(30) {
+        // A new change order, approved on as_of, after every other: in force unless one before it
+        // waits or was approved after as_of.
+        let cos = req["change_orders"].as_array().cloned().unwrap_or_default();
+        let seq = cos
+            .iter()
+            .filter_map(|c| c["sequence"].as_i64())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let cur = req["contract"]["currency"].as_str().unwrap().to_owned();
+        let rate = s.pick(&["172.50", "155", "149.99"]);
+        let change = match s.below(4) {
+            0 => {
+                json!({"type": "set_rate", "role": "Consultant", "rate": {"amount": rate, "currency": cur}})
+            }
+            1 => {
+                json!({"type": "set_rate", "role": "Senior", "rate": {"amount": rate, "currency": cur}})
+            }
+            2 if req["contract"].get("ceiling").is_none() => {
+                // A ceiling added after a first bill: items billed partly against it.
+                let limit = dec(s.pick(&["300", "2000", "5000"]));
+                json!({"type": "set_ceiling", "amount": {"amount": model::fmt_money(limit, &cur), "currency": cur}})
+            }
+            _ => json!({"type": "set_expense_markup", "markup_percent": "7"}),
+        };
+        let co = json!({
+            "schema_version": 1, "kind": "change_order", "id": format!("CO-S{step}"), "contract_id": generate::CONTRACT,
+            "sequence": seq, "status": "approved", "effective_date": "2026-03-01", "approved_on": as_of,
+            "retroactive": s.chance(70), "changes": [change],
+        });
+        req["change_orders"].as_array_mut().unwrap().push(co);
     }
 }
 
@@ -554,18 +577,15 @@ fn versions_case(b: &[u8]) -> Result<(), String> {
     {
         return Ok(());
     }
-    // Every change order approved, in sequence, approvals going forward.
+    // Every change order approved, in sequence; approvals as generated, in any order
+    // (change-orders.md: "A change order approved before the one it follows is applied all the
+    // same").
     let mut cos: Vec<Value> = req["change_orders"].as_array().cloned().unwrap_or_default();
-    let mut last = String::new();
     for co in &mut cos {
         co["status"] = json!("approved");
-        let a = co["approved_on"]
-            .as_str()
-            .unwrap_or("2026-03-05")
-            .to_owned();
-        let a = if a < last { last.clone() } else { a };
-        co["approved_on"] = json!(a);
-        last = a;
+        if co.get("approved_on").is_none() {
+            co["approved_on"] = json!("2026-03-05");
+        }
         if co["contract_id"] != generate::CONTRACT {
             co["contract_id"] = json!(generate::CONTRACT);
         }
@@ -759,21 +779,8 @@ proptest! {
 // ------------------------------------------------------------------------------------------------
 
 /// The spec's preview cases that the model is known to read differently, each for a stated reason
-/// (the cases were written before the spec's last changes).
-const CASES_READ_DIFFERENTLY: &[(&str, &str)] = &[
-    (
-        "050-ceiling-fees-and-expenses-scope",
-        "billing.md \"Amounts\": an expense line whose share has more than 4 decimals carries billed_quantity (new)",
-    ),
-    (
-        "083-expense-credited-in-part-bills-the-rest",
-        "billing.md \"Amounts\": the share 0.090909090909 has more than 4 decimals, so the line carries billed_quantity (new)",
-    ),
-    (
-        "089-retroactive-adjustment-billed-after-ceiling-raise",
-        "READING: an adjustment's contract_version is its change order's version (\"names it (change_order_id, its contract_version)\")",
-    ),
-];
+/// (none at present: 050, 083 and 089 agree since the spec's last changes).
+const CASES_READ_DIFFERENTLY: &[(&str, &str)] = &[];
 
 #[test]
 fn the_model_reproduces_the_specs_preview_examples() {

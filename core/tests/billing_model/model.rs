@@ -669,7 +669,10 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
     if q.is_none() && a.is_none() {
         return Err("LEDGER_INVALID_CREDIT");
     }
-    if let Some((amt, c)) = &a {
+    let given = gm(credit, "ceiling_share");
+    // "Every amount in a ledger is in the contract currency at its minor unit": the credit's
+    // amount and its ceiling share alike.
+    for (amt, c) in a.iter().chain(given.iter()) {
         if c != cur {
             return Err("MONEY_CURRENCY_MISMATCH");
         }
@@ -677,6 +680,7 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
             return Err("MONEY_INVALID_SCALE");
         }
     }
+    let given_share = given.map(|x| x.0);
     let amt = a.map(|x| x.0);
     if q.is_some_and(|x| x < D::ZERO) || amt.is_some_and(|x| x < D::ZERO) {
         return Err("LEDGER_INVALID_CREDIT");
@@ -717,23 +721,44 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
     if ca.is_zero() {
         return Err("LEDGER_ZERO_CREDIT");
     }
-    // "its share against the ceiling is its amount x the item's net against the ceiling / the
-    // item's net amount, rounded half up to the minor unit (all of it on a full credit)"
-    let share = if ca == net.a {
-        net.c
-    } else {
-        half_up(ca * net.c / net.a, minor)
+    let share = match given_share {
+        // READING: "A recorded credit carries everything it changed (quantity, amount, ceiling
+        // share)": a `ceiling_share` given is used as given, once it is one the credit could have
+        // recorded: not negative, not more than the credit's amount, not more than the item's net
+        // against the ceiling (LEDGER_INVALID_CREDIT, as for the other sides of a credit; the
+        // prose names no check of its own). It is taken whatever the item's share would be in
+        // proportion now: the bills it was computed against may not all be in this ledger.
+        Some(sh) => {
+            if sh < D::ZERO || sh > ca || sh > net.c {
+                return Err("LEDGER_INVALID_CREDIT");
+            }
+            sh
+        }
+        // "its share against the ceiling (ceiling_share, recorded with it) is its amount x the
+        // item's net against the ceiling / the item's net amount, rounded half up to the minor
+        // unit (all of it on a full credit)"
+        None if ca == net.a => net.c,
+        None => half_up(ca * net.c / net.a, minor),
     };
+    let counted = !net.c.is_zero();
     net.q -= cq;
     net.a -= ca;
     net.c -= share;
-    Ok(json!({
+    let mut done = json!({
         "credit_note_id": gs(credit, "credit_note_id").unwrap_or_default(),
         "kind": kind,
         "item_id": item,
         "quantity": n(cq),
         "amount": money(ca, cur),
-    }))
+    });
+    // READING: the completed credit carries its ceiling share when the item counted against a
+    // ceiling (its net against the ceiling was not zero when the credit was recorded) or the share
+    // is not zero; a credit of an item billed only outside any ceiling is written as before
+    // (record_credit 006, commit_invoice 003 show no ceiling_share).
+    if counted || !share.is_zero() {
+        done["ceiling_share"] = money(share, cur);
+    }
+    Ok(done)
 }
 
 /// Stage 2: the ledger belongs to the contract, its amounts are in the currency and at scale, and
@@ -757,12 +782,14 @@ pub fn read_ledger(l: &Value, contract_id: &str, cur: &str) -> Result<LedgerStat
         }
     }
     for cr in garr(l, "credits") {
-        if let Some((a, c)) = gm(cr, "amount") {
-            if c != cur {
-                p.push("MONEY_CURRENCY_MISMATCH");
-            }
-            if !at_scale(a, &c) {
-                p.push("MONEY_INVALID_SCALE");
+        for k in ["amount", "ceiling_share"] {
+            if let Some((a, c)) = gm(cr, k) {
+                if c != cur {
+                    p.push("MONEY_CURRENCY_MISMATCH");
+                }
+                if !at_scale(a, &c) {
+                    p.push("MONEY_INVALID_SCALE");
+                }
             }
         }
     }
@@ -846,8 +873,12 @@ fn counts_as_history(status: &str) -> bool {
 /// `validate`'s checks of a change order as a document, and that it amends this contract.
 /// READING: the document checks are the context-free ones (sequence >= 1, an approval date when
 /// approved or applied, some change, exactly one of role/resource on a rate change, a rate above
-/// zero); currency, roles on the card, milestones and end dates are `apply_change_order`'s checks
-/// against the version it amends (change-orders.md "Checks when applying", 6).
+/// zero, an amount with no more decimals than its currency: change-orders.md "Checks when
+/// applying", 4, "It has no validation problem (... MONEY_INVALID_SCALE for an amount with more
+/// decimals than the currency)"; a run checks every change order "as a document (validate's
+/// checks) ... whatever its status", so also one not in force); currency, roles on the card,
+/// milestones and end dates are `apply_change_order`'s checks against the version it amends
+/// (change-orders.md "Checks when applying", 5). Rates are prices and keep their decimals.
 pub fn co_document_problems(co: &Co, contract_id: &str) -> Vec<&'static str> {
     let mut p = vec![];
     if co.seq < 1 {
@@ -870,6 +901,15 @@ pub fn co_document_problems(co: &Co, contract_id: &str) -> Vec<&'static str> {
         if t == "set_rate" && gm(ch, "rate").is_some_and(|r| r.0 <= D::ZERO) {
             p.push("RATES_NON_POSITIVE_RATE");
         }
+        let amount = match t {
+            "set_ceiling" => gm(ch, "amount"),
+            "adjust_ceiling" => gm(ch, "delta"),
+            "add_milestone" => ch.get("milestone").and_then(|m| gm(m, "amount")),
+            _ => None,
+        };
+        if amount.is_some_and(|(a, c)| !at_scale(a, &c)) {
+            p.push("MONEY_INVALID_SCALE");
+        }
     }
     if co.contract_id != contract_id {
         p.push("CHANGES_WRONG_CONTRACT");
@@ -878,7 +918,8 @@ pub fn co_document_problems(co: &Co, contract_id: &str) -> Vec<&'static str> {
 }
 
 /// Applies one change order to the version before it, with `apply_change_order`'s per-change
-/// checks (change-orders.md "Checks when applying", 6).
+/// checks (change-orders.md "Checks when applying", 5: an added percent milestone only on a
+/// contract with a fixed fee, CONTRACT_MODEL_TERMS, as `validate` checks a contract's milestones).
 pub fn apply_co(
     prev: &Version,
     co: &Co,
@@ -1018,9 +1059,10 @@ pub fn apply_co(
 }
 
 /// The contract's history as a run reads it (billing.md "Change orders in a run"): every change
-/// order checked as a document; the approved and applied ones in sequence, approvals never going
-/// back, matching the contract's list; versions 1..k (approved by `as_of`) applied in turn; after
-/// the last, the ceiling not below what the ledger bills against it.
+/// order checked as a document; the approved and applied ones in sequence (no repeat; a gap only
+/// where a draft or submitted change order holds the missing number, and then the ones after it
+/// wait), matching the contract's list; the versions in force on `as_of` (1..k) applied in turn;
+/// after the last, the ceiling not below what the ledger bills against it.
 pub fn run_history(
     contract: &Value,
     cos: &[Co],
@@ -1048,15 +1090,29 @@ pub fn run_history(
             p.push("CHANGES_DUPLICATE_SEQUENCE");
         }
     }
-    let seqs: Vec<i64> = seen.iter().copied().collect();
-    if seqs.iter().enumerate().any(|(i, s)| *s != i as i64 + 1) {
-        p.push("CHANGES_OUT_OF_SEQUENCE");
-    }
-    for w in hist.windows(2) {
-        if w[0].seq != w[1].seq && w[1].approved < w[0].approved {
-            p.push("CHANGES_OUT_OF_SEQUENCE");
+    // "a gap is refused (CHANGES_OUT_OF_SEQUENCE), unless the missing sequence number belongs to a
+    // draft or submitted change order: an approved change order builds on the one before it, so
+    // it waits for it (with every change order after it)"
+    // READING: every missing number is judged on its own: one held by a draft or submitted change
+    // order makes the ones after it wait, one held by none (or only by a rejected or withdrawn
+    // change order, which "makes no version") is refused, wherever it is.
+    let pending: BTreeSet<i64> = cos
+        .iter()
+        .filter(|c| c.status == "draft" || c.status == "submitted")
+        .map(|c| c.seq)
+        .collect();
+    let mut waits_at: Option<i64> = None;
+    for m in 1..seen.last().copied().unwrap_or(0) {
+        if !seen.contains(&m) {
+            if pending.contains(&m) {
+                waits_at = Some(waits_at.unwrap_or(m).min(m));
+            } else {
+                p.push("CHANGES_OUT_OF_SEQUENCE");
+            }
         }
     }
+    // READING: "when the contract lists its applied change orders, they are the first ones in
+    // sequence": the first of the approved and applied ones, in sequence order.
     if let Some(list) = contract.get("change_orders").and_then(Value::as_array) {
         let ids: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
         let first: Vec<&str> = hist.iter().take(ids.len()).map(|c| c.id.as_str()).collect();
@@ -1066,11 +1122,16 @@ pub fn run_history(
     }
     refuse_if("change order history", p)?;
 
-    // Approvals never go back, so the ones approved by as_of are 1..k.
-    let applied: Vec<Co> = hist
-        .into_iter()
-        .filter(|c| c.approved.is_some_and(|a| a <= as_of))
-        .collect();
+    // "a change order is in force from the later of its own approval and the approval of every
+    // change order before it": in force on as_of are 1..k, the longest run of them (before any
+    // that waits) whose approvals are all on or before as_of.
+    let mut applied: Vec<Co> = vec![];
+    for c in hist {
+        if waits_at.is_some_and(|w| c.seq > w) || c.approved.is_none_or(|a| a > as_of) {
+            break;
+        }
+        applied.push(c);
+    }
     let mut versions = vec![version_zero(contract)];
     let mut last_ceiling_change = false;
     for co in &applied {
@@ -1084,7 +1145,7 @@ pub fn run_history(
         versions.push(v);
     }
     // READING: "After the last of them, the ceiling is not below what the ledger bills against it
-    // (CHANGES_CEILING_BELOW_BILLED at the last ceiling change)": checked once, on version k, when
+    // (CHANGES_CEILING_BELOW_BILLED at the last change order that set it)": checked once, on version k, when
     // one of the change orders 1..k changed the ceiling (a ledger may already be over a ceiling no
     // change order touched: "a ceiling given lower than the ledger").
     if last_ceiling_change
@@ -1132,9 +1193,8 @@ pub fn strict_history(
         if let Some(first) = co_document_problems(co, cid).first() {
             return fail(first);
         }
-        if i > 0 && co.approved < sorted[i - 1].approved {
-            return fail("CHANGES_OUT_OF_SEQUENCE");
-        }
+        // "A change order approved before the one it follows is applied all the same: approvals
+        // may arrive out of order" (no check of approval dates).
         let prev = versions
             .last()
             .cloned()
@@ -1457,7 +1517,7 @@ impl Run<'_> {
     }
 
     /// change-orders.md: `version_on(date)`, the latest version whose effective date is on or
-    /// before it (among the versions approved by `as_of`).
+    /// before it (among the versions in force on `as_of`).
     fn version_on(&self, day: i64) -> u32 {
         (1..self.versions.len())
             .rev()
@@ -2212,8 +2272,8 @@ impl Run<'_> {
 
         let projection = json!({
             // READING: "contract_version: the contract version in force at as_of" (schema),
-            // "in force" as for a line's version: version_on(as_of), the latest version approved
-            // by as_of whose effective date is on or before it.
+            // "in force" as for a line's version: version_on(as_of), the latest version in force
+            // on as_of whose effective date is on or before it.
             "contract_version": self.version_on(self.as_of),
             "lines": sorted(lines.iter().map(line_projection).collect()),
             "held": sorted(held.iter().map(held_projection).collect()),
@@ -2277,7 +2337,7 @@ pub fn sorted(mut v: Vec<Value>) -> Value {
 // ------------------------------------------------------------------------------------------------
 
 /// `commit_invoice`: the preview's lines and billed adjustments recorded in the ledger, every credit
-/// written back with both sides.
+/// written back completed (quantity, amount and ceiling share).
 /// READING (the wire shape of a committed adjustment is not in the spec): an entry of kind `time`
 /// with quantity 0 (the hours are already billed), the adjustment as its amount, the new rate as
 /// its unit price, the version that re-priced it, and the role, resource and task it was re-priced
@@ -2397,6 +2457,7 @@ pub fn ledger_projection(l: &Value) -> Value {
                 "item_id": gs(c, "item_id"),
                 "quantity": gd(c, "quantity").map(n),
                 "amount": gm(c, "amount").map(|m| n(m.0)),
+                "ceiling_share": gm(c, "ceiling_share").map(|m| n(m.0)),
             })
         })
         .collect();

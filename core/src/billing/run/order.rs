@@ -64,8 +64,7 @@ impl IdOrder {
 /// The positions of items with `keys` (their [`day_kind`]) in (date, kind, id) order, equal keys
 /// in position order.
 ///
-/// A comparison sort of a million items took a large share of a run. Dates span few distinct
-/// days, so this is a counting sort on (date, kind), linear and stable. A kind whose list has its
+/// Dates span few distinct days, so this is a counting sort on (date, kind), linear and stable. A kind whose list has its
 /// ids `in_order` needs nothing more: within one (date, kind), position order is id order. The
 /// items of another kind are sorted by `id` within each (date, kind). A span of dates too wide to
 /// count falls back to a stable comparison sort. Positions are `u32` (a run of more items is
@@ -219,8 +218,7 @@ pub(super) struct TimeScan {
 }
 
 /// Reads the time entries once, in list order, for their id order, their checks and their sort
-/// keys. A million entries do not fit a cache: each pass over them reads them from memory, and
-/// the three passes this replaces took a fifth of a run.
+/// keys. A million entries do not fit a cache: each pass over them reads them from memory.
 ///
 /// `keys` is made with room for `all_items` keys (every item's, the time entries' first).
 pub(super) fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> TimeScan {
@@ -249,8 +247,8 @@ pub(super) fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> Time
 ///
 /// A run makes one line or held item per item, about 150 MB for a million time entries. Memory
 /// that fresh comes from the operating system, which maps it a page at a time as the run first
-/// writes to it; on the benchmark machine that costs a run of a million entries about 90 ms, a
-/// third of its time. A process that runs many large previews can keep one `PreviewBuffers`,
+/// writes to it, and those page faults are a large part of a large run (`benches/PERFORMANCE.md`).
+/// A process that runs many large previews can keep one `PreviewBuffers`,
 /// run each with [`preview_invoice_with`] and hand each preview back with [`recycle`] once it is
 /// written out: the next run writes into memory already mapped.
 ///
