@@ -163,6 +163,14 @@ pub fn request(bytes: &[u8]) -> Value {
             })
             .unwrap_or_default();
         applied.sort_by_key(|c| c["sequence"].as_u64());
+        // Only the ones in sequence from 1 (none after one that waits): whether a contract may
+        // list as applied a change order that waits is not a question the spec answers.
+        let in_sequence = applied
+            .iter()
+            .enumerate()
+            .take_while(|(k, c)| c["sequence"].as_u64() == Some(*k as u64 + 1))
+            .count();
+        applied.truncate(in_sequence);
         let m = g.s.below(applied.len() + 1);
         let mut ids: Vec<Value> = applied.iter().take(m).map(|c| c["id"].clone()).collect();
         if g.rare(40) {
@@ -490,28 +498,27 @@ fn change_orders(g: &mut Gen, contract: &Value) -> Value {
     let has_r2 = contract["rate_card"]["entries"]
         .as_array()
         .is_some_and(|e| e.iter().any(|x| x["resource_id"] == "R-2"));
-    // Once a change order is not approved, the later ones are not either (a draft 1 followed by
-    // an approved 2 is refused: rarely generated, with the invalid inputs).
-    let mut settled = true;
+    let has_ff = contract.get("fixed_fee").is_some();
+    // A draft or submitted change order makes the approved ones after it wait (not in force, no
+    // refusal); a rejected or withdrawn one leaves a gap, and an approved one after it is refused
+    // (rarely generated, with the invalid inputs).
+    let mut gap = false;
     for i in 1..=n {
-        let status = if settled {
-            g.s.pick(&[
-                "approved",
-                "approved",
-                "approved",
-                "approved",
-                "applied",
-                "draft",
-                "submitted",
-                "withdrawn",
-                "rejected",
-            ])
-        } else if g.rare(30) {
-            "approved"
-        } else {
-            g.s.pick(&["draft", "submitted", "withdrawn", "rejected"])
-        };
-        settled &= status == "approved" || status == "applied";
+        let mut status = g.s.pick(&[
+            "approved",
+            "approved",
+            "approved",
+            "approved",
+            "applied",
+            "draft",
+            "submitted",
+            "withdrawn",
+            "rejected",
+        ]);
+        if gap && (status == "approved" || status == "applied") && !g.rare(30) {
+            status = g.s.pick(&["draft", "submitted", "withdrawn", "rejected"]);
+        }
+        gap |= status == "withdrawn" || status == "rejected";
         let eff = g.s.pick(&[
             date(3, 1),
             date(2, 1),
@@ -520,16 +527,16 @@ fn change_orders(g: &mut Gen, contract: &Value) -> Value {
             date(4, 15),
             date(3, 3),
         ]);
-        // Approval dates go forward (or stay), and sometimes back.
-        if g.rare(15) {
-            ai = ai.saturating_sub(1 + g.s.below(2));
+        // Approval dates go forward (or stay), and often back: approvals may arrive in any order.
+        if g.s.chance(25) {
+            ai = ai.saturating_sub(1 + g.s.below(3));
         } else {
             ai = (ai + g.s.below(2)).min(approvals.len() - 1);
         }
         let mut changes = vec![];
         let k = 1 + g.s.below(2);
         for _ in 0..k {
-            changes.push(change(g, has_ceiling, has_milestones, has_r2, i));
+            changes.push(change(g, has_ceiling, has_milestones, has_r2, has_ff, i));
         }
         let mut co = json!({
             "schema_version": 1, "kind": "change_order", "id": format!("CO-{i}"), "contract_id": CONTRACT,
@@ -540,7 +547,10 @@ fn change_orders(g: &mut Gen, contract: &Value) -> Value {
             co["approved_on"] = json!(approvals[ai]);
         }
         if g.rare(12) {
-            match g.s.below(7) {
+            match g.s.below(8) {
+                7 => {
+                    co["changes"][0] = json!({"type": "set_ceiling", "amount": g.off_scale("1300")})
+                }
                 0 => co["contract_id"] = json!("C-9"),
                 1 => co["sequence"] = json!(i.saturating_sub(1).max(1)),
                 2 => co["sequence"] = json!(i + 1),
@@ -563,7 +573,14 @@ fn change_orders(g: &mut Gen, contract: &Value) -> Value {
     Value::Array(out)
 }
 
-fn change(g: &mut Gen, has_ceiling: bool, has_milestones: bool, has_r2: bool, i: usize) -> Value {
+fn change(
+    g: &mut Gen,
+    has_ceiling: bool,
+    has_milestones: bool,
+    has_r2: bool,
+    has_ff: bool,
+    i: usize,
+) -> Value {
     match g.s.below(12) {
         0 | 1 => {
             json!({"type": "set_rate", "role": "Consultant", "rate": g.pick_money(&["165", "150", "142.5"])})
@@ -593,6 +610,11 @@ fn change(g: &mut Gen, has_ceiling: bool, has_milestones: bool, has_r2: bool, i:
         9 => json!({"type": "set_expense_markup", "markup_percent": g.s.pick(&["5", "20"])}),
         10 => {
             json!({"type": "set_end_date", "end_date": g.s.pick(&[date(3, 15), date(12, 31), date(3, 31)])})
+        }
+        // A percent milestone: on a contract with a fixed fee, or (an invalid input) without one
+        // (CONTRACT_MODEL_TERMS when applied).
+        11 if (has_ff && g.s.chance(40)) || (!has_ff && g.rare(15)) => {
+            json!({"type": "add_milestone", "milestone": {"id": format!("MS-7{i}"), "name": "Share", "percent": "10", "due_date": date(3, 14), "status": "accepted"}})
         }
         _ if !has_milestones && !g.wild => {
             json!({"type": "add_milestone", "milestone": {"id": format!("MS-8{i}"), "name": "Extra", "amount": g.money("800"), "due_date": date(3, 12), "status": "accepted"}})
@@ -666,7 +688,12 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         if !g.s.chance(45) {
             continue;
         }
-        let hours = t["hours"].as_str().unwrap_or("8");
+        // A bill of the hours delivered (never of negative hours: whether a ledger entry may bill
+        // a negative quantity is not a question the spec answers).
+        let hours = t["hours"]
+            .as_str()
+            .filter(|h| !h.starts_with('-'))
+            .unwrap_or("8");
         let q = g.s.pick(&[hours, hours, "4", "2.5"]);
         let override_rate = t.get("rate_override").and_then(|o| o["amount"].as_str());
         let price = match override_rate {
@@ -735,7 +762,11 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         if entries.is_empty() {
             break;
         }
-        let e = entries[g.s.below(entries.len())].clone();
+        // Credits of TE-0 (billed partly against the ceiling when it has two bills) are frequent.
+        let e = match entries.iter().find(|e| e["item_id"] == "TE-0") {
+            Some(e) if g.s.chance(40) => e.clone(),
+            _ => entries[g.s.below(entries.len())].clone(),
+        };
         if off("partial") && e["kind"] != "time" {
             continue;
         }
@@ -755,6 +786,49 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
             4 => c["amount"] = json!({"amount": g.amt("10"), "currency": cur}),
             5 => c["quantity"] = json!(crate::model::n(q)),
             _ => c["amount"] = e["amount"].clone(),
+        }
+        if g.s.chance(30) {
+            // The ceiling share a ledger operation recorded with the credit: used as given
+            // (whatever the share in proportion would be now), or refused when it could not have
+            // been recorded (negative, above the credit's amount or the item's net against the
+            // ceiling).
+            let given = c
+                .get("amount")
+                .and_then(|m| m["amount"].as_str())
+                .map(dec)
+                .unwrap_or(a / D::from(2));
+            let same = |x: &&Value| x["kind"] == e["kind"] && x["item_id"] == e["item_id"];
+            let sum = |against: bool| -> D {
+                entries
+                    .iter()
+                    .filter(same)
+                    .filter(|x| !against || x["against_ceiling"] == true)
+                    .map(|x| dec(x["amount"]["amount"].as_str().unwrap_or("0")))
+                    .sum()
+            };
+            let (item_c, item_a) = (sum(true), sum(false));
+            let share = match g.s.below(5) {
+                0 => D::ZERO,
+                1 => given.min(item_c),
+                2 if !item_a.is_zero() => given * item_c / item_a,
+                3 => (given / D::from(3)).min(item_c),
+                _ => given,
+            };
+            c["ceiling_share"] = json!({"amount": g.amt(&share.round_dp(minor_units(cur)).to_string()), "currency": cur});
+            if g.rare(25) {
+                match g.s.below(4) {
+                    0 => c["ceiling_share"] = json!({"amount": g.amt("-1"), "currency": cur}),
+                    1 => c["ceiling_share"] = g.off_scale("1"),
+                    2 => {
+                        c["ceiling_share"] =
+                            json!({"amount": g.amt("1"), "currency": g.other_cur()})
+                    }
+                    _ => {
+                        c["ceiling_share"] =
+                            json!({"amount": g.amt(&(given + D::ONE).to_string()), "currency": cur})
+                    }
+                }
+            }
         }
         if g.rare(20) {
             match g.s.below(4) {

@@ -982,7 +982,8 @@ fn survey() {
 /// line (a preview request, or `{"label"?, "op"?, "input"}`; `op` is `preview_invoice`,
 /// `commit_invoice` or `record_credit`), through the implementation and the model, both printed.
 /// `repros.jsonl` holds one small request per kind of disagreement seen against the
-/// implementation this model was first run against.
+/// implementation this model was first run against, and (labels `V2-`) per kind seen after the
+/// spec let approvals arrive out of order and credits record their ceiling share.
 #[test]
 #[ignore]
 fn probe() {

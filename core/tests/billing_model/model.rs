@@ -656,49 +656,60 @@ fn add_entry(st: &mut LedgerState, e: Entry, raw: Value) {
 }
 
 /// billing.md "A credit is frozen when it is recorded": one credit completed against the item's net
-/// billed at that moment, then taken off it.
-fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Value, &'static str> {
+/// billed at that moment, then taken off it. Refused with every problem the credit has.
+/// READING: the prose lists a credit's problems (more than is billed net, a negative amount, a
+/// zero amount, a whole of one side without the whole of the other, an amount off the currency)
+/// without an order among them; a credit with several may be refused with any of their codes.
+fn complete_credit(
+    st: &mut LedgerState,
+    credit: &Value,
+    cur: &str,
+) -> Result<Value, Vec<&'static str>> {
     let kind = gs(credit, "kind").unwrap_or_default().to_owned();
     let item = gs(credit, "item_id").unwrap_or_default().to_owned();
     let minor = minor_units(cur);
     let Some(net) = st.net.get_mut(&(kind.clone(), item.clone())) else {
-        return Err("LEDGER_UNKNOWN_ITEM");
+        return Err(vec!["LEDGER_UNKNOWN_ITEM"]);
     };
     let q = gd(credit, "quantity");
     let a = gm(credit, "amount");
     if q.is_none() && a.is_none() {
-        return Err("LEDGER_INVALID_CREDIT");
+        return Err(vec!["LEDGER_INVALID_CREDIT"]);
     }
+    let mut p = vec![];
     let given = gm(credit, "ceiling_share");
     // "Every amount in a ledger is in the contract currency at its minor unit": the credit's
     // amount and its ceiling share alike.
     for (amt, c) in a.iter().chain(given.iter()) {
         if c != cur {
-            return Err("MONEY_CURRENCY_MISMATCH");
+            p.push("MONEY_CURRENCY_MISMATCH");
         }
         if !at_scale(*amt, c) {
-            return Err("MONEY_INVALID_SCALE");
+            p.push("MONEY_INVALID_SCALE");
         }
     }
     let given_share = given.map(|x| x.0);
     let amt = a.map(|x| x.0);
     if q.is_some_and(|x| x < D::ZERO) || amt.is_some_and(|x| x < D::ZERO) {
-        return Err("LEDGER_INVALID_CREDIT");
+        p.push("LEDGER_INVALID_CREDIT");
     }
     if amt.is_some_and(|x| x.is_zero()) {
-        return Err("LEDGER_ZERO_CREDIT");
+        p.push("LEDGER_ZERO_CREDIT");
     }
     if q.is_some_and(|x| x > net.q) || amt.is_some_and(|x| x > net.a) {
-        return Err("LEDGER_INVALID_CREDIT");
+        p.push("LEDGER_INVALID_CREDIT");
+    }
+    // "one that gives both sides must then give both wholes"
+    if let (Some(q), Some(a)) = (q, amt)
+        && (q == net.q) != (a == net.a)
+    {
+        p.push("LEDGER_INVALID_CREDIT");
+    }
+    if !p.is_empty() {
+        return Err(p);
     }
     let (cq, ca) = match (q, amt) {
-        (Some(q), Some(a)) => {
-            // "one that gives both sides must then give both wholes"
-            if (q == net.q) != (a == net.a) {
-                return Err("LEDGER_INVALID_CREDIT");
-            }
-            (q, a)
-        }
+        (Some(q), Some(a)) => (q, a),
         (Some(q), None) => {
             if q == net.q {
                 (q, net.a)
@@ -716,10 +727,10 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
                 (half_up(net.q * a / net.a, 12).min(net.q), a)
             }
         }
-        (None, None) => return Err("LEDGER_INVALID_CREDIT"),
+        (None, None) => return Err(vec!["LEDGER_INVALID_CREDIT"]),
     };
     if ca.is_zero() {
-        return Err("LEDGER_ZERO_CREDIT");
+        return Err(vec!["LEDGER_ZERO_CREDIT"]);
     }
     let share = match given_share {
         // READING: "A recorded credit carries everything it changed (quantity, amount, ceiling
@@ -730,7 +741,7 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
         // proportion now: the bills it was computed against may not all be in this ledger.
         Some(sh) => {
             if sh < D::ZERO || sh > ca || sh > net.c {
-                return Err("LEDGER_INVALID_CREDIT");
+                return Err(vec!["LEDGER_INVALID_CREDIT"]);
             }
             sh
         }
@@ -751,11 +762,13 @@ fn complete_credit(st: &mut LedgerState, credit: &Value, cur: &str) -> Result<Va
         "quantity": n(cq),
         "amount": money(ca, cur),
     });
-    // READING: the completed credit carries its ceiling share when the item counted against a
-    // ceiling (its net against the ceiling was not zero when the credit was recorded) or the share
-    // is not zero; a credit of an item billed only outside any ceiling is written as before
-    // (record_credit 006, commit_invoice 003 show no ceiling_share).
-    if counted || !share.is_zero() {
+    // READING: the completed credit carries its ceiling share when it was given (written back as
+    // given: "A recorded credit carries everything it changed (quantity, amount, ceiling share)"),
+    // or the item counted against a ceiling (its net against the ceiling was not zero when the
+    // credit was recorded), or the share is not zero; a credit of an item billed only outside any
+    // ceiling is written without one (record_credit 006, commit_invoice 003 show no
+    // ceiling_share).
+    if given_share.is_some() || counted || !share.is_zero() {
         done["ceiling_share"] = money(share, cur);
     }
     Ok(done)
@@ -806,7 +819,7 @@ pub fn read_ledger(l: &Value, contract_id: &str, cur: &str) -> Result<LedgerStat
         match complete_credit(&mut st, cr, cur) {
             Ok(done) => st.credits.push(done),
             Err(c) => {
-                p.push(c);
+                p.extend(c);
                 break;
             }
         }
@@ -821,8 +834,7 @@ pub fn record_credit(ledger: &Value, currency: &str, credits: &[Value]) -> Resul
     let cid = gs(ledger, "contract_id").unwrap_or_default().to_owned();
     let mut st = read_ledger(ledger, &cid, currency)?;
     for c in credits {
-        let done =
-            complete_credit(&mut st, c, currency).map_err(|c| Refusal::new("credits", [c]))?;
+        let done = complete_credit(&mut st, c, currency).map_err(|c| Refusal::new("credits", c))?;
         st.credits.push(done);
     }
     Ok(ledger_value(&st))
@@ -1095,7 +1107,9 @@ pub fn run_history(
     // it waits for it (with every change order after it)"
     // READING: every missing number is judged on its own: one held by a draft or submitted change
     // order makes the ones after it wait, one held by none (or only by a rejected or withdrawn
-    // change order, which "makes no version") is refused, wherever it is.
+    // change order, which "makes no version") is refused, wherever it is (also after a number
+    // that waits) and whatever the approval dates: these are checks of "the approved and applied
+    // ones", stated before (and apart from) which of them are in force on as_of.
     let pending: BTreeSet<i64> = cos
         .iter()
         .filter(|c| c.status == "draft" || c.status == "submitted")
@@ -1120,7 +1134,27 @@ pub fn run_history(
             p.push("CHANGES_HISTORY_MISMATCH");
         }
     }
-    refuse_if("change order history", p)?;
+    if !p.is_empty() {
+        // READING: "the approved and applied ones form the contract's versions exactly as
+        // apply_change_order would apply them one at a time": the sequence problems (repeat,
+        // gap, list) are the stage's own, but one at a time, a change order in force before the
+        // first of them is applied (and may be refused) first; either code is accepted.
+        let mut r = Refusal::new("change order history", p);
+        let mut v = version_zero(contract);
+        for (i, c) in hist.iter().enumerate() {
+            if c.seq != i as i64 + 1 || c.approved.is_none_or(|a| a > as_of) {
+                break;
+            }
+            match apply_co(&v, c, contract, billed_ms) {
+                Ok((next, _)) => v = next,
+                Err(code) => {
+                    r.codes.insert(code.to_owned());
+                    break;
+                }
+            }
+        }
+        return Err(r);
+    }
 
     // "a change order is in force from the later of its own approval and the approval of every
     // change order before it": in force on as_of are 1..k, the longest run of them (before any
@@ -1456,6 +1490,9 @@ pub fn compute(req: &Value) -> Result<Computed, Refusal> {
         .into_iter()
         .map(read_co)
         .collect();
+    // READING: "milestones not billed — neither status billed on the contract nor a milestone
+    // item of that id in the billed ledger" (change-orders.md, checks when applying, 5): an entry
+    // of the milestone in the ledger, even one credited in full.
     let billed_ms: BTreeSet<String> = ledger
         .entries
         .iter()
