@@ -17,7 +17,6 @@ pub use apply::{Amendment, Impact, RateChange, apply_change_order};
 pub use lifecycle::{CHANGE_ORDER_FINAL_STATES, ChangeOrderEvent, transition};
 pub use retro::{
     Adjustment, Repricing, billed_at_override, billed_query, repricing, retroactive_adjustments,
-    retroactive_after,
 };
 
 use serde::Serialize;
@@ -268,6 +267,24 @@ impl ContractHistory {
                 .at(root.key("change_orders").index(k)));
             }
         }
+        // Every sequence number below an approved change order's is approved too, or held by a
+        // pending change order it waits for; one held by none can never be filled.
+        let mut expected = 1u32;
+        for &(i, co) in order {
+            if let Some(missing) = (expected..co.sequence).find(|n| !pending.contains(n)) {
+                return Err(Error::new(
+                    ErrorCode::ChangesOutOfSequence,
+                    format!(
+                        "change order `{}` has sequence {} but no change order has sequence {missing}",
+                        co.id, co.sequence
+                    ),
+                )
+                .at(cos.index(i).key("sequence"))
+                .with("expected", missing)
+                .with("got", co.sequence));
+            }
+            expected = co.sequence.saturating_add(1);
+        }
         let mut last_ceiling_change = None;
         for &(i, co) in order {
             let at = cos.index(i);
@@ -402,6 +419,20 @@ impl ContractHistory {
     #[inline]
     pub fn resolve(&self, q: &RateQuery<'_>) -> RateResolution<'_> {
         self.card().resolve(q)
+    }
+
+    /// The versions whose change order is retroactive and changes rates: the only ones that
+    /// can re-price billed work (`retro::repricing`).
+    pub fn repricing_versions(&self) -> Vec<u32> {
+        let mut prev = &self.original;
+        let mut out = Vec::new();
+        for v in &self.amendments {
+            if v.retroactive && v.rates != prev.rates {
+                out.push(v.version);
+            }
+            prev = v;
+        }
+        out
     }
 
     /// Resolves the rate for one piece of work in version `n`.

@@ -77,6 +77,13 @@ pub fn repricing<'h>(
         if !v.retroactive {
             continue;
         }
+        // (A version that changes no rate changes no item's rate: no look-up needed.)
+        if history
+            .get(v.version.saturating_sub(1))
+            .is_some_and(|prev| prev.rates == v.rates)
+        {
+            continue;
+        }
         let after = history.resolve_in(v.version, q);
         let before = history.resolve_in(v.version.saturating_sub(1), q);
         if before.rate() != after.rate() {
@@ -90,15 +97,6 @@ pub fn repricing<'h>(
     None
 }
 
-/// Whether any retroactive change order came after version `since` (when none did, nothing
-/// billed at `since` or later is re-priced, and no rate need be looked up).
-pub fn retroactive_after(history: &ContractHistory, since: u32) -> bool {
-    history
-        .versions()
-        .rev()
-        .take_while(|v| v.version > since)
-        .any(|v| v.retroactive)
-}
 
 /// What billed time is re-priced by: the role, resource, task and work date of its latest bill
 /// (`bill`, at `at` in the ledger), each taken from the run's time entry of that id (`entry`)

@@ -42,9 +42,6 @@ pub struct FrozenCredit {
     pub amount: Decimal,
     /// How much of `amount` had counted against the ceiling.
     pub against_ceiling: Decimal,
-    /// Whether the item counted against a ceiling at all (a credit of one that did not records
-    /// no share).
-    pub item_counted: bool,
 }
 
 /// The ledger indexed by item: `(kind, item id) → net billed`, with every credit completed.
@@ -238,7 +235,6 @@ pub fn freeze(
         quantity,
         amount,
         against_ceiling,
-        item_counted: !net.against_ceiling.is_zero(),
     })
 }
 
@@ -435,9 +431,9 @@ impl<'a> LedgerIndex<'a> {
 pub fn complete(c: &mut LedgerCredit, frozen: &FrozenCredit, currency: Currency) {
     c.quantity = Some(Dec(frozen.quantity.normalize()));
     c.amount = Some(Money::new(frozen.amount, currency));
-    if frozen.item_counted || !frozen.against_ceiling.is_zero() {
-        c.ceiling_share = Some(Money::new(frozen.against_ceiling, currency));
-    }
+    // Always, zero too: a credit derived later against a ceiling added since would otherwise
+    // give back room it never took.
+    c.ceiling_share = Some(Money::new(frozen.against_ceiling, currency));
 }
 
 /// Records `credits` (paths `/credits/i`) in `ledger`, each frozen against what its item is billed

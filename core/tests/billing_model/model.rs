@@ -751,7 +751,6 @@ fn complete_credit(
         None if ca == net.a => net.c,
         None => half_up(ca * net.c / net.a, minor),
     };
-    let counted = !net.c.is_zero();
     net.q -= cq;
     net.a -= ca;
     net.c -= share;
@@ -762,15 +761,9 @@ fn complete_credit(
         "quantity": n(cq),
         "amount": money(ca, cur),
     });
-    // READING: the completed credit carries its ceiling share when it was given (written back as
-    // given: "A recorded credit carries everything it changed (quantity, amount, ceiling share)"),
-    // or the item counted against a ceiling (its net against the ceiling was not zero when the
-    // credit was recorded), or the share is not zero; a credit of an item billed only outside any
-    // ceiling is written without one (record_credit 006, commit_invoice 003 show no
-    // ceiling_share).
-    if given_share.is_some() || counted || !share.is_zero() {
-        done["ceiling_share"] = money(share, cur);
-    }
+    // "its share against the ceiling (ceiling_share, recorded with it, 0.00 included)"
+    // (billing.md, "A credit is frozen when it is recorded").
+    done["ceiling_share"] = money(share, cur);
     Ok(done)
 }
 
@@ -792,6 +785,11 @@ pub fn read_ledger(l: &Value, contract_id: &str, cur: &str) -> Result<LedgerStat
                     p.push("MONEY_INVALID_SCALE");
                 }
             }
+        }
+        // "no entry bills a negative quantity (DOCUMENT_NEGATIVE_AMOUNT; an adjustment bills
+        // quantity 0 and an amount of either sign)" (billing.md, the ledger).
+        if gd(e, "quantity").is_some_and(|q| q < Decimal::ZERO) {
+            p.push("DOCUMENT_NEGATIVE_AMOUNT");
         }
     }
     for cr in garr(l, "credits") {
@@ -1490,14 +1488,13 @@ pub fn compute(req: &Value) -> Result<Computed, Refusal> {
         .into_iter()
         .map(read_co)
         .collect();
-    // READING: "milestones not billed — neither status billed on the contract nor a milestone
-    // item of that id in the billed ledger" (change-orders.md, checks when applying, 5): an entry
-    // of the milestone in the ledger, even one credited in full.
+    // "a milestone item of that id the billed ledger bills, net of credits (one credited in full
+    // may be removed)" (change-orders.md, checks when applying, 5).
     let billed_ms: BTreeSet<String> = ledger
-        .entries
+        .net
         .iter()
-        .filter(|e| e.kind == "milestone")
-        .map(|e| e.item.clone())
+        .filter(|((kind, _), net)| kind == "milestone" && net.q > Decimal::ZERO)
+        .map(|((_, id), _)| id.clone())
         .collect();
     let (versions, _) = run_history(c, &cos, as_of, ledger.billed_against_ceiling(), &billed_ms)?;
     // 4. the items and the period

@@ -33,7 +33,13 @@ impl<'a> Run<'a> {
             unpriced: Vec::new(),
         };
         let history = self.terms.history();
-        if !self.ledger.has_time() || !changes::retroactive_after(history, 0) {
+        // Only a retroactive change order that changes rates can re-price billed work; a billed
+        // item is looked at only when one came after the version that last billed it.
+        let repricing = history.repricing_versions();
+        let Some(&latest) = repricing.last() else {
+            return Ok(out);
+        };
+        if !self.ledger.has_time() {
             return Ok(out);
         }
         // A bill that does not record its role, resource or task is read from the run's entry.
@@ -45,9 +51,7 @@ impl<'a> Run<'a> {
             .collect();
         let at = Pointer::root().key("ledger").key("entries");
         for (kind, id, net) in self.ledger.iter() {
-            if kind != ItemKind::Time
-                || net.quantity <= Decimal::ZERO
-                || !changes::retroactive_after(history, net.contract_version)
+            if kind != ItemKind::Time || net.quantity <= Decimal::ZERO || latest <= net.contract_version
             {
                 continue;
             }
