@@ -251,7 +251,7 @@ case(P, "unknown-field-in-entry-is-refused", "a misspelt field in a time entry i
 case(P, "missing-period-is-refused", "a run without a period is refused", {k: v for k, v in req().items() if k != "period"},
      lambda p: eq(p["error"]["code"], "INPUT_MISSING_FIELD"))
 
-# 11. Found by the naive reference (core/tests/billing_reference).
+# 11. Found by the naive reference (an earlier oracle, since replaced by core/tests/billing_model).
 case(P, "reason-order-task-before-project", "an entry on a non-billable task of an on_hold project is held as not_billable: check 3 comes before check 4",
      req([te("TE-1", task_id="T-NB")], projects=[project(status="on_hold")]),
      lambda p: (eq(held(p), [("TE-1", "not_billable")]), eq(p["held"][0]["sentence"], "task T-NB of project P-1 is non-billable")))

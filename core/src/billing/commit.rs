@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::types::InvoicePreview;
 use crate::error::{Error, ErrorCode};
 use crate::ledger::{BilledLedger, ItemKind, LedgerEntry, LedgerIndex};
-use crate::model::{Dec, Id, TimeEntry};
+use crate::model::{Dec, Id, Money, TimeEntry};
 
 /// Records a preview's lines in the ledger as invoice `invoice_id`.
 ///
@@ -101,23 +101,48 @@ pub fn commit(
             task_id,
         });
     }
+    // An adjustment counts against the ceiling as the run metered it: an increase in full, a
+    // decrease up to what its item had against the ceiling; the part beyond is recorded apart.
+    let index = LedgerIndex::new(Some(&ledger), preview.currency)?;
     for adj in &preview.adjustments {
         let (role, resource_id, task_id) = described(&adj.item_id);
-        new_entries.push(LedgerEntry {
-            invoice_id: invoice_id.clone(),
-            kind: ItemKind::Time,
-            item_id: adj.item_id.clone(),
-            date: adj.date,
-            quantity: Dec(Decimal::ZERO),
-            unit_price: adj.rate_after,
-            amount: adj.amount,
-            contract_version: adj.contract_version,
-            against_ceiling: preview.ceiling.is_some(),
-            rate_source: Some(adj.rate_source.clone()),
-            role,
-            resource_id,
-            task_id,
-        });
+        let against = match &preview.ceiling {
+            None => Decimal::ZERO,
+            Some(_) => {
+                let net = index
+                    .get(ItemKind::Time, adj.item_id.as_str())
+                    .map_or(Decimal::ZERO, |n| n.against_ceiling);
+                crate::ledger::adjustment_ceiling_part(adj.amount.amount, net)
+            }
+        };
+        let rest = adj
+            .amount
+            .amount
+            .checked_sub(against)
+            .ok_or_else(|| Error::overflow("the adjustment"))?;
+        let parts = [(against, true), (rest, false)];
+        let parts = parts
+            .iter()
+            .filter(|(part, _)| !part.is_zero())
+            .collect::<Vec<_>>();
+        // (An adjustment of zero is never shown, so one part at least is left.)
+        for &&(part, against_ceiling) in &parts {
+            new_entries.push(LedgerEntry {
+                invoice_id: invoice_id.clone(),
+                kind: ItemKind::Time,
+                item_id: adj.item_id.clone(),
+                date: adj.date,
+                quantity: Dec(Decimal::ZERO),
+                unit_price: adj.rate_after,
+                amount: Money::new(part, preview.currency),
+                contract_version: adj.contract_version,
+                against_ceiling,
+                rate_source: Some(adj.rate_source.clone()),
+                role: role.clone(),
+                resource_id: resource_id.clone(),
+                task_id: task_id.clone(),
+            });
+        }
     }
     drop(last_bill);
     ledger.entries.extend(new_entries);

@@ -97,7 +97,6 @@ pub fn repricing<'h>(
     None
 }
 
-
 /// What billed time is re-priced by: the role, resource, task and work date of its latest bill
 /// (`bill`, at `at` in the ledger), each taken from the run's time entry of that id (`entry`)
 /// when the bill does not record it. A bill without a role and no entry to read it from is

@@ -93,6 +93,18 @@ pub fn credited_quantity(
         .min(quantity))
 }
 
+/// The part of an adjustment of `delta` that counts against the ceiling, for an item that has
+/// `net_against` billed against it net: an increase counts in full (it is new billing under the
+/// ceiling); a decrease frees room only up to what the item has against the ceiling (a decrease of
+/// work billed before the contract had a ceiling frees none). See `spec/domain/billing.md`, "The
+/// ceiling", step 2.
+pub fn adjustment_ceiling_part(delta: Decimal, net_against: Decimal) -> Decimal {
+    if delta >= Decimal::ZERO {
+        return delta;
+    }
+    -(-delta).min(net_against.max(Decimal::ZERO))
+}
+
 /// Checks that `m` is in `currency` and at its minor unit; `what` names it in the message.
 pub(crate) fn money_in(
     m: &Money,
@@ -225,11 +237,13 @@ pub fn freeze(
             }
             given.amount
         }
-        None if amount == net.amount => net.against_ceiling,
-        None => RoundingMode::HalfUp.round(
-            share(amount, net.against_ceiling, net.amount)?,
-            currency.minor_units(),
-        ),
+        None if amount == net.amount => net.against_ceiling.max(Decimal::ZERO),
+        None => RoundingMode::HalfUp
+            .round(
+                share(amount, net.against_ceiling, net.amount)?,
+                currency.minor_units(),
+            )
+            .clamp(Decimal::ZERO, net.against_ceiling.max(Decimal::ZERO)),
     };
     Ok(FrozenCredit {
         quantity,

@@ -17,10 +17,11 @@ use crate::error::{Error, Pointer};
 use crate::model::{Dec, Money, TimeEntry};
 use crate::rates::RateResolution;
 
-/// What the ledger's billed time needs: adjustment lines (by date and item) and adjustments no
-/// rate can price (held as `missing_rate`, by date and item).
+/// What the ledger's billed time needs: adjustment lines (by date and item), each with the part
+/// of it that counts against the ceiling, and adjustments no rate can price (held as
+/// `missing_rate`, by date and item).
 pub(super) struct Adjustments<'a> {
-    pub(super) lines: Vec<AdjustmentLine>,
+    pub(super) lines: Vec<(AdjustmentLine, Decimal)>,
     pub(super) unpriced: Vec<HeldItem<'a>>,
 }
 
@@ -51,7 +52,9 @@ impl<'a> Run<'a> {
             .collect();
         let at = Pointer::root().key("ledger").key("entries");
         for (kind, id, net) in self.ledger.iter() {
-            if kind != ItemKind::Time || net.quantity <= Decimal::ZERO || latest <= net.contract_version
+            if kind != ItemKind::Time
+                || net.quantity <= Decimal::ZERO
+                || latest <= net.contract_version
             {
                 continue;
             }
@@ -100,23 +103,27 @@ impl<'a> Run<'a> {
             if delta.is_zero() {
                 continue;
             }
-            out.lines.push(AdjustmentLine {
-                item_id: bill.item_id.clone(),
-                date: bill.date,
-                change_order_id: r.change_order_id.clone(),
-                quantity: Dec(net.quantity),
-                rate_before: Money::new(net.unit_price, self.pricing.currency),
-                rate_after: rate,
-                amount: self.pricing.money(delta),
-                contract_version: r.version,
-                rate_source: rule.map_or_else(
-                    || r.resolution.rate_source().to_owned(),
-                    |rule| rule.source.clone(),
-                ),
-            });
+            let against = crate::ledger::adjustment_ceiling_part(delta, net.against_ceiling);
+            out.lines.push((
+                AdjustmentLine {
+                    item_id: bill.item_id.clone(),
+                    date: bill.date,
+                    change_order_id: r.change_order_id.clone(),
+                    quantity: Dec(net.quantity),
+                    rate_before: Money::new(net.unit_price, self.pricing.currency),
+                    rate_after: rate,
+                    amount: self.pricing.money(delta),
+                    contract_version: r.version,
+                    rate_source: rule.map_or_else(
+                        || r.resolution.rate_source().to_owned(),
+                        |rule| rule.source.clone(),
+                    ),
+                },
+                against,
+            ));
         }
         out.lines
-            .sort_unstable_by(|a, b| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
+            .sort_unstable_by(|(a, _), (b, _)| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));
         out.unpriced
             .sort_by(|a, b| (a.date, a.id.as_str()).cmp(&(b.date, b.id.as_str())));
         Ok(out)

@@ -67,23 +67,29 @@ impl Meter {
     /// increase without room is held whole, whatever the mode (billing part of it would lose the
     /// rest, as the ledger then records the item re-priced), and crosses the ceiling. Returns the
     /// adjustments kept, by date and item.
+    ///
+    /// Each adjustment comes with the part of it that counts against the ceiling
+    /// (`ledger::adjustment_ceiling_part`): an increase in full, a decrease up to what its item
+    /// has against the ceiling.
     pub(super) fn adjustments<'a>(
         &mut self,
-        adjustments: Vec<AdjustmentLine>,
+        adjustments: Vec<(AdjustmentLine, Decimal)>,
         held: &mut Held<'a>,
         pricing: &Pricing,
     ) -> Result<Vec<AdjustmentLine>, Error> {
         let Some((limit, _)) = self.limit else {
-            return Ok(adjustments);
+            return Ok(adjustments.into_iter().map(|(a, _)| a).collect());
         };
-        let (mut kept, increases): (Vec<_>, Vec<_>) = adjustments
+        let (decreases, increases): (Vec<_>, Vec<_>) = adjustments
             .into_iter()
-            .partition(|a| a.amount.amount <= Decimal::ZERO);
-        for a in &kept {
-            self.used = add(self.used, a.amount.amount)?;
+            .partition(|(a, _)| a.amount.amount <= Decimal::ZERO);
+        let mut kept = Vec::with_capacity(decreases.len() + increases.len());
+        for (a, against) in decreases {
+            self.used = add(self.used, against)?;
+            kept.push(a);
         }
-        for a in increases {
-            if self.fits(limit.amount, a.amount.amount)? {
+        for (a, against) in increases {
+            if self.fits(limit.amount, against)? {
                 kept.push(a);
                 continue;
             }

@@ -293,7 +293,7 @@ impl PreviewBuffers {
 /// The standard library collects a vector's `into_iter` back into its own allocation when the
 /// element layouts match, which they do here (the lifetimes are all that differ). That is an
 /// optimisation std makes, not a promise it documents: were it lost, the buffers would only stop
-/// saving memory, and the proptest on recycled runs (`core/tests/billing_reference`) would fail.
+/// saving memory, and the proptest on recycled runs (`core/tests/billing_model/invariants.rs`) would fail.
 pub(super) fn emptied<T, U>(items: Vec<T>) -> Vec<U> {
     items.into_iter().filter_map(|_| None).collect()
 }
