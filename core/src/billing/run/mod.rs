@@ -39,14 +39,14 @@ pub use order::PreviewBuffers;
 pub use summary::utilisation_percent;
 
 use super::terms::Terms;
-use super::types::{InvoicePreview, ItemKind, PreviewInvoiceRequest, PreviewLine, Summary};
+use super::types::{AdjustmentLine, InvoicePreview, PreviewInvoiceRequest, PreviewLine, Summary};
 use crate::changes::ValidContract;
 use crate::error::Error;
 use crate::hash::{TextMap, same_text};
 use crate::ledger::LedgerIndex;
 use crate::model::{CeilingScope, Date, Id, Milestone, Project, SchemaVersion};
 use ceiling::Meter;
-use order::{IdOrder, TimeScan, day_kind, item_order, merge_adjustments_held, touch};
+use order::{Item, Items, merge_adjustments_held, touch};
 use pricing::Pricing;
 use summary::{Held, KindTotals};
 
@@ -157,152 +157,153 @@ pub fn preview_invoice_with<'a>(
     req: &'a PreviewInvoiceRequest,
     buffers: &mut PreviewBuffers,
 ) -> Result<InvoicePreview<'a>, Error> {
-    // 1. Inputs.
+    // 1. Inputs: the contract, the ledger and the change orders, then the items.
     let run = Run::new(req)?;
-    let milestones: Vec<&'a Milestone> = match &req.milestones {
-        Some(list) => list.iter().collect(),
-        None => run.terms.milestones(),
-    };
-    let (times, expenses) = (req.time_entries.len(), req.expenses.len());
-    let items = times + expenses + milestones.len();
-    let TimeScan {
-        ids: time_ids,
-        problems: time_problems,
-        mut keys,
-    } = order::scan_time_entries(&req.time_entries, items);
-    inputs::check_items(req, time_ids, time_problems)?;
+    let mut items = Items::of(req, run.milestones());
+    inputs::check_items(req, items.time_ids, items.take_time_problems())?;
 
-    // 2. Adjustments, and the ceiling's meter, which takes them first.
-    let pricing = run.pricing;
-    let adjustments = run.adjustments()?;
-    let mut held = Held::new(std::mem::take(&mut buffers.held), req.as_of);
-    held.items.reserve(items);
-    for h in adjustments.unpriced {
-        held.push(h)?;
-    }
-    let ceiling = run.terms.ceiling();
+    // 2. Adjustments, which the ceiling's meter takes before any item.
+    let mut held = Held::new(std::mem::take(&mut buffers.held), req.as_of, items.len());
     let mut meter = Meter::new(
-        ceiling.map(|(limit, _, mode)| (limit, mode)),
+        run.terms.ceiling().map(|(limit, _, mode)| (limit, mode)),
         run.ledger.against_ceiling()?,
     );
-    let adjustments = meter.adjustments(adjustments.lines, &mut held, &pricing)?;
-    // Held before any item: adjustments (merged into place at the end, by date and item).
-    let adjustments_held = held.items.len();
-    if let Some(first) = held.items.get_mut(..adjustments_held) {
-        first.sort_by(|a, b| (a.date, a.id.as_str()).cmp(&(b.date, b.id.as_str())));
-    }
+    let adjustments = run.adjust(&mut meter, &mut held)?;
 
-    // 3. Every item's place in (date, kind, id) order.
-    keys.extend(
-        req.expenses
-            .iter()
-            .map(|x| day_kind(x.date, ItemKind::Expense)),
-    );
-    keys.extend(
-        milestones
-            .iter()
-            .map(|m| day_kind(m.due_date, ItemKind::Milestone)),
-    );
-    let id_order = [
-        time_ids,
-        IdOrder::of(req.expenses.iter().map(|x| x.id.as_str())),
-        IdOrder::of(milestones.iter().map(|m| m.id.as_str())),
-    ];
-    let item_id = |i: usize| -> Option<&str> {
-        if i < times {
-            req.time_entries.get(i).map(|e| e.id.as_str())
-        } else if i < times + expenses {
-            req.expenses.get(i - times).map(|x| x.id.as_str())
-        } else {
-            milestones.get(i - times - expenses).map(|m| m.id.as_str())
-        }
-    };
-    let in_order = |kind: ItemKind| id_order.get(kind as usize).is_some_and(|o| o.in_order());
-    let order = item_order(&keys, in_order, item_id)?;
-    drop(keys);
+    // 3. Each item, in (date, kind, id) order: checked, priced, metered.
+    let order = items.order()?;
+    let mut lines = std::mem::take(&mut buffers.lines);
+    let kinds = run.bill(&items, &order, &mut meter, &mut held, &mut lines)?;
 
-    // 4. Each item checked and priced, then metered against the ceiling. At most one line per
-    // item: reserved once, not grown by copying.
-    let mut lines: Vec<PreviewLine<'a>> = std::mem::take(&mut buffers.lines);
-    lines.reserve(items);
-    let mut kinds = KindTotals::ZERO;
-    for (k, &i) in order.iter().enumerate() {
-        let i = i as usize;
-        if k % order::TOUCH_AHEAD == 0 {
-            touch(
-                &req.time_entries,
-                order.get(k..k + order::TOUCH_AHEAD).unwrap_or_default(),
-            );
-        }
-        let priced = if i < times {
-            match req.time_entries.get(i) {
-                Some(e) => run.time(e, &mut held, &mut lines)?,
-                None => None,
-            }
-        } else if i < times + expenses {
-            match req.expenses.get(i - times) {
-                Some(x) => run.expense(x, &mut held, &mut lines)?,
-                None => None,
-            }
-        } else {
-            match milestones.get(i - times - expenses) {
-                Some(m) => run.milestone(m, &mut held, &mut lines)?,
-                None => None,
-            }
-        };
-        if let Some(priced) = priced
-            && meter.item(&priced, &mut lines, &mut held, &pricing)?
-            && let Some(line) = lines.last()
-        {
-            kinds.add(line)?;
-        }
-    }
-
-    // 5. Summary.
-    let contract = &req.contract;
-    let (held_by_reason, unbilled_approved) = held.figures(&pricing);
-    let held = merge_adjustments_held(held.items, adjustments_held);
-    let (totals, retainer) = summary::totals(contract, &run.ledger, kinds, &adjustments, &pricing)?;
-    let ceiling = match ceiling {
-        Some((limit, scope, _)) => Some(summary::ceiling_status(
-            limit,
-            scope,
-            meter.billed_before,
-            meter.used,
-            &pricing,
-        )?),
-        None => None,
-    };
-    let backlog = summary::backlog(
-        contract,
-        &run.ledger,
-        &milestones,
-        &totals,
-        retainer.as_ref(),
-        ceiling.as_ref(),
-        &pricing,
-    )?;
-    let preview = InvoicePreview {
-        schema_version: SchemaVersion,
-        contract_id: contract.id.clone(),
-        currency: pricing.currency,
-        period: req.period,
-        as_of: req.as_of,
-        contract_version: run.terms.version_on(req.as_of),
-        lines,
-        adjustments,
-        held,
-        ceiling,
-        retainer,
-        totals,
-        summary: Summary {
-            unbilled_approved,
-            held_by_reason,
-            backlog,
-        },
-    };
+    // 4. Summary, and the identities every preview satisfies.
+    let preview = run.preview(&items.milestones, lines, kinds, adjustments, held, &meter)?;
     summary::check_identities(&preview)?;
     Ok(preview)
+}
+
+impl<'a> Run<'a> {
+    /// The milestones the run bills: the request's, or the contract's as amended on `as_of`.
+    fn milestones(&self) -> Vec<&'a Milestone> {
+        match &self.req.milestones {
+            Some(list) => list.iter().collect(),
+            None => self.terms.milestones(),
+        }
+    }
+
+    /// Step 2: the adjustments, metered; those held (no room, or no rate) are the first held
+    /// items, by date and item, until `preview` merges them into place.
+    fn adjust(&self, meter: &mut Meter, held: &mut Held<'a>) -> Result<Adjusted, Error> {
+        let adjustments = self.adjustments()?;
+        for h in adjustments.unpriced {
+            held.push(h)?;
+        }
+        let lines = meter.adjustments(adjustments.lines, held, &self.pricing)?;
+        let held_count = held.items.len();
+        if let Some(first) = held.items.get_mut(..held_count) {
+            first.sort_by(|a, b| (a.date, a.id.as_str()).cmp(&(b.date, b.id.as_str())));
+        }
+        Ok(Adjusted { lines, held_count })
+    }
+
+    /// Step 3: each item of `order` checked and priced (a held one filed in `held`, a priced
+    /// one's line written to `lines`), then metered; the totals of the lines kept. At most one
+    /// line per item: `lines` is reserved once, not grown by copying.
+    fn bill(
+        &self,
+        items: &Items<'a>,
+        order: &[u32],
+        meter: &mut Meter,
+        held: &mut Held<'a>,
+        lines: &mut Vec<PreviewLine<'a>>,
+    ) -> Result<KindTotals, Error> {
+        let req = self.req;
+        lines.reserve(items.len());
+        let mut kinds = KindTotals::ZERO;
+        for (k, &i) in order.iter().enumerate() {
+            if k % order::TOUCH_AHEAD == 0 {
+                touch(
+                    &req.time_entries,
+                    order.get(k..k + order::TOUCH_AHEAD).unwrap_or_default(),
+                );
+            }
+            let priced = match items.get(i as usize) {
+                Some(Item::Time(e)) => self.time(e, held, lines)?,
+                Some(Item::Expense(x)) => self.expense(x, held, lines)?,
+                Some(Item::Milestone(m)) => self.milestone(m, held, lines)?,
+                None => None,
+            };
+            if let Some(priced) = priced
+                && meter.item(&priced, lines, held, &self.pricing)?
+                && let Some(line) = lines.last()
+            {
+                kinds.add(line)?;
+            }
+        }
+        Ok(kinds)
+    }
+
+    /// Step 4: the preview, with its totals, retainer, ceiling status and summary.
+    fn preview(
+        &self,
+        milestones: &[&'a Milestone],
+        lines: Vec<PreviewLine<'a>>,
+        kinds: KindTotals,
+        adjustments: Adjusted,
+        held: Held<'a>,
+        meter: &Meter,
+    ) -> Result<InvoicePreview<'a>, Error> {
+        let (req, pricing) = (self.req, &self.pricing);
+        let contract = &req.contract;
+        let (held_by_reason, unbilled_approved) = held.figures(pricing);
+        let held = merge_adjustments_held(held.items, adjustments.held_count);
+        let adjustments = adjustments.lines;
+        let (totals, retainer) =
+            summary::totals(contract, &self.ledger, kinds, &adjustments, pricing)?;
+        let ceiling = match self.terms.ceiling() {
+            Some((limit, scope, _)) => Some(summary::ceiling_status(
+                limit,
+                scope,
+                meter.billed_before,
+                meter.used,
+                pricing,
+            )?),
+            None => None,
+        };
+        let backlog = summary::backlog(
+            contract,
+            &self.ledger,
+            milestones,
+            &totals,
+            retainer.as_ref(),
+            ceiling.as_ref(),
+            pricing,
+        )?;
+        Ok(InvoicePreview {
+            schema_version: SchemaVersion,
+            contract_id: contract.id.clone(),
+            currency: pricing.currency,
+            period: req.period,
+            as_of: req.as_of,
+            contract_version: self.terms.version_on(req.as_of),
+            lines,
+            adjustments,
+            held,
+            ceiling,
+            retainer,
+            totals,
+            summary: Summary {
+                unbilled_approved,
+                held_by_reason,
+                backlog,
+            },
+        })
+    }
+}
+
+/// The adjustments a run bills, and how many held items (the first ones) are adjustments.
+struct Adjusted {
+    lines: Vec<AdjustmentLine>,
+    held_count: usize,
 }
 
 #[cfg(test)]

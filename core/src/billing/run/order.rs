@@ -9,13 +9,110 @@
 //! entries for their checks and keys ([`scan_time_entries`]), reading ahead of the checks
 //! ([`touch`]), and recycled output memory ([`PreviewBuffers`]). None of it decides anything.
 
-use crate::billing::types::{HeldItem, HoldReason, InvoicePreview, ItemKind, PreviewLine};
+use crate::billing::types::{
+    HeldItem, HoldReason, InvoicePreview, ItemKind, PreviewInvoiceRequest, PreviewLine,
+};
 use crate::error::Error;
-use crate::model::{Date, TimeEntry};
+use crate::model::{Date, Expense, Milestone, TimeEntry};
 use crate::validate::Problems;
 
+/// One item of a run.
+#[derive(Clone, Copy)]
+pub(super) enum Item<'a> {
+    Time(&'a TimeEntry),
+    Expense(&'a Expense),
+    Milestone(&'a Milestone),
+}
+
+/// A run's items, numbered: the time entries, then the expenses, then the milestones, each in
+/// its list's order; and what one pass over the time entries found.
+pub(super) struct Items<'a> {
+    req: &'a PreviewInvoiceRequest,
+    pub(super) milestones: Vec<&'a Milestone>,
+    /// How the time entries' ids run.
+    pub(super) time_ids: IdOrder,
+    time_problems: Option<Problems>,
+    /// The time entries' [`day_kind`]s, with room for every item's.
+    keys: Vec<u32>,
+}
+
+impl<'a> Items<'a> {
+    /// The items of `req` with `milestones`, the time entries read once ([`scan_time_entries`]).
+    pub(super) fn of(req: &'a PreviewInvoiceRequest, milestones: Vec<&'a Milestone>) -> Self {
+        let all = req.time_entries.len() + req.expenses.len() + milestones.len();
+        let TimeScan {
+            ids,
+            problems,
+            keys,
+        } = scan_time_entries(&req.time_entries, all);
+        Items {
+            req,
+            milestones,
+            time_ids: ids,
+            time_problems: Some(problems),
+            keys,
+        }
+    }
+
+    /// What the pass over the time entries found wrong with them (once).
+    pub(super) fn take_time_problems(&mut self) -> Problems {
+        self.time_problems.take().unwrap_or_default()
+    }
+
+    /// How many items there are.
+    pub(super) fn len(&self) -> usize {
+        self.req.time_entries.len() + self.req.expenses.len() + self.milestones.len()
+    }
+
+    /// Item `i`.
+    pub(super) fn get(&self, i: usize) -> Option<Item<'a>> {
+        let (times, expenses) = (self.req.time_entries.len(), self.req.expenses.len());
+        if i < times {
+            self.req.time_entries.get(i).map(Item::Time)
+        } else if i < times + expenses {
+            self.req.expenses.get(i - times).map(Item::Expense)
+        } else {
+            self.milestones
+                .get(i - times - expenses)
+                .copied()
+                .map(Item::Milestone)
+        }
+    }
+
+    fn id(&self, i: usize) -> Option<&'a str> {
+        self.get(i).map(|item| match item {
+            Item::Time(e) => e.id.as_str(),
+            Item::Expense(x) => x.id.as_str(),
+            Item::Milestone(m) => m.id.as_str(),
+        })
+    }
+
+    /// Every item's position, in (date, kind, id) order ([`item_order`]).
+    pub(super) fn order(&mut self) -> Result<Vec<u32>, Error> {
+        let req = self.req;
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.extend(
+            req.expenses
+                .iter()
+                .map(|x| day_kind(x.date, ItemKind::Expense)),
+        );
+        keys.extend(
+            self.milestones
+                .iter()
+                .map(|m| day_kind(m.due_date, ItemKind::Milestone)),
+        );
+        let id_order = [
+            self.time_ids,
+            IdOrder::of(req.expenses.iter().map(|x| x.id.as_str())),
+            IdOrder::of(self.milestones.iter().map(|m| m.id.as_str())),
+        ];
+        let in_order = |kind: ItemKind| id_order.get(kind as usize).is_some_and(|o| o.in_order());
+        item_order(&keys, in_order, |i| self.id(i))
+    }
+}
+
 /// A date and a kind packed in one integer that orders like `(date, kind)`.
-pub(super) fn day_kind(date: Date, kind: ItemKind) -> u32 {
+fn day_kind(date: Date, kind: ItemKind) -> u32 {
     (u32::from(date.year()) << 11)
         | (u32::from(date.month()) << 7)
         | (u32::from(date.day()) << 2)
@@ -69,7 +166,7 @@ impl IdOrder {
 /// items of another kind are sorted by `id` within each (date, kind). A span of dates too wide to
 /// count falls back to a stable comparison sort. Positions are `u32` (a run of more items is
 /// refused), which halves the list a million items make.
-pub(super) fn item_order<'k>(
+fn item_order<'k>(
     keys: &[u32],
     in_order: impl Fn(ItemKind) -> bool,
     id: impl Fn(usize) -> Option<&'k str>,
@@ -207,21 +304,21 @@ pub(super) fn touch(entries: &[TimeEntry], positions: &[u32]) {
 }
 
 /// What one pass over the time entries finds.
-pub(super) struct TimeScan {
+struct TimeScan {
     /// How their ids run.
-    pub(super) ids: IdOrder,
+    ids: IdOrder,
     /// What `validate` finds wrong with each that pricing depends on (see
     /// [`super::inputs::check_items`]).
-    pub(super) problems: Problems,
+    problems: Problems,
     /// Each one's [`day_kind`], in list order.
-    pub(super) keys: Vec<u32>,
+    keys: Vec<u32>,
 }
 
 /// Reads the time entries once, in list order, for their id order, their checks and their sort
 /// keys. A million entries do not fit a cache: each pass over them reads them from memory.
 ///
 /// `keys` is made with room for `all_items` keys (every item's, the time entries' first).
-pub(super) fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> TimeScan {
+fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> TimeScan {
     let at = crate::error::Pointer::root().key("time_entries");
     let mut problems = Problems::new();
     let mut keys = Vec::with_capacity(all_items);

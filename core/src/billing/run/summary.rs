@@ -35,7 +35,9 @@ pub(super) struct Held<'a> {
 }
 
 impl<'a> Held<'a> {
-    pub(super) fn new(items: Vec<HeldItem<'a>>, as_of: Date) -> Self {
+    /// Held items written into `items`' memory, with room for `capacity` of them.
+    pub(super) fn new(mut items: Vec<HeldItem<'a>>, as_of: Date, capacity: usize) -> Self {
+        items.reserve(capacity);
         Held {
             items,
             by_reason: [(0, Sum::ZERO); HoldReason::ALL.len()],
