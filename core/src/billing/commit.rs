@@ -59,11 +59,13 @@ pub fn commit(
         time_entries.iter().map(|e| (e.id.as_str(), e)).collect();
     // What a retroactive change order re-prices by: the run's entry, or else (an adjustment of an
     // item the run was not sent) the item's latest bill.
-    let mut last_bill: BTreeMap<&str, &LedgerEntry> = BTreeMap::new();
-    for e in ledger.entries.iter().filter(|e| e.kind == ItemKind::Time) {
-        last_bill.insert(e.item_id.as_str(), e);
-    }
-    let described = |id: &Id| match (entries.get(id.as_str()), last_bill.get(id.as_str())) {
+    let index = LedgerIndex::new(Some(&ledger), preview.currency)?;
+    let last_bill = |id: &Id| {
+        index
+            .get(ItemKind::Time, id.as_str())
+            .and_then(|n| index.last_entry(n))
+    };
+    let described = |id: &Id| match (entries.get(id.as_str()), last_bill(id)) {
         (Some(e), _) => (
             Some(e.role.to_string()),
             Some(e.resource_id.clone()),
@@ -103,7 +105,6 @@ pub fn commit(
     }
     // An adjustment counts against the ceiling as the run metered it: an increase in full, a
     // decrease up to what its item had against the ceiling; the part beyond is recorded apart.
-    let index = LedgerIndex::new(Some(&ledger), preview.currency)?;
     for adj in &preview.adjustments {
         let (role, resource_id, task_id) = described(&adj.item_id);
         let against = match &preview.ceiling {
@@ -115,11 +116,7 @@ pub fn commit(
                 crate::ledger::adjustment_ceiling_part(adj.amount.amount, net)
             }
         };
-        let rest = adj
-            .amount
-            .amount
-            .checked_sub(against)
-            .ok_or_else(|| Error::overflow("the adjustment"))?;
+        let rest = crate::model::decimal::sub(adj.amount.amount, against, "the adjustment")?;
         let parts = [(against, true), (rest, false)];
         let parts = parts
             .iter()
@@ -144,7 +141,6 @@ pub fn commit(
             });
         }
     }
-    drop(last_bill);
     ledger.entries.extend(new_entries);
     Ok(ledger)
 }

@@ -85,10 +85,7 @@ impl Sum {
     /// Adds `d` as `Decimal` does.
     #[cold]
     fn add_decimal(&mut self, d: Decimal, what: &str) -> Result<(), Error> {
-        let total = self
-            .value()
-            .checked_add(d)
-            .ok_or_else(|| Error::overflow(what))?;
+        let total = crate::model::decimal::add(self.value(), d, what)?;
         *self = Sum::of(total);
         Ok(())
     }

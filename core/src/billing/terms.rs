@@ -122,25 +122,22 @@ impl<'a> Terms<'a> {
     /// The milestones in force, each borrowed from where the request gives it: the contract's
     /// own, or the `add_milestone` of the latest change order in force that added it.
     pub fn milestones(&self) -> Vec<&'a Milestone> {
-        let counted = self.history.version() as usize;
-        let mut added: Vec<&'a Milestone> = Vec::new();
-        let mut applied: Vec<&'a ChangeOrder> = self
-            .change_orders
-            .iter()
-            .filter(|co| {
-                self.history
-                    .get(co.sequence)
-                    .is_some_and(|v| v.change_order_id.as_ref() == Some(&co.id))
+        // The `add_milestone`s of the versions in force, latest first.
+        let added: Vec<&'a Milestone> = self
+            .history
+            .versions()
+            .rev()
+            .filter_map(|v| {
+                self.change_orders
+                    .iter()
+                    .find(|co| v.change_order_id.as_ref() == Some(&co.id))
+            })
+            .flat_map(|co| &co.changes)
+            .filter_map(|ch| match ch {
+                Change::AddMilestone { milestone } => Some(milestone),
+                _ => None,
             })
             .collect();
-        applied.sort_by_key(|co| co.sequence);
-        for co in applied.iter().take(counted) {
-            for ch in &co.changes {
-                if let Change::AddMilestone { milestone } = ch {
-                    added.push(milestone);
-                }
-            }
-        }
         self.history
             .current()
             .terms
@@ -149,7 +146,6 @@ impl<'a> Terms<'a> {
             .filter_map(|m| {
                 added
                     .iter()
-                    .rev()
                     .copied()
                     .chain(self.contract.milestones.iter())
                     .find(|a| a.id == m.id)

@@ -1462,6 +1462,5 @@ impl Engine {
 
 /// A checked sum for the engine's credit arithmetic.
 fn dec_add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_add(b)
-        .ok_or_else(|| Error::overflow("the credit"))
+    crate::model::decimal::add(a, b, "the credit")
 }

@@ -52,7 +52,7 @@ use self::audit::{AuditEntry, AuditLog, AuditRecord, AuditVerification, Sha256Di
 use crate::billing::{self, HoldReason, InvoicePreview, ItemKind, Period, PreviewInvoiceRequest};
 use crate::error::{Error, ErrorCode};
 use crate::json::{self, Limits};
-use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion};
+use crate::model::{Date, Dec, Id, Money, OwnershipPolicy, SchemaVersion, decimal};
 
 /// One contract's world and everything needed to change it safely: see the module docs.
 #[derive(Debug, Clone, Default)]
@@ -695,10 +695,7 @@ impl Engine {
         let mut hours = Decimal::ZERO;
         let mut amount = Money::zero(currency);
         let mut ids: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-        let add = |a: Decimal, b: Decimal| {
-            a.checked_add(b)
-                .ok_or_else(|| Error::overflow("the unbilled hours"))
-        };
+        let add = |a: Decimal, b: Decimal| decimal::add(a, b, "the unbilled hours");
         let mut this_run: BTreeMap<&str, Decimal> = BTreeMap::new();
         for line in preview.lines.iter().filter(|l| l.kind == ItemKind::Time) {
             let Some(id) = line.source_ids.first() else {
@@ -723,13 +720,12 @@ impl Engine {
                 .get(ItemKind::Time, h.id.as_str())
                 .map_or(Decimal::ZERO, |n| n.quantity);
             let now = this_run.get(h.id.as_str()).copied().unwrap_or_default();
-            let left = e
-                .hours
-                .0
-                .checked_sub(billed)
-                .and_then(|x| x.checked_sub(now))
-                .ok_or_else(|| Error::overflow("the unbilled hours"))?
-                .max(Decimal::ZERO);
+            let left = decimal::sub(
+                decimal::sub(e.hours.0, billed, "the unbilled hours")?,
+                now,
+                "the unbilled hours",
+            )?
+            .max(Decimal::ZERO);
             ids.insert(h.id.as_str());
             hours = add(hours, left)?;
             if let Some(a) = h.amount {

@@ -6,7 +6,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::types::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};
 use crate::error::{Error, ErrorCode, Pointer};
-use crate::model::{Currency, Date, Dec, Id, Money, RoundingMode};
+use crate::model::{Currency, Date, Dec, Id, Money, RoundingMode, decimal};
 
 /// Decimals kept for quantities that a division produces: a ceiling split's share of an item
 /// (rounded down) and the quantity a credit by amount gives back (rounded half up). Every quantity
@@ -55,13 +55,11 @@ pub struct LedgerIndex<'a> {
 }
 
 fn add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_add(b)
-        .ok_or_else(|| Error::overflow("the ledger total"))
+    decimal::add(a, b, "the ledger total")
 }
 
 fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_sub(b)
-        .ok_or_else(|| Error::overflow("the ledger total"))
+    decimal::sub(a, b, "the ledger total")
 }
 
 /// `part × of ÷ whole`, multiplied first so that an exact share stays exact.
@@ -69,9 +67,7 @@ fn share(part: Decimal, of: Decimal, whole: Decimal) -> Result<Decimal, Error> {
     if whole.is_zero() {
         return Ok(Decimal::ZERO);
     }
-    part.checked_mul(of)
-        .and_then(|x| x.checked_div(whole))
-        .ok_or_else(|| Error::overflow("the credit"))
+    decimal::div(decimal::mul(part, of, "the credit")?, whole, "the credit")
 }
 
 fn negative(d: Decimal) -> bool {
@@ -106,6 +102,8 @@ pub fn adjustment_ceiling_part(delta: Decimal, net_against: Decimal) -> Decimal 
 }
 
 /// Checks that `m` is in `currency` and at its minor unit; `what` names it in the message.
+// (One function in the WebAssembly module, not a copy in each caller.)
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub(crate) fn money_in(
     m: &Money,
     currency: Currency,
@@ -139,6 +137,8 @@ pub(crate) fn money_in(
 /// Records one credit against `net`, what its item is billed net now: both sides, its ceiling
 /// share, every refusal of `spec/domain/billing.md` ("A credit is frozen when it is recorded").
 /// `at` is the credit's path for errors.
+// (One function in the WebAssembly module, not a copy in each caller.)
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub fn freeze(
     net: &NetBilled,
     c: &LedgerCredit,
@@ -206,6 +206,12 @@ pub fn freeze(
             (q, a)
         }
     };
+    if negative(amount) {
+        return Err(invalid(format!(
+            "credit note `{note}` would give back a negative amount of `{item}` ({})",
+            money(amount)
+        )));
+    }
     if amount.is_zero() {
         return Err(Error::new(
             ErrorCode::LedgerZeroCredit,
@@ -237,13 +243,17 @@ pub fn freeze(
             }
             given.amount
         }
-        None if amount == net.amount => net.against_ceiling.max(Decimal::ZERO),
+        // Never more than the credit gives back, nor than the item has against the ceiling.
+        None if amount == net.amount => net.against_ceiling.clamp(Decimal::ZERO, amount),
         None => RoundingMode::HalfUp
             .round(
                 share(amount, net.against_ceiling, net.amount)?,
                 currency.minor_units(),
             )
-            .clamp(Decimal::ZERO, net.against_ceiling.max(Decimal::ZERO)),
+            .clamp(
+                Decimal::ZERO,
+                net.against_ceiling.max(Decimal::ZERO).min(amount),
+            ),
     };
     Ok(FrozenCredit {
         quantity,

@@ -96,27 +96,21 @@ impl Money {
     /// Checked sum; a currency mismatch or overflow is an error.
     pub fn checked_add(self, other: Money) -> Result<Money, Error> {
         self.same_currency(other)?;
-        self.amount
-            .checked_add(other.amount)
+        super::decimal::add(self.amount, other.amount, "the sum")
             .map(|amount| Money::new(amount, self.currency))
-            .ok_or_else(|| Error::overflow("the sum"))
     }
 
     /// Checked difference; a currency mismatch or overflow is an error.
     pub fn checked_sub(self, other: Money) -> Result<Money, Error> {
         self.same_currency(other)?;
-        self.amount
-            .checked_sub(other.amount)
+        super::decimal::sub(self.amount, other.amount, "the difference")
             .map(|amount| Money::new(amount, self.currency))
-            .ok_or_else(|| Error::overflow("the difference"))
     }
 
     /// Checked product with a quantity; overflow is an error.
     pub fn checked_mul(self, factor: Decimal) -> Result<Money, Error> {
-        self.amount
-            .checked_mul(factor)
+        super::decimal::mul(self.amount, factor, "the product")
             .map(|amount| Money::new(amount, self.currency))
-            .ok_or_else(|| Error::overflow("the product"))
     }
 
     fn same_currency(self, other: Money) -> Result<(), Error> {

@@ -263,10 +263,7 @@ pub fn price_hours(
         RateUnit::Hour => gross,
         RateUnit::Day => {
             let hpd = hours_per_day.unwrap_or(Decimal::from(8u32));
-            let amount = gross
-                .amount
-                .checked_div(hpd)
-                .ok_or_else(|| Error::overflow("the day-rate amount"))?;
+            let amount = crate::model::decimal::div(gross.amount, hpd, "the day-rate amount")?;
             Money::new(amount, rate.currency)
         }
     };

@@ -15,6 +15,7 @@ use crate::model::{
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub(crate) fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems) {
     if text.trim().is_empty() {
         p.push(
@@ -25,6 +26,7 @@ pub(crate) fn non_empty(text: &str, path: &Pointer, what: &str, p: &mut Problems
     }
 }
 
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub(crate) fn currency_is(
     m: &Money,
     expected: Currency,
@@ -46,6 +48,7 @@ pub(crate) fn currency_is(
 
 /// An amount (not a rate) with more decimals than its currency's minor unit: `66700.9` JPY, a
 /// ceiling of `1000.005` USD. Reported at the amount's `amount`.
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub(crate) fn at_minor_unit(m: &Money, path: &Pointer, what: &str, p: &mut Problems) {
     if !m.is_at_minor_unit() {
         p.push(
@@ -61,6 +64,7 @@ pub(crate) fn at_minor_unit(m: &Money, path: &Pointer, what: &str, p: &mut Probl
     }
 }
 
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
     if amount.is_sign_negative() && !amount.is_zero() {
         p.push(
@@ -71,6 +75,7 @@ fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
     }
 }
 
+#[cfg_attr(target_arch = "wasm32", inline(never))]
 pub(crate) fn date_order(
     start: Date,
     end: Date,

@@ -46,6 +46,12 @@ pub struct Gen<'a> {
     /// How many more invalid inputs this request may get (most get one, so that the refusal
     /// compared is the one problem; some get several, for the order of the checks).
     pub budget: u32,
+    /// A retroactive change order whose rate changes change no dated rate was made: the ledger
+    /// then bills time without a role that the run cannot complete (TE-0, version 0).
+    pub roleless: bool,
+    /// A change order adds a ceiling and a retroactive one lowers the Consultant's rate: the
+    /// ledger then bills Consultant time, often partly against the ceiling (TE-0).
+    pub ceiling_added: bool,
 }
 
 impl Gen<'_> {
@@ -86,7 +92,9 @@ impl Gen<'_> {
 pub const CONTRACT: &str = "C-1";
 
 /// Features the generator leaves out, from `BILLWISE_GEN_OFF` (a comma-separated list of `wild`,
-/// `ceilnone`, `retro`, `partial`, `credits`): a knob for surveys that isolate one kind of
+/// `ceilnone`, `retro`, `partial`, `credits`, `shareabove` (no ceiling share given with a credit
+/// and no decrease recorded apart from the ceiling, so that no item has more against the ceiling
+/// than it bills net and no share is above its credit's amount)): a knob for surveys that isolate one kind of
 /// disagreement at a time. Unset in the tests.
 #[allow(clippy::disallowed_methods)]
 pub fn off(feature: &str) -> bool {
@@ -116,6 +124,8 @@ pub fn request(bytes: &[u8]) -> Value {
         cur,
         wild,
         budget: 1,
+        roleless: false,
+        ceiling_added: false,
     };
     if g.s.chance(30) {
         g.budget = 3;
@@ -211,7 +221,7 @@ pub fn request(bytes: &[u8]) -> Value {
     if g.s.chance(10) {
         req["options"] = json!({"billable_project_statuses": ["active", "completed", "on_hold"]});
     }
-    if g.s.below(2) == 1 {
+    if g.s.below(2) == 1 || g.roleless || g.ceiling_added {
         let l = ledger(&mut g, &req);
         req["ledger"] = l;
     }
@@ -570,6 +580,94 @@ fn change_orders(g: &mut Gen, contract: &Value) -> Value {
         }
         out.push(co);
     }
+    let approved = |c: &Value| c["status"] == "approved" || c["status"] == "applied";
+    // A ceiling added by a change order after time was billed outside any ceiling, and a
+    // retroactive decrease of that time's rate (in either order): the decrease frees room only up
+    // to what the item has billed against the ceiling, and is committed in two parts (billing.md,
+    // the ceiling, step 2).
+    if !has_ceiling && !off("ceilnone") && !off("retro") && g.s.chance(25) {
+        let limit = g.s.pick(&["3000", "20000", "5000", "1300"]);
+        let ceiling = json!({"type": "set_ceiling", "amount": g.money(limit)});
+        let rate = g.s.pick(&["142.5", "120", "142.5"]);
+        let decrease = json!({"type": "set_rate", "role": "Consultant", "rate": g.money(rate)});
+        let eff = g.s.pick(&[date(2, 1), date(2, 1), date(3, 1)]);
+        let mut changes = [vec![ceiling], vec![decrease]];
+        if g.s.chance(25) {
+            changes.reverse();
+        }
+        out = changes
+            .into_iter()
+            .enumerate()
+            .map(|(k, ch)| {
+                json!({
+                    "schema_version": 1, "kind": "change_order", "id": format!("CO-{}", k + 1), "contract_id": CONTRACT,
+                    "sequence": k + 1, "status": "approved", "effective_date": eff,
+                    "approved_on": g.s.pick(&[date(3, 5), date(3, 5), date(3, 15)]),
+                    "retroactive": ch[0]["type"] == "set_rate" || g.s.chance(50),
+                    "changes": ch,
+                })
+            })
+            .collect();
+        g.ceiling_added = true;
+    }
+    // A retroactive change order whose rate change changes no dated rate (an `end_rate` of a key
+    // with no rate from its date on): it looks at no billed item, so a ledger entry without a role
+    // is not refused (billing.md, retroactive change orders).
+    if !off("retro") && g.s.chance(15) {
+        let entries = contract["rate_card"]["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let has = |role: Option<&str>, res: Option<&str>, task: Option<&str>| {
+            entries.iter().any(|e| {
+                e["role"].as_str() == role
+                    && e["resource_id"].as_str() == res
+                    && e["task_id"].as_str() == task
+            })
+        };
+        let mut keys = vec![(
+            json!({"type": "end_rate", "role": "Senior", "task_id": "T-1"}),
+            date(3, 1),
+        )];
+        if !has(Some("Consultant"), None, Some("T-2")) {
+            keys.push((
+                json!({"type": "end_rate", "role": "Consultant", "task_id": "T-2"}),
+                date(2, 1),
+            ));
+        }
+        if has(None, Some("R-1"), Some("T-2")) {
+            keys.push((
+                json!({"type": "end_rate", "resource_id": "R-1"}),
+                date(3, 1),
+            ));
+            keys.push((
+                json!({"type": "end_rate", "resource_id": "R-1", "task_id": "T-2"}),
+                date(4, 15),
+            ));
+        }
+        if has(None, Some("R-2"), None) {
+            keys.push((
+                json!({"type": "end_rate", "resource_id": "R-2", "task_id": "T-1"}),
+                date(3, 1),
+            ));
+        }
+        let (change, eff) = g.s.pick(&keys);
+        let mut changes = vec![change];
+        if g.s.chance(40) {
+            changes.push(json!({"type": "set_expense_markup", "markup_percent": "15"}));
+        }
+        // After the others when they are all in the history in sequence; alone otherwise.
+        if !out.iter().all(approved) {
+            out.clear();
+        }
+        let seq = out.len() + 1;
+        out.push(json!({
+            "schema_version": 1, "kind": "change_order", "id": format!("CO-{seq}"), "contract_id": CONTRACT,
+            "sequence": seq, "status": "approved", "effective_date": eff, "approved_on": date(3, 5),
+            "retroactive": true, "changes": changes,
+        }));
+        g.roleless = true;
+    }
     Value::Array(out)
 }
 
@@ -662,15 +760,18 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         }
         entries.push(e);
     };
-    if g.s.chance(50) {
+    if g.s.chance(50) || g.roleless || g.ceiling_added {
         let big = g.s.pick(&["6", "8", "10", "40", "60"]);
-        let with_role = g.s.chance(60);
-        let extra = if with_role {
+        let with_role = (g.s.chance(60) || g.ceiling_added) && !g.roleless;
+        let mut extra = if with_role {
             json!({"role": "Consultant", "resource_id": "R-1", "task_id": "T-1", "rate_source": "rate_card:role=Consultant@2026-01-01"})
         } else {
             json!({})
         };
-        if g.s.chance(35) {
+        if g.roleless {
+            extra["contract_version"] = json!(0);
+        }
+        if g.s.chance(if g.ceiling_added { 70 } else { 35 }) {
             // Two bills of the item on either side of the ceiling (a ceiling added after the
             // first bill): credits then give back room only in proportion.
             let mut first = extra.clone();
@@ -756,6 +857,30 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         let q = if off("partial") { "1" } else { q };
         entry(g, "milestone", &id, &d, q, &price, json!({}));
     }
+    // An adjustment an earlier commit recorded for a time item (quantity 0, an amount of either
+    // sign), against the ceiling or not: as a ledger committed before decreases were split may
+    // hold, one against the ceiling on work billed outside it leaves the item below zero against
+    // the ceiling (a decrease of it then frees none, a credit of it gives back none).
+    if g.s.chance(20) {
+        let times: Vec<Value> = entries
+            .iter()
+            .filter(|e| e["kind"] == "time")
+            .cloned()
+            .collect();
+        if !times.is_empty() {
+            let e = times[g.s.below(times.len())].clone();
+            let a = dec(e["amount"]["amount"].as_str().unwrap_or("0"));
+            let part = g.s.pick(&[-0.5f64, -0.1, 0.1]);
+            let part = D::try_from(part).unwrap_or_default();
+            let mut adj = e.clone();
+            adj["quantity"] = json!("0");
+            adj["amount"] = json!({"amount": g.amt(&(a * part).round_dp(minor_units(cur)).to_string()), "currency": cur});
+            adj["contract_version"] = json!(g.s.pick(&[1, 1, 2]));
+            adj["invoice_id"] = json!("INV-ADJ");
+            adj["against_ceiling"] = json!(g.s.chance(60) || off("shareabove"));
+            entries.push(adj);
+        }
+    }
     let mut credits = vec![];
     let nc = if off("credits") { 0 } else { g.s.below(3) };
     for i in 0..nc {
@@ -787,7 +912,7 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
             5 => c["quantity"] = json!(crate::model::n(q)),
             _ => c["amount"] = e["amount"].clone(),
         }
-        if g.s.chance(30) {
+        if g.s.chance(30) && !off("shareabove") {
             // The ceiling share a ledger operation recorded with the credit: used as given
             // (whatever the share in proportion would be now), or refused when it could not have
             // been recorded (negative, above the credit's amount or the item's net against the
@@ -844,6 +969,11 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         credits.push(c);
     }
     let mut l = json!({"schema_version": 1, "contract_id": CONTRACT, "entries": entries, "credits": credits});
+    // "no entry bills a negative quantity (DOCUMENT_NEGATIVE_AMOUNT)" (billing.md, the ledger).
+    if g.rare(10) && !l["entries"].as_array().unwrap().is_empty() {
+        let k = g.s.below(l["entries"].as_array().unwrap().len());
+        l["entries"][k]["quantity"] = json!(g.s.pick(&["-2", "-0.5"]));
+    }
     if g.rare(6) {
         match g.s.below(3) {
             0 => l["contract_id"] = json!("C-9"),

@@ -276,7 +276,6 @@ pub struct Version {
     pub eff: Option<i64>,
     pub co_id: Option<String>,
     pub retroactive: bool,
-    pub has_rate_change: bool,
 }
 
 pub fn card_source(
@@ -340,7 +339,6 @@ fn version_zero(c: &Value) -> Version {
         eff: None,
         co_id: None,
         retroactive: false,
-        has_rate_change: false,
     }
 }
 
@@ -422,6 +420,47 @@ fn set_key(
     if let Some(x) = new {
         rules.push(x);
     }
+}
+
+/// Whether a change order changed any rate: the dated rates of its version are not those of the
+/// version before it (one added, removed, or with other dates).
+/// READING: billing.md "a retroactive change order that changes no rate at all looks at no billed
+/// item": "a rate" is a dated rate, as change-orders.md names them ("every rate of that key still
+/// in force on D ends on D - 1, and a new open-ended rate starts on D, named
+/// `change_order:<id>`"; "each version carries every rate ... with the dates it applies to"). A
+/// `set_rate` always changes one (it starts a new rate, even at the price the key had), an
+/// `end_rate` only when the key has a rate in force on or after its date.
+pub fn changes_a_rate(before: &[Rule], after: &[Rule]) -> bool {
+    type Dated = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        D,
+        bool,
+        i64,
+        Option<i64>,
+        String,
+    );
+    let dated = |rules: &[Rule]| -> Vec<Dated> {
+        let mut v: Vec<Dated> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.role.clone(),
+                    r.resource.clone(),
+                    r.task.clone(),
+                    r.rate.normalize(),
+                    r.day,
+                    r.from,
+                    r.to,
+                    r.source.clone(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    dated(before) != dated(after)
 }
 
 fn set_markup(segs: &mut Vec<MarkupSeg>, d: i64, pct: D) {
@@ -705,7 +744,13 @@ fn complete_credit(
     {
         p.push("LEDGER_INVALID_CREDIT");
     }
-    if !p.is_empty() {
+    // A credit whose given sides are wrong is refused with those problems; one whose only
+    // problems are its currency or scale is completed too, so that the problems of its completed
+    // sides (nothing given back, a negative amount, a share it could not record) are among the
+    // codes accepted.
+    if p.iter()
+        .any(|c| *c == "LEDGER_INVALID_CREDIT" || *c == "LEDGER_ZERO_CREDIT")
+    {
         return Err(p);
     }
     let (cq, ca) = match (q, amt) {
@@ -730,27 +775,35 @@ fn complete_credit(
         (None, None) => return Err(vec!["LEDGER_INVALID_CREDIT"]),
     };
     if ca.is_zero() {
-        return Err(vec!["LEDGER_ZERO_CREDIT"]);
+        p.push("LEDGER_ZERO_CREDIT");
+    }
+    // "it may not give back ... a negative amount": also the side it leaves out (hours of an item
+    // whose net amount an adjustment brought below zero).
+    if ca < D::ZERO {
+        p.push("LEDGER_INVALID_CREDIT");
     }
     let share = match given_share {
-        // READING: "A recorded credit carries everything it changed (quantity, amount, ceiling
-        // share)": a `ceiling_share` given is used as given, once it is one the credit could have
-        // recorded: not negative, not more than the credit's amount, not more than the item's net
-        // against the ceiling (LEDGER_INVALID_CREDIT, as for the other sides of a credit; the
-        // prose names no check of its own). It is taken whatever the item's share would be in
-        // proportion now: the bills it was computed against may not all be in this ledger.
+        // "its share against the ceiling (ceiling_share, recorded with it, 0.00 included) is its
+        // amount x the item's net against the ceiling / the item's net amount, rounded half up to
+        // the minor unit, and within [0, the smaller of its amount and the item's net against the
+        // ceiling] (all of that on a full credit): the part of what it gives back that had counted
+        // against the ceiling" (billing.md). A share given is used as given within those bounds
+        // (LEDGER_INVALID_CREDIT otherwise, as for the credit's other sides).
         Some(sh) => {
-            if sh < D::ZERO || sh > ca || sh > net.c {
-                return Err(vec!["LEDGER_INVALID_CREDIT"]);
+            if sh < D::ZERO || sh > ca || sh > net.c.max(D::ZERO) {
+                p.push("LEDGER_INVALID_CREDIT");
             }
             sh
         }
-        // "its share against the ceiling (ceiling_share, recorded with it) is its amount x the
-        // item's net against the ceiling / the item's net amount, rounded half up to the minor
-        // unit (all of it on a full credit)"
-        None if ca == net.a => net.c,
-        None => half_up(ca * net.c / net.a, minor),
+        None if ca == net.a => net.c.max(D::ZERO).min(ca),
+        None => half_up(ca * net.c / net.a, minor)
+            .min(net.c)
+            .min(ca)
+            .max(D::ZERO),
     };
+    if !p.is_empty() {
+        return Err(p);
+    }
     net.q -= cq;
     net.a -= ca;
     net.c -= share;
@@ -944,12 +997,10 @@ pub fn apply_co(
     v.eff = Some(d);
     v.co_id = Some(co.id.clone());
     v.retroactive = co.retro;
-    v.has_rate_change = false;
     let mut ceiling_changed = false;
     for ch in garr(&co.v, "changes") {
         match gs(ch, "type").unwrap_or_default() {
             "set_rate" => {
-                v.has_rate_change = true;
                 let (rate, c) = gm(ch, "rate").unwrap_or((D::ZERO, cur.to_owned()));
                 if c != cur {
                     return Err("MONEY_CURRENCY_MISMATCH");
@@ -981,7 +1032,6 @@ pub fn apply_co(
                 set_key(&mut v.rules, &role, &resource, &task, d, Some(rule));
             }
             "end_rate" => {
-                v.has_rate_change = true;
                 let role = gopt(ch, "role");
                 let resource = gopt(ch, "resource_id");
                 let task = gopt(ch, "task_id");
@@ -1417,6 +1467,9 @@ pub struct Adj {
     pub role: Option<String>,
     pub resource: Option<String>,
     pub task: Option<String>,
+    /// The part of the amount that counts against the ceiling (set by the ceiling meter; the rest
+    /// is committed as not against it).
+    pub against: D,
 }
 
 /// An item that passed checks 1-9, priced.
@@ -1929,9 +1982,15 @@ impl Run<'_> {
             let candidates: Vec<usize> = ((e.version as usize + 1)..=k)
                 .filter(|&n| self.versions[n].retroactive)
                 .collect();
-            // READING: the role is needed (and its absence refused) only when a retroactive
-            // change order later than the item's version changes some rate.
-            if !candidates.iter().any(|&n| self.versions[n].has_rate_change) {
+            // "only a change order whose rate changes change this item's rate (so a retroactive
+            // change order that changes no rate at all looks at no billed item, and cannot refuse
+            // a ledger entry without a role)": the role is needed (and its absence refused) only
+            // when a retroactive change order later than the item's version changes some rate.
+            let candidates: Vec<usize> = candidates
+                .into_iter()
+                .filter(|&n| changes_a_rate(&self.versions[n - 1].rules, &self.versions[n].rules))
+                .collect();
+            if candidates.is_empty() {
                 continue;
             }
             let role = e.role.clone().or_else(|| te.and_then(|t| gopt(t, "role")));
@@ -2004,6 +2063,7 @@ impl Run<'_> {
                         role: Some(role.clone()),
                         resource: resource.clone(),
                         task: task.clone(),
+                        against: D::ZERO,
                     });
                 }
             }
@@ -2074,18 +2134,32 @@ impl Run<'_> {
                 let mut total = billed_before;
                 let mut blocked = false;
                 // "decreases, which free room, then increases by date and item"
+                // "a decrease frees room only up to what its item has billed against the ceiling,
+                // net (a decrease of work billed before the contract had a ceiling frees none),
+                // and committing records the part beyond as not against the ceiling"
+                // READING: an item whose net against the ceiling is below zero (a hand-written
+                // ledger) has nothing billed against it, and its decrease frees none.
                 for a in adjs.iter().filter(|a| a.amount < D::ZERO) {
-                    total += a.amount;
-                    this_run += a.amount;
-                    billed_adjs.push(a.clone());
+                    let item_c = self.ledger.net_of("time", &a.item).c.max(D::ZERO);
+                    let freed = (-a.amount).min(item_c);
+                    total -= freed;
+                    this_run -= freed;
+                    billed_adjs.push(Adj {
+                        against: -freed,
+                        ..a.clone()
+                    });
                 }
                 let mut inc: Vec<&Adj> = adjs.iter().filter(|a| a.amount > D::ZERO).collect();
                 inc.sort_by(|a, b| (a.date, &a.item).cmp(&(b.date, &b.item)));
                 for a in inc {
+                    // "An increase counts in full (it is new billing under the ceiling)"
                     if !blocked && total + a.amount <= limit {
                         total += a.amount;
                         this_run += a.amount;
-                        billed_adjs.push(a.clone());
+                        billed_adjs.push(Adj {
+                            against: a.amount,
+                            ..a.clone()
+                        });
                     } else {
                         // "held whole as ceiling_exceeded ... whatever the mode"
                         blocked = true;
@@ -2375,8 +2449,7 @@ pub fn sorted(mut v: Vec<Value>) -> Value {
 /// READING (the wire shape of a committed adjustment is not in the spec): an entry of kind `time`
 /// with quantity 0 (the hours are already billed), the adjustment as its amount, the new rate as
 /// its unit price, the version that re-priced it, and the role, resource and task it was re-priced
-/// by; against the ceiling when the contract has one ("Adjustments count against the ceiling like
-/// the fees they correct").
+/// by; against the ceiling as the meter counted it (billing.md, the ceiling, step 2).
 pub fn commit(req: &Value, invoice_id: &str) -> Result<Value, Refusal> {
     let dup = req
         .get("ledger")
@@ -2403,10 +2476,19 @@ pub fn commit(req: &Value, invoice_id: &str) -> Result<Value, Refusal> {
     let cur = comp.currency.clone();
     let mut st = comp.ledger.clone();
     let has_ceiling = comp.ceiling.is_some();
-    for a in &comp.adjustments {
+    // billing.md, the ceiling, step 2: "one adjustment may be committed as two ledger entries of
+    // quantity 0: the part against the ceiling with against_ceiling: true, the rest with false; a
+    // part of zero is not written" (the part against is the meter's: all of an increase, of a
+    // decrease what its item has against the ceiling; none without a ceiling).
+    let parts = comp.adjustments.iter().flat_map(|a| {
+        [(a, true, a.against), (a, false, a.amount - a.against)]
+            .into_iter()
+            .filter(|p| !p.2.is_zero())
+    });
+    for (a, against, amount) in parts {
         let mut e = json!({
-            "against_ceiling": has_ceiling,
-            "amount": money(a.amount, &cur),
+            "against_ceiling": against,
+            "amount": money(amount, &cur),
             "contract_version": a.version,
             "date": fmt_date(a.date),
             "invoice_id": invoice_id,

@@ -10,20 +10,14 @@ use crate::ledger::NetBilled;
 use crate::model::decimal::normalized;
 use crate::model::{Currency, Dec, Money, RateUnit, RoundingMode, TimeRounding};
 
-pub(super) fn mul(a: Decimal, b: Decimal, what: &str) -> Result<Decimal, Error> {
-    a.checked_mul(b).ok_or_else(|| Error::overflow(what))
-}
+pub(super) use crate::model::decimal::{div, mul};
 
 pub(super) fn add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_add(b).ok_or_else(|| Error::overflow("the total"))
+    crate::model::decimal::add(a, b, "the total")
 }
 
 pub(super) fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
-    a.checked_sub(b).ok_or_else(|| Error::overflow("the total"))
-}
-
-pub(super) fn div(a: Decimal, b: Decimal, what: &str) -> Result<Decimal, Error> {
-    a.checked_div(b).ok_or_else(|| Error::overflow(what))
+    crate::model::decimal::sub(a, b, "the total")
 }
 
 /// The currency and rounding mode every amount of a run is made in.
