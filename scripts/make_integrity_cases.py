@@ -275,7 +275,7 @@ case("record_credit", "credit-is-recorded-with-both-sides",
      {"ledger": ledger([L8]), "currency": "USD", "credits": [credit("TE-1", quantity="3")]},
      lambda l: eq((l["credits"][0]["quantity"], l["credits"][0]["amount"]["amount"]), ("3", "450.00")))
 case("record_credit", "all-hours-with-part-of-the-amount-is-refused",
-     "a credit of all 8 h billed with 800.00 of the 1200.00 is refused: a credit of all of one side gives back all of the other",
+     "a credit of all 8 h billed with 800.00 of the 1200.00 is refused: a credit of all of the quantity gives back all of the amount",
      {"ledger": ledger([L8]), "currency": "USD", "credits": [credit("TE-1", quantity="8", amount="800.00")]},
      refused("LEDGER_INVALID_CREDIT", "/credits/0"))
 case("record_credit", "credit-with-more-decimals-than-the-currency-is-refused",

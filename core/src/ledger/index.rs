@@ -192,11 +192,13 @@ pub fn freeze(
         ),
         (None, Some(a)) => (credited_quantity(a, net.quantity, net.amount)?, a),
         (Some(q), Some(a)) => {
-            // Both given: a credit of everything of one side is a credit of everything.
-            if (q == net.quantity) != (a == net.amount) {
+            // Both given: all the hours (or the whole item) given back for less than all the
+            // money would leave money billed for no work. (All the money for a little less than
+            // all the hours, which rounding gives, re-bills those hours.)
+            if q == net.quantity && a != net.amount {
                 return Err(invalid(format!(
                     "credit note `{note}` gives back {} of `{item}`'s {} and {} of its {}: a \
-                     credit of all of one gives back all of the other",
+                     credit of all of the quantity gives back all of the amount",
                     Dec(q),
                     Dec(net.quantity),
                     money(a),

@@ -738,9 +738,11 @@ fn complete_credit(
     if q.is_some_and(|x| x > net.q) || amt.is_some_and(|x| x > net.a) {
         p.push("LEDGER_INVALID_CREDIT");
     }
-    // "one that gives both sides must then give both wholes"
+    // "a credit of the whole net quantity gives back the whole net amount, exactly, and one that
+    // gives both sides must ... The reverse is not required of a credit that gives both"
     if let (Some(q), Some(a)) = (q, amt)
-        && (q == net.q) != (a == net.a)
+        && q == net.q
+        && a != net.a
     {
         p.push("LEDGER_INVALID_CREDIT");
     }
