@@ -251,6 +251,7 @@ fn scenario(bytes: &[u8]) -> Result<(), String> {
         sides.compare_ledgers()?;
         // Credit notes: the engine issues one; the stateless side records the credits it recorded.
         if let Some((inv, lines)) = sides.invoices.last().cloned()
+            && !lines.is_empty()
             && p.chance(60)
         {
             let (kind, item) = &lines[usize::from(p.byte()) % lines.len()];

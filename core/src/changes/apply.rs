@@ -506,8 +506,14 @@ pub fn apply_change_order(
         .transpose()?;
     let (v, impact, last_ceiling_change) =
         next_version(history, history.current(), co, &at, index.as_ref())?;
-    if let (Some(index), Some(j)) = (&index, last_ceiling_change) {
-        ceiling_not_below_billed(&v, index, &at.key("changes").index(j))?;
+    if let Some(j) = last_ceiling_change {
+        // Without a ledger, nothing is billed: the ceiling may not go below zero.
+        let none = LedgerIndex::new(None, history.currency)?;
+        ceiling_not_below_billed(
+            &v,
+            index.as_ref().unwrap_or(&none),
+            &at.key("changes").index(j),
+        )?;
     }
     let mut next = history.clone();
     next.push(v);

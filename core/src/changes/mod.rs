@@ -302,7 +302,11 @@ impl ContractHistory {
                 r.origin = RuleOrigin::ChangeOrder(i);
             }
             if let Some(j) = ceiling_change {
-                last_ceiling_change = Some(at.key("changes").index(j));
+                let at = at.key("changes").index(j);
+                // A ceiling is never below zero, whatever comes after; what the ledger bills now
+                // is checked against the last one (a later change order may raise it again).
+                apply::ceiling_not_below_billed(&v, &LedgerIndex::new(None, self.currency)?, &at)?;
+                last_ceiling_change = Some(at);
             }
             self.push(v);
         }
