@@ -15,11 +15,71 @@ use crate::billing::types::{HeldItem, HoldReason, ItemKind, LineUnit, Period, Pr
 use crate::error::Error;
 use crate::ledger::NetBilled;
 use crate::model::{
-    CeilingScope, Dec, Expense, Id, Milestone, MilestoneStatus, Money, RateUnit, TimeEntry,
+    CeilingScope, Date, Dec, Expense, Id, Milestone, MilestoneStatus, Money, RateUnit, TimeEntry,
     WorkStatus,
 };
 
+/// What is left to bill of one expense or milestone: `1 − net billed quantity` of it (check 1),
+/// and that share of its full price.
+struct ItemShare {
+    /// Whether the ledger knows the item.
+    billed: bool,
+    /// The share of the one item left to bill.
+    left: Decimal,
+    /// `left` of the full price, rounded once, when the item has one.
+    outstanding: Option<Money>,
+}
+
+impl ItemShare {
+    /// Check 1: the ledger shows the item billed in full, net of credits.
+    fn billed_in_full(&self) -> bool {
+        self.billed && self.left <= Decimal::ZERO
+    }
+
+    /// The line billing what is left of the item, at `(full price, amount)`: its quantity as
+    /// priced (see `Priced`), the exact share when the quantity shown will round it.
+    #[allow(clippy::too_many_arguments)]
+    fn line<'a>(
+        &self,
+        kind: ItemKind,
+        id: &'a Id,
+        date: Date,
+        description: Text<'a>,
+        rate_source: Text<'a>,
+        (full, amount): (Money, Money),
+        contract_version: u32,
+    ) -> PreviewLine<'a> {
+        PreviewLine {
+            kind,
+            source_ids: Cow::Borrowed(std::slice::from_ref(id)),
+            date,
+            description,
+            worked_hours: None,
+            billed_hours: None,
+            billed_quantity: exact_if_rounded(self.left),
+            quantity: Dec(self.left),
+            unit: LineUnit::Item,
+            unit_price: full,
+            amount,
+            rate_source,
+            contract_version,
+            ceiling_split: false,
+        }
+    }
+}
+
 impl<'a> Run<'a> {
+    /// What is left to bill of the expense or milestone `id` whose full price is `full`.
+    fn item_share(&self, kind: ItemKind, id: &Id, full: Option<Money>) -> Result<ItemShare, Error> {
+        let net = self.ledger.get(kind, id.as_str());
+        let left = item_left(net)?;
+        Ok(ItemShare {
+            billed: net.is_some(),
+            left,
+            outstanding: full.map(|f| self.pricing.share_of(left, f)).transpose()?,
+        })
+    }
+
     /// Checks 4-7 for an item of `project_id` (whose project is `info`) dated `date`: the
     /// project (unknown, of another contract, not in a billable status), the contract period,
     /// the billing period, the legal entity.
@@ -29,7 +89,7 @@ impl<'a> Run<'a> {
         id: &'a Id,
         project_id: &'a Id,
         info: Option<&ProjectInfo<'a>>,
-        date: crate::model::Date,
+        date: Date,
     ) -> Result<(), (HoldReason, Text<'a>)> {
         let req = self.req;
         let c = &req.contract;
@@ -309,12 +369,8 @@ impl<'a> Run<'a> {
             Some(fx) => Some(self.pricing.expense(x.amount.amount, markup, fx)?),
             None => None,
         };
-        let net = self.ledger.get(ItemKind::Expense, x.id.as_str());
-        let left = item_left(net)?;
-        let outstanding = match full {
-            Some(f) => Some(self.pricing.share_of(left, f)?),
-            None => None,
-        };
+        let share = self.item_share(ItemKind::Expense, &x.id, full)?;
+        let outstanding = share.outstanding;
         let hold = |reason: HoldReason, sentence: Text<'a>, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Expense,
@@ -324,7 +380,7 @@ impl<'a> Run<'a> {
             sentence,
             amount,
         };
-        if net.is_some() && left <= Decimal::ZERO {
+        if share.billed_in_full() {
             held.push(hold(
                 HoldReason::AlreadyBilled,
                 Text::from(format!("{kind} {} is billed already", x.id)),
@@ -332,7 +388,7 @@ impl<'a> Run<'a> {
             ))?;
             return Ok(None);
         }
-        let billed_status_known = x.status == WorkStatus::Billed && net.is_some();
+        let billed_status_known = x.status == WorkStatus::Billed && share.billed;
         if x.status != WorkStatus::Approved && !billed_status_known {
             held.push(hold(
                 HoldReason::NotApproved,
@@ -400,28 +456,20 @@ impl<'a> Run<'a> {
                 Dec(fx)
             ));
         }
-        lines.push(PreviewLine {
-            kind: ItemKind::Expense,
-            source_ids: Cow::Borrowed(std::slice::from_ref(&x.id)),
-            date: x.date,
-            description: Text::from(format!(
+        lines.push(share.line(
+            ItemKind::Expense,
+            &x.id,
+            x.date,
+            Text::from(format!(
                 "{} expense, {} {}",
                 x.category,
                 x.amount.amount_string(),
                 x.amount.currency
             )),
-            worked_hours: None,
-            billed_hours: None,
-            billed_quantity: exact_if_rounded(left),
-            // As priced (see `Priced`).
-            quantity: Dec(left),
-            unit: LineUnit::Item,
-            unit_price: full,
-            amount,
-            rate_source: Text::from(source),
-            contract_version: self.terms.version_on(x.date),
-            ceiling_split: false,
-        });
+            Text::from(source),
+            (full, amount),
+            self.terms.version_on(x.date),
+        ));
         Ok(Some(Priced {
             id: &x.id,
             counts_against_ceiling: self.ceiling_scope == Some(CeilingScope::FeesAndExpenses),
@@ -456,12 +504,8 @@ impl<'a> Run<'a> {
             ),
             _ => (None, format!("milestone:{}", m.id)),
         };
-        let net = self.ledger.get(ItemKind::Milestone, m.id.as_str());
-        let left = item_left(net)?;
-        let outstanding = match full {
-            Some(f) => Some(self.pricing.share_of(left, f)?),
-            None => None,
-        };
+        let share = self.item_share(ItemKind::Milestone, &m.id, full)?;
+        let outstanding = share.outstanding;
         let hold = |reason: HoldReason, sentence: Text<'a>, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Milestone,
@@ -471,7 +515,7 @@ impl<'a> Run<'a> {
             sentence,
             amount,
         };
-        if net.is_some() && left <= Decimal::ZERO {
+        if share.billed_in_full() {
             held.push(hold(
                 HoldReason::AlreadyBilled,
                 Text::from(format!("milestone {} is billed already", m.id)),
@@ -479,7 +523,7 @@ impl<'a> Run<'a> {
             ))?;
             return Ok(None);
         }
-        let billed_status_known = m.status == MilestoneStatus::Billed && net.is_some();
+        let billed_status_known = m.status == MilestoneStatus::Billed && share.billed;
         if m.status != MilestoneStatus::Accepted && !billed_status_known {
             held.push(hold(
                 HoldReason::NotApproved,
@@ -501,23 +545,15 @@ impl<'a> Run<'a> {
             ))?;
             return Ok(None);
         };
-        lines.push(PreviewLine {
-            kind: ItemKind::Milestone,
-            source_ids: Cow::Borrowed(std::slice::from_ref(&m.id)),
-            date: m.due_date,
-            description: Text::from(m.name.as_str()),
-            worked_hours: None,
-            billed_hours: None,
-            billed_quantity: exact_if_rounded(left),
-            // As priced (see `Priced`).
-            quantity: Dec(left),
-            unit: LineUnit::Item,
-            unit_price: full,
-            amount,
-            rate_source: Text::from(source),
-            contract_version: self.terms.version_on(self.req.as_of),
-            ceiling_split: false,
-        });
+        lines.push(share.line(
+            ItemKind::Milestone,
+            &m.id,
+            m.due_date,
+            Text::from(m.name.as_str()),
+            Text::from(source),
+            (full, amount),
+            self.terms.version_on(self.req.as_of),
+        ));
         Ok(Some(Priced {
             id: &m.id,
             counts_against_ceiling: true,
