@@ -393,6 +393,7 @@ impl<'a> LedgerIndex<'a> {
     }
 
     /// What an item has been billed, net of credits.
+    #[inline]
     pub fn get(&self, kind: ItemKind, id: &str) -> Option<&NetBilled> {
         self.items.get(&kind).and_then(|m| m.get(id))
     }

@@ -80,6 +80,7 @@ impl Id {
     }
 
     /// Validates and copies an id.
+    #[inline]
     pub fn from_text(s: &str) -> Result<Id, Error> {
         check(s)?;
         Ok(Id(IdText::from(s)))

@@ -86,6 +86,7 @@ impl Pricing {
 }
 
 /// Rounds hours to the contract's increment (validated: more than 0, at most 24).
+#[inline]
 pub(super) fn round_hours(
     hours: Decimal,
     increment: Option<Dec>,
@@ -110,6 +111,7 @@ pub(super) fn round_hours(
 
 /// What is left to bill of an expense or a milestone (one item) after earlier bills and credits:
 /// `1 − net billed quantity`, at most 1; zero or less when it is billed in full.
+#[inline]
 pub(super) fn item_left(net: Option<&NetBilled>) -> Result<Decimal, Error> {
     match net {
         None => Ok(Decimal::ONE),

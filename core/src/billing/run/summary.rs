@@ -132,6 +132,7 @@ impl KindTotals {
 }
 
 /// An output amount must be at its currency's minor unit: one that is not is a defect.
+#[inline]
 fn at_scale(m: &Money) -> Result<(), Error> {
     if m.is_at_minor_unit() {
         return Ok(());
