@@ -91,7 +91,9 @@ impl RateKey {
 }
 
 /// One dated rate of a contract version: a rate-card entry, or a rate set by a change order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Two rules are equal when they price alike and name the same source; where in a request each
+/// was read from (`origin`) is not part of the rule.
+#[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RateRule {
     /// What it prices.
@@ -126,6 +128,32 @@ pub enum RuleOrigin {
     CardEntry(usize),
     /// Change order `i` of the list the history was built from.
     ChangeOrder(usize),
+}
+
+impl PartialEq for RateRule {
+    fn eq(&self, other: &Self) -> bool {
+        // (Every field but `origin`.)
+        let RateRule {
+            key,
+            rate,
+            unit,
+            effective_from,
+            effective_to,
+            source,
+            introduced_in,
+            origin: _,
+        } = self;
+        (key, rate, unit, effective_from, effective_to, source, introduced_in)
+            == (
+                &other.key,
+                &other.rate,
+                &other.unit,
+                &other.effective_from,
+                &other.effective_to,
+                &other.source,
+                &other.introduced_in,
+            )
+    }
 }
 
 impl RateRule {
