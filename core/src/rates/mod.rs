@@ -91,8 +91,6 @@ impl RateKey {
 }
 
 /// One dated rate of a contract version: a rate-card entry, or a rate set by a change order.
-/// Two rules are equal when they price alike and name the same source; where in a request each
-/// was read from (`origin`) is not part of the rule.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RateRule {
@@ -130,9 +128,10 @@ pub enum RuleOrigin {
     ChangeOrder(usize),
 }
 
+// Two rules are equal when they price alike and name the same source: where in a request each was
+// read from (`origin`) is not part of the rule.
 impl PartialEq for RateRule {
     fn eq(&self, other: &Self) -> bool {
-        // (Every field but `origin`.)
         let RateRule {
             key,
             rate,
