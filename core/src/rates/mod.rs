@@ -142,16 +142,23 @@ impl PartialEq for RateRule {
             introduced_in,
             origin: _,
         } = self;
-        (key, rate, unit, effective_from, effective_to, source, introduced_in)
-            == (
-                &other.key,
-                &other.rate,
-                &other.unit,
-                &other.effective_from,
-                &other.effective_to,
-                &other.source,
-                &other.introduced_in,
-            )
+        (
+            key,
+            rate,
+            unit,
+            effective_from,
+            effective_to,
+            source,
+            introduced_in,
+        ) == (
+            &other.key,
+            &other.rate,
+            &other.unit,
+            &other.effective_from,
+            &other.effective_to,
+            &other.source,
+            &other.introduced_in,
+        )
     }
 }
 
