@@ -25,6 +25,10 @@ def bill(item, qty, amount, unit_price="150.00", version=0, against=False, invoi
     return e
 
 
+def without(e, *keys):
+    return {k: v for k, v in e.items() if k not in keys}
+
+
 def ledger(entries, credits=()):
     return {"schema_version": 1, "contract_id": "C-1", "entries": list(entries), "credits": list(credits)}
 
@@ -268,6 +272,21 @@ case(P, "amount-with-more-decimals-than-the-currency-is-refused",
 case(P, "expense-amount-with-more-decimals-than-the-currency-is-refused",
      "an expense of 12.345 USD is refused with its path", req(expenses=[ex("EX-1", "12.345")]),
      refused("MONEY_INVALID_SCALE", "/expenses/0/amount/amount"))
+case(P, "retroactive-repricing-keeps-a-price-reduction",
+     "8 h billed 1200.00 with a 100.00 price reduction (a credit of money and no hours) re-priced at 165.00: the adjustment is 120.00, the hours' change, and the reduction stays (not 220.00)",
+     req(ledger=ledger([L8], [credit("TE-1", quantity="0", amount="100.00")]),
+         change_orders=[co(1, [set_rate("165.00")], retroactive=True)]),
+     lambda p: eq(adjustments(p), [("TE-1", "CO-1", "120.00")]))
+case(P, "ledger-entry-without-a-role-is-read-only-when-a-change-order-could-reprice-it",
+     "a bill written without a role on 2026-02-10 is not refused by a retroactive rise from 2026-03-01 (it cannot re-price that day); one from 2026-02-01 needs the role and is refused",
+     req(ledger=ledger([without(bill("TE-0", "6", "900.00", date="2026-02-10"), "role")]),
+         change_orders=[co(1, [set_rate("165.00")], retroactive=True)]),
+     lambda p: eq(adjustments(p), []))
+case(P, "ledger-entry-without-a-role-a-change-order-could-reprice-is-refused",
+     "a bill written without a role on 2026-02-10, with a retroactive rise from 2026-02-01 and no time entry of that id in the run, is refused at its role",
+     req(ledger=ledger([without(bill("TE-0", "6", "900.00", date="2026-02-10"), "role")]),
+         change_orders=[co(1, [set_rate("165.00")], effective="2026-02-01", retroactive=True)]),
+     refused("INPUT_MISSING_FIELD", "/ledger/entries/0/role"))
 
 # Credits are frozen when recorded.
 case("record_credit", "credit-is-recorded-with-both-sides",
@@ -285,6 +304,55 @@ case("commit_invoice", "commit-writes-hand-credits-with-both-sides",
      "committing a run writes back a credit the ledger gave by amount only with the hours it gave back (4 h for 600.00 of 1200.00)",
      {"invoice_id": "INV-2", "run": req([te("TE-1")], ledger=ledger([L8], [credit("TE-1", amount="600.00")]))},
      lambda r: (eq(r["ledger"]["credits"][0]["quantity"], "4"), eq(lines(r["preview"]), [("TE-1", "600.00")])))
+
+case(P, "two-change-orders-with-one-id-are-refused",
+     "two change orders both named CO-1 are refused at the later one: a version, an adjustment and a held item name their change order by id",
+     req([te("TE-1")], change_orders=[co(1, [set_rate("165.00")]), dict(co(2, [set_rate("170.00")]), id="CO-1")]),
+     refused("DOCUMENT_DUPLICATE_ID", "/change_orders/1/id"))
+
+# --- apply_change_order lists adjustments by the billing run's rule ----------------------------
+A = "apply_change_order"
+counters[A] = 27
+out_root_changes = root / "spec" / "cases" / "changes"
+
+
+def change_case(slug, description, request, check):
+    folder = out_root_changes / A
+    n = counters[A] = counters[A] + 1
+    got = run(A, request)
+    try:
+        check(got)
+    except AssertionError as e:
+        sys.exit(f"changes/{A}/{n:03d}-{slug}: hand-checked figure differs: {e}\n{json.dumps(got, indent=1)[:4000]}")
+    expect = {"error": {"code": got["error"]["code"], "path": got["error"]["path"]}} if "error" in got else {"result": got}
+    doc = {"id": f"changes/{A}/{n:03d}-{slug}", "op": A, "description": description, "input": request, "expect": expect}
+    (folder / f"{n:03d}-{slug}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+
+
+change_case("retroactive-adjustment-keeps-a-price-reduction",
+            "8 h billed 1200.00 with a 100.00 price reduction: a retroactive rise to 165.00 lists billed_amount 1200.00 and an adjustment of 120.00, as the billing run bills it",
+            {"contract": contract(), "change_order": co(1, [set_rate("165.00")], retroactive=True),
+             "ledger": ledger([L8], [credit("TE-1", quantity="0", amount="100.00")])},
+            lambda r: eq([(a["item_id"], a["billed_amount"]["amount"], a["adjustment"]["amount"]) for a in r["adjustments"]],
+                         [("TE-1", "1200.00", "120.00")]))
+change_case("change-orders-with-one-id-are-refused",
+            "applying a change order named CO-1 to a contract that CO-1 already amended is refused: a version, an adjustment and a milestone name their change order by id",
+            {"contract": contract(), "change_order": dict(co(2, [set_rate("170.00")]), id="CO-1"),
+             "change_orders": [co(1, [set_rate("165.00")])]},
+            refused("DOCUMENT_DUPLICATE_ID", "/change_order/id"))
+
+ff = contract(billing_model="fixed_fee", fixed_fee=money("10000.00"), milestones=[
+    {"id": "M-1", "name": "Design", "percent": "60", "due_date": "2026-03-15", "status": "pending"}])
+change_case("added-milestone-is-checked-as-the-contracts-own-are",
+            "a change order adding a milestone of 100.005 USD is refused with MONEY_INVALID_SCALE at its amount, as the contract's own milestone would be",
+            {"contract": contract(billing_model="milestone"), "change_order": co(1, [{"type": "add_milestone", "milestone": {
+                "id": "M-9", "name": "Extra", "amount": money("100.005"), "due_date": "2026-04-30", "status": "pending"}}])},
+            refused("MONEY_INVALID_SCALE", "/change_order/changes/0/milestone/amount/amount"))
+change_case("added-milestone-percents-may-not-pass-100",
+            "a fixed fee with 60 percent in milestones cannot gain one of 50 percent: milestone percents add up to at most 100",
+            {"contract": ff, "change_order": co(1, [{"type": "add_milestone", "milestone": {
+                "id": "M-2", "name": "Go-live", "percent": "50", "due_date": "2026-06-30", "status": "pending"}}])},
+            refused("DOCUMENT_INVALID_PERCENT", "/change_order/changes/0/milestone/percent"))
 
 # --- The engine: credits frozen, voids that would over-bill, zero credits ------------------------
 E = "engine_replay"

@@ -135,25 +135,10 @@ fn in_force(rates: &[RateRule], key: &RateKey, on: Date) -> Option<(Money, RateU
         .map(|r| (r.rate, r.unit))
 }
 
-fn milestone_value(
-    m: &Milestone,
-    fixed_fee: Option<Money>,
-    currency: crate::model::Currency,
-) -> Result<Money, Error> {
-    match (&m.amount, &m.percent, fixed_fee) {
-        (Some(a), _, _) => Ok(*a),
-        (None, Some(p), Some(fee)) => {
-            let share = fee.checked_mul(p.0)?;
-            Ok(Money::new(
-                share
-                    .amount
-                    .checked_div(Decimal::ONE_HUNDRED)
-                    .ok_or_else(|| Error::overflow("the milestone value"))?,
-                currency,
-            ))
-        }
-        _ => Ok(Money::zero(currency)),
-    }
+/// A milestone's value, as a run bills it ([`Milestone::price`]); zero when nothing prices it.
+fn milestone_value(m: &Milestone, h: &ContractHistory) -> Result<Money, Error> {
+    Ok(m.price(h.fixed_fee, h.rounding)?
+        .unwrap_or(Money::zero(h.currency)))
 }
 
 fn currency_check(m: &Money, h: &ContractHistory, at: Pointer) -> Result<(), Error> {
@@ -323,19 +308,18 @@ pub(super) fn next_version(
                 last_ceiling_change = Some(j);
             }
             Change::AddMilestone { milestone } => {
-                if let Some(a) = &milestone.amount {
-                    currency_check(a, h, cat.key("milestone").key("amount"))?;
-                }
-                if milestone.percent.is_some() && h.fixed_fee.is_none() {
-                    return Err(Error::new(
-                        ErrorCode::ContractModelTerms,
-                        format!(
-                            "milestone `{}` is a percent of a fixed fee, but contract `{}` has none",
-                            milestone.id, h.contract_id
-                        ),
-                    )
-                    .at(cat.key("milestone").key("percent")));
-                }
+                // Checked as any milestone of the contract is (amount in its currency and at
+                // scale, not negative; a percent in (0, 100] of a fixed fee it has).
+                let at = cat.key("milestone");
+                let mut p = Problems::new();
+                crate::validate::documents::milestone_of(
+                    milestone,
+                    h.currency,
+                    h.fixed_fee.is_some(),
+                    &Pointer::root(),
+                    &mut p,
+                );
+                first_problem(p, &at)?;
                 if terms.milestones.iter().any(|m| m.id == milestone.id) {
                     return Err(Error::new(
                         ErrorCode::DocumentDuplicateId,
@@ -346,13 +330,21 @@ pub(super) fn next_version(
                     )
                     .at(cat.key("milestone").key("id")));
                 }
-                value_delta = value_delta.checked_add(milestone_value(
-                    milestone,
-                    h.fixed_fee,
-                    h.currency,
-                )?)?;
+                value_delta = value_delta.checked_add(milestone_value(milestone, h)?)?;
                 added.push(milestone.id.clone());
                 terms.milestones.push(milestone.clone());
+                let percent: Decimal = terms
+                    .milestones
+                    .iter()
+                    .filter_map(|m| m.percent.map(|d| d.0))
+                    .fold(Decimal::ZERO, Decimal::saturating_add);
+                if percent > Decimal::ONE_HUNDRED {
+                    return Err(Error::new(
+                        ErrorCode::DocumentInvalidPercent,
+                        format!("milestone percents would add up to {percent}, more than 100"),
+                    )
+                    .at(at.key("percent")));
+                }
             }
             Change::RemoveMilestone { milestone_id } => {
                 let Some(pos) = terms.milestones.iter().position(|m| m.id == *milestone_id) else {
@@ -378,8 +370,7 @@ pub(super) fn next_version(
                     )
                     .at(cat.key("milestone_id")));
                 }
-                value_delta =
-                    value_delta.checked_sub(milestone_value(&m, h.fixed_fee, h.currency)?)?;
+                value_delta = value_delta.checked_sub(milestone_value(&m, h)?)?;
                 removed.push(milestone_id.clone());
             }
             Change::SetEndDate { end_date } => {
@@ -501,6 +492,19 @@ pub fn apply_change_order(
         );
         e
     })?;
+    if history
+        .versions()
+        .any(|v| v.change_order_id.as_ref() == Some(&co.id))
+    {
+        return Err(Error::new(
+            ErrorCode::DocumentDuplicateId,
+            format!(
+                "change order `{}` is already in the contract's history: a version, an adjustment and a milestone name their change order by id",
+                co.id
+            ),
+        )
+        .at(at.key("id")));
+    }
     let index = ledger
         .map(|l| LedgerIndex::for_contract(Some(l), &history.contract_id, history.currency))
         .transpose()?;

@@ -16,7 +16,8 @@ mod retro;
 pub use apply::{Amendment, Impact, RateChange, apply_change_order};
 pub use lifecycle::{CHANGE_ORDER_FINAL_STATES, ChangeOrderEvent, transition};
 pub use retro::{
-    Adjustment, Repricing, billed_at_override, billed_query, repricing, retroactive_adjustments,
+    Adjustment, ItemRepricing, Repricing, billed_at_override, billed_query, reprice_item,
+    repricing, retroactive_adjustments,
 };
 
 use serde::Serialize;
@@ -134,6 +135,7 @@ impl ContractHistory {
     ) -> Result<ContractHistory, Error> {
         let valid = ValidContract::check(contract)?;
         let cos = Pointer::root().key("change_orders");
+        distinct_ids(change_orders)?;
         let order = in_sequence(change_orders.iter().enumerate().collect())?;
         for &(i, co) in &order {
             if !makes_versions(co) {
@@ -166,6 +168,7 @@ impl ContractHistory {
     ) -> Result<ContractHistory, Error> {
         let contract = valid.contract();
         let cos = Pointer::root().key("change_orders");
+        distinct_ids(change_orders)?;
         for (i, co) in change_orders.iter().enumerate() {
             let at = cos.index(i);
             let mut p = Problems::new();
@@ -452,6 +455,19 @@ impl ContractHistory {
         ));
         self.amendments.push(v);
     }
+}
+
+/// Two change orders with one id are refused (`DOCUMENT_DUPLICATE_ID` at the later one): a
+/// version, an adjustment and a milestone name their change order by id.
+fn distinct_ids(change_orders: &[ChangeOrder]) -> Result<(), Error> {
+    let mut p = Problems::new();
+    crate::validate::documents::unique_ids(
+        change_orders.iter().map(|co| &co.id),
+        &Pointer::root().key("change_orders"),
+        "change order",
+        &mut p,
+    );
+    crate::validate::refuse(&p.into_vec(), "")
 }
 
 /// `order` by sequence; two with one sequence number are refused.

@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorCode, Pointer};
 
 use rust_decimal::Decimal;
 
-use crate::ledger::{BilledLedger, ItemKind, LedgerEntry, LedgerIndex};
+use crate::ledger::{BilledLedger, ItemKind, LedgerEntry, LedgerIndex, NetBilled};
 use crate::model::{ChangeOrder, Date, Dec, Id, Money, RateUnit, TimeEntry};
 use crate::rates::{RATE_OVERRIDE_SOURCE, RateQuery, RateResolution};
 
@@ -144,6 +144,116 @@ pub fn billed_at_override(bill: &LedgerEntry) -> bool {
     bill.rate_source.as_deref() == Some(RATE_OVERRIDE_SOURCE)
 }
 
+/// What a retroactive change order does to one billed time item.
+#[derive(Debug, Clone)]
+pub enum ItemRepricing<'h> {
+    /// Adjust it: the new rate prices its net billed hours at `new_amount`, `delta` more (or less)
+    /// than they were billed.
+    Adjust {
+        /// The change order's version, and the change order.
+        version: u32,
+        /// The change order.
+        change_order_id: &'h Id,
+        /// The new rate and its unit.
+        rate: Money,
+        /// Its unit.
+        unit: RateUnit,
+        /// What now prices it (`change_order:CO-1`, a rate card entry).
+        rate_source: &'h str,
+        /// The net billed hours at the new rate, rounded once.
+        new_amount: Money,
+        /// The amount the hours were billed at: their net amount plus the price reductions
+        /// (money-only credits), which re-pricing keeps.
+        billed_amount: Money,
+        /// `new_amount - billed_amount`.
+        delta: Money,
+    },
+    /// The change order leaves it without a rate: a person decides.
+    Unpriced {
+        /// The change order's version.
+        version: u32,
+        /// The change order.
+        change_order_id: &'h Id,
+        /// The role the item was billed in.
+        role: String,
+    },
+}
+
+/// How retroactive change orders after version `since` (and at most `until`) re-price the billed
+/// time item whose latest bill is `bill` (at `at` in the ledger) and whose net is `net`; `entry`
+/// is the run's time entry of that id, if any. `None` when nothing re-prices it: not time, billed
+/// at a manual rate, nothing billed net, no retroactive change order after `since` that changes
+/// rates and takes effect by its date, or one whose new rate is the rate it was billed at (not
+/// even the cent a re-rounding of credited work could give), or an adjustment of zero. The one
+/// rule `apply_change_order` and the billing run share.
+#[allow(clippy::too_many_arguments)]
+pub fn reprice_item<'h>(
+    history: &'h ContractHistory,
+    bill: &LedgerEntry,
+    entry: Option<&TimeEntry>,
+    net: &NetBilled,
+    since: u32,
+    until: u32,
+    at: &Pointer,
+) -> Result<Option<ItemRepricing<'h>>, Error> {
+    if bill.kind != ItemKind::Time || net.quantity <= Decimal::ZERO || billed_at_override(bill) {
+        return Ok(None);
+    }
+    // (Only then does the item need its role: a ledger entry without one is refused only when a
+    // change order could re-price it.)
+    let candidates = history.repricing_versions();
+    let could = candidates.iter().any(|&k| {
+        k > since
+            && k <= until
+            && history
+                .get(k)
+                .and_then(|v| v.effective_date)
+                .is_some_and(|d| d <= bill.date)
+    });
+    if !could {
+        return Ok(None);
+    }
+    let q = billed_query(bill, entry, at)?;
+    let Some(r) = repricing(history, &q, since).filter(|r| r.version <= until) else {
+        return Ok(None);
+    };
+    let (rule, (rate, unit)) = match (r.resolution, r.resolution.rate()) {
+        (RateResolution::Rate { rule, .. }, Some(rate)) => (rule, rate),
+        _ => {
+            return Ok(Some(ItemRepricing::Unpriced {
+                version: r.version,
+                change_order_id: r.change_order_id,
+                role: q.role.to_owned(),
+            }));
+        }
+    };
+    if rate.amount == net.unit_price {
+        return Ok(None);
+    }
+    let Some(new_amount) = r.resolution.price_hours(net.quantity, history.rounding())? else {
+        return Ok(None);
+    };
+    let billed_amount = Money::new(
+        crate::model::decimal::add(net.amount, net.discounts, "the adjustment")?,
+        history.currency(),
+    );
+    let delta = new_amount.checked_sub(billed_amount)?;
+    if delta.amount.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(ItemRepricing::Adjust {
+        version: r.version,
+        change_order_id: r.change_order_id,
+        rate,
+        unit,
+        // (A billed item's query has no manual rate, so a rule always priced it.)
+        rate_source: rule.map_or(RATE_OVERRIDE_SOURCE, |rule| rule.source.as_str()),
+        new_amount,
+        billed_amount,
+        delta,
+    }))
+}
+
 /// For a retroactive change order `co`, the last version of `after`: every billed time item whose
 /// rate it changes, with the adjustment its hours billed net of credits need. Items billed at a
 /// manual `rate_override` are never re-priced; items credited in full are skipped. Empty for a
@@ -159,6 +269,7 @@ pub fn retroactive_adjustments(
         return Ok(out);
     }
     let entries = Pointer::root().key("ledger").key("entries");
+    let version = after.version();
     // In the ledger's order, each item at its latest bill.
     for (i, bill) in ledger.entries.iter().enumerate() {
         let Some(net) = index
@@ -167,21 +278,52 @@ pub fn retroactive_adjustments(
         else {
             continue;
         };
-        if net.quantity <= Decimal::ZERO
-            || billed_at_override(bill)
-            || bill.date < co.effective_date
-        {
-            continue;
-        }
-        let q = billed_query(bill, None, &entries.index(i))?;
-        let Some(r) = repricing(after, &q, co.sequence.saturating_sub(1)) else {
+        let at = entries.index(i);
+        let Some(r) = reprice_item(
+            after,
+            bill,
+            None,
+            net,
+            version.saturating_sub(1),
+            version,
+            &at,
+        )?
+        else {
             continue;
         };
-        let billed_amount = Money::new(net.amount, after.currency());
-        let new_amount = r.resolution.price_hours(net.quantity, after.rounding())?;
-        let adjustment = match new_amount {
-            Some(n) => Some(n.checked_sub(billed_amount)?),
-            None => None,
+        let billed_amount;
+        let (new_version, new_rate, new_unit, rate_source, new_amount, adjustment) = match r {
+            ItemRepricing::Adjust {
+                version,
+                rate,
+                unit,
+                rate_source,
+                new_amount,
+                billed_amount: b,
+                delta,
+                ..
+            } => {
+                billed_amount = b;
+                (
+                    version,
+                    Some(rate),
+                    Some(unit),
+                    rate_source.to_owned(),
+                    Some(new_amount),
+                    Some(delta),
+                )
+            }
+            ItemRepricing::Unpriced { version, .. } => {
+                billed_amount = Money::new(net.amount, after.currency());
+                (
+                    version,
+                    None,
+                    None,
+                    crate::rates::MISSING_RATE.to_owned(),
+                    None,
+                    None,
+                )
+            }
         };
         out.push(Adjustment {
             item_id: bill.item_id.clone(),
@@ -190,10 +332,10 @@ pub fn retroactive_adjustments(
             billed_version: net.contract_version,
             billed_rate: Some(bill.unit_price),
             billed_amount,
-            new_version: r.version,
-            new_rate: r.resolution.rate().map(|r| r.0),
-            new_unit: r.resolution.rate().map(|r| r.1),
-            rate_source: r.resolution.rate_source().to_owned(),
+            new_version,
+            new_rate,
+            new_unit,
+            rate_source,
             new_amount,
             adjustment,
         });

@@ -23,6 +23,9 @@ pub struct NetBilled {
     pub amount: Decimal,
     /// Amount billed against the ceiling minus the credits' share of it.
     pub against_ceiling: Decimal,
+    /// What credits that gave back money and no quantity gave back: price reductions, which
+    /// re-pricing by a retroactive change order keeps (it re-prices the hours, not the discount).
+    pub discounts: Decimal,
     /// The contract version of the latest bill.
     pub contract_version: u32,
     /// The unit price of the latest bill (the rate that priced it).
@@ -269,6 +272,9 @@ impl NetBilled {
         self.quantity = sub(self.quantity, f.quantity)?;
         self.amount = sub(self.amount, f.amount)?;
         self.against_ceiling = sub(self.against_ceiling, f.against_ceiling)?;
+        if f.quantity.is_zero() {
+            self.discounts = add(self.discounts, f.amount)?;
+        }
         Ok(())
     }
 }
@@ -321,6 +327,7 @@ impl<'a> LedgerIndex<'a> {
                     quantity: Decimal::ZERO,
                     amount: Decimal::ZERO,
                     against_ceiling: Decimal::ZERO,
+                    discounts: Decimal::ZERO,
                     contract_version: e.contract_version,
                     unit_price: e.unit_price.amount,
                     date: e.date,

@@ -426,6 +426,30 @@ pub struct Milestone {
     pub status: MilestoneStatus,
 }
 
+impl Milestone {
+    /// What the milestone bills in full: its `amount`, or `percent ÷ 100` of `fixed_fee`,
+    /// rounded once with `mode`; `None` for a percent of a fee the contract does not have.
+    pub fn price(
+        &self,
+        fixed_fee: Option<Money>,
+        mode: RoundingMode,
+    ) -> Result<Option<Money>, crate::Error> {
+        match (&self.amount, &self.percent, fixed_fee) {
+            (Some(a), _, _) => Ok(Some(a.rounded(mode))),
+            (None, Some(p), Some(fee)) => {
+                let share = super::decimal::mul(fee.amount, p.0, "the milestone amount")?;
+                let share = super::decimal::div(
+                    share,
+                    rust_decimal::Decimal::ONE_HUNDRED,
+                    "the milestone amount",
+                )?;
+                Ok(Some(Money::new(share, fee.currency).rounded(mode)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 serialize_in_key_order!(Milestone {
     amount skip_if Option::is_none,
     due_date,

@@ -253,6 +253,18 @@ pub(crate) fn target_problems(
 }
 
 pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Problems) {
+    milestone_of(m, c.currency, c.fixed_fee.is_some(), at, p);
+}
+
+/// The checks of one milestone of a contract in `currency` (with a fixed fee or not): the
+/// contract's own, a run's `milestones`, and one a change order adds.
+pub(crate) fn milestone_of(
+    m: &Milestone,
+    currency: Currency,
+    has_fixed_fee: bool,
+    at: &Pointer,
+    p: &mut Problems,
+) {
     non_empty(&m.name, &at.key("name"), "the milestone name", p);
     match (&m.amount, &m.percent) {
         (Some(a), None) => {
@@ -262,7 +274,7 @@ pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Probl
                 "the milestone amount",
                 p,
             );
-            currency_is(a, c.currency, &at.key("amount"), "the milestone amount", p);
+            currency_is(a, currency, &at.key("amount"), "the milestone amount", p);
             at_minor_unit(a, &at.key("amount"), "the milestone amount", p);
         }
         (None, Some(pct)) => {
@@ -275,7 +287,7 @@ pub(crate) fn milestone(m: &Milestone, c: &Contract, at: &Pointer, p: &mut Probl
                     ),
                 );
             }
-            if c.fixed_fee.is_none() {
+            if !has_fixed_fee {
                 p.push(
                     &at.key("percent"),
                     ErrorCode::ContractModelTerms,

@@ -898,8 +898,13 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         let mut c = json!({"credit_note_id": format!("CN-{}", i + 1), "kind": e["kind"], "item_id": e["item_id"]});
         let q = dec(e["quantity"].as_str().unwrap_or("1"));
         let a = dec(e["amount"]["amount"].as_str().unwrap_or("0"));
-        match g.s.below(7) {
+        match g.s.below(8) {
             0 => c["quantity"] = json!(crate::model::n((q / D::from(2)).round_dp(2))),
+            // A price reduction: money and no hours, which re-pricing keeps.
+            7 => {
+                c["quantity"] = json!("0");
+                c["amount"] = json!({"amount": g.amt("10"), "currency": cur});
+            }
             1 => {
                 c["amount"] = json!({"amount": g.amt(&(a / D::from(3)).round_dp(minor_units(cur)).to_string()), "currency": cur})
             }

@@ -630,6 +630,9 @@ pub struct Net {
     pub q: D,
     pub a: D,
     pub c: D,
+    /// "price reductions ... (credits that gave back money and no hours)" (billing.md,
+    /// "Retroactive change orders").
+    pub d: D,
     pub last: Option<usize>,
 }
 
@@ -809,6 +812,9 @@ fn complete_credit(
     net.q -= cq;
     net.a -= ca;
     net.c -= share;
+    if cq.is_zero() {
+        net.d += ca;
+    }
     let mut done = json!({
         "credit_note_id": gs(credit, "credit_note_id").unwrap_or_default(),
         "kind": kind,
@@ -1987,10 +1993,13 @@ impl Run<'_> {
             // "only a change order whose rate changes change this item's rate (so a retroactive
             // change order that changes no rate at all looks at no billed item, and cannot refuse
             // a ledger entry without a role)": the role is needed (and its absence refused) only
-            // when a retroactive change order later than the item's version changes some rate.
+            // when a retroactive change order later than the item's version changes some rate,
+            // and takes effect by the item's work date ("or takes effect after the item's work
+            // date, looks at no billed item").
             let candidates: Vec<usize> = candidates
                 .into_iter()
                 .filter(|&n| changes_a_rate(&self.versions[n - 1].rules, &self.versions[n].rules))
+                .filter(|&n| self.versions[n].eff.is_some_and(|d| d <= e.date))
                 .collect();
             if candidates.is_empty() {
                 continue;
@@ -2046,7 +2055,9 @@ impl Run<'_> {
                     if r.rate == e.unit_price {
                         continue;
                     }
-                    let amount = self.time_amount(net.q, r.rate, r.day) - net.a;
+                    // "minus what those hours were billed at ... the item's net billed amount
+                    // plus what price reductions gave back"
+                    let amount = self.time_amount(net.q, r.rate, r.day) - (net.a + net.d);
                     if amount.is_zero() {
                         continue;
                     }

@@ -9,13 +9,11 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use super::Run;
-use super::pricing::sub;
 use crate::billing::text::Text;
 use crate::billing::types::{AdjustmentLine, HeldItem, HoldReason, ItemKind};
-use crate::changes;
+use crate::changes::{self, ItemRepricing};
 use crate::error::{Error, Pointer};
 use crate::model::{Dec, Money, TimeEntry};
-use crate::rates::RateResolution;
 
 /// What the ledger's billed time needs: adjustment lines (by date and item), each with the part
 /// of it that counts against the ceiling, and adjustments no rate can price (held as
@@ -51,76 +49,67 @@ impl<'a> Run<'a> {
             .map(|e| (e.id.as_str(), e))
             .collect();
         let at = Pointer::root().key("ledger").key("entries");
+        let until = history.version();
         for (kind, id, net) in self.ledger.iter() {
-            if kind != ItemKind::Time
-                || net.quantity <= Decimal::ZERO
-                || latest <= net.contract_version
-            {
+            if kind != ItemKind::Time || latest <= net.contract_version {
                 continue;
             }
             let Some(bill) = self.ledger.last_entry(net) else {
                 continue;
             };
-            if changes::billed_at_override(bill) {
-                continue;
-            }
-            let q =
-                changes::billed_query(bill, entries.get(id).copied(), &at.index(net.last_entry))?;
-            let Some(r) = changes::repricing(history, &q, net.contract_version) else {
-                continue;
-            };
-            let rule = match r.resolution {
-                RateResolution::Rate { rule, .. } => rule,
-                RateResolution::Missing { .. } => {
-                    out.unpriced.push(HeldItem {
-                        amount: None,
-                        change_order_id: Some(Cow::Owned(r.change_order_id.clone())),
-                        date: bill.date,
-                        id: Cow::Owned(bill.item_id.clone()),
-                        kind: ItemKind::Time,
-                        reason: HoldReason::MissingRate,
-                        sentence: Text::from(format!(
-                            "{} leaves time entry {} ({}, {}) without a rate; its adjustment needs a person to decide",
-                            r.change_order_id, bill.item_id, q.role, bill.date
-                        )),
-                    });
-                    continue;
-                }
-            };
-            let Some((rate, _)) = r.resolution.rate() else {
-                continue;
-            };
-            // A change order that leaves the item's rate as it was billed does not adjust it,
-            // not even by the cent a re-rounding of credited work could give.
-            if rate.amount == net.unit_price {
-                continue;
-            }
-            let Some(new_amount) = r.resolution.price_hours(net.quantity, self.pricing.mode)?
-            else {
-                continue;
-            };
-            let delta = sub(new_amount.amount, net.amount)?;
-            if delta.is_zero() {
-                continue;
-            }
-            let against = crate::ledger::adjustment_ceiling_part(delta, net.against_ceiling);
-            out.lines.push((
-                AdjustmentLine {
-                    item_id: bill.item_id.clone(),
+            let repriced = changes::reprice_item(
+                history,
+                bill,
+                entries.get(id).copied(),
+                net,
+                net.contract_version,
+                until,
+                &at.index(net.last_entry),
+            )?;
+            match repriced {
+                None => {}
+                Some(ItemRepricing::Unpriced {
+                    change_order_id,
+                    role,
+                    ..
+                }) => out.unpriced.push(HeldItem {
+                    amount: None,
+                    change_order_id: Some(Cow::Owned(change_order_id.clone())),
                     date: bill.date,
-                    change_order_id: r.change_order_id.clone(),
-                    quantity: Dec(net.quantity),
-                    rate_before: Money::new(net.unit_price, self.pricing.currency),
-                    rate_after: rate,
-                    amount: self.pricing.money(delta),
-                    contract_version: r.version,
-                    rate_source: rule.map_or_else(
-                        || r.resolution.rate_source().to_owned(),
-                        |rule| rule.source.clone(),
-                    ),
-                },
-                against,
-            ));
+                    id: Cow::Owned(bill.item_id.clone()),
+                    kind: ItemKind::Time,
+                    reason: HoldReason::MissingRate,
+                    sentence: Text::from(format!(
+                        "{change_order_id} leaves time entry {} ({role}, {}) without a rate; its adjustment needs a person to decide",
+                        bill.item_id, bill.date
+                    )),
+                }),
+                Some(ItemRepricing::Adjust {
+                    version,
+                    change_order_id,
+                    rate,
+                    rate_source,
+                    delta,
+                    ..
+                }) => {
+                    let against =
+                        crate::ledger::adjustment_ceiling_part(delta.amount, net.against_ceiling);
+                    out.lines.push((
+                        AdjustmentLine {
+                            item_id: bill.item_id.clone(),
+                            date: bill.date,
+                            change_order_id: change_order_id.clone(),
+                            quantity: Dec(net.quantity),
+                            rate_before: Money::new(net.unit_price, self.pricing.currency),
+                            rate_after: rate,
+                            amount: delta,
+                            contract_version: version,
+                            rate_source: rate_source.to_owned(),
+                        },
+                        against,
+                    ));
+                }
+            }
         }
         out.lines
             .sort_unstable_by(|(a, _), (b, _)| (a.date, &a.item_id).cmp(&(b.date, &b.item_id)));

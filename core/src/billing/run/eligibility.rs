@@ -484,25 +484,15 @@ impl<'a> Run<'a> {
         lines: &mut Vec<PreviewLine<'a>>,
     ) -> Result<Option<Priced<'a>>, Error> {
         let c = &self.req.contract;
-        let (full, source) = match (&m.amount, &m.percent, &c.fixed_fee) {
-            (Some(a), _, _) => (
-                Some(self.pricing.round(a.amount)),
-                format!("milestone:{}", m.id),
+        let full = m.price(c.fixed_fee, self.pricing.mode)?;
+        let source = match (&m.percent, &c.fixed_fee) {
+            (Some(p), Some(fee)) if m.amount.is_none() => format!(
+                "milestone:{}={}% of fixed fee {}",
+                m.id,
+                p,
+                fee.amount_string()
             ),
-            (None, Some(p), Some(fee)) => (
-                Some(self.pricing.round(super::pricing::mul(
-                    fee.amount,
-                    super::pricing::div(p.0, Decimal::ONE_HUNDRED, "the milestone share")?,
-                    "the milestone amount",
-                )?)),
-                format!(
-                    "milestone:{}={}% of fixed fee {}",
-                    m.id,
-                    p,
-                    fee.amount_string()
-                ),
-            ),
-            _ => (None, format!("milestone:{}", m.id)),
+            _ => format!("milestone:{}", m.id),
         };
         let share = self.item_share(ItemKind::Milestone, &m.id, full)?;
         let outstanding = share.outstanding;
