@@ -300,6 +300,14 @@ case("record_credit", "all-hours-with-part-of-the-amount-is-refused",
 case("record_credit", "credit-with-more-decimals-than-the-currency-is-refused",
      "a credit of 10.005 USD is refused", {"ledger": ledger([L8]), "currency": "USD", "credits": [credit("TE-1", amount="10.005")]},
      refused("MONEY_INVALID_SCALE", "/credits/0/amount/amount"))
+case("record_credit", "all-the-amount-for-part-of-the-hours-is-refused",
+     "a credit of 4 h of 8 h billed with all of the 1200.00 is refused: the 4 h left would stay billed for nothing (a hair short of 8 h, left worth under half a cent, is accepted)",
+     {"ledger": ledger([L8]), "currency": "USD", "credits": [credit("TE-1", quantity="4", amount="1200.00")]},
+     refused("LEDGER_INVALID_CREDIT", "/credits/0"))
+case("record_credit", "all-the-amount-for-a-hair-short-of-the-hours-is-accepted",
+     "a credit of 7.99999 h of 8 h billed 1200.00 with all of the 1200.00 is accepted: the 0.00001 h left is worth under half a cent, and the next run bills it again",
+     {"ledger": ledger([L8]), "currency": "USD", "credits": [credit("TE-1", quantity="7.99999", amount="1200.00")]},
+     lambda l: eq((l["credits"][0]["quantity"], l["credits"][0]["amount"]["amount"]), ("7.99999", "1200.00")))
 case("commit_invoice", "commit-writes-hand-credits-with-both-sides",
      "committing a run writes back a credit the ledger gave by amount only with the hours it gave back (4 h for 600.00 of 1200.00)",
      {"invoice_id": "INV-2", "run": req([te("TE-1")], ledger=ledger([L8], [credit("TE-1", amount="600.00")]))},
@@ -309,6 +317,13 @@ case(P, "two-change-orders-with-one-id-are-refused",
      "two change orders both named CO-1 are refused at the later one: a version, an adjustment and a held item name their change order by id",
      req([te("TE-1")], change_orders=[co(1, [set_rate("165.00")]), dict(co(2, [set_rate("170.00")]), id="CO-1")]),
      refused("DOCUMENT_DUPLICATE_ID", "/change_orders/1/id"))
+
+case("commit_invoice", "adjustment-is-recorded-as-the-item-was-billed",
+     "billed Consultant time re-sent as Senior: the Consultant rise to 165.00 adjusts it by 120.00, and committing records the adjustment as Consultant time, what priced it",
+     {"invoice_id": "INV-2", "run": req([te("TE-1", role="Senior")], ledger=ledger([L8]),
+                                        change_orders=[co(1, [set_rate("165.00")], retroactive=True)])},
+     lambda r: eq([(e["item_id"], e["amount"]["amount"], e["role"]) for e in r["ledger"]["entries"] if e["invoice_id"] == "INV-2"],
+                  [("TE-1", "120.00", "Consultant")]))
 
 # --- apply_change_order lists adjustments by the billing run's rule ----------------------------
 A = "apply_change_order"
@@ -444,4 +459,51 @@ engine_case("zero-credit-note-is-rejected-and-the-entry-stays-billed",
             lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], [("cn", "rejected", "LEDGER_ZERO_CREDIT")]),
                        eq(r["state"]["time_entries"]["TE-1"]["status"], "billed")))
 
+engine_case("credit-note-by-hours-gives-back-the-invoices-own-price",
+            "40 h: INV-1 bills 30 h at 100.00 up to the 3000.00 ceiling; a change order raises the rate to 120.00 and the ceiling; INV-2 bills the other 10 h at 120.00. A credit note of 5 h on INV-1 gives back 500.00, INV-1's price, not 525.00 at the item's average",
+            {"envelopes": engine_setup("40") + [drafted("inv1", "INV-1", "2026-02-01"),
+                env("co", "crm", {"type": "change_order.recorded", "change_order": {
+                    "schema_version": 1, "id": "CO-1", "contract_id": "CTR-1", "sequence": 1, "status": "submitted",
+                    "effective_date": "2026-01-01", "retroactive": False,
+                    "changes": [{"type": "set_rate", "role": "Developer", "rate": money("120.00")},
+                                {"type": "set_ceiling", "amount": money("10000.00")}]}}),
+                lifecycle("co-ok", "crm", "change_order.approved", "CO-1"),
+                drafted("inv2", "INV-2", "2026-02-10"),
+                lifecycle("ap1", "erp", "invoice.approved", "INV-1"), lifecycle("po1", "erp", "invoice.posted", "INV-1"),
+                env("cn", "erp", {"type": "credit_note.issued", "credit_note_id": "CN-1", "invoice_id": "INV-1",
+                                  "lines": [{"kind": "time", "item_id": "TE-1", "quantity": "5"}]})],
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq([(c["quantity"], c["amount"]["amount"]) for c in r["state"]["ledger"]["credits"]], [("5", "500.00")])))
+engine_case("invoice-whose-later-adjustment-is-credited-can-be-voided",
+            "INV-1 bills 8 h at 100.00; a retroactive rise to 120.00 puts a 160.00 adjustment on INV-2; once INV-2 is posted and its 160.00 credited, voiding INV-1 is accepted, TE-1 is approved again and INV-3 bills 960.00",
+            {"envelopes": engine_setup() + [drafted("inv1", "INV-1", "2026-02-01")] + rate_change("120.00", True) + [
+                drafted("inv2", "INV-2", "2026-02-15"), lifecycle("ap2", "erp", "invoice.approved", "INV-2"),
+                lifecycle("po2", "erp", "invoice.posted", "INV-2"),
+                env("cn", "erp", {"type": "credit_note.issued", "credit_note_id": "CN-1", "invoice_id": "INV-2",
+                                  "lines": [{"kind": "time", "item_id": "TE-1", "amount": money("160.00")}]}),
+                lifecycle("void1", "erp", "invoice.voided", "INV-1"),
+                drafted("inv3", "INV-3", "2026-02-20")],
+             "preview": {"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-25"},
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq(r["state"]["invoices"]["INV-3"]["total"]["amount"], "960.00"),
+                       eq(r["preview"]["ceiling"]["billed_before"]["amount"], "960.00")))
+def co_env(key, seq, changes, status="submitted"):
+    return env(key, "crm", {"type": "change_order.recorded", "change_order": {
+        "schema_version": 1, "id": f"CO-{seq}", "contract_id": "CTR-1", "sequence": seq, "status": status,
+        "effective_date": "2026-01-01", "retroactive": False, "changes": changes}})
+
+
+engine_case("change-order-removing-a-milestone-an-earlier-one-added-is-recorded",
+            "change order 1 adds milestone M-2 and is approved; change order 2, removing M-2, is recorded and approved (the contract as signed has no M-2, the contract as amended does), and M-2 leaves the engine",
+            {"envelopes": engine_setup() + [
+                co_env("co1", 1, [{"type": "add_milestone", "milestone": {"id": "M-2", "name": "Extra", "amount": money("500.00"),
+                                                                          "due_date": "2026-02-15", "status": "pending"}}]),
+                lifecycle("co1-ok", "crm", "change_order.approved", "CO-1"),
+                co_env("co2", 2, [{"type": "remove_milestone", "milestone_id": "M-2"}]),
+                lifecycle("co2-ok", "crm", "change_order.approved", "CO-2")],
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq(sorted(r["state"].get("milestones", {}).keys()), [])))
 print(counters, "cases written")

@@ -34,6 +34,74 @@ fn cases() -> u32 {
     (n / 10).max(1)
 }
 
+/// How a caller who knows which invoice a credit note credits writes its one-sided `line` for
+/// `record_credit` (engine.md, `credit_note.issued`): when another invoice billed the item too
+/// and none adjusted it, the side left out is the invoice's own share, its hours at its price
+/// (what it billed of the item net of its earlier credit notes, `notes`); otherwise the line is
+/// left to `record_credit`'s share of the item.
+fn as_the_invoice_priced(
+    ledger: &BilledLedger,
+    invoice: &str,
+    notes: &[(String, String)],
+    line: &mut Value,
+) {
+    use rust_decimal::{Decimal, RoundingStrategy};
+    let item = line["item_id"].as_str().unwrap().to_owned();
+    let of_item = |e: &&billwise_core::ledger::LedgerEntry| e.item_id.as_str() == item;
+    let elsewhere = |adjustment: bool| {
+        ledger
+            .entries
+            .iter()
+            .filter(of_item)
+            .any(|e| e.invoice_id.as_str() != invoice && e.quantity.0.is_zero() == adjustment)
+    };
+    if !elsewhere(false) || elsewhere(true) {
+        return;
+    }
+    let (mut q, mut a) = (Decimal::ZERO, Decimal::ZERO);
+    for e in ledger.entries.iter().filter(of_item) {
+        if e.invoice_id.as_str() == invoice {
+            q += e.quantity.0;
+            a += e.amount.amount;
+        }
+    }
+    for c in &ledger.credits {
+        if c.item_id.as_str() == item
+            && notes
+                .iter()
+                .any(|(n, i)| n.as_str() == c.credit_note_id.as_str() && i == invoice)
+        {
+            q -= c.quantity.map_or(Decimal::ZERO, |x| x.0);
+            a -= c.amount.map_or(Decimal::ZERO, |x| x.amount);
+        }
+    }
+    if q <= Decimal::ZERO || a <= Decimal::ZERO {
+        return;
+    }
+    let d = |s: &Value| s.as_str().unwrap().parse::<Decimal>().unwrap();
+    if let Some(given) = line.get("quantity").map(d) {
+        if given <= q {
+            let amount = if given == q {
+                a
+            } else {
+                (given * a / q).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+            };
+            line["amount"] = money(&format!("{amount:.2}"));
+        }
+    } else if let Some(given) = line.get("amount").map(|m| d(&m["amount"]))
+        && given <= a
+    {
+        let quantity = if given == a {
+            q
+        } else {
+            (given * q / a)
+                .round_dp_with_strategy(12, RoundingStrategy::MidpointAwayFromZero)
+                .min(q)
+        };
+        line["quantity"] = json!(quantity.normalize().to_string());
+    }
+}
+
 fn money(a: &str) -> Value {
     json!({"amount": a, "currency": "USD"})
 }
@@ -65,6 +133,8 @@ struct Sides {
     change_orders: Vec<Value>,
     ledger: Option<BilledLedger>,
     invoices: Vec<(String, Vec<(String, String)>)>,
+    /// Each credit note issued, with the invoice it credits.
+    notes: Vec<(String, String)>,
 }
 
 impl Sides {
@@ -154,6 +224,7 @@ fn scenario(bytes: &[u8]) -> Result<(), String> {
         change_orders: Vec::new(),
         ledger: None,
         invoices: Vec::new(),
+        notes: Vec::new(),
     };
     assert_eq!(
         sides.send(
@@ -273,6 +344,9 @@ fn scenario(bytes: &[u8]) -> Result<(), String> {
             );
             if status == OutcomeStatus::Applied {
                 let ledger = sides.ledger.clone().unwrap();
+                let mut line = line;
+                as_the_invoice_priced(&ledger, &inv, &sides.notes, &mut line);
+                sides.notes.push((format!("CN-{step}"), inv.clone()));
                 let recorded = serde_json::from_value(json!([line
                     .as_object()
                     .unwrap()

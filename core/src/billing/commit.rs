@@ -12,8 +12,9 @@ use crate::model::{Dec, Id, Money, TimeEntry};
 /// Records a preview's lines in the ledger as invoice `invoice_id`.
 ///
 /// Adjustment lines are recorded as billings of their item at the new price, so the item's net
-/// billed amount becomes what the new rate gives. Time items also record the role, resource and task
-/// of their entry in `time_entries` (the run's entries), which a retroactive change order re-prices by.
+/// billed amount becomes what the new rate gives. Time items also record the role, resource and
+/// task a retroactive change order re-prices by: a line those of its entry in `time_entries` (the
+/// run's entries), an adjustment those its item was billed with.
 pub fn commit(
     ledger: Option<BilledLedger>,
     preview: &InvoicePreview<'_>,
@@ -57,22 +58,34 @@ pub fn commit(
     };
     let entries: BTreeMap<&str, &TimeEntry> =
         time_entries.iter().map(|e| (e.id.as_str(), e)).collect();
-    // What a retroactive change order re-prices by: the run's entry, or else (an adjustment of an
-    // item the run was not sent) the item's latest bill.
+    // What a retroactive change order re-prices by. A line bills the run's entry as it is now:
+    // its role, resource and task. An adjustment re-prices an item as it was billed
+    // (`changes::billed_query`): each of them from its latest bill, else from the run's entry, so
+    // the ledger records what priced the adjustment.
     let index = LedgerIndex::new(Some(&ledger), preview.currency)?;
     let last_bill = |id: &Id| {
         index
             .get(ItemKind::Time, id.as_str())
             .and_then(|n| index.last_entry(n))
     };
-    let described = |id: &Id| match (entries.get(id.as_str()), last_bill(id)) {
-        (Some(e), _) => (
+    let described = |id: &Id| match entries.get(id.as_str()) {
+        Some(e) => (
             Some(e.role.to_string()),
             Some(e.resource_id.clone()),
             Some(e.task_id.clone()),
         ),
-        (None, Some(b)) => (b.role.clone(), b.resource_id.clone(), b.task_id.clone()),
-        (None, None) => (None, None, None),
+        None => (None, None, None),
+    };
+    let as_billed = |id: &Id| {
+        let (role, resource_id, task_id) = described(id);
+        match last_bill(id) {
+            Some(b) => (
+                b.role.clone().or(role),
+                b.resource_id.clone().or(resource_id),
+                b.task_id.clone().or(task_id),
+            ),
+            None => (role, resource_id, task_id),
+        }
     };
     let mut new_entries = Vec::with_capacity(preview.lines.len() + preview.adjustments.len());
     for line in &preview.lines {
@@ -106,7 +119,7 @@ pub fn commit(
     // An adjustment counts against the ceiling as the run metered it: an increase in full, a
     // decrease up to what its item had against the ceiling; the part beyond is recorded apart.
     for adj in &preview.adjustments {
-        let (role, resource_id, task_id) = described(&adj.item_id);
+        let (role, resource_id, task_id) = as_billed(&adj.item_id);
         let against = match &preview.ceiling {
             None => Decimal::ZERO,
             Some(_) => {

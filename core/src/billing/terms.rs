@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use super::text::{Text, Words};
 use crate::changes::{ContractHistory, ValidContract};
 use crate::error::Error;
-use crate::ledger::LedgerIndex;
+use crate::ledger::{BilledLedger, LedgerIndex};
 use crate::model::{
     CeilingMode, CeilingScope, Change, ChangeOrder, Contract, Date, Id, Milestone, Money, RateUnit,
 };
@@ -174,14 +174,17 @@ fn source_of<'a>(
 }
 
 /// The contract's milestones as amended on `as_of` by its change orders (`add_milestone`,
-/// `remove_milestone`): the list a billing run uses when its request gives no `milestones`.
+/// `remove_milestone`): the list a billing run uses when its request gives no `milestones`. The
+/// history is built as a run builds it, with the billed `ledger` (a change order may not remove a
+/// milestone it bills, nor set the ceiling below what it bills).
 pub fn milestones_as_amended<'a>(
     contract: &'a Contract,
     change_orders: &[ChangeOrder],
     as_of: Date,
+    ledger: Option<&BilledLedger>,
 ) -> Result<Cow<'a, [Milestone]>, Error> {
     let valid = ValidContract::check(contract)?;
-    let ledger = LedgerIndex::new(None, contract.currency)?;
+    let ledger = LedgerIndex::for_contract(ledger, &contract.id, contract.currency)?;
     let history = ContractHistory::as_of(valid, change_orders, as_of, &ledger)?;
     if history.version() == 0 {
         return Ok(Cow::Borrowed(contract.milestones.as_slice()));

@@ -436,8 +436,11 @@ impl Engine {
             }
             Event::ChangeOrderRecorded { change_order } => {
                 self.same_contract("change order", &change_order.id, &change_order.contract_id)?;
-                let problems = Document::ChangeOrder(change_order.as_ref().clone())
-                    .validate(self.world.contract.as_ref());
+                // Checked as a document here; against the contract as amended (roles, milestones,
+                // currency) when it is approved and makes a version, by the history a run builds:
+                // the contract as signed would refuse a change order that removes a milestone an
+                // earlier one added.
+                let problems = Document::ChangeOrder(change_order.as_ref().clone()).validate(None);
                 if let Some(p) = problems.first() {
                     return rejected(
                         p.code,
@@ -813,7 +816,12 @@ impl Engine {
             .map(|c| (**c).clone())
             .collect();
         change_orders.push(co.clone());
-        let amended = billing::milestones_as_amended(contract, &change_orders, day)?;
+        let amended = billing::milestones_as_amended(
+            contract,
+            &change_orders,
+            day,
+            self.world.ledger.as_ref(),
+        )?;
         for m in amended.iter() {
             if !self.world.milestones.contains_key(m.id.as_str()) {
                 plan.changes
@@ -932,11 +940,39 @@ impl Engine {
                 .filter(|e| &e.invoice_id == invoice_id)
                 .map(|e| (e.kind, &e.item_id))
                 .collect();
-            let adjusted_later = ledger.entries.iter().skip(first + 1).find(|e| {
-                &e.invoice_id != invoice_id
+            // What invoice `other` still bills of an item: its entries, less what its credit
+            // notes gave back. An adjustment credited in full no longer re-prices anything.
+            let still_billed = |other: &Id, kind: ItemKind, item: &Id| -> Result<bool, Error> {
+                let notes = self
+                    .world
+                    .invoices
+                    .get(other.as_str())
+                    .map(|i| i.credit_notes.as_slice())
+                    .unwrap_or_default();
+                let mut net = Decimal::ZERO;
+                for e in ledger.entries.iter() {
+                    if &e.invoice_id == other && e.kind == kind && &e.item_id == item {
+                        net = dec_add(net, e.amount.amount)?;
+                    }
+                }
+                for c in ledger.credits.iter() {
+                    if c.kind == kind && &c.item_id == item && notes.contains(&c.credit_note_id) {
+                        net = dec_add(net, -c.amount.map_or(Decimal::ZERO, |a| a.amount))?;
+                    }
+                }
+                Ok(!net.is_zero())
+            };
+            let mut adjusted_later = None;
+            for e in ledger.entries.iter().skip(first + 1) {
+                if &e.invoice_id != invoice_id
                     && e.quantity.0.is_zero()
                     && billed.contains(&(e.kind, &e.item_id))
-            });
+                    && still_billed(&e.invoice_id, e.kind, &e.item_id)?
+                {
+                    adjusted_later = Some(e);
+                    break;
+                }
+            }
             if let Some(adj) = adjusted_later {
                 return rejected(
                     ErrorCode::LedgerAdjustedLater,
@@ -966,12 +1002,24 @@ impl Engine {
             .filter(|e| &e.invoice_id == invoice_id)
             .map(|e| (e.kind, &e.item_id))
             .collect();
+        // An item goes back to approved when nothing is left billed of it: no other invoice
+        // bills hours of it net of credits (one left with only a credited adjustment bills none).
+        let currency = self.world.contract.as_ref().map(|c| c.currency);
+        let kept_index = match currency {
+            Some(c) => Some(LedgerIndex::new(Some(&kept), c)?),
+            None => None,
+        };
         for (kind, id) in released {
-            if kept
-                .entries
-                .iter()
-                .any(|e| e.kind == kind && &e.item_id == id)
-            {
+            let left = match &kept_index {
+                Some(index) => index
+                    .get(kind, id.as_str())
+                    .is_some_and(|n| n.quantity > Decimal::ZERO),
+                None => kept
+                    .entries
+                    .iter()
+                    .any(|e| e.kind == kind && &e.item_id == id),
+            };
+            if left {
                 continue;
             }
             match kind {
@@ -1363,6 +1411,42 @@ impl Engine {
             // money, not hours.
             if own.0.is_zero() && credit.quantity.is_none() {
                 credit.quantity = Some(Dec(Decimal::ZERO));
+            }
+            // One side given, of an item another invoice billed too: the side left out is this
+            // invoice's own share (its hours at its price, which may differ from the other's),
+            // unless another invoice re-priced the item (an adjustment made one price of all its
+            // hours, and the item's share is that price).
+            let elsewhere = |adjustment: bool| {
+                ledger.entries.iter().any(|e| {
+                    &e.invoice_id != invoice_id
+                        && e.kind == l.kind
+                        && e.item_id == l.item_id
+                        && e.quantity.0.is_zero() == adjustment
+                })
+            };
+            if own.0 > Decimal::ZERO
+                && own.1 > Decimal::ZERO
+                && elsewhere(false)
+                && !elsewhere(true)
+            {
+                match (credit.quantity, credit.amount) {
+                    (Some(q), None) if q.0 >= Decimal::ZERO && q.0 <= own.0 => {
+                        credit.amount = Some(Money::new(
+                            crate::ledger::credited_amount(q.0, own.0, own.1, currency)?,
+                            currency,
+                        ));
+                    }
+                    (None, Some(a))
+                        if a.currency == currency
+                            && a.amount >= Decimal::ZERO
+                            && a.amount <= own.1 =>
+                    {
+                        credit.quantity = Some(Dec(crate::ledger::credited_quantity(
+                            a.amount, own.0, own.1,
+                        )?));
+                    }
+                    _ => {}
+                }
             }
             let at = Pointer::root().key("lines").index(i);
             let frozen = match index.credit(&credit, &at) {

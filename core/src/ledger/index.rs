@@ -92,6 +92,21 @@ pub fn credited_quantity(
         .min(quantity))
 }
 
+/// The amount a credit of `quantity` hours (or share of an item) gives back of what was billed
+/// `of` for `billed`: all of it for the whole quantity, else the same share, rounded half up to
+/// the minor unit of `currency`.
+pub fn credited_amount(
+    quantity: Decimal,
+    of: Decimal,
+    billed: Decimal,
+    currency: Currency,
+) -> Result<Decimal, Error> {
+    if quantity == of {
+        return Ok(billed);
+    }
+    Ok(RoundingMode::HalfUp.round(share(quantity, billed, of)?, currency.minor_units()))
+}
+
 /// The part of an adjustment of `delta` that counts against the ceiling, for an item that has
 /// `net_against` billed against it net: an increase counts in full (it is new billing under the
 /// ceiling); a decrease frees room only up to what the item has against the ceiling (a decrease of
@@ -188,11 +203,7 @@ pub fn freeze(
             )));
         }
         // The whole quantity gives back the whole amount; otherwise the same share of it.
-        (Some(q), None) if q == net.quantity => (q, net.amount),
-        (Some(q), None) => (
-            q,
-            RoundingMode::HalfUp.round(share(q, net.amount, net.quantity)?, currency.minor_units()),
-        ),
+        (Some(q), None) => (q, credited_amount(q, net.quantity, net.amount, currency)?),
         (None, Some(a)) => (credited_quantity(a, net.quantity, net.amount)?, a),
         (Some(q), Some(a)) => {
             // Both given: all the hours (or the whole item) given back for less than all the
@@ -207,6 +218,24 @@ pub fn freeze(
                     money(a),
                     money(net.amount)
                 )));
+            }
+            // All the money for fewer hours is accepted only when what is left is worth less
+            // than half a minor unit at the item's net price (a rounding): more would stay
+            // billed for nothing, never billed again nor credited.
+            if a == net.amount && q < net.quantity && !net.quantity.is_zero() {
+                let left = share(sub(net.quantity, q)?, net.amount, net.quantity)?;
+                let left = RoundingMode::HalfUp.round(left, currency.minor_units());
+                if !left.is_zero() {
+                    return Err(invalid(format!(
+                        "credit note `{note}` gives back all of `{item}`'s {} for {} of its {}: \
+                         the {} left, worth {}, would stay billed for nothing",
+                        money(a),
+                        Dec(q),
+                        Dec(net.quantity),
+                        Dec(sub(net.quantity, q)?.normalize()),
+                        money(left)
+                    )));
+                }
             }
             (q, a)
         }

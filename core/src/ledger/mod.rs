@@ -11,6 +11,6 @@ mod types;
 
 pub use index::{
     FrozenCredit, LedgerIndex, NetBilled, QUANTITY_DECIMALS, adjustment_ceiling_part, complete,
-    credited_quantity, freeze, record_credits,
+    credited_amount, credited_quantity, freeze, record_credits,
 };
 pub use types::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};

@@ -898,7 +898,12 @@ fn ledger(g: &mut Gen, req: &Value) -> Value {
         let mut c = json!({"credit_note_id": format!("CN-{}", i + 1), "kind": e["kind"], "item_id": e["item_id"]});
         let q = dec(e["quantity"].as_str().unwrap_or("1"));
         let a = dec(e["amount"]["amount"].as_str().unwrap_or("0"));
-        match g.s.below(8) {
+        match g.s.below(9) {
+            // All the money for half the hours (refused unless the half is a rounding).
+            8 => {
+                c["quantity"] = json!(crate::model::n((q / D::from(2)).round_dp(2)));
+                c["amount"] = e["amount"].clone();
+            }
             0 => c["quantity"] = json!(crate::model::n((q / D::from(2)).round_dp(2))),
             // A price reduction: money and no hours, which re-pricing keeps.
             7 => {

@@ -75,7 +75,7 @@ proptest! {
         inputs.extend(req.expenses.iter().map(|e| (ItemKind::Expense, e.id.as_str().to_owned())));
         let milestones = match &req.milestones {
             Some(ms) => ms.clone(),
-            None => billing::milestones_as_amended(&req.contract, &req.change_orders, req.as_of).unwrap().into_owned(),
+            None => billing::milestones_as_amended(&req.contract, &req.change_orders, req.as_of, req.ledger.as_ref()).unwrap().into_owned(),
         };
         inputs.extend(milestones.iter().map(|m| (ItemKind::Milestone, m.id.as_str().to_owned())));
         inputs.sort();

@@ -749,6 +749,15 @@ fn complete_credit(
     {
         p.push("LEDGER_INVALID_CREDIT");
     }
+    // "all the money for fewer hours than that is refused": what is left, at the item's net amount
+    // / net quantity, rounds to a minor unit or more.
+    if let (Some(q), Some(a)) = (q, amt)
+        && q < net.q
+        && a == net.a
+        && !half_up(net.a * (net.q - q) / net.q, minor).is_zero()
+    {
+        p.push("LEDGER_INVALID_CREDIT");
+    }
     // A credit whose given sides are wrong is refused with those problems; one whose only
     // problems are its currency or scale is completed too, so that the problems of its completed
     // sides (nothing given back, a negative amount, a share it could not record) are among the
@@ -1140,8 +1149,13 @@ pub fn run_history(
 ) -> Result<(Vec<Version>, Vec<Co>), Refusal> {
     let cid = gs(contract, "id").unwrap_or_default();
     let mut p = vec![];
+    let mut ids = BTreeSet::new();
     for co in cos {
         p.extend(co_document_problems(co, cid));
+        // "no two share an id (DOCUMENT_DUPLICATE_ID at the later one's id)"
+        if !ids.insert(co.id.clone()) {
+            p.push("DOCUMENT_DUPLICATE_ID");
+        }
     }
     refuse_if("change order documents", p)?;
 
