@@ -466,7 +466,10 @@ export type ContractStatus = "draft" | "negotiation" | "signed" | "active" | "co
 
 /** One version of a contract: the original (0) or the result of change order `n` (version `n`). */
 export interface ContractVersion {
-  /** Its other terms apply from this day. */
+  /**
+   * The day it was approved. Its ceiling, end-date and milestone changes apply from the day it
+   * is in force, the later of this and its predecessors' approvals.
+   */
   approved_on?: Date | null;
   /** The change order that made this version. */
   change_order_id?: Id | null;
@@ -1048,7 +1051,10 @@ export type Id = string;
 
 /** What a change order changes, in money and dates. */
 export interface Impact {
-  /** Ceiling, end-date, markup and milestone changes apply from this day. */
+  /**
+   * The day it was approved. Its ceiling, end-date and milestone changes apply from the day it
+   * is in force: this day, or a predecessor's later approval.
+   */
   approved_on?: Date | null;
   /** The ceiling after (absent when there is none). */
   ceiling_after?: Money | null;

@@ -48,7 +48,8 @@ pub struct Impact {
     pub change_order_id: Id,
     /// Rate changes apply to work dated on or after this day.
     pub effective_date: Date,
-    /// Ceiling, end-date, markup and milestone changes apply from this day.
+    /// The day it was approved. Its ceiling, end-date and milestone changes apply from the day it
+    /// is in force: this day, or a predecessor's later approval.
     pub approved_on: Option<Date>,
     /// Whether billed work on or after `effective_date` is re-priced.
     pub retroactive: bool,
@@ -473,7 +474,7 @@ fn known_target(
 /// Applies an approved change order to the latest version of `history`.
 ///
 /// Refused with `CHANGES_NOT_APPROVED` (not approved), `CHANGES_WRONG_CONTRACT`,
-/// `CHANGES_OUT_OF_SEQUENCE` (not version + 1, or approved before its predecessor),
+/// `CHANGES_OUT_OF_SEQUENCE` (not version + 1; approvals may arrive in any order),
 /// `CHANGES_UNKNOWN_TARGET` (a role, resource or milestone the contract does not have),
 /// `CHANGES_NO_CEILING`, `CHANGES_CEILING_BELOW_BILLED` and `CHANGES_MILESTONE_BILLED` (against
 /// `ledger`), or the first validation problem of the change order. Error paths point into

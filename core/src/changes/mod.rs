@@ -3,7 +3,8 @@
 //! The rules are in `spec/domain/change-orders.md`. A [`ContractHistory`] is a contract (version 0)
 //! plus its approved change orders, one version each, in sequence. Rate and markup changes apply to
 //! work and expenses dated on or after a change order's `effective_date`; ceiling, end-date and
-//! milestone changes apply from its `approved_on` ([`ContractHistory::terms_at`]). Every operation
+//! milestone changes apply from the day it is in force, the later of its `approved_on` and its
+//! predecessors' ([`ContractHistory::terms_at`]). Every operation
 //! that reads a contract with its change orders builds this history: `resolve_rate` and
 //! `apply_change_order` with [`ContractHistory::new`], a billing run (and the engine's) with
 //! [`ContractHistory::as_of`]; so none of them prices what another refuses. The history keeps the
@@ -58,7 +59,8 @@ pub struct ContractVersion {
     /// Its rate changes apply to work dated on or after this day.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<Date>,
-    /// Its other terms apply from this day.
+    /// The day it was approved. Its ceiling, end-date and milestone changes apply from the day it
+    /// is in force, the later of this and its predecessors' approvals.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approved_on: Option<Date>,
     /// Whether billed work on or after `effective_date` is re-priced by adjustment lines.

@@ -165,7 +165,7 @@ error_codes! {
 
     // Billing and the ledger.
     LedgerUnknownItem = "LEDGER_UNKNOWN_ITEM", Input, "a credit names an item the ledger never billed";
-    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, a negative amount, neither a quantity nor an amount, or all of one side without all of the other";
+    LedgerInvalidCredit = "LEDGER_INVALID_CREDIT", Input, "a credit gives back more than was billed, a negative amount, neither a quantity nor an amount, all of the quantity without all of the amount, all of the amount for more than a rounding less of the quantity, or a ceiling share it could not have";
     LedgerWrongContract = "LEDGER_WRONG_CONTRACT", Input, "the ledger belongs to another contract";
     LedgerDuplicateInvoice = "LEDGER_DUPLICATE_INVOICE", Input, "an invoice id is already in the ledger";
     LedgerZeroCredit = "LEDGER_ZERO_CREDIT", Input, "a credit gives back no amount (it would return an item to billing for nothing)";

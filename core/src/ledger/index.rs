@@ -278,6 +278,8 @@ pub fn freeze(
             given.amount
         }
         // Never more than the credit gives back, nor than the item has against the ceiling.
+        // (`amount` is above zero here, a zero or negative one refused above, so each clamp's
+        // lower bound is at most its upper one, which `clamp` requires.)
         None if amount == net.amount => net.against_ceiling.clamp(Decimal::ZERO, amount),
         None => RoundingMode::HalfUp
             .round(

@@ -223,7 +223,9 @@ impl<'a> Run<'a> {
             if k % order::TOUCH_AHEAD == 0 {
                 touch(
                     &req.time_entries,
-                    order.get(k..k + order::TOUCH_AHEAD).unwrap_or_default(),
+                    order
+                        .get(k..(k + order::TOUCH_AHEAD).min(order.len()))
+                        .unwrap_or_default(),
                 );
             }
             let priced = match items.get(i as usize) {

@@ -270,8 +270,9 @@ pub(super) fn backlog(
 ///
 /// Each line and held amount was checked as the run kept or filed it ([`KindTotals::add`],
 /// [`Held::push`]), which is where the totals come from. Builds with debug assertions (the
-/// tests') also add the lines up again: a second pass over a million lines costs a release run
-/// about a tenth of its time, and the property tests check the same sums from the outside.
+/// tests') also add the lines up again; a release build leaves that second pass out (its cost on
+/// a large run is in `benches/PERFORMANCE.md`), and the property tests check the same sums from
+/// the outside.
 pub(super) fn check_identities(p: &InvoicePreview<'_>) -> Result<(), Error> {
     let fail = |what: &str| {
         Err(Error::internal(format!(
