@@ -679,6 +679,8 @@ def test_commit_then_credit_round_trips_the_ledger_through_python_values() -> No
             "item_id": entry["item_id"],
             "quantity": Decimal("1"),
             "amount": {"amount": Decimal("150.00"), "currency": "USD"},
+            # Nothing of it had counted against a ceiling (the contract has none).
+            "ceiling_share": {"amount": Decimal("0.00"), "currency": "USD"},
         }
     ]
     again = billwise.preview_invoice({**run, "ledger": credited})
