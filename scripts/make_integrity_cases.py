@@ -325,6 +325,13 @@ case("commit_invoice", "adjustment-is-recorded-as-the-item-was-billed",
      lambda r: eq([(e["item_id"], e["amount"]["amount"], e["role"]) for e in r["ledger"]["entries"] if e["invoice_id"] == "INV-2"],
                   [("TE-1", "120.00", "Consultant")]))
 
+day_card = card([C150, {"resource_id": "R-1", "rate": money("1400.00"), "unit": "day", "effective_from": "2026-01-01"}], hours_per_day="7.5")
+case(P, "a-day-rate-become-the-same-figure-an-hour-adjusts-billed-work",
+     "6 h billed at 1400.00 a day (7.5 h a day: 1120.00) re-priced retroactively at 1400.00 an hour are adjusted by 7280.00: the same figure in another unit is a new rate",
+     req(c=day_card, ledger=ledger([bill("TE-1", "6", "1120.00", "1400.00", rate_source="rate_card:resource=R-1@2026-01-01")]),
+         change_orders=[co(1, [{"type": "set_rate", "resource_id": "R-1", "rate": money("1400.00"), "unit": "hour"}], retroactive=True)]),
+     lambda p: eq(adjustments(p), [("TE-1", "CO-1", "7280.00")]))
+
 # --- apply_change_order lists adjustments by the billing run's rule ----------------------------
 A = "apply_change_order"
 counters[A] = 27
@@ -393,11 +400,12 @@ def env(key, source, event):
             "occurred_at": "2026-01-20T10:00:00Z", "event": event}
 
 
-def engine_setup(hours="8"):
+def engine_setup(hours="8", ceiling="3000.00"):
     c = {"schema_version": 1, "id": "CTR-1", "account_id": "ACC-1", "legal_entity": "US01", "currency": "USD",
-         "billing_model": "time_and_materials", "status": "active", "start_date": "2026-01-01", "end_date": "2026-12-31",
-         "ceiling": {"amount": money("3000.00")},
-         "rate_card": {"entries": [{"role": "Developer", "rate": money("100.00"), "effective_from": "2026-01-01"}]}}
+         "billing_model": "time_and_materials", "status": "active", "start_date": "2026-01-01", "end_date": "2026-12-31"}
+    if ceiling:
+        c["ceiling"] = {"amount": money(ceiling)}
+    c["rate_card"] = {"entries": [{"role": "Developer", "rate": money("100.00"), "effective_from": "2026-01-01"}]}
     return [env("ctr", "erp", {"type": "contract.recorded", "contract": c}),
             env("prj", "psa", {"type": "project.recorded", "project": {
                 "schema_version": 1, "id": "PRJ-1", "contract_id": "CTR-1", "legal_entity": "US01", "status": "active",
@@ -506,4 +514,60 @@ engine_case("change-order-removing-a-milestone-an-earlier-one-added-is-recorded"
              "return_state": True},
             lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
                        eq(sorted(r["state"].get("milestones", {}).keys()), [])))
+def posted(key, inv, as_of):
+    return [drafted(key, inv, as_of), lifecycle(key + "-ap", "erp", "invoice.approved", inv),
+            lifecycle(key + "-po", "erp", "invoice.posted", inv)]
+
+
+def credit_note(key, note, inv, **line):
+    return env(key, "erp", {"type": "credit_note.issued", "credit_note_id": note, "invoice_id": inv,
+                            "lines": [dict({"kind": "time", "item_id": "TE-1"}, **line)]})
+
+
+def credits_of(r):
+    return [(c["credit_note_id"], c["quantity"], c["amount"]["amount"], c["ceiling_share"]["amount"])
+            for c in r["state"]["ledger"]["credits"]]
+
+
+engine_case("credit-note-by-hours-on-an-invoice-carrying-an-adjustment-gives-the-items-price",
+            "8 h billed at 100.00 on INV-1, 3 h credited; a retroactive rise to 120.00: INV-2 bills the 3 h (360.00) and adjusts the other 5 h (100.00). A credit note of 3 h on INV-2 gives back 360.00, the item's price now, not 460.00 at INV-2's own average; INV-3 bills them again and the item nets 960.00, 8 h at 120.00",
+            {"envelopes": engine_setup() + posted("inv1", "INV-1", "2026-02-01") + [
+                credit_note("cn1", "CN-1", "INV-1", quantity="3")] + rate_change("120.00", True)
+                + posted("inv2", "INV-2", "2026-02-10") + [credit_note("cn2", "CN-2", "INV-2", quantity="3"),
+                                                           drafted("inv3", "INV-3", "2026-02-20")],
+             "preview": {"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-25"},
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq(credits_of(r), [("CN-1", "3", "300.00", "300.00"), ("CN-2", "3", "360.00", "360.00")]),
+                       eq(r["state"]["invoices"]["INV-3"]["total"]["amount"], "360.00"),
+                       eq(r["preview"]["lines"], [])))
+engine_case("credit-note-on-an-invoice-billed-before-the-ceiling-frees-no-ceiling",
+            "10 h billed on INV-1 before the contract had a ceiling, 5 h credited; a ceiling of 1500.00 is set and INV-2 bills those 5 h and 5 h more against it (1000.00). A credit note of INV-1's other 5 h gives back 500.00 and none of the ceiling: INV-1 billed nothing against it",
+            {"envelopes": engine_setup("10", ceiling=None) + posted("inv1", "INV-1", "2026-02-01") + [
+                credit_note("cn1", "CN-1", "INV-1", quantity="5"),
+                co_env("co1", 1, [{"type": "set_ceiling", "amount": money("1500.00")}]),
+                lifecycle("co1-ok", "crm", "change_order.approved", "CO-1"),
+                env("te2", "psa", {"type": "time_entry.recorded", "time_entry": {
+                    "id": "TE-2", "project_id": "PRJ-1", "task_id": "T-1", "resource_id": "R-1", "role": "Developer",
+                    "work_date": "2026-01-13", "hours": "5", "status": "approved"}})]
+                + posted("inv2", "INV-2", "2026-02-10") + [credit_note("cn2", "CN-2", "INV-1", quantity="5")],
+             "preview": {"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-25"},
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq(credits_of(r), [("CN-1", "5", "500.00", "0.00"), ("CN-2", "5", "500.00", "0.00")]),
+                       eq(r["preview"]["ceiling"]["billed_before"]["amount"], "1000.00")))
+engine_case("invoice-can-be-credited-in-full-once-a-later-adjustment-is-credited",
+            "30 h: INV-1 bills 20 h at 100.00 up to a 2000.00 ceiling; a retroactive rise to 120.00 with a higher ceiling: INV-2 bills 10 h (1200.00) and adjusts INV-1's 20 h (400.00). Once INV-2's adjustment is credited (400.00, no hours), INV-1's 20 h can be credited in full at its own 2000.00",
+            {"envelopes": engine_setup("30", ceiling="2000.00") + [drafted("inv1", "INV-1", "2026-02-01"),
+                co_env("co1", 1, [{"type": "set_rate", "role": "Developer", "rate": money("120.00")},
+                                  {"type": "set_ceiling", "amount": money("10000.00")}]),
+                lifecycle("co1-ok", "crm", "change_order.approved", "CO-1")]
+                + [drafted("inv2", "INV-2", "2026-02-10"),
+                   lifecycle("ap1", "erp", "invoice.approved", "INV-1"), lifecycle("po1", "erp", "invoice.posted", "INV-1"),
+                   lifecycle("ap2", "erp", "invoice.approved", "INV-2"), lifecycle("po2", "erp", "invoice.posted", "INV-2"),
+                   credit_note("cna", "CN-A", "INV-2", quantity="0", amount=money("400.00")),
+                   credit_note("cnb", "CN-B", "INV-1", quantity="20")],
+             "return_state": True},
+            lambda r: (eq([s for s in statuses(r) if s[1] != "applied"], []),
+                       eq([c[:3] for c in credits_of(r)], [("CN-A", "0", "400.00"), ("CN-B", "20", "2000.00")])))
 print(counters, "cases written")

@@ -34,11 +34,12 @@ fn cases() -> u32 {
     (n / 10).max(1)
 }
 
-/// How a caller who knows which invoice a credit note credits writes its one-sided `line` for
-/// `record_credit` (engine.md, `credit_note.issued`): when another invoice billed the item too
-/// and none adjusted it, the side left out is the invoice's own share, its hours at its price
-/// (what it billed of the item net of its earlier credit notes, `notes`); otherwise the line is
-/// left to `record_credit`'s share of the item.
+/// How a caller who knows which invoice a credit note credits writes its `line` for
+/// `record_credit` (engine.md, `credit_note.issued`): when another invoice billed the item too and
+/// no adjustment of it is still billed (an invoice's adjustments less its price reductions), the
+/// side a line leaves out and its ceiling share are the invoice's own share, its hours at its
+/// price (what it billed of the item net of its earlier credit notes, `notes`); otherwise the
+/// line is left to `record_credit`'s share of the item.
 fn as_the_invoice_priced(
     ledger: &BilledLedger,
     invoice: &str,
@@ -48,43 +49,70 @@ fn as_the_invoice_priced(
     use rust_decimal::{Decimal, RoundingStrategy};
     let item = line["item_id"].as_str().unwrap().to_owned();
     let of_item = |e: &&billwise_core::ledger::LedgerEntry| e.item_id.as_str() == item;
-    let elsewhere = |adjustment: bool| {
+    let on = |note: &str, inv: &str| notes.iter().any(|(n, i)| n == note && i == inv);
+    let credits_of = |inv: &str| {
         ledger
-            .entries
+            .credits
             .iter()
-            .filter(of_item)
-            .any(|e| e.invoice_id.as_str() != invoice && e.quantity.0.is_zero() == adjustment)
+            .filter(|c| c.item_id.as_str() == item && on(c.credit_note_id.as_str(), inv))
+            .collect::<Vec<_>>()
     };
-    if !elsewhere(false) || elsewhere(true) {
+    let elsewhere = ledger
+        .entries
+        .iter()
+        .filter(of_item)
+        .any(|e| e.invoice_id.as_str() != invoice && !e.quantity.0.is_zero());
+    let adjusted = ledger
+        .entries
+        .iter()
+        .filter(of_item)
+        .filter(|e| e.quantity.0.is_zero())
+        .any(|e| {
+            let inv = e.invoice_id.as_str();
+            let adjustments: Decimal = ledger
+                .entries
+                .iter()
+                .filter(of_item)
+                .filter(|x| x.invoice_id.as_str() == inv && x.quantity.0.is_zero())
+                .map(|x| x.amount.amount)
+                .sum();
+            let reductions: Decimal = credits_of(inv)
+                .iter()
+                .filter(|c| c.quantity.is_some_and(|q| q.0.is_zero()))
+                .map(|c| c.amount.map_or(Decimal::ZERO, |a| a.amount))
+                .sum();
+            adjustments != reductions
+        });
+    if !elsewhere || adjusted {
         return;
     }
-    let (mut q, mut a) = (Decimal::ZERO, Decimal::ZERO);
+    let (mut q, mut a, mut against) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for e in ledger.entries.iter().filter(of_item) {
         if e.invoice_id.as_str() == invoice {
             q += e.quantity.0;
             a += e.amount.amount;
+            if e.against_ceiling {
+                against += e.amount.amount;
+            }
         }
     }
-    for c in &ledger.credits {
-        if c.item_id.as_str() == item
-            && notes
-                .iter()
-                .any(|(n, i)| n.as_str() == c.credit_note_id.as_str() && i == invoice)
-        {
-            q -= c.quantity.map_or(Decimal::ZERO, |x| x.0);
-            a -= c.amount.map_or(Decimal::ZERO, |x| x.amount);
-        }
+    for c in credits_of(invoice) {
+        q -= c.quantity.map_or(Decimal::ZERO, |x| x.0);
+        a -= c.amount.map_or(Decimal::ZERO, |x| x.amount);
+        against -= c.ceiling_share.map_or(Decimal::ZERO, |x| x.amount);
     }
     if q <= Decimal::ZERO || a <= Decimal::ZERO {
         return;
     }
+    let half_up =
+        |d: Decimal, dp: u32| d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
     let d = |s: &Value| s.as_str().unwrap().parse::<Decimal>().unwrap();
     if let Some(given) = line.get("quantity").map(d) {
         if given <= q {
             let amount = if given == q {
                 a
             } else {
-                (given * a / q).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+                half_up(given * a / q, 2)
             };
             line["amount"] = money(&format!("{amount:.2}"));
         }
@@ -94,11 +122,23 @@ fn as_the_invoice_priced(
         let quantity = if given == a {
             q
         } else {
-            (given * q / a)
-                .round_dp_with_strategy(12, RoundingStrategy::MidpointAwayFromZero)
-                .min(q)
+            half_up(given * q / a, 12).min(q)
         };
         line["quantity"] = json!(quantity.normalize().to_string());
+    }
+    // The part of the ceiling it gives back: the same share of this invoice's part against it.
+    if let Some(amount) = line.get("amount").map(|m| d(&m["amount"]))
+        && amount > Decimal::ZERO
+        && amount <= a
+    {
+        let most = against.max(Decimal::ZERO).min(amount);
+        let share = if amount == a {
+            against
+        } else {
+            half_up(amount * against / a, 2)
+        };
+        let share = share.max(Decimal::ZERO).min(most);
+        line["ceiling_share"] = money(&format!("{share:.2}"));
     }
 }
 

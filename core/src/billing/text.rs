@@ -106,6 +106,13 @@ pub(crate) enum Words<'a> {
         id: &'a Id,
         limit: Money,
     },
+    /// `{kind} {id} waits behind an earlier item held at the ceiling of {limit} (items count in
+    /// order)`: the ceiling had room, but something before it did not fit.
+    CeilingHeldBehind {
+        kind: ItemKind,
+        id: &'a Id,
+        limit: Money,
+    },
 }
 
 impl fmt::Display for Words<'_> {
@@ -251,6 +258,14 @@ impl Words<'_> {
                 out.ascii(b" (");
                 write_at_scale(Decimal::ZERO, scale, out);
                 out.ascii(b" left)");
+            }
+            Self::CeilingHeldBehind { kind, id, limit } => {
+                out.put(kind.noun());
+                out.ascii(b" ");
+                out.put(id.as_str());
+                out.ascii(b" waits behind an earlier item held at the ceiling of ");
+                write_at_scale(limit.amount, limit.currency.minor_units(), out);
+                out.ascii(b" (items count in order)");
             }
         }
     }

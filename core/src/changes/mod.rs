@@ -280,7 +280,7 @@ impl ContractHistory {
                 return Err(Error::new(
                     ErrorCode::ChangesOutOfSequence,
                     format!(
-                        "change order `{}` has sequence {} but no change order has sequence {missing}",
+                        "change order `{}` has sequence {} but no approved, applied, draft or submitted change order has sequence {missing}: an approved change order builds on the one before it",
                         co.id, co.sequence
                     ),
                 )

@@ -227,7 +227,11 @@ pub fn reprice_item<'h>(
             }));
         }
     };
-    if rate.amount == net.unit_price {
+    // The same rate in the same unit as billed (the unit the billed version gives the item; a
+    // bill records its price, not its unit): a day rate of 1,400.00 become 1,400.00 an hour is a
+    // new rate.
+    let billed_unit = history.resolve_in(since, &q).rate().map(|(_, u)| u);
+    if rate.amount == net.unit_price && billed_unit.is_none_or(|u| u == unit) {
         return Ok(None);
     }
     let Some(new_amount) = r.resolution.price_hours(net.quantity, history.rounding())? else {

@@ -919,6 +919,65 @@ impl Engine {
         }
     }
 
+    /// Whether invoice `inv` still bills an adjustment of an item: its adjustments of it
+    /// (entries of quantity 0) less the price reductions its credit notes gave back of it
+    /// (credits of money and no hours; `extra`, credits not recorded yet, count as its own).
+    fn adjustment_still_billed(
+        &self,
+        ledger: &BilledLedger,
+        inv: &Id,
+        kind: ItemKind,
+        item: &Id,
+        extra: &[LedgerCredit],
+    ) -> Result<bool, Error> {
+        let notes = self
+            .world
+            .invoices
+            .get(inv.as_str())
+            .map(|i| i.credit_notes.as_slice())
+            .unwrap_or_default();
+        let of_item = |k: ItemKind, id: &Id| k == kind && id == item;
+        let mut left = Decimal::ZERO;
+        for e in &ledger.entries {
+            if &e.invoice_id == inv && of_item(e.kind, &e.item_id) && e.quantity.0.is_zero() {
+                left = dec_add(left, e.amount.amount)?;
+            }
+        }
+        for c in ledger
+            .credits
+            .iter()
+            .filter(|c| notes.contains(&c.credit_note_id))
+            .chain(extra)
+        {
+            if of_item(c.kind, &c.item_id) && c.quantity.is_some_and(|q| q.0.is_zero()) {
+                left = dec_add(left, -c.amount.map_or(Decimal::ZERO, |a| a.amount))?;
+            }
+        }
+        Ok(!left.is_zero())
+    }
+
+    /// The invoice, if any, that still bills an adjustment of an item
+    /// ([`Self::adjustment_still_billed`]); `extra` are credits of invoice `current` not
+    /// recorded yet.
+    fn adjustment_outstanding<'l>(
+        &self,
+        ledger: &'l BilledLedger,
+        kind: ItemKind,
+        item: &Id,
+        current: &Id,
+        extra: &[LedgerCredit],
+    ) -> Result<Option<&'l Id>, Error> {
+        for e in &ledger.entries {
+            if e.kind == kind && &e.item_id == item && e.quantity.0.is_zero() {
+                let extra = if &e.invoice_id == current { extra } else { &[] };
+                if self.adjustment_still_billed(ledger, &e.invoice_id, kind, item, extra)? {
+                    return Ok(Some(&e.invoice_id));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The `release_items` effect of voiding: the invoice's ledger entries are removed, and items
     /// it billed that no other invoice billed return to `approved` (`accepted` for milestones).
     ///
@@ -940,34 +999,19 @@ impl Engine {
                 .filter(|e| &e.invoice_id == invoice_id)
                 .map(|e| (e.kind, &e.item_id))
                 .collect();
-            // What invoice `other` still bills of an item: its entries, less what its credit
-            // notes gave back. An adjustment credited in full no longer re-prices anything.
-            let still_billed = |other: &Id, kind: ItemKind, item: &Id| -> Result<bool, Error> {
-                let notes = self
-                    .world
-                    .invoices
-                    .get(other.as_str())
-                    .map(|i| i.credit_notes.as_slice())
-                    .unwrap_or_default();
-                let mut net = Decimal::ZERO;
-                for e in ledger.entries.iter() {
-                    if &e.invoice_id == other && e.kind == kind && &e.item_id == item {
-                        net = dec_add(net, e.amount.amount)?;
-                    }
-                }
-                for c in ledger.credits.iter() {
-                    if c.kind == kind && &c.item_id == item && notes.contains(&c.credit_note_id) {
-                        net = dec_add(net, -c.amount.map_or(Decimal::ZERO, |a| a.amount))?;
-                    }
-                }
-                Ok(!net.is_zero())
-            };
+            // An adjustment credited in full no longer re-prices anything.
             let mut adjusted_later = None;
             for e in ledger.entries.iter().skip(first + 1) {
                 if &e.invoice_id != invoice_id
                     && e.quantity.0.is_zero()
                     && billed.contains(&(e.kind, &e.item_id))
-                    && still_billed(&e.invoice_id, e.kind, &e.item_id)?
+                    && self.adjustment_still_billed(
+                        ledger,
+                        &e.invoice_id,
+                        e.kind,
+                        &e.item_id,
+                        &[],
+                    )?
                 {
                     adjusted_later = Some(e);
                     break;
@@ -1367,8 +1411,10 @@ impl Engine {
         let mut amount = Decimal::ZERO;
         for (i, l) in lines.iter().enumerate() {
             // What this invoice billed of the item, net of its own credit notes (and of this
-            // note's lines before this one).
+            // note's lines before this one): hours, money, and the part of it against the
+            // ceiling.
             let mut own = (Decimal::ZERO, Decimal::ZERO);
+            let mut own_against = Decimal::ZERO;
             let mut on_invoice = false;
             for e in ledger.entries.iter().filter(|e| {
                 &e.invoice_id == invoice_id && e.kind == l.kind && e.item_id == l.item_id
@@ -1378,6 +1424,9 @@ impl Engine {
                     dec_add(own.0, e.quantity.0)?,
                     dec_add(own.1, e.amount.amount)?,
                 );
+                if e.against_ceiling {
+                    own_against = dec_add(own_against, e.amount.amount)?;
+                }
             }
             if !on_invoice {
                 return rejected(
@@ -1398,6 +1447,10 @@ impl Engine {
                 let q = c.quantity.map_or(Decimal::ZERO, |q| q.0);
                 let a = c.amount.map_or(Decimal::ZERO, |a| a.amount);
                 own = (dec_add(own.0, -q)?, dec_add(own.1, -a)?);
+                own_against = dec_add(
+                    own_against,
+                    -c.ceiling_share.map_or(Decimal::ZERO, |s| s.amount),
+                )?;
             }
             let mut credit = LedgerCredit {
                 credit_note_id: credit_note_id.clone(),
@@ -1412,22 +1465,23 @@ impl Engine {
             if own.0.is_zero() && credit.quantity.is_none() {
                 credit.quantity = Some(Dec(Decimal::ZERO));
             }
-            // One side given, of an item another invoice billed too: the side left out is this
-            // invoice's own share (its hours at its price, which may differ from the other's),
-            // unless another invoice re-priced the item (an adjustment made one price of all its
-            // hours, and the item's share is that price).
-            let elsewhere = |adjustment: bool| {
-                ledger.entries.iter().any(|e| {
-                    &e.invoice_id != invoice_id
-                        && e.kind == l.kind
-                        && e.item_id == l.item_id
-                        && e.quantity.0.is_zero() == adjustment
-                })
-            };
+            // An item another invoice billed too (at another price, or partly against a ceiling
+            // the other did not count): the side a line leaves out, and the part of the ceiling
+            // it gives back, are this invoice's own share, its hours at its price. Unless an
+            // adjustment of the item is still billed (on any invoice): it made one price of all
+            // the item's hours, and the item's share is that price.
+            let elsewhere = ledger.entries.iter().any(|e| {
+                &e.invoice_id != invoice_id
+                    && e.kind == l.kind
+                    && e.item_id == l.item_id
+                    && !e.quantity.0.is_zero()
+            });
             if own.0 > Decimal::ZERO
                 && own.1 > Decimal::ZERO
-                && elsewhere(false)
-                && !elsewhere(true)
+                && elsewhere
+                && self
+                    .adjustment_outstanding(ledger, l.kind, &l.item_id, invoice_id, &new_credits)?
+                    .is_none()
             {
                 match (credit.quantity, credit.amount) {
                     (Some(q), None) if q.0 >= Decimal::ZERO && q.0 <= own.0 => {
@@ -1446,6 +1500,16 @@ impl Engine {
                         )?));
                     }
                     _ => {}
+                }
+                if let Some(a) = credit.amount
+                    && a.currency == currency
+                    && a.amount > Decimal::ZERO
+                    && a.amount <= own.1
+                {
+                    credit.ceiling_share = Some(Money::new(
+                        crate::ledger::ceiling_share(a.amount, own.1, own_against, currency)?,
+                        currency,
+                    ));
                 }
             }
             let at = Pointer::root().key("lines").index(i);

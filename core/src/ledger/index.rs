@@ -107,6 +107,26 @@ pub fn credited_amount(
     Ok(RoundingMode::HalfUp.round(share(quantity, billed, of)?, currency.minor_units()))
 }
 
+/// The part of a credit of `amount` (above zero) that had counted against the ceiling, of what
+/// was billed `billed` with `against` of it against the ceiling: the same share, rounded half up
+/// to the minor unit (all of `against` for the whole amount), never below zero nor more than the
+/// credit or `against`.
+pub fn ceiling_share(
+    amount: Decimal,
+    billed: Decimal,
+    against: Decimal,
+    currency: Currency,
+) -> Result<Decimal, Error> {
+    // The upper bound is at least zero (`amount` is above zero), as `clamp` requires.
+    let most = against.max(Decimal::ZERO).min(amount.max(Decimal::ZERO));
+    if amount == billed {
+        return Ok(against.clamp(Decimal::ZERO, most));
+    }
+    Ok(RoundingMode::HalfUp
+        .round(share(amount, against, billed)?, currency.minor_units())
+        .clamp(Decimal::ZERO, most))
+}
+
 /// The part of an adjustment of `delta` that counts against the ceiling, for an item that has
 /// `net_against` billed against it net: an increase counts in full (it is new billing under the
 /// ceiling); a decrease frees room only up to what the item has against the ceiling (a decrease of
@@ -277,19 +297,8 @@ pub fn freeze(
             }
             given.amount
         }
-        // Never more than the credit gives back, nor than the item has against the ceiling.
-        // (`amount` is above zero here, a zero or negative one refused above, so each clamp's
-        // lower bound is at most its upper one, which `clamp` requires.)
-        None if amount == net.amount => net.against_ceiling.clamp(Decimal::ZERO, amount),
-        None => RoundingMode::HalfUp
-            .round(
-                share(amount, net.against_ceiling, net.amount)?,
-                currency.minor_units(),
-            )
-            .clamp(
-                Decimal::ZERO,
-                net.against_ceiling.max(Decimal::ZERO).min(amount),
-            ),
+        // (`amount` is above zero here: a zero or negative one is refused above.)
+        None => ceiling_share(amount, net.amount, net.against_ceiling, currency)?,
     };
     Ok(FrozenCredit {
         quantity,

@@ -10,7 +10,7 @@ mod index;
 mod types;
 
 pub use index::{
-    FrozenCredit, LedgerIndex, NetBilled, QUANTITY_DECIMALS, adjustment_ceiling_part, complete,
-    credited_amount, credited_quantity, freeze, record_credits,
+    FrozenCredit, LedgerIndex, NetBilled, QUANTITY_DECIMALS, adjustment_ceiling_part,
+    ceiling_share, complete, credited_amount, credited_quantity, freeze, record_credits,
 };
 pub use types::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};

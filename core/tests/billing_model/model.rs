@@ -2065,8 +2065,10 @@ impl Run<'_> {
                     aging_hours: None,
                 }),
                 Some(r) => {
-                    // "a new rate equal to rate_before adjusts nothing"
-                    if r.rate == e.unit_price {
+                    // "a new rate equal to rate_before adjusts nothing" ("the same rate in the same
+                    // unit": the unit the item's billed version gives it)
+                    let billed_day = at(e.version as usize).map(|b| b.day);
+                    if r.rate == e.unit_price && billed_day.is_none_or(|d| d == r.day) {
                         continue;
                     }
                     // "minus what those hours were billed at ... the item's net billed amount

@@ -49,6 +49,13 @@ impl Meter {
         Ok(sub(limit, self.used)?.max(Decimal::ZERO))
     }
 
+    /// Whether an earlier adjustment or item was held while the limit still had room: what is
+    /// held after it waits behind it (items count in order), and its sentence says so rather than
+    /// show room that is there.
+    fn held_behind(&self, limit: Decimal) -> bool {
+        self.crossed && self.used < limit
+    }
+
     /// Whether `amount` fits, and if so takes it. Once the ceiling is crossed nothing is added to
     /// what it has taken (adding could overflow past the largest decimal for nothing).
     fn fits(&mut self, limit: Decimal, amount: Decimal) -> Result<bool, Error> {
@@ -94,16 +101,24 @@ impl Meter {
                 continue;
             }
             let room = self.room(limit.amount)?;
-            self.crossed = true;
-            held.push(HeldItem {
-                amount: Some(a.amount),
-                sentence: Text::from(format!(
+            let sentence = if self.held_behind(limit.amount) {
+                format!(
+                    "the adjustment of time entry {} for {} waits behind an earlier one held at the ceiling of {} (they count in order)",
+                    a.item_id, a.change_order_id, self.limit_text
+                )
+            } else {
+                format!(
                     "the adjustment of time entry {} for {} would bring the total billed against the ceiling to more than {} ({} left)",
                     a.item_id,
                     a.change_order_id,
                     self.limit_text,
                     pricing.money(room).amount_string()
-                )),
+                )
+            };
+            self.crossed = true;
+            held.push(HeldItem {
+                amount: Some(a.amount),
+                sentence: Text::from(sentence),
                 change_order_id: Some(Cow::Owned(a.change_order_id)),
                 date: a.date,
                 id: Cow::Owned(a.item_id),
@@ -138,6 +153,7 @@ impl Meter {
             return Ok(true);
         }
         let room = self.room(limit)?;
+        let behind = self.held_behind(limit);
         self.crossed = true;
         let (kind, date, id, amount) = (line.kind, line.date, priced.id, line.amount);
         let billed_hours = line.billed_hours.map(|h| h.0);
@@ -211,7 +227,13 @@ impl Meter {
         }
         // Once the ceiling is crossed there is no room for any later item: one sentence shape,
         // kept as words (no text per item).
-        let sentence = if room.is_zero() {
+        let sentence = if behind {
+            Text::words(Words::CeilingHeldBehind {
+                kind,
+                id,
+                limit: pricing.money(limit),
+            })
+        } else if room.is_zero() {
             Text::words(Words::CeilingFull {
                 kind,
                 id,
