@@ -902,16 +902,10 @@ impl Engine {
     /// an invoice of L items take N x L steps.
     fn net_billed(&self, kind: ItemKind, id: &str) -> Result<Option<&NetBilled>, Fail> {
         let index = self.billed.get_or_init(|| {
-            let mut items = BilledIndex::default();
             let (Some(ledger), Some(contract)) = (&self.world.ledger, &self.world.contract) else {
-                return Ok(items);
+                return Ok(BilledIndex::default());
             };
-            for (kind, id, net) in LedgerIndex::new(Some(ledger), contract.currency)?.iter() {
-                if let Some(m) = items.get_mut(kind as usize) {
-                    m.insert(id.into(), net.clone());
-                }
-            }
-            Ok(items)
+            Ok(LedgerIndex::new(Some(ledger), contract.currency)?.into_items())
         });
         match index {
             Ok(items) => Ok(items.get(kind as usize).and_then(|m| m.get(id))),
@@ -1483,29 +1477,21 @@ impl Engine {
                     .adjustment_outstanding(ledger, l.kind, &l.item_id, invoice_id, &new_credits)?
                     .is_none()
             {
-                match (credit.quantity, credit.amount) {
-                    (Some(q), None) if q.0 >= Decimal::ZERO && q.0 <= own.0 => {
-                        credit.amount = Some(Money::new(
-                            crate::ledger::credited_amount(q.0, own.0, own.1, currency)?,
-                            currency,
-                        ));
-                    }
-                    (None, Some(a))
-                        if a.currency == currency
-                            && a.amount >= Decimal::ZERO
-                            && a.amount <= own.1 =>
-                    {
-                        credit.quantity = Some(Dec(crate::ledger::credited_quantity(
-                            a.amount, own.0, own.1,
-                        )?));
-                    }
-                    _ => {}
+                // (A side out of bounds is completed all the same, and refused below.)
+                if let Some((q, a)) = crate::ledger::other_side(
+                    credit.quantity.map(|q| q.0),
+                    credit.amount.map(|a| a.amount),
+                    own.0,
+                    own.1,
+                    currency,
+                )? {
+                    credit.quantity = Some(Dec(q));
+                    credit.amount = Some(Money::new(
+                        a,
+                        credit.amount.map_or(currency, |m| m.currency),
+                    ));
                 }
-                if let Some(a) = credit.amount
-                    && a.currency == currency
-                    && a.amount > Decimal::ZERO
-                    && a.amount <= own.1
-                {
+                if let Some(a) = credit.amount {
                     credit.ceiling_share = Some(Money::new(
                         crate::ledger::ceiling_share(a.amount, own.1, own_against, currency)?,
                         currency,

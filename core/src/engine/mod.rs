@@ -93,7 +93,7 @@ struct Journal {
 }
 
 /// What each item has been billed net of credits, by item kind (`ItemKind as usize`) and id.
-pub(crate) type BilledIndex = [BTreeMap<Box<str>, billing::NetBilled>; 3];
+pub(crate) type BilledIndex = crate::ledger::NetByItem;
 
 /// The snapshot as one serialisable value (the reference [`Engine::snapshot`] is tested against).
 #[cfg(test)]

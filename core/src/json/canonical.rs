@@ -15,7 +15,12 @@ use crate::out::Out;
 
 /// Converts any serialisable value to a JSON value.
 pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
-    serde_json::from_slice(to_canonical_string(value)?.as_bytes())
+    value_of(&to_canonical_string(value)?)
+}
+
+#[inline(never)]
+fn value_of(text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text)
         .map_err(|e| Error::internal(format!("could not re-read the result: {e}")))
 }
 
@@ -26,17 +31,27 @@ pub fn to_canonical_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, Err
 /// declare their fields sorted for this). When any object's keys do not, the text is read back
 /// as a JSON value and written again by [`write_canonical`], which sorts. Both give the same bytes.
 pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
-    text_and_value(value).map(|(text, _)| text)
+    written(&mut |out| write_checked(value, out)).map(|(text, _)| text)
 }
 
 /// [`to_canonical_string`], with the JSON value it built when it had to sort keys (`None` when
 /// the value was written straight to text): a caller that needs the value too does not read the
 /// text back a second time.
+#[cfg(test)]
 pub(crate) fn text_and_value<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<(String, Option<Value>), Error> {
+    written(&mut |out| write_checked(value, out))
+}
+
+/// What `write` (a [`write_checked`] of one value) writes, finished: the part of serialising that
+/// does not depend on the value's type, compiled once rather than once per output type.
+#[inline(never)]
+fn written(
+    write: &mut dyn FnMut(&mut Vec<u8>) -> Result<bool, Error>,
+) -> Result<(String, Option<Value>), Error> {
     let mut out = Vec::with_capacity(256);
-    let sorted = write_checked(value, &mut out)?;
+    let sorted = write(&mut out)?;
     finish(out, sorted)
 }
 

@@ -70,9 +70,23 @@ fn read<'de, R: serde_json::de::Read<'de>, T: serde::Deserialize<'de>>(
     mut de: serde_json::Deserializer<R>,
     bytes: &[u8],
 ) -> Result<T, Error> {
-    let value = T::deserialize(strict::Strict(&mut de)).map_err(|e| convert(bytes, &e))?;
-    de.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+    let value = T::deserialize(strict::Strict(&mut de));
+    read_end(value.is_ok(), de)?;
+    value.map_err(|e| convert(bytes, &e))
+}
+
+/// The end of the input after a document (nothing but whitespace), and the parser dropped: the
+/// part of [`read`] that does not depend on the document's type, compiled once per input kind
+/// rather than once per document type.
+#[inline(never)]
+fn read_end<'de, R: serde_json::de::Read<'de>>(
+    read: bool,
+    mut de: serde_json::Deserializer<R>,
+) -> Result<(), Error> {
+    if read {
+        de.end().map_err(|e| malformed(&e))?;
+    }
+    Ok(())
 }
 
 /// Parses a document of type `T` from a JSON string, enforcing `limits`.

@@ -51,7 +51,7 @@ pub struct FrozenCredit {
 #[derive(Debug)]
 pub struct LedgerIndex<'a> {
     ledger: Option<&'a BilledLedger>,
-    items: BTreeMap<ItemKind, BTreeMap<&'a str, NetBilled>>,
+    items: NetByItem,
     /// The ledger's credits as recorded, in its order.
     credits: Vec<FrozenCredit>,
     currency: Currency,
@@ -105,6 +105,23 @@ pub fn credited_amount(
         return Ok(billed);
     }
     Ok(RoundingMode::HalfUp.round(share(quantity, billed, of)?, currency.minor_units()))
+}
+
+/// A credit that gives one side, completed against what was billed `of_quantity` for
+/// `of_amount`: the side it leaves out is the same share, all of it for the whole of the other
+/// ([`credited_amount`], [`credited_quantity`]). `None` for a credit that gives both or neither.
+pub fn other_side(
+    quantity: Option<Decimal>,
+    amount: Option<Decimal>,
+    of_quantity: Decimal,
+    of_amount: Decimal,
+    currency: Currency,
+) -> Result<Option<(Decimal, Decimal)>, Error> {
+    Ok(match (quantity, amount) {
+        (Some(q), None) => Some((q, credited_amount(q, of_quantity, of_amount, currency)?)),
+        (None, Some(a)) => Some((credited_quantity(a, of_quantity, of_amount)?, a)),
+        _ => None,
+    })
 }
 
 /// The part of a credit of `amount` (above zero) that had counted against the ceiling, of what
@@ -222,9 +239,6 @@ pub fn freeze(
                 "credit note `{note}` needs a `quantity` or an `amount` for `{item}`"
             )));
         }
-        // The whole quantity gives back the whole amount; otherwise the same share of it.
-        (Some(q), None) => (q, credited_amount(q, net.quantity, net.amount, currency)?),
-        (None, Some(a)) => (credited_quantity(a, net.quantity, net.amount)?, a),
         (Some(q), Some(a)) => {
             // Both given: all the hours (or the whole item) given back for less than all the
             // money would leave money billed for no work. (All the money for a little less than
@@ -259,6 +273,8 @@ pub fn freeze(
             }
             (q, a)
         }
+        // One side: the other is the same share of the item's net billed.
+        (q, a) => other_side(q, a, net.quantity, net.amount, currency)?.unwrap_or_default(),
     };
     if negative(amount) {
         return Err(invalid(format!(
@@ -319,6 +335,11 @@ impl NetBilled {
     }
 }
 
+/// What each item is billed net, by kind (in [`ItemKind::ALL`]'s order) and id. One map type for
+/// the ledger index and the engine's cache of it (a map type is compiled once per key and value:
+/// the WebAssembly module keeps one).
+pub type NetByItem = [BTreeMap<Id, NetBilled>; 3];
+
 impl<'a> LedgerIndex<'a> {
     /// Indexes a ledger for a contract in `currency`: every amount must be in it and at its minor
     /// unit, and every credit one [`freeze`] records (completed in list order against every
@@ -326,7 +347,7 @@ impl<'a> LedgerIndex<'a> {
     pub fn new(ledger: Option<&'a BilledLedger>, currency: Currency) -> Result<Self, Error> {
         let mut index = Self {
             ledger,
-            items: BTreeMap::new(),
+            items: NetByItem::default(),
             credits: Vec::new(),
             currency,
         };
@@ -358,12 +379,10 @@ impl<'a> LedgerIndex<'a> {
                 )
                 .at(at.key("quantity")));
             }
-            let net = index
-                .items
-                .entry(e.kind)
-                .or_default()
-                .entry(e.item_id.as_str())
-                .or_insert(NetBilled {
+            let items = index.items_mut(e.kind)?;
+            let net = match items.get_mut(e.item_id.as_str()) {
+                Some(net) => net,
+                None => items.entry(e.item_id.clone()).or_insert(NetBilled {
                     quantity: Decimal::ZERO,
                     amount: Decimal::ZERO,
                     against_ceiling: Decimal::ZERO,
@@ -372,7 +391,8 @@ impl<'a> LedgerIndex<'a> {
                     unit_price: e.unit_price.amount,
                     date: e.date,
                     last_entry: i,
-                });
+                }),
+            };
             net.quantity = add(net.quantity, e.quantity.0)?;
             net.amount = add(net.amount, e.amount.amount)?;
             if e.against_ceiling {
@@ -420,7 +440,7 @@ impl<'a> LedgerIndex<'a> {
         let currency = self.currency;
         let Some(net) = self
             .items
-            .get_mut(&c.kind)
+            .get_mut(c.kind as usize)
             .and_then(|m| m.get_mut(c.item_id.as_str()))
         else {
             return Err(Error::new(
@@ -442,7 +462,18 @@ impl<'a> LedgerIndex<'a> {
     /// What an item has been billed, net of credits.
     #[inline]
     pub fn get(&self, kind: ItemKind, id: &str) -> Option<&NetBilled> {
-        self.items.get(&kind).and_then(|m| m.get(id))
+        self.items.get(kind as usize).and_then(|m| m.get(id))
+    }
+
+    fn items_mut(&mut self, kind: ItemKind) -> Result<&mut BTreeMap<Id, NetBilled>, Error> {
+        self.items
+            .get_mut(kind as usize)
+            .ok_or_else(|| Error::internal("an item kind without a map"))
+    }
+
+    /// What each item is billed net, for a caller that keeps it beyond the ledger's borrow.
+    pub fn into_items(self) -> NetByItem {
+        self.items
     }
 
     /// The latest bill of an item.
@@ -451,23 +482,24 @@ impl<'a> LedgerIndex<'a> {
     }
 
     /// Every billed item, by kind and id.
-    pub fn iter(&self) -> impl Iterator<Item = (ItemKind, &'a str, &NetBilled)> + '_ {
-        self.items
-            .iter()
-            .flat_map(|(k, m)| m.iter().map(move |(id, n)| (*k, *id, n)))
+    pub fn iter(&self) -> impl Iterator<Item = (ItemKind, &str, &NetBilled)> + '_ {
+        ItemKind::ALL
+            .into_iter()
+            .zip(&self.items)
+            .flat_map(|(k, m)| m.iter().map(move |(id, n)| (k, id.as_str(), n)))
     }
 
     /// Whether the ledger bills any time.
     pub fn has_time(&self) -> bool {
         self.items
-            .get(&ItemKind::Time)
+            .get(ItemKind::Time as usize)
             .is_some_and(|m| !m.is_empty())
     }
 
     /// Net amount billed against the ceiling.
     pub fn against_ceiling(&self) -> Result<Decimal, Error> {
         self.items
-            .values()
+            .iter()
             .flat_map(BTreeMap::values)
             .try_fold(Decimal::ZERO, |acc, n| add(acc, n.against_ceiling))
     }
@@ -475,7 +507,7 @@ impl<'a> LedgerIndex<'a> {
     /// Net amount of one kind billed.
     pub fn amount_of(&self, kind: ItemKind) -> Result<Decimal, Error> {
         self.items
-            .get(&kind)
+            .get(kind as usize)
             .into_iter()
             .flat_map(BTreeMap::values)
             .try_fold(Decimal::ZERO, |acc, n| add(acc, n.amount))
@@ -484,7 +516,7 @@ impl<'a> LedgerIndex<'a> {
     /// Net amount billed, everything included.
     pub fn total(&self) -> Result<Decimal, Error> {
         self.items
-            .values()
+            .iter()
             .flat_map(BTreeMap::values)
             .try_fold(Decimal::ZERO, |acc, n| add(acc, n.amount))
     }

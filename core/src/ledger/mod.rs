@@ -10,7 +10,8 @@ mod index;
 mod types;
 
 pub use index::{
-    FrozenCredit, LedgerIndex, NetBilled, QUANTITY_DECIMALS, adjustment_ceiling_part,
-    ceiling_share, complete, credited_amount, credited_quantity, freeze, record_credits,
+    FrozenCredit, LedgerIndex, NetBilled, NetByItem, QUANTITY_DECIMALS, adjustment_ceiling_part,
+    ceiling_share, complete, credited_amount, credited_quantity, freeze, other_side,
+    record_credits,
 };
 pub use types::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};

@@ -18,6 +18,9 @@ pub enum ItemKind {
 }
 
 impl ItemKind {
+    /// Every kind, in order.
+    pub const ALL: [ItemKind; 3] = [ItemKind::Time, ItemKind::Expense, ItemKind::Milestone];
+
     /// The wire name.
     pub const fn as_str(self) -> &'static str {
         match self {
