@@ -6,7 +6,6 @@ from decimal import Decimal as D
 root = pathlib.Path(__file__).resolve().parent.parent
 target = os.environ.get("CARGO_TARGET_DIR", str(root / "target"))
 bw = os.path.join(target, "debug", "billwise")
-out_root = root / "spec" / "cases" / "billing"
 
 def money(a, c="USD"):
     return {"amount": a, "currency": c}
@@ -56,8 +55,10 @@ def ledger_after(request, invoice_id="INV-1"):
     return run("commit_invoice", {"invoice_id": invoice_id, "run": request})["ledger"]
 
 counters = {}
-def case(op, slug, description, request, check=None, input_text=None):
-    folder = out_root / op
+def case(op, slug, description, request, check=None, input_text=None, area="billing"):
+    """Runs `op` on the request, checks the figures stated by hand, and writes the case as the
+    next one of `spec/cases/<area>/<op>/`."""
+    folder = root / "spec" / "cases" / area / op
     folder.mkdir(parents=True, exist_ok=True)
     n = counters.get(op, 0) + 1
     counters[op] = n
@@ -66,9 +67,9 @@ def case(op, slug, description, request, check=None, input_text=None):
         try:
             check(got)
         except AssertionError as e:
-            sys.exit(f"billing/{op}/{n:03d}-{slug}: hand-checked figure differs: {e}\n{json.dumps(got, indent=1)[:3000]}")
+            sys.exit(f"{area}/{op}/{n:03d}-{slug}: hand-checked figure differs: {e}\n{json.dumps(got, indent=1)[:4000]}")
     expect = {"error": {"code": got["error"]["code"], "path": got["error"]["path"]}} if "error" in got else {"result": got}
-    doc = {"id": f"billing/{op}/{n:03d}-{slug}", "op": op, "description": description}
+    doc = {"id": f"{area}/{op}/{n:03d}-{slug}", "op": op, "description": description}
     if input_text is None:
         doc["input"] = request
     else:

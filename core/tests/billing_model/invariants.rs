@@ -12,7 +12,7 @@ use billwise_core::model::{Dec, Id, SchemaVersion};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::{bytes, config, generate};
+use crate::{bytes, config, fixed_byte_strings, generate};
 
 /// The generated request, typed, when the run accepts it.
 fn accepted(bytes: &[u8]) -> Option<PreviewInvoiceRequest> {
@@ -368,16 +368,7 @@ fn a_credit_of_a_sliver_whose_amount_rounds_to_nothing_is_refused() {
 fn the_generator_reaches_every_reason_split_adjustment_and_credit() {
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let mut bump = |k: String| *counts.entry(k).or_default() += 1;
-    let mut s: u64 = 1;
-    for _ in 0..3000 {
-        let bytes: Vec<u8> = (0..300)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (s >> 33) as u8
-            })
-            .collect();
+    for bytes in fixed_byte_strings(1) {
         let Some(req) = accepted(&bytes) else {
             bump("refused".into());
             continue;

@@ -30,6 +30,13 @@ struct ItemShare {
     outstanding: Option<Money>,
 }
 
+/// Check 2 for every kind: an item is approved (accepted, for a milestone), or marked `billed`
+/// with a bill in the ledger, which a credit returned part of (billing.md, decisions: a billed
+/// status the ledger knows is treated as approved).
+fn counts_as_approved(approved: bool, marked_billed: bool, in_ledger: bool) -> bool {
+    approved || (marked_billed && in_ledger)
+}
+
 impl ItemShare {
     /// Check 1: the ledger shows the item billed in full, net of credits.
     fn billed_in_full(&self) -> bool {
@@ -239,8 +246,11 @@ impl<'a> Run<'a> {
             );
         }
         // 2. Approved (or `billed` with a bill in the ledger, which a credit returned).
-        let billed_status_known = e.status == WorkStatus::Billed && net.is_some();
-        if e.status != WorkStatus::Approved && !billed_status_known {
+        if !counts_as_approved(
+            e.status == WorkStatus::Approved,
+            e.status == WorkStatus::Billed,
+            net.is_some(),
+        ) {
             return hold(
                 HoldReason::NotApproved,
                 if e.status == WorkStatus::Billed {
@@ -388,8 +398,11 @@ impl<'a> Run<'a> {
             ))?;
             return Ok(None);
         }
-        let billed_status_known = x.status == WorkStatus::Billed && share.billed;
-        if x.status != WorkStatus::Approved && !billed_status_known {
+        if !counts_as_approved(
+            x.status == WorkStatus::Approved,
+            x.status == WorkStatus::Billed,
+            share.billed,
+        ) {
             held.push(hold(
                 HoldReason::NotApproved,
                 Text::from(format!("{kind} {} is {}, not approved", x.id, x.status)),
@@ -513,8 +526,11 @@ impl<'a> Run<'a> {
             ))?;
             return Ok(None);
         }
-        let billed_status_known = m.status == MilestoneStatus::Billed && share.billed;
-        if m.status != MilestoneStatus::Accepted && !billed_status_known {
+        if !counts_as_approved(
+            m.status == MilestoneStatus::Accepted,
+            m.status == MilestoneStatus::Billed,
+            share.billed,
+        ) {
             held.push(hold(
                 HoldReason::NotApproved,
                 Text::from(format!("milestone {} is {}, not accepted", m.id, m.status)),
