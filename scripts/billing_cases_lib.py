@@ -84,3 +84,70 @@ def total(p): return p["totals"]["total"]["amount"]
 def eq(a, b):
     assert a == b, f"{a!r} != {b!r}"
 
+
+# --- engine envelopes -----------------------------------------------------------------
+def env(key, source, event):
+    return {"idempotency_key": key, "correlation_id": "c-" + key, "source": source,
+            "occurred_at": "2026-01-20T10:00:00Z", "event": event}
+
+
+def engine_setup(hours="8", ceiling="3000.00"):
+    c = {"schema_version": 1, "id": "CTR-1", "account_id": "ACC-1", "legal_entity": "US01", "currency": "USD",
+         "billing_model": "time_and_materials", "status": "active", "start_date": "2026-01-01", "end_date": "2026-12-31"}
+    if ceiling:
+        c["ceiling"] = {"amount": money(ceiling)}
+    c["rate_card"] = {"entries": [{"role": "Developer", "rate": money("100.00"), "effective_from": "2026-01-01"}]}
+    return [env("ctr", "erp", {"type": "contract.recorded", "contract": c}),
+            env("prj", "psa", {"type": "project.recorded", "project": {
+                "schema_version": 1, "id": "PRJ-1", "contract_id": "CTR-1", "legal_entity": "US01", "status": "active",
+                "tasks": [{"id": "T-1", "name": "Build"}]}}),
+            env("te", "psa", {"type": "time_entry.recorded", "time_entry": {
+                "id": "TE-1", "project_id": "PRJ-1", "task_id": "T-1", "resource_id": "R-1", "role": "Developer",
+                "work_date": "2026-01-12", "hours": hours, "status": "approved"}})]
+
+
+def drafted(key, inv, as_of):
+    return env(key, "erp", {"type": "invoice.drafted", "invoice_id": inv, "period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": as_of})
+
+
+def lifecycle(key, source, type_, id_):
+    return env(key, source, {"type": type_, "id": id_})
+
+
+def statuses(r):
+    return [(o["idempotency_key"], o["status"], (o.get("rejection") or {}).get("code")) for o in r["outcomes"]]
+
+
+# --- billed ledgers ---------------------------------------------------------------------
+def bill(item, qty, amount, unit_price="150.00", version=0, against=False, invoice="INV-1", kind="time",
+         date="2026-03-02", role="Consultant", resource="R-1", task="T-1", rate_source=None):
+    e = {"against_ceiling": against, "amount": money(amount), "contract_version": version, "date": date,
+         "invoice_id": invoice, "item_id": item, "kind": kind, "quantity": qty, "unit_price": money(unit_price)}
+    if kind == "time":
+        e.update({"rate_source": rate_source or f"rate_card:role={role}@2026-01-01", "role": role,
+                  "resource_id": resource, "task_id": task})
+    return e
+
+
+def without(e, *keys):
+    return {k: v for k, v in e.items() if k not in keys}
+
+
+def ledger(entries, credits=()):
+    return {"schema_version": 1, "contract_id": "C-1", "entries": list(entries), "credits": list(credits)}
+
+
+def credit(item, note="CN-1", kind="time", quantity=None, amount=None):
+    c = {"credit_note_id": note, "kind": kind, "item_id": item}
+    if quantity is not None:
+        c["quantity"] = quantity
+    if amount is not None:
+        c["amount"] = money(amount)
+    return c
+
+
+def refused(code, path):
+    def check(p):
+        assert "error" in p, f"expected {code}, got a result"
+        eq((p["error"]["code"], p["error"]["path"]), (code, path))
+    return check

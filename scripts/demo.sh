@@ -73,11 +73,11 @@ section "Month 2 (February): adjustments for billed January work, held January i
 "$bw" commit "$sc/month-2-february.json" --ledger "$work/ledger-1.json" --invoice-id INV-2026-0212 --out "$work/ledger-2.json"
 echo "(committed as INV-2026-0212)"
 
-section "A credit note gives back 11 of the 20 h billed on TE-FEB-13; the PSA then logs 5 h more on it"
+section "A credit note gives back 11 of the 20 h billed on TE-FEB-13; the PSA then logs 4 h more on it"
 cat "$sc/credit-march.json"
 "$bw" credit "$work/ledger-2.json" "$sc/credit-march.json" --currency USD --out "$work/ledger-3.json"
 
-section "Month 3 (March): TE-FEB-13 bills exactly 25 - (20 - 11) = 16 h, and March work at the new rates"
+section "Month 3 (March): TE-FEB-13 bills exactly 24 - (20 - 11) = 15 h, and March work at the new rates"
 "$bw" preview "$sc/month-3-march.json" --ledger "$work/ledger-3.json"
 
 section "Running month 3 twice after committing it bills nothing: every item is already_billed"

@@ -167,7 +167,7 @@ env("erp-inv-2026-0212-post", "INV-2026-0212", "erp", "2026-03-02T09:05:00Z",
     {"type": "invoice.posted", "id": "INV-2026-0212"})
 
 # A partial credit: 11 of the 20 h billed on TE-FEB-13 are given back; the PSA then corrects
-# the entry to 25 h.
+# the entry to 24 h.
 credit = load("credit-march.json")[0]
 env("erp-cn-2026-004", "INV-2026-0212", "erp", "2026-03-10T16:00:00Z",
     {"type": "credit_note.issued", "credit_note_id": credit["credit_note_id"],

@@ -273,17 +273,17 @@ case("validate", "trailing-garbage", "text after the JSON value is refused", err
 # ---- Rules on hostile values ----------------------------------------------------------------------
 
 case("preview_invoice", "rate-times-hours-overflows",
-     "the largest exact rate times 8 hours cannot be computed: refused as an overflow, never wrapped or rounded",
-     err("MONEY_OVERFLOW"),
+     "the largest exact rate times 8 hours cannot be computed: refused as an overflow at the entry, never wrapped or rounded",
+     err("MONEY_OVERFLOW", "/time_entries/0"),
      input=preview(contract=contract(rate_card={"entries": [{"role": "Consultant", "rate": {"amount": "79228162514264337593543950335", "currency": "USD"}, "effective_from": "2026-01-01"}]})))
 case("preview_invoice", "sum-of-lines-overflows",
-     "three lines that each fit but whose sum does not are refused as an overflow",
-     err("MONEY_OVERFLOW"),
+     "lines that each fit but whose sum does not are refused as an overflow at the entry whose line the sum cannot take",
+     err("MONEY_OVERFLOW", "/time_entries/3"),
      input=preview(contract=contract(rate_card={"entries": [{"role": "Consultant", "rate": {"amount": "1000000000000000000000000000", "currency": "USD"}, "effective_from": "2026-01-01"}]}),
                    time_entries=[entry(id=f"TE-{i}", hours="24") for i in range(1, 5)]))
 case("preview_invoice", "expense-fx-overflows",
-     "an expense amount times a huge exchange rate is refused as an overflow",
-     err("MONEY_OVERFLOW"),
+     "an expense amount times a huge exchange rate is refused as an overflow at the expense",
+     err("MONEY_OVERFLOW", "/expenses/0"),
      input=preview(contract=contract(expense_policy={"billable_categories": ["travel"]}), time_entries=[],
                    expenses=[{"id": "EX-1", "project_id": "P-1", "category": "travel",
                               "date": "2026-03-03", "amount": {"amount": "1000000000000000000000000.00", "currency": "EUR"},

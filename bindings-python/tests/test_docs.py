@@ -71,7 +71,7 @@ def test_the_event_log_example_replays_previews_and_ships_the_engine_to_workers(
         "held items by reason:",
         "  already_billed: 17 (TE-JAN-11, TE-JAN-12, EX-JAN-1, ...)",
         "  not_billable: 2 (EX-JAN-2, TE-JAN-90)",
-        "  outside_billing_period: 1 (TE-FEB-13), 2560.00 USD",
+        "  outside_billing_period: 1 (TE-FEB-13), 2400.00 USD",
         "audit chain: 65 entries, valid",
         "previewed in 2 worker processes from a 71096-byte snapshot: same",
     ]

@@ -890,6 +890,8 @@ export interface ExceptionEntry {
   envelope: Envelope;
   /** The reason. */
   message: string;
+  /** The latest rejection's problems, when the envelope's document was not valid. */
+  problems?: Problem[];
   /** The engine version when it was last rejected. */
   rejected_at_version: number;
   /** When the same envelope was later applied: the version it produced. */
@@ -1746,6 +1748,11 @@ export interface Rejection {
   code: ErrorCode;
   /** A sentence naming the document, its state and what refused the event. */
   message: string;
+  /**
+   * When the event's document is not valid: every problem `validate` finds in it, each at its
+   * path in the envelope (`/event/time_entry/hours`); `code` is the first one's.
+   */
+  problems?: Problem[];
 }
 
 /** What to resolve. */

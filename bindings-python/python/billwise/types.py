@@ -1237,11 +1237,15 @@ class AuditVerification(_AuditVerificationRequired, total=False):
     problem: Optional[AuditBreak]
 
 
-class Rejection(TypedDict):
-    """Why an envelope was rejected."""
-
+class _RejectionRequired(TypedDict):
     code: ErrorCode
     message: str
+
+
+class Rejection(_RejectionRequired, total=False):
+    """Why an envelope was rejected."""
+
+    problems: List[Problem]
 
 
 class _OutcomeRequired(TypedDict):
@@ -1271,6 +1275,7 @@ class _ExceptionEntryRequired(TypedDict):
 class ExceptionEntry(_ExceptionEntryRequired, total=False):
     """A rejected envelope, waiting to be corrected and sent again."""
 
+    problems: List[Problem]
     resolved_by_version: Optional[int]
 
 

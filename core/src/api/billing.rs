@@ -49,7 +49,7 @@ pub fn commit_invoice(
     req: &CommitInvoiceRequest,
     _limits: &Limits,
 ) -> Result<CommitInvoiceResponse, Error> {
-    let preview = billing::preview_invoice(&req.run)?;
+    let preview = billing::preview_invoice(&req.run).map_err(|e| e.under("/run"))?;
     let ledger = billing::commit(
         req.run.ledger.clone(),
         &preview,

@@ -11,15 +11,17 @@ use super::audit::AuditChange;
 use super::types::{CreditLine, Envelope, Event, InvoiceRecord, Rejection, World};
 use super::{BilledIndex, Engine, occurred_on};
 use crate::billing::{self, BilledLedger, ItemKind, LedgerCredit, LedgerIndex, NetBilled, Period};
+use crate::error::Problem;
 use crate::error::{Error, ErrorCode, Pointer};
 use crate::json::{CanonicalJson, to_canonical_string, to_canonical_value};
 use crate::machines::{GuardContext, MachineName, StateName};
+use crate::model::Currency;
 use crate::model::{
     Change, ChangeOrder, ChangeOrderStatus, Contract, Date, Dec, Expense, Id, InvoiceStatus,
     Milestone, MilestoneStatus, Money, Opportunity, OpportunityStage, Payment, Project,
     ProjectStatus, SchemaVersion, System, TimeEntry, WorkStatus,
 };
-use crate::validate::Document;
+use crate::validate::{Document, Problems, documents};
 
 /// Why an envelope was not applied: a rule refused it, or it could not be evaluated.
 pub(super) enum Fail {
@@ -41,6 +43,71 @@ impl From<Rejection> for Fail {
 
 fn rejected<T>(code: ErrorCode, message: String) -> Result<T, Fail> {
     Err(Fail::Rejected(Rejection::new(code, message)))
+}
+
+/// An envelope whose document is not valid: rejected with every problem, each at its path in the
+/// envelope (`/event/time_entry/hours`), the first one's code as the reason.
+fn invalid<T>(field: &str, id: &Id, problems: Vec<Problem>) -> Result<T, Fail> {
+    let noun = field.replace('_', " ");
+    let base = Pointer::root().key("event").key(field);
+    let problems: Vec<Problem> = problems
+        .into_iter()
+        .map(|p| Problem {
+            path: format!("{}{}", base.as_str(), p.path),
+            ..p
+        })
+        .collect();
+    let Some(first) = problems.first() else {
+        return Err(Fail::Error(Error::internal(
+            "an invalid document with no problem",
+        )));
+    };
+    let more = match problems.len() {
+        1 => String::new(),
+        2 => " (and 1 more problem)".to_owned(),
+        n => format!(" (and {} more problems)", n - 1),
+    };
+    let message = format!(
+        "{noun} `{id}` is not valid: {} (at `{}`){more}",
+        first.message, first.path
+    );
+    Err(Fail::Rejected(Rejection {
+        code: first.code,
+        message,
+        problems,
+    }))
+}
+
+/// The problems `validate` finds in a document an event records, before anything changes: an
+/// invalid document never enters the engine's state. A milestone is checked against the held
+/// contract (its currency, whether it has a fixed fee); with none held yet, against its own
+/// amount's currency, and a percent is checked against the fee when the contract arrives.
+fn document_problems(event: &Event, contract: Option<&Contract>) -> Vec<Problem> {
+    let root = Pointer::root();
+    let mut p = Problems::new();
+    match event {
+        Event::OpportunityRecorded { opportunity } => {
+            documents::opportunity(opportunity, &root, &mut p);
+        }
+        Event::ProjectRecorded { project } => documents::project(project, &root, &mut p),
+        Event::TimeEntryRecorded { time_entry } => {
+            documents::time_entry(time_entry, true, Pointer::root, &mut p);
+        }
+        Event::ExpenseRecorded { expense } => documents::expense(expense, Pointer::root, &mut p),
+        Event::MilestoneRecorded { milestone } => match contract {
+            Some(c) => documents::milestone(milestone, c, &root, &mut p),
+            None => {
+                // The currency is read only for an amount, which it then always matches.
+                let currency = milestone
+                    .amount
+                    .as_ref()
+                    .map_or(Currency::Usd, |a| a.currency);
+                documents::milestone_of(milestone, currency, true, &root, &mut p);
+            }
+        },
+        _ => {}
+    }
+    p.into_vec()
 }
 
 /// A document to store.
@@ -415,6 +482,12 @@ impl Engine {
                 .strip_suffix(",\"type\":\"")
                 .map(CanonicalJson::from_canonical_text)
         };
+        let problems = document_problems(&env.event, self.world.contract.as_ref());
+        if let Some((field, id)) = env.event.recorded_document()
+            && !problems.is_empty()
+        {
+            return invalid(field, id, problems);
+        }
         match &env.event {
             Event::OpportunityRecorded { opportunity } => {
                 self.upsert(env, opportunity.as_ref(), doc("opportunity"))
@@ -441,14 +514,8 @@ impl Engine {
                 // the contract as signed would refuse a change order that removes a milestone an
                 // earlier one added.
                 let problems = Document::ChangeOrder(change_order.as_ref().clone()).validate(None);
-                if let Some(p) = problems.first() {
-                    return rejected(
-                        p.code,
-                        format!(
-                            "change order `{}` is not valid: {} (at `{}`)",
-                            change_order.id, p.message, p.path
-                        ),
-                    );
+                if !problems.is_empty() {
+                    return invalid("change_order", &change_order.id, problems);
                 }
                 let mut plan = self.upsert(env, change_order.as_ref(), doc("change_order"))?;
                 self.add_amended_milestones(change_order, &mut plan)?;
@@ -516,14 +583,8 @@ impl Engine {
         }
         let contract = &contract;
         let problems = Document::Contract(Box::new(contract.clone())).validate(None);
-        if let Some(p) = problems.first() {
-            return rejected(
-                p.code,
-                format!(
-                    "contract `{}` is not valid: {} (at `{}`)",
-                    contract.id, p.message, p.path
-                ),
-            );
+        if !problems.is_empty() {
+            return invalid("contract", &contract.id, problems);
         }
         let mut plan = self.upsert(env, contract, None)?;
         // A new contract's milestones become milestones the engine tracks.

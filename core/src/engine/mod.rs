@@ -375,6 +375,19 @@ impl Engine {
         }
     }
 
+    /// Marks the open exception of `key`, if any, resolved by `version`.
+    fn resolve(&mut self, key: &Id, version: u64) {
+        if let Some(i) = self.open.remove(key) {
+            if let Some(j) = &mut self.journal {
+                j.open.push((key.clone(), Some(i)));
+            }
+            self.journal_exception(i);
+            if let Some(entry) = self.exceptions.get_mut(i) {
+                entry.resolved_by_version = Some(version);
+            }
+        }
+    }
+
     /// Keeps `entry` (at `i` in the queue) as it was, if an atomic batch is under way and the
     /// entry is older than the batch.
     fn journal_exception(&mut self, i: usize) {
@@ -414,6 +427,7 @@ impl Engine {
         if let Some(entry) = open.and_then(|i| self.exceptions.get_mut(i)) {
             entry.code = r.code;
             entry.message.clone_from(&r.message);
+            entry.problems.clone_from(&r.problems);
             entry.rejected_at_version = version;
             entry.attempts = entry.attempts.saturating_add(1);
         } else {
@@ -428,6 +442,7 @@ impl Engine {
                 sequence,
                 code: r.code,
                 message: r.message.clone(),
+                problems: r.problems.clone(),
                 rejected_at_version: version,
                 attempts: 1,
                 resolved_by_version: None,
@@ -478,13 +493,22 @@ impl Engine {
         if let Some(j) = &mut self.journal {
             j.processed.push(key.clone());
         }
-        if let Some(i) = self.open.remove(key) {
-            if let Some(j) = &mut self.journal {
-                j.open.push((key.clone(), Some(i)));
-            }
-            self.journal_exception(i);
-            if let Some(entry) = self.exceptions.get_mut(i) {
-                entry.resolved_by_version = Some(version);
+        self.resolve(key, version);
+        // A document refused as invalid is corrected by a later record of the same document
+        // (under a key of its own: another payload under the refused key is a conflict).
+        if let Some(doc) = envelope.event.recorded_document() {
+            let corrected: Vec<Id> = self
+                .open
+                .iter()
+                .filter(|(_, i)| {
+                    self.exceptions.get(**i).is_some_and(|e| {
+                        !e.problems.is_empty() && e.envelope.event.recorded_document() == Some(doc)
+                    })
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in corrected {
+                self.resolve(&k, version);
             }
         }
         let changes = self

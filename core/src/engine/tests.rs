@@ -303,7 +303,7 @@ fn an_atomic_batch_with_an_idempotency_conflict_is_an_error_and_rolls_back() {
 
 #[test]
 fn replaying_the_same_envelopes_from_empty_gives_a_byte_identical_snapshot() {
-    let base = engine_with(&[("TE-1", "8"), ("TE-2", "30")]);
+    let base = engine_with(&[("TE-1", "8"), ("TE-2", "20"), ("TE-3", "10")]);
     let mut log: Vec<Envelope> = vec![
         env("inv", "erp", draft("INV-1")),
         env("bad", "crm", id_event("invoice.posted", "INV-1")),
@@ -375,9 +375,9 @@ fn a_snapshot_is_read_in_any_spacing_but_a_hash_must_be_64_lowercase_hex_digits(
 
 #[test]
 fn drafting_an_invoice_bills_items_once_and_a_second_run_finds_nothing() {
-    let mut e = engine_with(&[("TE-1", "8"), ("TE-2", "30")]);
+    let mut e = engine_with(&[("TE-1", "8"), ("TE-2", "20"), ("TE-3", "10")]);
     let o = applied(&mut e, &env("inv1", "erp", draft("INV-1")));
-    // 8 h x 100 = 800 and 22 of 30 h up to the 3,000.00 ceiling.
+    // 8 h x 100 = 800, TE-2 20 h = 2,000.00 and 2 of TE-3's 10 h up to the 3,000.00 ceiling.
     let inv = &e.state().invoices["INV-1"];
     assert_eq!(inv.total.amount_string(), "3000.00");
     assert_eq!(inv.status, InvoiceStatus::Draft);
@@ -464,7 +464,7 @@ fn a_partial_credit_returns_the_item_to_approved_and_the_next_run_bills_the_diff
         &env("rc2", "psa", id_event("time_entry.recalled", "TE-1")),
     );
     assert_eq!(r.code, ErrorCode::MachineGuardFailed);
-    applied(&mut e, &env("fix", "psa", entry("TE-1", "25", "approved")));
+    applied(&mut e, &env("fix", "psa", entry("TE-1", "24", "approved")));
     let p = e
         .preview_invoice(
             serde_json::from_value(period()).unwrap(),
@@ -472,7 +472,7 @@ fn a_partial_credit_returns_the_item_to_approved_and_the_next_run_bills_the_diff
         )
         .unwrap();
     assert_eq!(p.lines.len(), 1);
-    assert_eq!(p.lines[0].quantity.to_string(), "16");
+    assert_eq!(p.lines[0].quantity.to_string(), "15");
 }
 
 #[test]
@@ -565,7 +565,7 @@ fn closing_a_project_needs_its_approved_work_billed() {
 
 #[test]
 fn metrics_report_unbilled_time_exceptions_and_the_ceiling() {
-    let mut e = engine_with(&[("TE-1", "8"), ("TE-2", "30")]);
+    let mut e = engine_with(&[("TE-1", "8"), ("TE-2", "20"), ("TE-3", "10")]);
     rejected(
         &mut e,
         &env("bad", "psa", id_event("time_entry.approved", "TE-9")),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditChange, AuditEntry, EventTypeName, Sha256Digest};
 use crate::billing::{BilledLedger, HeldByReason, ItemKind, Period};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, Problem};
 use crate::machines::MachineName;
 use crate::model::{
     ChangeOrder, Contract, Date, Dec, Expense, Id, InvoiceStatus, Milestone, Money, Opportunity,
@@ -148,6 +148,15 @@ macro_rules! events {
             /// Whether the event records a whole document (`*.recorded`).
             pub fn records_document(&self) -> bool {
                 matches!(self, $( Event::$dv { .. } )|+)
+            }
+
+            /// For a `*.recorded` event: the field that carries the document (`time_entry`)
+            /// and the document's id.
+            pub fn recorded_document(&self) -> Option<(&'static str, &Id)> {
+                match self {
+                    $( Event::$dv { $dfield } => Some((stringify!($dfield), &$dfield.id)), )+
+                    _ => None,
+                }
             }
 
             /// For a lifecycle event: the machine, the machine's event name and the document id.
@@ -426,6 +435,10 @@ pub struct Rejection {
     pub code: ErrorCode,
     /// A sentence naming the document, its state and what refused the event.
     pub message: String,
+    /// When the event's document is not valid: every problem `validate` finds in it, each at its
+    /// path in the envelope (`/event/time_entry/hours`); `code` is the first one's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 impl Rejection {
@@ -434,6 +447,7 @@ impl Rejection {
         Rejection {
             code,
             message: message.into(),
+            problems: Vec::new(),
         }
     }
 }
@@ -474,6 +488,9 @@ pub struct ExceptionEntry {
     pub code: ErrorCode,
     /// The reason.
     pub message: String,
+    /// The latest rejection's problems, when the envelope's document was not valid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
     /// The engine version when it was last rejected.
     pub rejected_at_version: u64,
     /// How many times an envelope with this key was rejected.

@@ -60,6 +60,24 @@ impl Error {
         self.code.class()
     }
 
+    /// Places the error at `path` when it has no path of its own: an error from deep inside a
+    /// computation (an overflow) names the input that was being computed.
+    pub fn or_at(self, path: impl FnOnce() -> String) -> Self {
+        if self.path.is_empty() && self.code != ErrorCode::InternalError {
+            let path = path();
+            self.at(path)
+        } else {
+            self
+        }
+    }
+
+    /// The error of a request nested at `prefix` in another (`/run` of a `commit_invoice`):
+    /// its path is prefixed.
+    pub fn under(mut self, prefix: &str) -> Self {
+        self.path.insert_str(0, prefix);
+        self
+    }
+
     /// A defect in billwise (never the caller's fault).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InternalError, message)

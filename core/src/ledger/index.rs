@@ -393,11 +393,15 @@ impl<'a> LedgerIndex<'a> {
                     last_entry: i,
                 }),
             };
-            net.quantity = add(net.quantity, e.quantity.0)?;
-            net.amount = add(net.amount, e.amount.amount)?;
-            if e.against_ceiling {
-                net.against_ceiling = add(net.against_ceiling, e.amount.amount)?;
-            }
+            let sums = (|| {
+                net.quantity = add(net.quantity, e.quantity.0)?;
+                net.amount = add(net.amount, e.amount.amount)?;
+                if e.against_ceiling {
+                    net.against_ceiling = add(net.against_ceiling, e.amount.amount)?;
+                }
+                Ok::<(), Error>(())
+            })();
+            sums.map_err(|err| err.or_at(|| at.as_str().to_owned()))?;
             net.contract_version = e.contract_version;
             net.unit_price = e.unit_price.amount;
             net.date = e.date;
@@ -454,8 +458,9 @@ impl<'a> LedgerIndex<'a> {
             )
             .at(at.clone()));
         };
-        let frozen = freeze(net, c, currency, at)?;
-        net.take(&frozen)?;
+        let frozen = freeze(net, c, currency, at)
+            .and_then(|f| net.take(&f).map(|()| f))
+            .map_err(|e| e.or_at(|| at.as_str().to_owned()))?;
         Ok(frozen)
     }
 

@@ -208,7 +208,7 @@ pub(super) fn account(d: &Account, root: &Pointer, p: &mut Problems) {
     }
 }
 
-pub(super) fn opportunity(d: &Opportunity, root: &Pointer, p: &mut Problems) {
+pub(crate) fn opportunity(d: &Opportunity, root: &Pointer, p: &mut Problems) {
     if let Some(amount) = &d.amount {
         not_negative(
             amount.amount,

@@ -228,20 +228,34 @@ impl<'a> Run<'a> {
                         .unwrap_or_default(),
                 );
             }
-            let priced = match items.get(i as usize) {
-                Some(Item::Time(e)) => self.time(e, held, lines)?,
-                Some(Item::Expense(x)) => self.expense(x, held, lines)?,
-                Some(Item::Milestone(m)) => self.milestone(m, held, lines)?,
-                None => None,
-            };
-            if let Some(priced) = priced
-                && meter.item(&priced, lines, held, &self.pricing)?
-                && let Some(line) = lines.last()
-            {
-                kinds.add(line)?;
-            }
+            self.bill_item(items.get(i as usize), meter, held, lines, &mut kinds)
+                .map_err(|e| items.blame(i as usize, e))?;
         }
         Ok(kinds)
+    }
+
+    /// One item of step 3: checked, priced, metered and added to the totals.
+    fn bill_item(
+        &self,
+        item: Option<Item<'a>>,
+        meter: &mut Meter,
+        held: &mut Held<'a>,
+        lines: &mut Vec<PreviewLine<'a>>,
+        kinds: &mut KindTotals,
+    ) -> Result<(), Error> {
+        let priced = match item {
+            Some(Item::Time(e)) => self.time(e, held, lines)?,
+            Some(Item::Expense(x)) => self.expense(x, held, lines)?,
+            Some(Item::Milestone(m)) => self.milestone(m, held, lines)?,
+            None => None,
+        };
+        if let Some(priced) = priced
+            && meter.item(&priced, lines, held, &self.pricing)?
+            && let Some(line) = lines.last()
+        {
+            kinds.add(line)?;
+        }
+        Ok(())
     }
 
     /// Step 4: the preview, with its totals, retainer, ceiling status and summary.

@@ -79,6 +79,34 @@ impl<'a> Items<'a> {
         }
     }
 
+    /// `e` with the path of item `i` in the request when it has none: an amount too large to
+    /// compute names the item that made it (a milestone by where the run found it: the
+    /// request's `milestones`, the contract's, or the change orders that added it).
+    #[cold]
+    pub(super) fn blame(&self, i: usize, e: Error) -> Error {
+        e.or_at(|| self.path_of(i))
+    }
+
+    fn path_of(&self, i: usize) -> String {
+        let (times, expenses) = (self.req.time_entries.len(), self.req.expenses.len());
+        if i < times {
+            format!("/time_entries/{i}")
+        } else if i < times + expenses {
+            format!("/expenses/{}", i - times)
+        } else {
+            let id = self.id(i).unwrap_or_default();
+            let at = |list: &[Milestone]| list.iter().position(|m| m.id.as_str() == id);
+            match (
+                self.req.milestones.as_deref().and_then(at),
+                at(&self.req.contract.milestones),
+            ) {
+                (Some(k), _) => format!("/milestones/{k}"),
+                (None, Some(k)) => format!("/contract/milestones/{k}"),
+                (None, None) => "/change_orders".to_owned(),
+            }
+        }
+    }
+
     fn id(&self, i: usize) -> Option<&'a str> {
         self.get(i).map(|item| match item {
             Item::Time(e) => e.id.as_str(),

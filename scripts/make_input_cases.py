@@ -1,0 +1,86 @@
+"""Writes the cases of "invalid input never enters state": each states by hand the figures that
+matter, and the script refuses to write a case whose computed result disagrees with them.
+Numbering continues the cases of each operation.
+
+Usage: python3 scripts/make_input_cases.py   (after `cargo build -p billwise-cli`)"""
+import pathlib, sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from billing_cases_lib import *  # noqa: F401,F403
+from billing_cases_lib import counters
+
+E = "engine_replay"
+counters[E] = 58
+
+
+def engine_case(slug, description, request, check):
+    case(E, slug, description, dict(request, return_snapshot=False), check, area="engine")
+
+
+def time_entry(id, hours="8", role="Developer", key=None, **kw):
+    t = {"id": id, "project_id": "PRJ-1", "task_id": "T-1", "resource_id": "R-1", "role": role,
+         "work_date": "2026-01-12", "hours": hours, "status": "approved"}
+    t.update(kw)
+    return env(key or "rec-" + id, "psa", {"type": "time_entry.recorded", "time_entry": t})
+
+
+def rejection(r, key):
+    o = next(o for o in r["outcomes"] if o["idempotency_key"] == key)
+    return o["rejection"]
+
+
+def problems(r, key):
+    return [(p["code"], p["path"]) for p in rejection(r, key).get("problems", [])]
+
+
+JAN = {"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-01"}
+
+engine_case("invalid-time-entry-is-rejected-with-every-problem",
+            "a time entry of -3 hours with an empty role is rejected with both problems at their paths in the envelope; the engine's state does not change and its preview still bills the valid entry (8 h, 800.00)",
+            {"envelopes": engine_setup() + [time_entry("TE-2", hours="-3", role="")], "preview": JAN, "return_state": True},
+            lambda r: (eq(statuses(r)[-1], ("rec-TE-2", "rejected", "DOCUMENT_EMPTY_FIELD")),
+                       eq(problems(r, "rec-TE-2"), [("DOCUMENT_EMPTY_FIELD", "/event/time_entry/role"),
+                                                    ("DOCUMENT_NEGATIVE_AMOUNT", "/event/time_entry/hours")]),
+                       eq(sorted(r["state"]["time_entries"]), ["TE-1"]),
+                       eq(lines(r["preview"]), [("TE-1", "800.00")])))
+engine_case("corrected-time-entry-resolves-the-exception",
+            "30 hours on one day is rejected (TIME_HOURS_OUT_OF_RANGE); the corrected entry, sent under a key of its own, is applied and resolves the exception: no exception stays open and an invoice can be drafted",
+            {"envelopes": engine_setup() + [time_entry("TE-2", hours="30"), time_entry("TE-2", hours="3", key="rec-TE-2-fix"),
+                                            drafted("inv1", "INV-1", "2026-02-01")],
+             "metrics_as_of": "2026-02-01"},
+            lambda r: (eq(statuses(r)[-3:], [("rec-TE-2", "rejected", "TIME_HOURS_OUT_OF_RANGE"), ("rec-TE-2-fix", "applied", None),
+                                             ("inv1", "applied", None)]),
+                       eq([(x["code"], x.get("resolved_by_version")) for x in r["exceptions"]], [("TIME_HOURS_OUT_OF_RANGE", 4)]),
+                       eq(r["metrics"]["open_exceptions"], 0)))
+engine_case("invalid-expense-milestone-and-project-are-rejected",
+            "an expense of -10.005 USD with an fx_rate of 0, a milestone with neither amount nor percent and a project whose task has no name are each rejected with every problem; none enters the state",
+            {"envelopes": engine_setup() + [
+                env("ex", "psa", {"type": "expense.recorded", "expense": {
+                    "id": "EX-1", "project_id": "PRJ-1", "date": "2026-01-13", "category": "travel",
+                    "amount": money("-10.005"), "fx_rate": "0", "status": "approved"}}),
+                env("ms", "crm", {"type": "milestone.recorded", "milestone": {
+                    "id": "M-1", "name": "Go-live", "due_date": "2026-01-31", "status": "pending"}}),
+                env("prj2", "psa", {"type": "project.recorded", "project": {
+                    "schema_version": 1, "id": "PRJ-2", "contract_id": "CTR-1", "legal_entity": "US01", "status": "active",
+                    "tasks": [{"id": "T-1", "name": " "}]}})],
+             "return_state": True},
+            lambda r: (eq(problems(r, "ex"), [("DOCUMENT_NEGATIVE_AMOUNT", "/event/expense/amount/amount"),
+                                              ("MONEY_INVALID_SCALE", "/event/expense/amount/amount"),
+                                              ("EXPENSE_INVALID_FX_RATE", "/event/expense/fx_rate")]),
+                       eq(problems(r, "ms"), [("CONTRACT_MILESTONE_AMOUNT", "/event/milestone")]),
+                       eq(problems(r, "prj2"), [("DOCUMENT_EMPTY_FIELD", "/event/project/tasks/0/name")]),
+                       eq(r["state"].get("expenses", {}), {}), eq(r["state"].get("milestones", {}), {}),
+                       eq(sorted(r["state"]["projects"]), ["PRJ-1"])))
+
+# --- Every error names what caused it ----------------------------------------------------------
+counters["preview_invoice"] = 144
+counters["commit_invoice"] = 4
+case("commit_invoice", "a-run-error-is-at-its-path-under-run",
+     "an entry of -3 hours in the run of a commit is refused at /run/time_entries/0/hours: the path is in the commit request, not in the run",
+     {"invoice_id": "INV-1", "run": req([te("TE-1", hours="-3")])},
+     refused("DOCUMENT_NEGATIVE_AMOUNT", "/run/time_entries/0/hours"))
+huge = "7922816251426433759354"
+case("preview_invoice", "a-credit-too-large-to-compute-is-at-the-credit",
+     "a credit whose share of a huge bill cannot be computed exactly is refused as MONEY_OVERFLOW at the credit in the ledger",
+     req([te("TE-1")], ledger=ledger([bill("TE-1", huge, huge + ".00", "1.00")], [credit("TE-1", amount="3961408125713216879677.00")])),
+     refused("MONEY_OVERFLOW", "/ledger/credits/0"))
+print(counters, "cases written")
