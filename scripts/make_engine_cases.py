@@ -88,7 +88,7 @@ case(R, "duplicate-delivery", "the same envelope delivered twice: the second is 
      envelopes=[rec(entry()), rec(entry())])
 case(R, "duplicate-under-another-correlation-id", "a retry with another correlation id is still a duplicate: the fingerprint leaves the correlation id out",
      envelopes=[rec(entry()), dict(rec(entry()), correlation_id="retry-7")])
-case(R, "idempotency-conflict", "the same key with other hours is an idempotency conflict, not a duplicate",
+case(R, "idempotency-conflict", "the same key with other hours is an idempotency conflict, not a duplicate: in a batch that is not atomic, a rejected outcome and an exception no retry under the key resolves",
      envelopes=[rec(entry()), rec(entry(hours="9"), key="rec-TE-1")])
 case(R, "expected-version-matches", "an envelope expecting the current version is applied",
      envelopes=[rec(entry()), dict(ev("ap", "psa", "time_entry.approved", "TE-1"), expected_version=1)])
@@ -209,7 +209,7 @@ case(R, "milestone-billed", "a milestone of the contract is completed, accepted 
                 ev("mc", "psa", "milestone.completed", "MS-1"), ev("ma", "psa", "milestone.accepted", "MS-1"),
                 draft("inv", "INV-1")],
      return_state=True)
-case(R, "invalid-timestamp", "an occurred_at that does not start with a date is an error",
+case(R, "invalid-timestamp", "an occurred_at that does not start with a date cannot be taken: in a batch that is not atomic, a rejected outcome and an exception",
      envelopes=[dict(rec(entry()), occurred_at="last tuesday")])
 case(R, "metrics", "metrics: unbilled approved time, held items by reason, open exceptions and the ceiling",
      envelopes=setup(entry(status="approved"), entry(id="TE-2", hours="20", status="approved"),

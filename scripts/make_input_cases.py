@@ -70,6 +70,17 @@ engine_case("invalid-expense-milestone-and-project-are-rejected",
                        eq(problems(r, "prj2"), [("DOCUMENT_EMPTY_FIELD", "/event/project/tasks/0/name")]),
                        eq(r["state"].get("expenses", {}), {}), eq(r["state"].get("milestones", {}), {}),
                        eq(sorted(r["state"]["projects"]), ["PRJ-1"])))
+engine_case("batch-that-is-not-atomic-gives-every-envelope-its-outcome",
+            "a batch that is not atomic, with an idempotency conflict in the middle: the envelopes before and after it are applied, the conflict is a rejected outcome and an exception, and the same conflicting envelope again is a second attempt of that exception",
+            {"envelopes": [time_entry("TE-1"), time_entry("TE-1", hours="9"), time_entry("TE-2"), time_entry("TE-1", hours="9")]},
+            lambda r: (eq(statuses(r), [("rec-TE-1", "applied", None), ("rec-TE-1", "rejected", "ENGINE_IDEMPOTENCY_CONFLICT"),
+                                        ("rec-TE-2", "applied", None), ("rec-TE-1", "rejected", "ENGINE_IDEMPOTENCY_CONFLICT")]),
+                       eq([(x["code"], x["attempts"], x["envelope"]["event"]["time_entry"]["hours"]) for x in r["exceptions"]],
+                          [("ENGINE_IDEMPOTENCY_CONFLICT", 2, "9")])))
+engine_case("atomic-batch-with-a-conflict-is-an-error-and-applies-nothing",
+            "an atomic batch stays all or nothing: an idempotency conflict in it is an error at the envelope, and nothing of the batch is applied",
+            {"envelopes": [time_entry("TE-1"), time_entry("TE-2"), time_entry("TE-1", hours="9")], "atomic": True},
+            refused("ENGINE_IDEMPOTENCY_CONFLICT", "/envelopes/2/idempotency_key"))
 
 # --- Every error names what caused it ----------------------------------------------------------
 counters["preview_invoice"] = 144

@@ -182,15 +182,17 @@ def test_reusing_a_key_with_another_payload_raises_idempotency_conflict_error() 
     assert engine.snapshot() == before
 
 
-def test_a_conflict_inside_a_batch_names_the_envelope_position() -> None:
+def test_a_conflict_raises_in_an_atomic_batch_and_is_an_outcome_in_any_other() -> None:
     engine = billwise.Engine()
     with pytest.raises(billwise.IdempotencyConflictError) as caught:
         engine.apply_batch([entry_envelope(1), entry_envelope(2), entry_envelope(1, hours="9")], atomic=True)
     assert caught.value.path == "/envelopes/2/idempotency_key"
     assert engine.version == 0, "an atomic batch is rolled back"
-    with pytest.raises(billwise.IdempotencyConflictError):
-        engine.apply_batch([entry_envelope(1), entry_envelope(1, hours="9")])
-    assert engine.version == 1, "without atomic the envelopes before the conflict stay applied"
+    outcomes = engine.apply_batch([entry_envelope(1), entry_envelope(1, hours="9"), entry_envelope(2)])
+    assert [o["status"] for o in outcomes] == ["applied", "rejected", "applied"]
+    assert outcomes[1]["rejection"]["code"] == "ENGINE_IDEMPOTENCY_CONFLICT"
+    assert engine.version == 2, "without atomic every envelope has its outcome, the conflict one rejected"
+    assert [x["code"] for x in engine.exceptions()] == ["ENGINE_IDEMPOTENCY_CONFLICT"]
 
 
 def test_an_unreadable_envelope_raises_input_error_at_its_path_and_changes_nothing() -> None:

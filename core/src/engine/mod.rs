@@ -271,7 +271,9 @@ impl Engine {
     /// the exception queue with its reason and every other one with `ENGINE_BATCH_ABORTED`, and
     /// every outcome is `rejected` (duplicates stay `duplicate`). An error (an idempotency
     /// conflict) rolls an atomic batch back and is returned with the envelope's position in its
-    /// path; without `atomic`, the envelopes before it stay applied.
+    /// path. Without `atomic`, every envelope has its outcome: one that is an error for
+    /// [`Engine::apply`] is `rejected` and queued (see `queue_error`); only an internal error
+    /// stops the batch.
     pub fn apply_batch(
         &mut self,
         envelopes: &[Envelope],
@@ -284,7 +286,15 @@ impl Engine {
         if !atomic {
             let mut out = Vec::with_capacity(envelopes.len());
             for (i, env) in envelopes.iter().enumerate() {
-                out.push(self.apply(env).map_err(|e| at(i, e))?);
+                let o = match self.apply(env) {
+                    Ok(o) => o,
+                    Err(e) if e.code == ErrorCode::InternalError => return Err(at(i, e)),
+                    // Every envelope has its outcome: one the engine cannot take (an idempotency
+                    // conflict, an unreadable `occurred_at`) is rejected and queued, and the
+                    // envelopes before and after it keep theirs.
+                    Err(e) => self.queue_error(env, e)?,
+                };
+                out.push(o);
             }
             return Ok(out);
         }
@@ -373,6 +383,51 @@ impl Engine {
                 None => self.open.remove(&key),
             };
         }
+    }
+
+    /// A non-atomic batch's envelope that could not be taken at all: rejected with the error's
+    /// code and message, and queued as an exception that does not wait on its key (the key
+    /// belongs to another payload, so no retry under it can resolve it; it is for someone to
+    /// look at). The same envelope again counts as another attempt of that entry.
+    fn queue_error(&mut self, envelope: &Envelope, e: Error) -> Result<Outcome, Error> {
+        let version = self.version();
+        let r = Rejection::new(e.code, e.message);
+        let mut found = None;
+        for (i, x) in self.exceptions.iter().enumerate() {
+            if x.resolved_by_version.is_none()
+                && !waits_on_key(x.code)
+                && x.code == r.code
+                && &x.envelope == envelope
+            {
+                found = Some(i);
+                break;
+            }
+        }
+        match found.and_then(|i| self.exceptions.get_mut(i)) {
+            Some(entry) => {
+                entry.message.clone_from(&r.message);
+                entry.rejected_at_version = version;
+                entry.attempts = entry.attempts.saturating_add(1);
+            }
+            None => {
+                let sequence = u64::try_from(self.exceptions.len())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1);
+                self.exceptions.push(ExceptionEntry {
+                    sequence,
+                    code: r.code,
+                    message: r.message.clone(),
+                    problems: Vec::new(),
+                    rejected_at_version: version,
+                    attempts: 1,
+                    resolved_by_version: None,
+                    envelope: envelope.clone(),
+                });
+            }
+        }
+        let mut o = self.outcome(envelope, OutcomeStatus::Rejected, version, Vec::new());
+        o.rejection = Some(r);
+        Ok(o)
     }
 
     /// Marks the open exception of `key`, if any, resolved by `version`.
@@ -634,7 +689,7 @@ impl Engine {
         }
         let mut open = BTreeMap::new();
         for (i, e) in s.exceptions.iter().enumerate() {
-            if e.resolved_by_version.is_none() {
+            if e.resolved_by_version.is_none() && waits_on_key(e.code) {
                 open.insert(e.envelope.idempotency_key.clone(), i);
             }
         }
@@ -864,6 +919,16 @@ fn write_world(w: &World, t: &mut String) -> Result<(), Error> {
     write_docs(&w.time_entries, t)?;
     t.push('}');
     Ok(())
+}
+
+/// Whether an exception with this code waits on its idempotency key (a retry or correction
+/// under the key resolves it), or was queued by a non-atomic batch for an envelope the engine
+/// could not take at all ([`Engine::queue_error`]).
+fn waits_on_key(code: ErrorCode) -> bool {
+    !matches!(
+        code,
+        ErrorCode::EngineIdempotencyConflict | ErrorCode::EngineInvalidTimestamp
+    )
 }
 
 fn conflict(envelope: &Envelope, version: u64) -> Error {

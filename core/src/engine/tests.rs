@@ -812,3 +812,34 @@ fn events_serialise_to_their_canonical_text_in_one_pass() {
         seen.len()
     );
 }
+
+#[test]
+fn a_conflict_in_a_batch_that_is_not_atomic_is_queued_and_survives_a_restore() {
+    let mut e = Engine::new();
+    let first = env("k1", "psa", entry("TE-1", "8", "submitted"));
+    let other = env("k1", "psa", entry("TE-1", "9", "submitted"));
+    let next = env("k2", "psa", entry("TE-2", "8", "submitted"));
+    let out = e
+        .apply_batch(&[first.clone(), other.clone(), next], false)
+        .unwrap();
+    let statuses: Vec<OutcomeStatus> = out.iter().map(|o| o.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            OutcomeStatus::Applied,
+            OutcomeStatus::Rejected,
+            OutcomeStatus::Applied
+        ]
+    );
+    assert_eq!(e.exceptions().len(), 1);
+    let mut r = Engine::new();
+    r.restore(e.snapshot().unwrap().as_bytes(), &Limits::DEFAULT)
+        .unwrap();
+    // The key stays the applied envelope's; the conflicting one again is a second attempt.
+    assert_eq!(r.apply(&first).unwrap().status, OutcomeStatus::Duplicate);
+    let again = r.apply_batch(&[other], false).unwrap();
+    assert_eq!(again[0].status, OutcomeStatus::Rejected);
+    assert_eq!(r.exceptions().len(), 1);
+    assert_eq!(r.exceptions()[0].attempts, 2);
+    assert_eq!(r.exceptions()[0].code, ErrorCode::EngineIdempotencyConflict);
+}
