@@ -9,9 +9,10 @@
 //! is sorted (entities by id, corrections by system, id and field) and does not depend on the
 //! order systems or records are given in.
 //!
-//! Fingerprints only decide which entities are compared field by field: records with equal
-//! values always have equal fingerprints; two different records have the same 64-bit fingerprint
-//! with a probability of about 2^-64.
+//! Fingerprints only decide which entities may be consistent: records with equal values always
+//! have equal fingerprints, and equal fingerprints are confirmed by comparing the records' values
+//! (two different records can share a 64-bit fingerprint; they are then compared field by field
+//! like any other).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -266,6 +267,23 @@ impl Key {
 struct Sorted {
     keys: Vec<Key>,
     tails: Vec<u8>,
+    /// Each record's compared values, encoded as the fingerprint hashed them (a prefix-free
+    /// encoding: equal bytes are equal values), one after the other in record order.
+    values: Vec<u8>,
+    /// Where each record's encoding ends in `values`, by record index.
+    ends: Vec<usize>,
+}
+
+impl Sorted {
+    /// The encoding of `key`'s record's values.
+    fn values_of(&self, key: &Key) -> Option<&[u8]> {
+        let i = key.index as usize;
+        let start = match i.checked_sub(1) {
+            Some(p) => *self.ends.get(p)?,
+            None => 0,
+        };
+        self.values.get(start..*self.ends.get(i)?)
+    }
 }
 
 /// A fast 64-bit hasher: each 8-byte word is folded in with the SplitMix64 finaliser, a
@@ -283,8 +301,18 @@ impl Fp {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to make every fingerprint the same, as a collision would.
+    pub(crate) static COLLIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl Hasher for Fp {
     fn finish(&self) -> u64 {
+        #[cfg(test)]
+        if COLLIDE.with(std::cell::Cell::get) {
+            return 0;
+        }
         self.0
     }
 
@@ -313,6 +341,47 @@ impl Hasher for Fp {
     #[inline]
     fn write_usize(&mut self, i: usize) {
         self.mix(i as u64);
+    }
+}
+
+/// The encoding of a record's compared values that its fingerprint hashes: one byte for
+/// `write_u8`, a LEB128 number for `write_usize`, the bytes themselves for `write`. [`hash_value`] writes a
+/// tag before every value, a length before every array and object and ends every string with
+/// 0xff (which UTF-8 never holds), so the encoding is prefix-free: equal bytes are equal values.
+/// The fingerprint is one hash of the whole encoding, which is faster than mixing in each
+/// small write as it comes.
+struct Encoding<'b> {
+    out: &'b mut Vec<u8>,
+    start: usize,
+}
+
+impl Hasher for Encoding<'_> {
+    fn finish(&self) -> u64 {
+        let mut fp = Fp::default();
+        fp.write(self.out.get(self.start..).unwrap_or_default());
+        fp.finish()
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.out.push(i);
+    }
+
+    /// LEB128: seven bits a byte, the high bit set on every byte but the last (self-delimiting,
+    /// and one byte for a field number or a short length).
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        let mut x = i as u64;
+        while x >= 0x80 {
+            self.out.push((x as u8) | 0x80);
+            x >>= 7;
+        }
+        self.out.push(x as u8);
     }
 }
 
@@ -355,8 +424,50 @@ impl<'a> FieldTable<'a> {
     }
 }
 
+/// The next entity in the lists' shared order: its key (and its system's tails), with every
+/// system that holds it in `held` (position, key); the cursors move past it.
+fn next_entity<'s>(
+    sorted: &'s [Sorted],
+    cursor: &mut [usize],
+    held: &mut Vec<(usize, Key)>,
+) -> Option<(Key, &'s [u8])> {
+    let mut next: Option<(Key, &[u8])> = None;
+    for (pos, list) in sorted.iter().enumerate() {
+        if let Some(key) = cursor.get(pos).and_then(|c| list.keys.get(*c))
+            && next.is_none_or(|(n, nt)| key.id_cmp(&list.tails, &n, nt).is_lt())
+        {
+            next = Some((*key, &list.tails));
+        }
+    }
+    let (first, first_tails) = next?;
+    held.clear();
+    for (pos, list) in sorted.iter().enumerate() {
+        let Some(c) = cursor.get_mut(pos) else {
+            continue;
+        };
+        if let Some(key) = list.keys.get(*c)
+            && key.id_cmp(&list.tails, &first, first_tails).is_eq()
+        {
+            *c += 1;
+            held.push((pos, *key));
+        }
+    }
+    Some((first, first_tails))
+}
+
+/// Whether every holder's record has the same values in the compared fields: their encodings
+/// (what the fingerprint hashed, kept) are the same bytes.
+fn same_values(sorted: &[Sorted], held: &[(usize, Key)]) -> bool {
+    let values = |(pos, key): &(usize, Key)| sorted.get(*pos).and_then(|l| l.values_of(key));
+    let Some((first, rest)) = held.split_first() else {
+        return true;
+    };
+    let first = values(first);
+    first.is_some() && rest.iter().all(|h| values(h) == first)
+}
+
 /// Feeds a JSON value to a hasher: equal JSON gives equal hashes.
-fn hash_value(v: &Value, h: &mut Fp) {
+fn hash_value<H: Hasher>(v: &Value, h: &mut H) {
     match v {
         Value::Null => h.write_u8(0),
         Value::Bool(b) => {
@@ -495,8 +606,14 @@ pub fn reconcile_sources<S: RecordSource>(
     for (pos, s) in systems.iter().enumerate() {
         let mut keys: Vec<Key> = Vec::new();
         let mut tails: Vec<u8> = Vec::new();
+        let mut values: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
         s.records.visit(&mut |i, r| {
-            let mut fp = Fp::default();
+            let start = values.len();
+            let mut fp = Encoding {
+                out: &mut values,
+                start,
+            };
             let mut lid: Option<&str> = None;
             for (key, v) in r {
                 match table.index(key) {
@@ -521,9 +638,14 @@ pub fn reconcile_sources<S: RecordSource>(
             } else {
                 canonical.get(&(pos, lid)).copied().unwrap_or(lid)
             };
+            let fingerprint = fp.finish();
+            if ends.len() != i {
+                return Err(Error::internal("a record source visited out of order"));
+            }
+            ends.push(values.len());
             let key = u32::try_from(i)
                 .ok()
-                .and_then(|idx| Key::new(cid, idx, fp.finish(), &mut tails))
+                .and_then(|idx| Key::new(cid, idx, fingerprint, &mut tails))
                 .ok_or_else(|| {
                     Error::new(
                         ErrorCode::InputLimitExceeded,
@@ -557,7 +679,12 @@ pub fn reconcile_sources<S: RecordSource>(
             )
             .at(format!("/records/{}/{i}", s.system)));
         }
-        sorted.push(Sorted { keys, tails });
+        sorted.push(Sorted {
+            keys,
+            tails,
+            values,
+            ends,
+        });
     }
 
     let policy_sys: Vec<Option<u16>> = systems
@@ -575,40 +702,18 @@ pub fn reconcile_sources<S: RecordSource>(
     };
     let mut cursor = vec![0usize; nsys];
     let mut held_keys: Vec<(usize, Key)> = Vec::with_capacity(nsys);
-
-    loop {
-        // The first entity, in the lists' shared order, at any cursor.
-        let mut next: Option<(Key, &[u8])> = None;
-        for (pos, list) in sorted.iter().enumerate() {
-            if let Some(key) = cursor.get(pos).and_then(|c| list.keys.get(*c))
-                && next.is_none_or(|(n, nt)| key.id_cmp(&list.tails, &n, nt).is_lt())
-            {
-                next = Some((*key, &list.tails));
-            }
-        }
-        let Some((first, first_tails)) = next else {
-            break;
-        };
-        report.summary.entities += 1;
-
-        held_keys.clear();
-        for (pos, list) in sorted.iter().enumerate() {
-            let Some(c) = cursor.get_mut(pos) else {
-                continue;
-            };
-            if let Some(key) = list.keys.get(*c)
-                && key.id_cmp(&list.tails, &first, first_tails).is_eq()
-            {
-                *c += 1;
-                held_keys.push((pos, *key));
-            }
-        }
-        // Fast path: every system holds the entity and every fingerprint is the same.
-        if held_keys.len() == nsys
-            && held_keys
+    let same_fingerprint = |held: &[(usize, Key)]| {
+        held.len() == nsys
+            && held
                 .windows(2)
                 .all(|w| matches!(w, [(_, a), (_, b)] if a.fingerprint == b.fingerprint))
-        {
+    };
+
+    while let Some((first, first_tails)) = next_entity(&sorted, &mut cursor, &mut held_keys) {
+        report.summary.entities += 1;
+        // Fast path: every system holds the entity with the same values: equal fingerprints,
+        // confirmed by the values' encodings (a 64-bit fingerprint can collide).
+        if same_fingerprint(&held_keys) && same_values(&sorted, &held_keys) {
             report.summary.consistent += 1;
             continue;
         }

@@ -380,3 +380,48 @@ proptest! {
         prop_assert_eq!(from_text, long);
     }
 }
+
+#[test]
+fn records_whose_fingerprints_collide_are_still_compared_and_their_difference_reported() {
+    let e = |amount: &str, extra: bool| {
+        let mut r = obj(
+            json!({"id": "EX-1", "amount": {"amount": amount, "currency": "USD"}, "status": "approved"}),
+        );
+        if extra {
+            r.insert("date".to_owned(), json!("2026-03-02"));
+        }
+        r
+    };
+    let mut data = BTreeMap::new();
+    data.insert(sys("psa"), vec![e("120.00", false)]);
+    data.insert(sys("erp"), vec![e("125.00", false)]);
+    // Every fingerprint made the same, as a collision would make two of them.
+    COLLIDE.with(|c| c.set(true));
+    let collided = run(&policy(), &data, &[]);
+    // A field only one record has is a difference too, though the shared fields agree.
+    let mut extra = BTreeMap::new();
+    extra.insert(sys("psa"), vec![e("120.00", true)]);
+    extra.insert(sys("erp"), vec![e("120.00", false)]);
+    let one_sided = run(&policy(), &extra, &[]);
+    let mut same = BTreeMap::new();
+    same.insert(sys("psa"), vec![e("120.00", true)]);
+    same.insert(sys("erp"), vec![e("120.00", true)]);
+    let equal = run(&policy(), &same, &[]);
+    COLLIDE.with(|c| c.set(false));
+    assert_eq!(collided.summary.consistent, 0);
+    let m = collided
+        .findings
+        .first()
+        .unwrap()
+        .mismatches
+        .first()
+        .unwrap();
+    assert_eq!(m.field, "amount");
+    assert_eq!(
+        collided,
+        run(&policy(), &data, &[]),
+        "the same report as without the collision"
+    );
+    assert_eq!(one_sided, run(&policy(), &extra, &[]));
+    assert_eq!(equal.summary.consistent, 1);
+}
