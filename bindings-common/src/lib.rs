@@ -52,6 +52,7 @@ impl Session {
 pub fn error_answer(e: &Error) -> String {
     let mut payload = Map::new();
     payload.insert("class".into(), e.class().as_str().into());
+    payload.insert("exception".into(), e.class().exception().into());
     payload.insert("code".into(), e.code.as_str().into());
     payload.insert("message".into(), e.message.clone().into());
     payload.insert("path".into(), e.path.clone().into());
@@ -85,7 +86,7 @@ fn guarded(f: impl FnOnce() -> Result<String, Error>) -> String {
 pub fn info() -> String {
     let codes: Vec<Value> = ErrorCode::ALL
         .iter()
-        .map(|c| json!({"code": c.as_str(), "class": c.class().as_str(), "description": c.description()}))
+        .map(|c| json!({"code": c.as_str(), "class": c.class().as_str(), "exception": c.class().exception(), "description": c.description()}))
         .collect();
     let value = json!({
         "version": billwise_core::VERSION,

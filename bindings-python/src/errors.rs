@@ -54,17 +54,9 @@ impl From<OutputError> for Failure {
     }
 }
 
-/// The exception class for an error class.
+/// The exception class for an error class: the core's one mapping.
 pub fn class_name(class: ErrorClass) -> &'static str {
-    match class {
-        ErrorClass::Input => "InputError",
-        ErrorClass::SchemaVersion => "SchemaVersionError",
-        ErrorClass::LimitExceeded => "LimitExceededError",
-        ErrorClass::IdempotencyConflict => "IdempotencyConflictError",
-        ErrorClass::VersionConflict => "VersionConflictError",
-        ErrorClass::Rule | ErrorClass::Validation => "RuleError",
-        ErrorClass::Internal => "InternalError",
-    }
+    class.exception()
 }
 
 fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {

@@ -281,11 +281,18 @@ fn _raise_for_tests(py: Python<'_>, code: &str) -> PyResult<()> {
     Err(errors::to_pyerr(py, Failure::Core(error)))
 }
 
-/// The error-code table: `(code, class, description)` in declaration order.
+/// The error-code table: `(code, class, exception, description)` in declaration order.
 fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    let rows: Vec<(&str, &str, &str)> = ErrorCode::ALL
+    let rows: Vec<(&str, &str, &str, &str)> = ErrorCode::ALL
         .iter()
-        .map(|c| (c.as_str(), c.class().as_str(), c.description()))
+        .map(|c| {
+            (
+                c.as_str(),
+                c.class().as_str(),
+                c.class().exception(),
+                c.description(),
+            )
+        })
         .collect();
     PyTuple::new(py, rows)
 }

@@ -57,9 +57,9 @@ export type ErrorClass =
   | "version_conflict"
   | "rule"
   | "internal";
-/** Every error and problem code, with its class and a description (see spec/errors.md). */
+/** Every error and problem code, with its class, the error it is thrown as (Billwise + exception) and a description (see spec/errors.md). */
 export const ERROR_CODES: Readonly<
-  Record<ErrorCode, Readonly<{ code: ErrorCode; class: ErrorClass; description: string }>>
+  Record<ErrorCode, Readonly<{ code: ErrorCode; class: ErrorClass; exception: string; description: string }>>
 >;
 
 /** Every error billwise throws: `code` is stable, `path` is a JSON pointer into the request. */

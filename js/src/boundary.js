@@ -35,22 +35,21 @@ const BillwiseVersionConflictError = errorClass("BillwiseVersionConflictError");
 const BillwiseRuleError = errorClass("BillwiseRuleError");
 const BillwiseInternalError = errorClass("BillwiseInternalError");
 
-// The class of a core error code decides the JS error. A `validation` code normally appears as a
-// problem inside a report; when an operation raises one, the caller's input broke a rule.
-const ERROR_BY_CLASS = {
-  input: BillwiseInputError,
-  validation: BillwiseInputError,
-  schema_version: BillwiseSchemaVersionError,
-  limit_exceeded: BillwiseLimitExceededError,
-  idempotency_conflict: BillwiseIdempotencyConflictError,
-  version_conflict: BillwiseVersionConflictError,
-  rule: BillwiseRuleError,
-  internal: BillwiseInternalError,
+// The core names the error for each code (`exception` in the error answer and in
+// ERROR_CODES: one mapping for every runtime); the JS error is `Billwise` + that name.
+const ERROR_BY_NAME = {
+  InputError: BillwiseInputError,
+  SchemaVersionError: BillwiseSchemaVersionError,
+  LimitExceededError: BillwiseLimitExceededError,
+  IdempotencyConflictError: BillwiseIdempotencyConflictError,
+  VersionConflictError: BillwiseVersionConflictError,
+  RuleError: BillwiseRuleError,
+  InternalError: BillwiseInternalError,
 };
 
 function makeError(payload) {
-  const cls = Object.prototype.hasOwnProperty.call(ERROR_BY_CLASS, payload.class)
-    ? ERROR_BY_CLASS[payload.class]
+  const cls = Object.prototype.hasOwnProperty.call(ERROR_BY_NAME, payload.exception)
+    ? ERROR_BY_NAME[payload.exception]
     : BillwiseInternalError;
   return new cls(payload);
 }

@@ -55,12 +55,13 @@ describe(`exports (${RUNTIME})`, () => {
     }
   });
 
-  test("ERROR_CODES lists every code with its class and description", () => {
+  test("ERROR_CODES lists every code with its class, exception and description", () => {
     const codes = billwise.ERROR_CODES;
     assert.ok(Object.isFrozen(codes));
     assert.deepEqual(codes.INPUT_UNKNOWN_FIELD, {
       code: "INPUT_UNKNOWN_FIELD",
       class: "input",
+      exception: "InputError",
       description: "an object has a field the schema does not define",
     });
     assert.equal(codes.INTERNAL_ERROR.class, "internal");

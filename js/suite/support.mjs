@@ -154,19 +154,9 @@ export function caseExpectedResult(c) {
   return undefined;
 }
 
-/** The JS error name for a core error code, by its class. */
+/** The JS error name for a core error code: `Billwise` + the name the core gives it. */
 export function errorNameFor(code) {
-  const cls = billwise.ERROR_CODES[code].class;
-  return {
-    input: "BillwiseInputError",
-    validation: "BillwiseInputError",
-    schema_version: "BillwiseSchemaVersionError",
-    limit_exceeded: "BillwiseLimitExceededError",
-    idempotency_conflict: "BillwiseIdempotencyConflictError",
-    version_conflict: "BillwiseVersionConflictError",
-    rule: "BillwiseRuleError",
-    internal: "BillwiseInternalError",
-  }[cls];
+  return `Billwise${billwise.ERROR_CODES[code].exception}`;
 }
 
 /** A small valid request, for "the module still works" checks. */

@@ -36,7 +36,9 @@ for (const raw of readFileSync(join(out, "cases.jsonl"), "utf8").split("\n")) {
     lines.push(line({ id: c.id, result: billwise.runJson(c.op, text) }));
   } catch (e) {
     if (!(e instanceof billwise.BillwiseError)) throw e;
-    lines.push(line({ id: c.id, error: { code: e.code, path: e.path } }));
+    // The error's name without the JS prefix, as the other runtimes name it.
+    const exception = e.name.replace(/^Billwise/, "");
+    lines.push(line({ id: c.id, error: { code: e.code, exception, path: e.path } }));
   }
 }
 writeFileSync(join(out, `${runtime}.jsonl`), lines.map((l) => l + "\n").join(""));

@@ -16,7 +16,7 @@ def main(out: Path) -> None:
         try:
             answer = {"id": case["id"], "result": billwise.run(case["op"], data)}
         except billwise.BillwiseError as e:
-            answer = {"id": case["id"], "error": {"code": e.code, "path": e.path}}
+            answer = {"id": case["id"], "error": {"code": e.code, "exception": type(e).__name__, "path": e.path}}
         # The answer line itself is written with the standard library, as the JS runner writes
         # it with JSON.stringify: keys sorted, no whitespace. (`billwise.to_json` would apply the
         # input limits to it, and a large result is one string longer than the 64 KB limit.)

@@ -24,15 +24,18 @@ fn errors_md() -> GeneratedFile {
          # Error and problem codes\n\n\
          Every error billwise raises and every problem a validation report lists carries one of these\n\
          stable codes, a lowercase message and a JSON-pointer `path`. The class decides how a binding\n\
-         surfaces it (Python exception subclass, JS error `name`): `validation` codes appear as problems\n\
-         in reports; the others are raised.\n\n\
-         | code | class | when |\n| --- | --- | --- |\n",
+         surfaces it: `validation` codes appear as problems in reports; the others are raised, and an\n\
+         operation that raises a `validation` code raises it as an input error. The exception is the\n\
+         same in every runtime: Python raises `billwise.<exception>`, JavaScript `Billwise<exception>`\n\
+         (the parity gate compares it across the four runtimes).\n\n\
+         | code | class | exception | when |\n| --- | --- | --- | --- |\n",
     );
     for c in ErrorCode::ALL {
         s.push_str(&format!(
-            "| `{}` | {} | {} |\n",
+            "| `{}` | {} | `{}` | {} |\n",
             c.as_str(),
             c.class().as_str(),
+            c.class().exception(),
             c.description()
         ));
     }

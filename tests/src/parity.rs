@@ -4,7 +4,9 @@
 //! runner sends, so every runtime reads the same input), a manifest `OUT_DIR/cases.jsonl`
 //! (`{id, op, input, utf8}` per case, sorted by id), the expected answers `OUT_DIR/expect.jsonl`
 //! and the Rust core's answers `OUT_DIR/rust.jsonl`. An answer line is
-//! `{"id", "result": <canonical JSON text>}` or `{"id", "error": {"code", "path"}}`;
+//! `{"id", "result": <canonical JSON text>}` or `{"id", "error": {"code", "exception", "path"}}`
+//! (`exception`: the error's name without a runtime prefix, `InputError`, which every runtime
+//! must take from the core's one mapping);
 //! `scripts/parity/compare.py` compares the runtimes' files byte for byte.
 
 use std::fs;
@@ -62,14 +64,18 @@ fn run(out: &Path) -> Result<usize, String> {
                 json!({"id": case.id, "result": to_canonical_string(&v).map_err(|e| e.to_string())?})
             }
             (None, Expect::Error { code, path }) => {
-                json!({"id": case.id, "error": {"code": code, "path": path}})
+                let exception = billwise_core::ErrorCode::parse(code)
+                    .map(|c| c.class().exception())
+                    .ok_or_else(|| format!("{}: unknown code {code}", case.id))?;
+                json!({"id": case.id, "error": {"code": code, "exception": exception, "path": path}})
             }
             (None, _) => return Err(format!("{}: no expectation", case.id)),
         };
         line(&mut expect, &expected)?;
         let answer = match billwise_core::api::run(&case.op, &bytes, &Limits::DEFAULT) {
             Ok(text) => json!({"id": case.id, "result": text}),
-            Err(e) => json!({"id": case.id, "error": {"code": e.code.as_str(), "path": e.path}}),
+            Err(e) => json!({"id": case.id, "error": {
+                "code": e.code.as_str(), "exception": e.class().exception(), "path": e.path}}),
         };
         line(&mut rust, &answer)?;
     }

@@ -92,6 +92,8 @@ class ErrorCodeInfo(NamedTuple):
     """The stable code."""
     error_class: ErrorClass
     """How it is surfaced (``validation`` codes appear as problems; the others raise)."""
+    exception: str
+    """The name of the exception raised with it (``InputError``, ...): the same in every runtime."""
     description: str
     """When the code is used."""
 
@@ -99,9 +101,9 @@ class ErrorCodeInfo(NamedTuple):
 ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
     {
         cast(ErrorCode, code): ErrorCodeInfo(
-            cast(ErrorCode, code), cast(ErrorClass, error_class), description
+            cast(ErrorCode, code), cast(ErrorClass, error_class), exception, description
         )
-        for code, error_class, description in _ERROR_TABLE
+        for code, error_class, exception, description in _ERROR_TABLE
     }
 )
 """Every error and problem code, in the order of the core's table (read-only)."""

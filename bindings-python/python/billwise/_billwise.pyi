@@ -84,7 +84,7 @@ __all__ = [
     "_ERROR_TABLE",
 ]
 
-_ERROR_TABLE: Tuple[Tuple[str, str, str], ...]
+_ERROR_TABLE: Tuple[Tuple[str, str, str, str], ...]
 
 @overload
 def validate(request: Request, /) -> ValidateResponse:

@@ -47,7 +47,7 @@ fn rejected<T>(code: ErrorCode, message: String) -> Result<T, Fail> {
 
 /// An envelope whose document is not valid: rejected with every problem, each at its path in the
 /// envelope (`/event/time_entry/hours`), the first one's code as the reason.
-fn invalid<T>(field: &str, id: &Id, problems: Vec<Problem>) -> Result<T, Fail> {
+fn invalid(field: &str, id: &Id, problems: Vec<Problem>) -> Fail {
     let noun = field.replace('_', " ");
     let base = Pointer::root().key("event").key(field);
     let problems: Vec<Problem> = problems
@@ -58,9 +58,7 @@ fn invalid<T>(field: &str, id: &Id, problems: Vec<Problem>) -> Result<T, Fail> {
         })
         .collect();
     let Some(first) = problems.first() else {
-        return Err(Fail::Error(Error::internal(
-            "an invalid document with no problem",
-        )));
+        return Fail::Error(Error::internal("an invalid document with no problem"));
     };
     let more = match problems.len() {
         1 => String::new(),
@@ -71,11 +69,11 @@ fn invalid<T>(field: &str, id: &Id, problems: Vec<Problem>) -> Result<T, Fail> {
         "{noun} `{id}` is not valid: {} (at `{}`){more}",
         first.message, first.path
     );
-    Err(Fail::Rejected(Rejection {
+    Fail::Rejected(Rejection {
         code: first.code,
         message,
         problems,
-    }))
+    })
 }
 
 /// The problems `validate` finds in a document an event records, before anything changes: an
@@ -91,9 +89,9 @@ fn document_problems(event: &Event, contract: Option<&Contract>) -> Vec<Problem>
         }
         Event::ProjectRecorded { project } => documents::project(project, &root, &mut p),
         Event::TimeEntryRecorded { time_entry } => {
-            documents::time_entry(time_entry, true, Pointer::root, &mut p);
+            documents::time_entry(time_entry, true, &Pointer::root, &mut p);
         }
-        Event::ExpenseRecorded { expense } => documents::expense(expense, Pointer::root, &mut p),
+        Event::ExpenseRecorded { expense } => documents::expense(expense, &Pointer::root, &mut p),
         Event::MilestoneRecorded { milestone } => match contract {
             Some(c) => documents::milestone(milestone, c, &root, &mut p),
             None => {
@@ -486,7 +484,7 @@ impl Engine {
         if let Some((field, id)) = env.event.recorded_document()
             && !problems.is_empty()
         {
-            return invalid(field, id, problems);
+            return Err(invalid(field, id, problems));
         }
         match &env.event {
             Event::OpportunityRecorded { opportunity } => {
@@ -515,7 +513,7 @@ impl Engine {
                 // earlier one added.
                 let problems = Document::ChangeOrder(change_order.as_ref().clone()).validate(None);
                 if !problems.is_empty() {
-                    return invalid("change_order", &change_order.id, problems);
+                    return Err(invalid("change_order", &change_order.id, problems));
                 }
                 let mut plan = self.upsert(env, change_order.as_ref(), doc("change_order"))?;
                 self.add_amended_milestones(change_order, &mut plan)?;
@@ -584,7 +582,7 @@ impl Engine {
         let contract = &contract;
         let problems = Document::Contract(Box::new(contract.clone())).validate(None);
         if !problems.is_empty() {
-            return invalid("contract", &contract.id, problems);
+            return Err(invalid("contract", &contract.id, problems));
         }
         let mut plan = self.upsert(env, contract, None)?;
         // A new contract's milestones become milestones the engine tracks.

@@ -390,44 +390,21 @@ impl Engine {
     /// belongs to another payload, so no retry under it can resolve it; it is for someone to
     /// look at). The same envelope again counts as another attempt of that entry.
     fn queue_error(&mut self, envelope: &Envelope, e: Error) -> Result<Outcome, Error> {
-        let version = self.version();
-        let r = Rejection::new(e.code, e.message);
+        // The same envelope: its key and payload (the fingerprint), as a retry is recognised.
+        let fp = fingerprint(envelope)?;
         let mut found = None;
         for (i, x) in self.exceptions.iter().enumerate() {
             if x.resolved_by_version.is_none()
                 && !waits_on_key(x.code)
-                && x.code == r.code
-                && &x.envelope == envelope
+                && x.code == e.code
+                && x.envelope.idempotency_key == envelope.idempotency_key
+                && fingerprint(&x.envelope)? == fp
             {
                 found = Some(i);
                 break;
             }
         }
-        match found.and_then(|i| self.exceptions.get_mut(i)) {
-            Some(entry) => {
-                entry.message.clone_from(&r.message);
-                entry.rejected_at_version = version;
-                entry.attempts = entry.attempts.saturating_add(1);
-            }
-            None => {
-                let sequence = u64::try_from(self.exceptions.len())
-                    .unwrap_or(u64::MAX)
-                    .saturating_add(1);
-                self.exceptions.push(ExceptionEntry {
-                    sequence,
-                    code: r.code,
-                    message: r.message.clone(),
-                    problems: Vec::new(),
-                    rejected_at_version: version,
-                    attempts: 1,
-                    resolved_by_version: None,
-                    envelope: envelope.clone(),
-                });
-            }
-        }
-        let mut o = self.outcome(envelope, OutcomeStatus::Rejected, version, Vec::new());
-        o.rejection = Some(r);
-        Ok(o)
+        Ok(self.queue(envelope, Rejection::new(e.code, e.message), found, false))
     }
 
     /// Marks the open exception of `key`, if any, resolved by `version`.
@@ -473,13 +450,25 @@ impl Engine {
     }
 
     fn reject(&mut self, envelope: &Envelope, r: Rejection) -> Outcome {
+        let open = self.open.get(&envelope.idempotency_key).copied();
+        self.queue(envelope, r, open, true)
+    }
+
+    /// Records a rejection in the exception queue: as another attempt of entry `entry`, or as a
+    /// new entry, which `waits` on its key (see [`waits_on_key`]) or not; returns the outcome.
+    fn queue(
+        &mut self,
+        envelope: &Envelope,
+        r: Rejection,
+        entry: Option<usize>,
+        waits: bool,
+    ) -> Outcome {
         let version = self.version();
         let key = &envelope.idempotency_key;
-        let open = self.open.get(key).copied();
-        if let Some(i) = open {
+        if let Some(i) = entry {
             self.journal_exception(i);
         }
-        if let Some(entry) = open.and_then(|i| self.exceptions.get_mut(i)) {
+        if let Some(entry) = entry.and_then(|i| self.exceptions.get_mut(i)) {
             entry.code = r.code;
             entry.message.clone_from(&r.message);
             entry.problems.clone_from(&r.problems);
@@ -489,9 +478,11 @@ impl Engine {
             let sequence = u64::try_from(self.exceptions.len())
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
-            let was = self.open.insert(key.clone(), self.exceptions.len());
-            if let Some(j) = &mut self.journal {
-                j.open.push((key.clone(), was));
+            if waits {
+                let was = self.open.insert(key.clone(), self.exceptions.len());
+                if let Some(j) = &mut self.journal {
+                    j.open.push((key.clone(), was));
+                }
             }
             self.exceptions.push(ExceptionEntry {
                 sequence,

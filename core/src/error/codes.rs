@@ -41,6 +41,22 @@ impl ErrorClass {
             Self::Internal => "internal",
         }
     }
+
+    /// The exception a binding raises for the class: the one mapping every runtime uses (Python
+    /// raises `billwise.<name>`, JavaScript `Billwise<name>`). A `validation` code that an
+    /// operation raises (rather than reports as a problem) is an input the caller must correct,
+    /// so it is an `InputError`, as an unreadable value is.
+    pub const fn exception(self) -> &'static str {
+        match self {
+            Self::Input | Self::Validation => "InputError",
+            Self::SchemaVersion => "SchemaVersionError",
+            Self::LimitExceeded => "LimitExceededError",
+            Self::IdempotencyConflict => "IdempotencyConflictError",
+            Self::VersionConflict => "VersionConflictError",
+            Self::Rule => "RuleError",
+            Self::Internal => "InternalError",
+        }
+    }
 }
 
 macro_rules! error_codes {

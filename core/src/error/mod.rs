@@ -62,7 +62,8 @@ impl Error {
 
     /// Places the error at `path` when it has no path of its own: an error from deep inside a
     /// computation (an overflow) names the input that was being computed.
-    pub fn or_at(self, path: impl FnOnce() -> String) -> Self {
+    /// (`path` is a trait object: compiled once, however many callers.)
+    pub fn or_at(self, path: &dyn Fn() -> String) -> Self {
         if self.path.is_empty() && self.code != ErrorCode::InternalError {
             let path = path();
             self.at(path)

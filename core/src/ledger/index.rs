@@ -401,7 +401,7 @@ impl<'a> LedgerIndex<'a> {
                 }
                 Ok::<(), Error>(())
             })();
-            sums.map_err(|err| err.or_at(|| at.as_str().to_owned()))?;
+            sums.map_err(|err| err.or_at(&|| at.as_str().to_owned()))?;
             net.contract_version = e.contract_version;
             net.unit_price = e.unit_price.amount;
             net.date = e.date;
@@ -460,7 +460,7 @@ impl<'a> LedgerIndex<'a> {
         };
         let frozen = freeze(net, c, currency, at)
             .and_then(|f| net.take(&f).map(|()| f))
-            .map_err(|e| e.or_at(|| at.as_str().to_owned()))?;
+            .map_err(|e| e.or_at(&|| at.as_str().to_owned()))?;
         Ok(frozen)
     }
 

@@ -426,6 +426,7 @@ impl<'a> FieldTable<'a> {
 
 /// The next entity in the lists' shared order: its key (and its system's tails), with every
 /// system that holds it in `held` (position, key); the cursors move past it.
+#[inline(always)]
 fn next_entity<'s>(
     sorted: &'s [Sorted],
     cursor: &mut [usize],

@@ -646,19 +646,20 @@ pub(super) fn work_log(d: &WorkLog, root: &Pointer, p: &mut Problems) {
         p,
     );
     for (i, t) in d.time_entries.iter().enumerate() {
-        time_entry(t, true, || entries.index(i), p);
+        time_entry(t, true, &|| entries.index(i), p);
     }
     let expenses = root.key("expenses");
     unique_ids(d.expenses.iter().map(|e| &e.id), &expenses, "expense", p);
     for (i, e) in d.expenses.iter().enumerate() {
-        expense(e, || expenses.index(i), p);
+        expense(e, &|| expenses.index(i), p);
     }
 }
 
 /// The checks of one time entry; `at` builds its path, called only when there is a problem.
 /// `one_day`: also check that the entry is a day's work (a role, at most 24 hours), as a PSA
 /// export should be; a billing run accepts entries that total several days.
-pub(crate) fn time_entry(t: &TimeEntry, one_day: bool, at: impl Fn() -> Pointer, p: &mut Problems) {
+/// (`at` is a trait object: the checks are compiled once, not once per caller's closure.)
+pub(crate) fn time_entry(t: &TimeEntry, one_day: bool, at: &dyn Fn() -> Pointer, p: &mut Problems) {
     if one_day && t.role.trim().is_empty() {
         non_empty(&t.role, &at().key("role"), "the role", p);
     }
@@ -690,7 +691,7 @@ pub(crate) fn time_entry(t: &TimeEntry, one_day: bool, at: impl Fn() -> Pointer,
 }
 
 /// The checks of one expense; `at` builds its path, called only when there is a problem.
-pub(crate) fn expense(e: &Expense, at: impl Fn() -> Pointer, p: &mut Problems) {
+pub(crate) fn expense(e: &Expense, at: &dyn Fn() -> Pointer, p: &mut Problems) {
     if e.category.trim().is_empty() {
         non_empty(&e.category, &at().key("category"), "the category", p);
     }

@@ -45,7 +45,7 @@ pub(super) fn check_items(
     let expenses = root.key("expenses");
     let currency = req.contract.currency;
     for (i, x) in req.expenses.iter().enumerate() {
-        expense(x, || expenses.index(i), &mut p);
+        expense(x, &|| expenses.index(i), &mut p);
         // An fx rate on an expense already in the contract currency: the currency or the rate
         // is wrong, and the run does not guess which.
         if x.amount.currency == currency

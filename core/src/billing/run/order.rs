@@ -84,7 +84,7 @@ impl<'a> Items<'a> {
     /// request's `milestones`, the contract's, or the change orders that added it).
     #[cold]
     pub(super) fn blame(&self, i: usize, e: Error) -> Error {
-        e.or_at(|| self.path_of(i))
+        e.or_at(&|| self.path_of(i))
     }
 
     fn path_of(&self, i: usize) -> String {
@@ -358,7 +358,7 @@ fn scan_time_entries(entries: &[TimeEntry], all_items: usize) -> TimeScan {
             ids = ids.then(prev, e.id.as_str());
             prev = Some(e.id.as_str());
         }
-        crate::validate::documents::time_entry(e, false, || at.index(i), &mut problems);
+        crate::validate::documents::time_entry(e, false, &|| at.index(i), &mut problems);
         keys.push(day_kind(e.work_date, ItemKind::Time));
     }
     TimeScan {
