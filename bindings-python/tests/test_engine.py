@@ -101,6 +101,34 @@ def test_the_engine_gives_what_engine_replay_gives_for_the_same_envelopes() -> N
     assert engine.ownership_policy == billwise._billwise._read_document(policy())[0]
 
 
+def test_an_invalid_time_entry_is_rejected_with_every_problem_and_the_engine_still_previews() -> None:
+    engine = scenario_engine()
+    expected = engine.preview_invoice(MARCH, AS_OF)
+    outcome = engine.apply(
+        {
+            "idempotency_key": "psa-TE-BAD-1",
+            "correlation_id": "week-2026-03-09",
+            "source": "psa",
+            "occurred_at": "2026-03-12T09:00:00Z",
+            "event": {
+                "type": "time_entry.recorded",
+                "time_entry": {
+                    "id": "TE-BAD-1", "project_id": "PRJ-5530", "task_id": "T-BUILD",
+                    "resource_id": "R-PATEL", "role": "", "work_date": "2026-03-06",
+                    "hours": "-3", "status": "submitted",
+                },
+            },
+        }
+    )
+    assert outcome["status"] == "rejected"
+    assert [(p["code"], p["path"]) for p in outcome["rejection"]["problems"]] == [
+        ("DOCUMENT_EMPTY_FIELD", "/event/time_entry/role"),
+        ("DOCUMENT_NEGATIVE_AMOUNT", "/event/time_entry/hours"),
+    ]
+    assert engine.preview_invoice(MARCH, AS_OF) == expected
+    assert engine.exceptions()[-1]["problems"] == outcome["rejection"]["problems"]
+
+
 def test_results_carry_decimal_money_and_date_values() -> None:
     engine = scenario_engine()
     preview = engine.preview_invoice({"start": "2026-03-01", "end": "2026-03-31"}, "2026-04-02")

@@ -48,6 +48,34 @@ describe(`Engine (${RUNTIME})`, () => {
     engine.free();
   });
 
+  test("an invalid time entry is rejected with every problem and the engine still previews", () => {
+    const engine = new billwise.Engine({ ownership_policy: policy });
+    for (const e of envelopes) engine.apply(e);
+    const expected = engine.previewInvoice(query);
+    const bad = {
+      idempotency_key: "psa-TE-BAD-1",
+      correlation_id: "week-2026-03-09",
+      source: "psa",
+      occurred_at: "2026-03-12T09:00:00Z",
+      event: {
+        type: "time_entry.recorded",
+        time_entry: {
+          id: "TE-BAD-1", project_id: "PRJ-5530", task_id: "T-BUILD", resource_id: "R-PATEL",
+          role: "", work_date: "2026-03-06", hours: "-3", status: "submitted",
+        },
+      },
+    };
+    const outcome = engine.apply(bad);
+    assert.equal(outcome.status, "rejected");
+    const problems = outcome.rejection.problems.map((p) => [p.code, p.path]);
+    assert.deepEqual(problems, [
+      ["DOCUMENT_EMPTY_FIELD", "/event/time_entry/role"],
+      ["DOCUMENT_NEGATIVE_AMOUNT", "/event/time_entry/hours"],
+    ]);
+    assert.deepEqual(engine.previewInvoice(query), expected);
+    assert.deepEqual(engine.exceptions().at(-1).problems, outcome.rejection.problems);
+  });
+
   test("a batch answers every outcome and the version", () => {
     const engine = new billwise.Engine({ ownership_policy: policy });
     const batch = engine.applyBatch(envelopes);
