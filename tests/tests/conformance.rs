@@ -166,3 +166,29 @@ fn every_state_machine_transition_appears_in_at_least_one_case() {
         missing.join("\n")
     );
 }
+
+/// Every error a request can produce names what caused it, and every error case pins that path:
+/// only malformed JSON has no value to point at. (Case `hostile/validate/007` is the exception:
+/// its path is the 1 MB key it refuses.)
+#[test]
+fn every_error_case_states_the_path_of_its_cause() {
+    let all = cases::load_all().unwrap();
+    let unpinned: Vec<String> = all
+        .iter()
+        .filter_map(|c| match &c.expect {
+            cases::Expect::Error { code, path }
+                if path.as_deref().is_none_or(str::is_empty)
+                    && code != "INPUT_MALFORMED_JSON"
+                    && c.id != "hostile/validate/007-key-of-1-mb" =>
+            {
+                Some(format!("{} ({code})", c.id))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        unpinned.is_empty(),
+        "error cases without a path: {}",
+        unpinned.join(", ")
+    );
+}
