@@ -79,7 +79,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     period = month(args.month)
     try:
-        preview: InvoicePreview = engine.preview_invoice(period, args.as_of)
+        preview: InvoicePreview = engine.preview_invoice({"period": period, "as_of": args.as_of})
     except billwise.RuleError as e:  # e.g. ENGINE_NO_CONTRACT: the log never recorded one
         print(f"no preview: {e.code}: {e.message}", file=sys.stderr)
         return 1

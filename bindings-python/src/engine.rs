@@ -70,6 +70,28 @@ fn read<T: DeserializeOwned + Send + 'static>(
     })
 }
 
+/// A query given as one mapping or as keyword arguments (not both).
+fn query_of<'py>(
+    py: Python<'py>,
+    query: Option<&Bound<'py, PyAny>>,
+    fields: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match (query, fields) {
+        (Some(q), None) => Ok(q.clone()),
+        (None, Some(f)) => Ok(f.clone().into_any()),
+        (None, None) => Ok(PyDict::new(py).into_any()),
+        (Some(_), Some(_)) => Err(pyo3::exceptions::PyTypeError::new_err(
+            "pass the query as one mapping or as keyword arguments, not both",
+        )),
+    }
+}
+
+/// Issues a `DeprecationWarning` pointing at the caller.
+fn deprecated(py: Python<'_>, message: &str) -> PyResult<()> {
+    let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+    PyErr::warn(py, &category, &std::ffi::CString::new(message)?, 1)
+}
+
 impl PyEngine {
     /// Runs `f` on the engine with the GIL released.
     fn run<T: Send>(
@@ -186,18 +208,32 @@ impl PyEngine {
         Ok(PyBytes::new(py, text.as_bytes()))
     }
 
-    /// What a billing run for `period` on `as_of` would bill now (nothing is recorded).
-    #[pyo3(signature = (period, as_of))]
+    /// What a billing run would bill now (nothing is recorded). The query is
+    /// `{"period": ..., "as_of": ...}` (or the same as keyword arguments): the shape every runtime
+    /// takes (Node: `previewInvoice({period, as_of})`). `preview_invoice(period, as_of)`, the form
+    /// of earlier releases, still works for one release, with a `DeprecationWarning`.
+    #[pyo3(signature = (query = None, legacy_as_of = None, /, **fields))]
     fn preview_invoice<'py>(
         &self,
         py: Python<'py>,
-        period: &Bound<'py, PyAny>,
-        as_of: &Bound<'py, PyAny>,
+        query: Option<&Bound<'py, PyAny>>,
+        legacy_as_of: Option<&Bound<'py, PyAny>>,
+        fields: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = PyDict::new(py);
-        args.set_item("period", period)?;
-        args.set_item("as_of", as_of)?;
-        let q: PreviewQuery = read(py, args.as_any(), None)?;
+        let q: PreviewQuery = match (query, legacy_as_of) {
+            (Some(period), Some(as_of)) => {
+                deprecated(
+                    py,
+                    "Engine.preview_invoice(period, as_of) is deprecated; pass \
+                     {\"period\": ..., \"as_of\": ...} (or period=..., as_of=...)",
+                )?;
+                let args = PyDict::new(py);
+                args.set_item("period", period)?;
+                args.set_item("as_of", as_of)?;
+                read(py, args.as_any(), None)?
+            }
+            _ => read(py, &query_of(py, query, fields)?, None)?,
+        };
         guard(py, || {
             let preview = self.run(py, move |e| e.preview_invoice(q.period, q.as_of))?;
             Ok(output::preview_to_python(py, preview)?)
@@ -209,16 +245,34 @@ impl PyEngine {
         self.query(py, |e| Ok(e.exceptions().to_vec()))
     }
 
-    /// Figures a finance team watches, on `as_of`.
-    #[pyo3(signature = (as_of))]
+    /// Figures a finance team watches: the query is `{"as_of": ...}` (or `as_of=...`), as in every
+    /// runtime. `metrics(as_of)` with a date, the form of earlier releases, still works for one
+    /// release, with a `DeprecationWarning`.
+    #[pyo3(signature = (query = None, /, **fields))]
     fn metrics<'py>(
         &self,
         py: Python<'py>,
-        as_of: &Bound<'py, PyAny>,
+        query: Option<&Bound<'py, PyAny>>,
+        fields: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = PyDict::new(py);
-        args.set_item("as_of", as_of)?;
-        let a: AsOf = read(py, args.as_any(), None)?;
+        let a: AsOf = match query {
+            // A date, or a date written as text (not a JSON query `{...}`): the earlier form.
+            Some(q)
+                if fields.is_none()
+                    && (q.is_instance_of::<pyo3::types::PyDate>()
+                        || q.extract::<String>()
+                            .is_ok_and(|t| !t.trim_start().starts_with('{'))) =>
+            {
+                deprecated(
+                    py,
+                    "Engine.metrics(as_of) is deprecated; pass {\"as_of\": ...} (or as_of=...)",
+                )?;
+                let args = PyDict::new(py);
+                args.set_item("as_of", q)?;
+                read(py, args.as_any(), None)?
+            }
+            _ => read(py, &query_of(py, query, fields)?, None)?,
+        };
         self.query(py, move |e| e.metrics(a.as_of))
     }
 

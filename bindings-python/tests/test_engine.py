@@ -94,8 +94,8 @@ def test_the_engine_gives_what_engine_replay_gives_for_the_same_envelopes() -> N
     assert engine.version == replay["version"]
     assert engine.exceptions() == replay["exceptions"]
     assert engine.verify_audit() == replay["audit"]
-    assert engine.preview_invoice(MARCH, AS_OF) == replay.get("preview")
-    assert engine.metrics(AS_OF) == replay.get("metrics")
+    assert engine.preview_invoice(period=MARCH, as_of=AS_OF) == replay.get("preview")
+    assert engine.metrics(as_of=AS_OF) == replay.get("metrics")
     assert engine.state() == replay.get("state")
     assert engine.snapshot() == billwise.to_json(replay.get("snapshot")).encode()
     assert engine.ownership_policy == billwise._billwise._read_document(policy())[0]
@@ -103,7 +103,7 @@ def test_the_engine_gives_what_engine_replay_gives_for_the_same_envelopes() -> N
 
 def test_an_invalid_time_entry_is_rejected_with_every_problem_and_the_engine_still_previews() -> None:
     engine = scenario_engine()
-    expected = engine.preview_invoice(MARCH, AS_OF)
+    expected = engine.preview_invoice(period=MARCH, as_of=AS_OF)
     outcome = engine.apply(
         {
             "idempotency_key": "psa-TE-BAD-1",
@@ -125,19 +125,34 @@ def test_an_invalid_time_entry_is_rejected_with_every_problem_and_the_engine_sti
         ("DOCUMENT_EMPTY_FIELD", "/event/time_entry/role"),
         ("DOCUMENT_NEGATIVE_AMOUNT", "/event/time_entry/hours"),
     ]
-    assert engine.preview_invoice(MARCH, AS_OF) == expected
+    assert engine.preview_invoice(period=MARCH, as_of=AS_OF) == expected
     assert engine.exceptions()[-1]["problems"] == outcome["rejection"]["problems"]
+
+
+def test_preview_and_metrics_take_the_query_every_runtime_takes_and_the_old_form_warns() -> None:
+    engine = scenario_engine()
+    query = {"period": MARCH, "as_of": AS_OF}
+    expected = engine.preview_invoice(query)
+    assert engine.preview_invoice(period=MARCH, as_of=AS_OF) == expected
+    assert engine.preview_invoice(billwise.to_json(query)) == expected
+    assert engine.metrics({"as_of": AS_OF}) == engine.metrics(as_of=AS_OF)
+    with pytest.warns(DeprecationWarning, match="preview_invoice"):
+        assert engine.preview_invoice(MARCH, AS_OF) == expected  # type: ignore[call-overload]
+    with pytest.warns(DeprecationWarning, match="metrics"):
+        assert engine.metrics(AS_OF) == engine.metrics(as_of=AS_OF)  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        engine.preview_invoice(query, period=MARCH)  # type: ignore[call-overload]
 
 
 def test_results_carry_decimal_money_and_date_values() -> None:
     engine = scenario_engine()
-    preview = engine.preview_invoice({"start": "2026-03-01", "end": "2026-03-31"}, "2026-04-02")
+    preview = engine.preview_invoice({"period": {"start": "2026-03-01", "end": "2026-03-31"}, "as_of": "2026-04-02"})
     assert type(preview["as_of"]) is date
     assert type(preview["totals"]["total"]["amount"]) is Decimal
-    metrics = engine.metrics(AS_OF)
+    metrics = engine.metrics(as_of=AS_OF)
     assert type(metrics["receivables"]["amount"]) is Decimal
     assert metrics["as_of"] == AS_OF
-    assert preview == engine.preview_invoice(MARCH, AS_OF)
+    assert preview == engine.preview_invoice(period=MARCH, as_of=AS_OF)
 
 
 @dataclasses.dataclass
@@ -258,10 +273,10 @@ def test_an_unreadable_timestamp_raises_input_error() -> None:
 
 def test_a_preview_without_a_contract_raises_rule_error() -> None:
     with pytest.raises(billwise.RuleError) as caught:
-        billwise.Engine().preview_invoice(MARCH, AS_OF)
+        billwise.Engine().preview_invoice(period=MARCH, as_of=AS_OF)
     assert caught.value.code == "ENGINE_NO_CONTRACT"
     with pytest.raises(billwise.InputError) as bad_date:
-        billwise.Engine().metrics("2026-02-30")
+        billwise.Engine().metrics(as_of="2026-02-30")
     assert (bad_date.value.code, bad_date.value.path) == ("INPUT_INVALID_DATE", "/as_of")
 
 
@@ -380,7 +395,7 @@ def test_unpickling_refuses_a_snapshot_of_another_schema_version() -> None:
 
 def test_an_engine_shipped_to_worker_processes_gives_the_same_preview() -> None:
     engine = scenario_engine()
-    expected = engine.preview_invoice(MARCH, AS_OF)
+    expected = engine.preview_invoice(period=MARCH, as_of=AS_OF)
     with ProcessPoolExecutor(max_workers=2) as pool:
         previews = list(pool.map(methodcaller("preview_invoice", MARCH, AS_OF), [engine, engine, engine]))
         snapshots = list(pool.map(methodcaller("snapshot"), [engine, engine]))
@@ -459,9 +474,9 @@ def test_every_engine_spec_case_gives_the_same_result_through_engine_methods(pat
         result["exceptions"] = engine.exceptions()
         result["audit"] = engine.verify_audit()
         if request.get("preview"):
-            result["preview"] = engine.preview_invoice(request["preview"]["period"], request["preview"]["as_of"])
+            result["preview"] = engine.preview_invoice(request["preview"])
         if request.get("metrics_as_of"):
-            result["metrics"] = engine.metrics(request["metrics_as_of"])
+            result["metrics"] = engine.metrics(as_of=request["metrics_as_of"])
         if request.get("return_state"):
             result["state"] = engine.state()
         if request.get("return_snapshot", True):

@@ -86,12 +86,12 @@ def check_engine() -> None:
     assert_type(data, bytes)
     assert billwise.Engine.restore(data).snapshot() == data
     try:
-        engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01")
+        engine.preview_invoice({"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-01"})
     except billwise.RuleError as e:
         assert e.code == "ENGINE_NO_CONTRACT"
     if False:  # types only
-        assert_type(engine.preview_invoice({"start": "2026-01-01", "end": "2026-01-31"}, "2026-02-01"), InvoicePreview)
-        assert_type(engine.metrics("2026-02-01"), Metrics)
+        assert_type(engine.preview_invoice({"period": {"start": "2026-01-01", "end": "2026-01-31"}, "as_of": "2026-02-01"}), InvoicePreview)
+        assert_type(engine.metrics(as_of="2026-02-01"), Metrics)
     replayed = billwise.engine_replay(envelopes=[envelope], return_snapshot=False)
     assert replayed["outcomes"] == [outcome]
 

@@ -2,7 +2,7 @@
 
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final, overload
 
-from typing_extensions import Unpack
+from typing_extensions import Unpack, deprecated
 
 from billwise.types import (
     JSON,
@@ -26,6 +26,7 @@ from billwise.types import (
     Outcome,
     OwnershipPolicy,
     Period,
+    PreviewQuery,
     ReconcileRequest,
     ReconcileResponse,
     Snapshot,
@@ -258,12 +259,35 @@ class Engine:
         core works."""
     def snapshot(self) -> bytes:
         """The whole engine as canonical JSON (``Engine.restore`` reads it back)."""
-    def preview_invoice(self, period: Union[Period, Mapping[str, Any]], as_of: DateLike) -> InvoicePreview:
-        """What a billing run for ``period`` on ``as_of`` would bill now (nothing is recorded)."""
+    @overload
+    def preview_invoice(
+        self, query: Union[PreviewQuery, Mapping[str, Any], str, bytes], legacy_as_of: None = None, /
+    ) -> InvoicePreview:
+        """What a billing run would bill now (nothing is recorded): the query is
+        ``{"period": ..., "as_of": ...}`` (or the same as keyword arguments), as in every runtime."""
+    @overload
+    def preview_invoice(
+        self,
+        query: None = None,
+        legacy_as_of: None = None,
+        /,
+        *,
+        period: Union[Period, Mapping[str, Any]],
+        as_of: DateLike,
+    ) -> InvoicePreview: ...
+    @overload
+    @deprecated("pass {'period': ..., 'as_of': ...} (or period=..., as_of=...)")
+    def preview_invoice(
+        self, query: Union[Period, Mapping[str, Any]], legacy_as_of: DateLike, /
+    ) -> InvoicePreview: ...
     def exceptions(self) -> List[ExceptionEntry]:
         """The exception queue, oldest first (resolved entries carry ``resolved_by_version``)."""
-    def metrics(self, as_of: DateLike) -> Metrics:
-        """Figures a finance team watches, on ``as_of``."""
+    @overload
+    def metrics(self, query: Union[Mapping[str, Any], str, bytes], /) -> Metrics:
+        """Figures a finance team watches: the query is ``{"as_of": ...}`` (or ``as_of=...``), as in
+        every runtime; a date alone, the earlier form, is deprecated."""
+    @overload
+    def metrics(self, query: None = None, /, *, as_of: DateLike) -> Metrics: ...
     def verify_audit(self) -> AuditVerification:
         """Checks the audit chain from its first entry to the engine's head."""
     def audit(self) -> List[AuditEntry]:
