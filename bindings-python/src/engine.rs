@@ -60,30 +60,11 @@ fn read<T: DeserializeOwned + Send + 'static>(
         let bytes = input::request_bytes(value, &LIMITS)?;
         Ok(off_gil(py, move || {
             json::from_slice(&bytes, &LIMITS).map_err(|e| match name {
-                Some(name) => {
-                    let path = format!("/{name}{}", e.path);
-                    e.at(path)
-                }
+                Some(name) => e.under(&format!("/{name}")),
                 None => e,
             })
         })?)
     })
-}
-
-/// A query given as one mapping or as keyword arguments (not both).
-fn query_of<'py>(
-    py: Python<'py>,
-    query: Option<&Bound<'py, PyAny>>,
-    fields: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match (query, fields) {
-        (Some(q), None) => Ok(q.clone()),
-        (None, Some(f)) => Ok(f.clone().into_any()),
-        (None, None) => Ok(PyDict::new(py).into_any()),
-        (Some(_), Some(_)) => Err(pyo3::exceptions::PyTypeError::new_err(
-            "pass the query as one mapping or as keyword arguments, not both",
-        )),
-    }
 }
 
 /// Issues a `DeprecationWarning` pointing at the caller.
@@ -232,7 +213,7 @@ impl PyEngine {
                 args.set_item("as_of", as_of)?;
                 read(py, args.as_any(), None)?
             }
-            _ => read(py, &query_of(py, query, fields)?, None)?,
+            _ => read(py, &crate::request(py, query, fields)?, None)?,
         };
         guard(py, || {
             let preview = self.run(py, move |e| e.preview_invoice(q.period, q.as_of))?;
@@ -271,7 +252,7 @@ impl PyEngine {
                 args.set_item("as_of", q)?;
                 read(py, args.as_any(), None)?
             }
-            _ => read(py, &query_of(py, query, fields)?, None)?,
+            _ => read(py, &crate::request(py, query, fields)?, None)?,
         };
         self.query(py, move |e| e.metrics(a.as_of))
     }

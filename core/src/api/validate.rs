@@ -43,11 +43,6 @@ pub struct ValidateResponse {
     pub problems: Vec<Problem>,
 }
 
-fn under(prefix: &str, mut e: Error) -> Error {
-    e.path = format!("{prefix}{}", e.path);
-    e
-}
-
 /// Whether a parse error describes the document (a problem) rather than unreadable input (an error).
 fn is_document_problem(e: &Error) -> bool {
     e.class() == ErrorClass::Input
@@ -68,7 +63,7 @@ pub fn validate(req: &ValidateRequest, limits: &Limits) -> Result<ValidateRespon
         req.contract.as_ref().map(|c| c.get().as_bytes()),
         limits,
     )
-    .map_err(|(prefix, e)| under(prefix, e))
+    .map_err(|(prefix, e)| e.under(prefix))
 }
 
 /// [`validate`] on raw JSON bytes: the document, its kind if known, and the contract a change

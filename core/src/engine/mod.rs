@@ -279,10 +279,7 @@ impl Engine {
         envelopes: &[Envelope],
         atomic: bool,
     ) -> Result<Vec<Outcome>, Error> {
-        let at = |i: usize, e: Error| {
-            let path = format!("/envelopes/{i}{}", e.path);
-            e.at(path)
-        };
+        let at = |i: usize, e: Error| e.under(&format!("/envelopes/{i}"));
         if !atomic {
             let mut out = Vec::with_capacity(envelopes.len());
             for (i, env) in envelopes.iter().enumerate() {

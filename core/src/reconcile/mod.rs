@@ -332,22 +332,13 @@ impl Hasher for Fp {
         // The length keeps `ab` + `c` apart from `a` + `bc`.
         self.mix(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
     }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.mix(u64::from(i) | 0x0100);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.mix(i as u64);
-    }
 }
 
 /// The encoding of a record's compared values that its fingerprint hashes: one byte for
-/// `write_u8`, a LEB128 number for `write_usize`, the bytes themselves for `write`. [`hash_value`] writes a
-/// tag before every value, a length before every array and object and ends every string with
-/// 0xff (which UTF-8 never holds), so the encoding is prefix-free: equal bytes are equal values.
+/// `write_u8`, a LEB128 number for `write_usize`, the bytes themselves for `write`.
+/// [`hash_value`] writes a tag before every value, a length before every array and object and
+/// ends every string with 0xff (which UTF-8 never holds), so the encoding is prefix-free: equal
+/// bytes are equal values.
 /// The fingerprint is one hash of the whole encoding, which is faster than mixing in each
 /// small write as it comes.
 struct Encoding<'b> {
