@@ -66,7 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     policy: OwnershipPolicy = json.loads(args.policy.read_text(encoding="utf-8"))
     engine = billwise.Engine(ownership_policy=policy)
     envelopes = read_log(args.events)
-    outcomes = engine.apply_batch(envelopes)
+    outcomes = engine.apply_batch(envelopes)["outcomes"]
     counts = Counter(outcome["status"] for outcome in outcomes)
     print(
         f"replayed {len(envelopes)} envelopes: {counts['applied']} applied, {counts['duplicate']} duplicate, "

@@ -12,7 +12,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use billwise_core::Error;
-use billwise_core::api::PreviewQuery;
+use billwise_core::api::{ApplyBatchResponse, PreviewQuery};
 use billwise_core::engine::{Engine, Envelope};
 use billwise_core::json;
 use billwise_core::model::{Date, OwnershipPolicy};
@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::guard;
-use crate::{LIMITS, input, off_gil, output};
+use crate::{LIMITS, audit, input, off_gil, output};
 
 /// The one argument of `metrics`.
 #[derive(Deserialize)]
@@ -65,6 +65,12 @@ fn read<T: DeserializeOwned + Send + 'static>(
             })
         })?)
     })
+}
+
+/// The engine's state as JSON, the context in which [`audit`] types what an event changed.
+fn world_value(e: &Engine) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(e.state())
+        .map_err(|err| Error::internal(format!("could not write the engine's state: {err}")))
 }
 
 /// Issues a `DeprecationWarning` pointing at the caller.
@@ -168,10 +174,22 @@ impl PyEngine {
         envelope: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let envelope: Envelope = read(py, envelope, None)?;
-        self.query(py, move |e| e.apply(&envelope))
+        guard(py, || {
+            let (outcome, world) = self.run(py, move |e| {
+                let outcome = e.apply(&envelope)?;
+                Ok((outcome, world_value(e)?))
+            })?;
+            let py_outcome = output::to_python(py, &outcome)?;
+            audit::type_outcome(py, &world, &outcome.changes, &py_outcome)?;
+            Ok(py_outcome)
+        })
     }
 
-    /// Applies envelopes in order (all or none with `atomic`) and returns one outcome each.
+    /// Applies envelopes in order (all or none with `atomic`) and returns
+    /// `{"outcomes": [...], "version": n}`, one outcome per envelope: the shape every runtime
+    /// returns (Node: `applyBatch`). Read as a list (iterated, indexed by position, `len`), the
+    /// shape of earlier releases, it still gives the outcomes for one release, with a
+    /// `DeprecationWarning` (see `billwise._compat.ApplyBatchResult`).
     #[pyo3(signature = (envelopes, /, *, atomic = false))]
     fn apply_batch<'py>(
         &self,
@@ -180,7 +198,25 @@ impl PyEngine {
         atomic: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let envelopes: Vec<Envelope> = read(py, envelopes, Some("envelopes"))?;
-        self.query(py, move |e| e.apply_batch(&envelopes, atomic))
+        let result = guard(py, || {
+            let (response, world) = self.run(py, move |e| {
+                let outcomes = e.apply_batch(&envelopes, atomic)?;
+                let response = ApplyBatchResponse {
+                    outcomes,
+                    version: e.version(),
+                };
+                Ok((response, world_value(e)?))
+            })?;
+            let py_response = output::to_python(py, &response)?;
+            let py_outcomes = py_response.get_item("outcomes")?;
+            for (outcome, py_outcome) in response.outcomes.iter().zip(py_outcomes.try_iter()?) {
+                audit::type_outcome(py, &world, &outcome.changes, &py_outcome?)?;
+            }
+            Ok(py_response)
+        })?;
+        py.import("billwise._compat")?
+            .getattr("ApplyBatchResult")?
+            .call1((result,))
     }
 
     /// The whole engine as canonical JSON bytes.
@@ -262,9 +298,17 @@ impl PyEngine {
         self.query(py, |e| e.verify_audit())
     }
 
-    /// The audit chain, oldest first.
+    /// The audit chain, oldest first. Each change's `before` and `after` are typed as the state's
+    /// values are (`Decimal`, `date`), though the chain holds them as JSON text.
     fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.query(py, |e| Ok(e.audit().to_vec()))
+        guard(py, || {
+            let (entries, world) = self.run(py, |e| Ok((e.audit().to_vec(), world_value(e)?)))?;
+            let py_entries = output::to_python(py, &entries)?;
+            for (entry, py_entry) in entries.iter().zip(py_entries.try_iter()?) {
+                audit::type_changes(py, &world, &entry.changes, &py_entry?.get_item("changes")?)?;
+            }
+            Ok(py_entries)
+        })
     }
 
     /// The contract's world as the engine holds it.

@@ -8,6 +8,7 @@
 //! Adding an operation is one line in the `operations!` list below, plus its stub and `TypedDict`s
 //! in `python/billwise/`.
 
+mod audit;
 mod engine;
 mod errors;
 mod input;
@@ -185,11 +186,55 @@ operations! {
     check_activation => api::check_activation,
         "Checks whether a won opportunity can become a project: every activation gate, with what\n\
          is missing.";
-    engine_replay => api::engine_replay,
-        "Replays an event log through a fresh engine and returns its state, exceptions and audit.";
-    engine_apply => api::engine_apply,
-        "Applies events to an engine restored from a snapshot (or a fresh one) and returns the\n\
-         new state, exceptions and audit.";
+}
+
+/// Replays an event log through a fresh engine and returns its state, exceptions and audit.
+#[pyfunction]
+#[pyo3(signature = (request = None, /, **fields))]
+fn engine_replay<'py>(
+    py: Python<'py>,
+    request: Option<&Bound<'py, PyAny>>,
+    fields: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    call_with(
+        py,
+        request,
+        fields,
+        json::from_slice,
+        |req: &api::EngineReplayRequest, limits| {
+            let forced = api::EngineReplayRequest {
+                return_state: true,
+                ..req.clone()
+            };
+            audit::EngineResult::new(req.return_state, api::engine_replay(&forced, limits)?)
+        },
+        audit::EngineResult::to_python,
+    )
+}
+
+/// Applies events to an engine restored from a snapshot (or a fresh one) and returns the new
+/// state, exceptions and audit.
+#[pyfunction]
+#[pyo3(signature = (request = None, /, **fields))]
+fn engine_apply<'py>(
+    py: Python<'py>,
+    request: Option<&Bound<'py, PyAny>>,
+    fields: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    call_with(
+        py,
+        request,
+        fields,
+        json::from_slice,
+        |req: &api::EngineApplyRequest, limits| {
+            let forced = api::EngineApplyRequest {
+                return_state: true,
+                ..req.clone()
+            };
+            audit::EngineResult::new(req.return_state, api::engine_apply(&forced, limits)?)
+        },
+        audit::EngineResult::to_python,
+    )
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the
@@ -301,6 +346,8 @@ fn error_table(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     add_operations(m)?;
+    m.add_function(wrap_pyfunction!(engine_replay, m)?)?;
+    m.add_function(wrap_pyfunction!(engine_apply, m)?)?;
     m.add_function(wrap_pyfunction!(preview_invoice, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;

@@ -82,7 +82,7 @@ def test_an_envelope_is_applied_once_and_a_second_delivery_is_a_duplicate() -> N
 def test_the_engine_gives_what_engine_replay_gives_for_the_same_envelopes() -> None:
     envelopes = scenario_envelopes()
     engine = billwise.Engine(ownership_policy=policy())
-    outcomes = engine.apply_batch(envelopes)
+    outcomes = engine.apply_batch(envelopes)["outcomes"]
     replay = billwise.engine_replay(
         envelopes=envelopes,
         ownership_policy=policy(),
@@ -155,6 +155,49 @@ def test_results_carry_decimal_money_and_date_values() -> None:
     assert preview == engine.preview_invoice(period=MARCH, as_of=AS_OF)
 
 
+def test_audit_and_outcome_changes_carry_decimal_and_date_values_like_every_other_result() -> None:
+    engine = scenario_engine()
+    audit = engine.audit()
+    changes = [c for entry in audit for c in entry["changes"]]
+    recorded = next(c for c in changes if c["path"].startswith("/time_entries/") and c["path"].count("/") == 2)
+    assert type(recorded["after"]["hours"]) is Decimal
+    assert type(recorded["after"]["work_date"]) is date
+    assert recorded["before"] is None
+    status = next(c for c in changes if c["path"].endswith("/status"))
+    assert type(status["after"]) is str
+    balances = [c for c in changes if c["path"].endswith("/balance")]
+    assert balances and all(type(c["before"]["amount"]) is Decimal and type(c["after"]["amount"]) is Decimal for c in balances)
+    ledger = next(c for c in changes if c["path"].startswith("/ledger/entries/"))
+    assert type(ledger["after"]["quantity"]) is Decimal
+    # The typed values write the JSON text the chain holds.
+    verified = engine.verify_audit()
+    assert verified["valid"]
+    outcome = billwise.Engine().apply(entry_envelope(1, hours="7.25"))
+    assert outcome["changes"][0]["after"]["hours"] == Decimal("7.25")
+    one = billwise.Engine()
+    one.apply(entry_envelope(1))
+    corrected = one.apply(entry_envelope(1, hours="6.5", key="psa-TE-1-v2"))
+    assert [(c["path"], c["before"], c["after"]) for c in corrected["changes"]] == [
+        ("/time_entries/TE-1/hours", Decimal("8"), Decimal("6.5"))
+    ]
+
+
+def test_apply_batch_returns_outcomes_and_version_and_the_list_reading_warns() -> None:
+    engine = billwise.Engine()
+    batch = engine.apply_batch([entry_envelope(1), entry_envelope(2)])
+    assert set(batch.keys()) == {"outcomes", "version"}
+    assert batch["version"] == engine.version == 2
+    assert [o["status"] for o in batch["outcomes"]] == ["applied", "applied"]
+    assert json.loads(billwise.to_json(batch)) == json.loads(billwise.to_json(dict(batch)))
+    assert pickle.loads(pickle.dumps(batch)) == batch
+    with pytest.warns(DeprecationWarning, match=r"result\['outcomes'\]"):
+        assert [o["status"] for o in batch] == ["applied", "applied"]
+    with pytest.warns(DeprecationWarning):
+        assert batch[1] == batch["outcomes"][1]
+    with pytest.warns(DeprecationWarning):
+        assert len(batch) == 2
+
+
 @dataclasses.dataclass
 class Envelope:
     idempotency_key: str
@@ -203,7 +246,7 @@ def test_an_atomic_batch_with_a_rejected_envelope_applies_nothing() -> None:
     engine = billwise.Engine()
     approve_unknown = dict(entry_envelope(9), idempotency_key="approve-TE-404")
     approve_unknown["event"] = {"type": "time_entry.approved", "id": "TE-404"}
-    outcomes = engine.apply_batch([entry_envelope(1), approve_unknown], atomic=True)
+    outcomes = engine.apply_batch([entry_envelope(1), approve_unknown], atomic=True)["outcomes"]
     assert [o["status"] for o in outcomes] == ["rejected", "rejected"]
     assert outcomes[0]["rejection"]["code"] == "ENGINE_BATCH_ABORTED"
     assert engine.version == 0
@@ -231,7 +274,7 @@ def test_a_conflict_raises_in_an_atomic_batch_and_is_an_outcome_in_any_other() -
         engine.apply_batch([entry_envelope(1), entry_envelope(2), entry_envelope(1, hours="9")], atomic=True)
     assert caught.value.path == "/envelopes/2/idempotency_key"
     assert engine.version == 0, "an atomic batch is rolled back"
-    outcomes = engine.apply_batch([entry_envelope(1), entry_envelope(1, hours="9"), entry_envelope(2)])
+    outcomes = engine.apply_batch([entry_envelope(1), entry_envelope(1, hours="9"), entry_envelope(2)])["outcomes"]
     assert [o["status"] for o in outcomes] == ["applied", "rejected", "applied"]
     assert outcomes[1]["rejection"]["code"] == "ENGINE_IDEMPOTENCY_CONFLICT"
     assert engine.version == 2, "without atomic every envelope has its outcome, the conflict one rejected"
@@ -439,7 +482,7 @@ def test_a_large_batch_runs_with_the_gil_released() -> None:
         time.sleep(0.2)
         rate = (ticks - before) / (time.perf_counter() - start)
         before, start = ticks, time.perf_counter()
-        outcomes = engine.apply_batch(batch)
+        outcomes = engine.apply_batch(batch)["outcomes"]
         share = (ticks - before) / (rate * (time.perf_counter() - start))
     finally:
         done.set()
@@ -468,7 +511,7 @@ def test_every_engine_spec_case_gives_the_same_result_through_engine_methods(pat
             engine = billwise.Engine(ownership_policy=request.get("ownership_policy"))
         result: Dict[str, Any] = {
             "schema_version": 1,
-            "outcomes": engine.apply_batch(request.get("envelopes", []), atomic=request.get("atomic", False)),
+            "outcomes": engine.apply_batch(request.get("envelopes", []), atomic=request.get("atomic", False))["outcomes"],
         }
         result["version"] = engine.version
         result["exceptions"] = engine.exceptions()

@@ -11,6 +11,7 @@ from typing_extensions import assert_type
 
 import billwise
 from billwise.types import (
+    ApplyBatchResponse,
     AuditVerification,
     CheckUpdateResponse,
     FieldDecision,
@@ -78,7 +79,10 @@ def check_engine() -> None:
     rejection = outcome.get("rejection")
     codes: List[ErrorCode] = [rejection["code"]] if rejection else []
     assert codes == ["ENGINE_UNKNOWN_ENTITY"]
-    assert_type(engine.apply_batch([envelope], atomic=True), List[Outcome])
+    batch = engine.apply_batch([envelope], atomic=True)
+    assert_type(batch, ApplyBatchResponse)
+    assert_type(batch["outcomes"], List[Outcome])
+    assert_type(batch["version"], int)
     assert_type(engine.exceptions(), List[ExceptionEntry])
     assert_type(engine.verify_audit(), AuditVerification)
     assert_type(engine.version, int)

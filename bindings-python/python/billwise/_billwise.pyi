@@ -6,6 +6,7 @@ from typing_extensions import Unpack, deprecated
 
 from billwise.types import (
     JSON,
+    ApplyBatchResponse,
     ApplyChangeOrderRequest,
     ApplyChangeOrderResponse,
     AuditEntry,
@@ -253,10 +254,12 @@ class Engine:
         an envelope that cannot be read raises ``InputError`` and changes nothing."""
     def apply_batch(
         self, envelopes: Union[Sequence[Union[Envelope, Request]], str, bytes, bytearray], /, *, atomic: bool = False
-    ) -> List[Outcome]:
-        """Applies envelopes in order and returns one outcome each. With ``atomic``, all are applied
-        or none. Error paths start with ``/envelopes/<position>``. The GIL is released while the
-        core works."""
+    ) -> ApplyBatchResponse:
+        """Applies envelopes in order and returns ``{"outcomes": [...], "version": n}``, one outcome
+        per envelope, as every runtime does. With ``atomic``, all are applied or none. (Read as the
+        list of outcomes, the shape of earlier releases, the result still gives the outcomes for
+        one release, with a ``DeprecationWarning``.) Error paths start with
+        ``/envelopes/<position>``. The GIL is released while the core works."""
     def snapshot(self) -> bytes:
         """The whole engine as canonical JSON (``Engine.restore`` reads it back)."""
     @overload

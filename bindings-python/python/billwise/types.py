@@ -104,6 +104,7 @@ __all__ = [
     "AuditVerification",
     "Rejection",
     "Outcome",
+    "ApplyBatchResponse",
     "ExceptionEntry",
     "Processed",
     "Payment",
@@ -1261,6 +1262,14 @@ class Outcome(_OutcomeRequired, total=False):
 
     changes: List[AuditChange]
     rejection: Optional[Rejection]
+
+
+class ApplyBatchResponse(TypedDict):
+    """What ``Engine.apply_batch`` returns (as Node's ``applyBatch`` does): one outcome per
+    envelope, in order, and the engine's version after the batch."""
+
+    outcomes: List[Outcome]
+    version: int
 
 
 class _ExceptionEntryRequired(TypedDict):
