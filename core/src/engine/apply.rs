@@ -243,6 +243,16 @@ trait Doc: Serialize + Clone {
     }
 }
 
+/// A document type's [`Doc`] facts as a value, for the checks compiled once for every type.
+struct DocKind {
+    entity: &'static str,
+    noun: &'static str,
+    status_field: &'static str,
+    new_states: &'static [&'static str],
+    fixed: &'static [&'static str],
+    locked: &'static [&'static str],
+}
+
 fn parse_state<S: StateName>(name: &str) -> Result<S, Error> {
     S::from_name(name).ok_or_else(|| Error::internal(format!("`{name}` is not a known state")))
 }
@@ -604,30 +614,68 @@ impl Engine {
         new: &T,
         after: Option<CanonicalJson>,
     ) -> Result<Plan, Fail> {
-        let id = new.id();
-        let base = T::pointer(id);
         let after = match after {
             Some(t) => t,
             None => CanonicalJson::from_canonical_text(&to_canonical_string(new)?),
         };
+        let held = match T::held(&self.world, new.id()) {
+            Some(old) => Some((value(old)?, old.state())),
+            None => None,
+        };
+        let kind = DocKind {
+            entity: T::ENTITY,
+            noun: T::NOUN,
+            status_field: T::STATUS_FIELD,
+            new_states: T::NEW_STATES,
+            fixed: T::FIXED,
+            locked: T::LOCKED,
+        };
+        let changes = self.upsert_changes(
+            env,
+            &kind,
+            new.id(),
+            T::pointer(new.id()),
+            new.state(),
+            held,
+            after,
+        )?;
+        Ok(Plan {
+            writes: vec![new.clone().into_write()],
+            changes,
+        })
+    }
+
+    /// What an upsert changes, checked: the part of [`Engine::upsert`] that does not depend on
+    /// the document's type, compiled once rather than once per document type. `held` is the
+    /// document held (as JSON) and its state.
+    #[allow(clippy::too_many_arguments)]
+    fn upsert_changes(
+        &self,
+        env: &Envelope,
+        kind: &DocKind,
+        id: &Id,
+        base: Pointer,
+        new_state: &str,
+        held: Option<(Value, &str)>,
+        after: CanonicalJson,
+    ) -> Result<Vec<AuditChange>, Fail> {
         let mut changes = Vec::new();
         let fields: Vec<String>;
         let stage;
-        match T::held(&self.world, id) {
+        match held {
             None => {
-                let st = new.state();
-                if !T::NEW_STATES.contains(&st) {
+                if !kind.new_states.contains(&new_state) {
                     return rejected(
                         ErrorCode::EngineFieldNotByUpsert,
                         format!(
-                            "a new {} may arrive as {}, not `{st}`: later states are reached only by lifecycle events",
-                            T::NOUN,
-                            list(T::NEW_STATES)
+                            "a new {} may arrive as {}, not `{new_state}`: later states are reached only by lifecycle events",
+                            kind.noun,
+                            list(kind.new_states)
                         ),
                     );
                 }
                 // Every field of a new document is checked, when the policy checks any.
-                fields = if self.enforces(T::ENTITY) {
+                fields = if self.enforces(kind.entity) {
                     fields_of(&after.to_value())
                 } else {
                     Vec::new()
@@ -637,10 +685,9 @@ impl Engine {
                     before: CanonicalJson::null(),
                     after,
                 });
-                stage = st;
+                stage = new_state;
             }
-            Some(old) => {
-                let before = value(old)?;
+            Some((before, state)) => {
                 let after = after.to_value();
                 let empty = serde_json::Map::new();
                 let b = before.as_object().unwrap_or(&empty);
@@ -658,26 +705,27 @@ impl Engine {
                         ));
                     }
                 }
-                let state = old.state();
                 if let Some(f) = changed
                     .iter()
-                    .find(|f| f.as_str() == T::STATUS_FIELD && T::FIXED.contains(&T::STATUS_FIELD))
-                    .or_else(|| changed.iter().find(|f| T::FIXED.contains(&f.as_str())))
+                    .find(|f| {
+                        f.as_str() == kind.status_field && kind.fixed.contains(&kind.status_field)
+                    })
+                    .or_else(|| changed.iter().find(|f| kind.fixed.contains(&f.as_str())))
                 {
                     return rejected(
                         ErrorCode::EngineFieldNotByUpsert,
                         format!(
                             "{} `{id}` is `{state}`; an upsert may not change `{f}`: send its lifecycle event instead",
-                            T::NOUN
+                            kind.noun
                         ),
                     );
                 }
-                if !changed.is_empty() && T::LOCKED.contains(&state) {
+                if !changed.is_empty() && kind.locked.contains(&state) {
                     return rejected(
                         ErrorCode::EngineItemLocked,
                         format!(
                             "{} `{id}` is `{state}`, so {} cannot change",
-                            T::NOUN,
+                            kind.noun,
                             list(&changed.iter().map(String::as_str).collect::<Vec<_>>())
                         ),
                     );
@@ -687,11 +735,8 @@ impl Engine {
             }
         }
         let names: Vec<&str> = fields.iter().map(String::as_str).collect();
-        self.check_ownership(T::ENTITY, Some(stage), &env.source, &names)?;
-        Ok(Plan {
-            writes: vec![new.clone().into_write()],
-            changes,
-        })
+        self.check_ownership(kind.entity, Some(stage), &env.source, &names)?;
+        Ok(changes)
     }
 
     /// Moves a held document through its machine; returns it changed and the audit change.

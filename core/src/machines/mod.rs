@@ -345,41 +345,98 @@ pub fn transition<S: StateName>(
     source: &str,
     context: &GuardContext,
 ) -> Result<Outcome<S>, Rejection> {
+    let taken = check(
+        &ByName(machine),
+        machine.name,
+        machine.events,
+        state.name(),
+        event,
+        source,
+        context,
+    )?;
+    let t = machine.transitions.get(taken).ok_or_else(|| {
+        Rejection::new(
+            ErrorCode::InternalError,
+            "a transition found is not in the machine".to_owned(),
+        )
+    })?;
+    Ok(Outcome {
+        to: t.to,
+        guards: t.guards,
+        effects: t.effects,
+    })
+}
+
+/// A machine's transitions with their states by name: all [`check`] reads of them.
+trait Transitions {
+    /// The number of transitions.
+    fn count(&self) -> usize;
+    /// Transition `i`: the state it leaves (by name), its event and its guards.
+    fn arrow(&self, i: usize) -> Option<(&'static str, &'static str, &'static [Guard])>;
+}
+
+struct ByName<'a, S: 'static>(&'a Machine<S>);
+
+impl<S: StateName> Transitions for ByName<'_, S> {
+    fn count(&self) -> usize {
+        self.0.transitions.len()
+    }
+    fn arrow(&self, i: usize) -> Option<(&'static str, &'static str, &'static [Guard])> {
+        let t = self.0.transitions.get(i)?;
+        Some((t.from.name(), t.event, t.guards))
+    }
+}
+
+/// The checks of [`transition`], on states by name: the index of the transition taken. (Compiled
+/// once, rather than once per machine's state type: the WebAssembly module's size.)
+fn check(
+    transitions: &dyn Transitions,
+    name: MachineName,
+    events: &'static [EventSpec],
+    state: &str,
+    event: &str,
+    source: &str,
+    context: &GuardContext,
+) -> Result<usize, Rejection> {
     let shown = |s: &str| {
         s.chars()
             .filter(|c| !c.is_control())
             .take(40)
             .collect::<String>()
     };
-    let mut candidates = machine
-        .transitions
-        .iter()
-        .filter(|t| t.from == state && t.event == event)
+    let arrows = (0..transitions.count()).filter_map(|i| Some((i, transitions.arrow(i)?)));
+    let mut candidates = arrows
+        .clone()
+        .filter(|(_, (from, on, _))| *from == state && *on == event)
         .peekable();
     if candidates.peek().is_none() {
-        let allowed = machine.events_from(state);
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (_, (from, on, _)) in arrows {
+            if from == state && !allowed.contains(&on) {
+                allowed.push(on);
+            }
+        }
         let mut r = Rejection::new(
             ErrorCode::MachineTransitionNotAllowed,
             format!(
-                "`{}` in state `{}` has no transition on event `{}`; events allowed in `{}`: {}",
-                machine.name,
-                state.name(),
+                "`{name}` in state `{state}` has no transition on event `{}`; events allowed in `{state}`: {}",
                 shown(event),
-                state.name(),
                 ticks(&allowed)
             ),
         );
         r.allowed_events = allowed;
         return Err(r);
     }
-    let senders = machine.event(event).map_or(&[][..], |e| e.senders);
+    let senders = events
+        .iter()
+        .find(|e| e.name == event)
+        .map_or(&[][..], |e| e.senders);
     if !senders.contains(&source) {
         let mut r = Rejection::new(
             ErrorCode::MachineSourceNotAllowed,
             format!(
-                "event `{}` of `{}` may only be sent by {}, not `{}`",
+                "event `{}` of `{name}` may only be sent by {}, not `{}`",
                 shown(event),
-                machine.name,
                 ticks(senders),
                 shown(source)
             ),
@@ -389,19 +446,12 @@ pub fn transition<S: StateName>(
     }
     let mut failed = Vec::new();
     let mut reasons = Vec::new();
-    for t in candidates {
-        match t
-            .guards
+    for (i, (_, _, guards)) in candidates {
+        match guards
             .iter()
             .find_map(|g| g.check(context).err().map(|why| (*g, why)))
         {
-            None => {
-                return Ok(Outcome {
-                    to: t.to,
-                    guards: t.guards,
-                    effects: t.effects,
-                });
-            }
+            None => return Ok(i),
             Some((g, why)) => {
                 failed.push(g);
                 reasons.push(format!("guard `{}` failed: {why}", g.as_str()));
@@ -411,9 +461,7 @@ pub fn transition<S: StateName>(
     let mut r = Rejection::new(
         ErrorCode::MachineGuardFailed,
         format!(
-            "`{}` cannot leave state `{}` on event `{}`: {}",
-            machine.name,
-            state.name(),
+            "`{name}` cannot leave state `{state}` on event `{}`: {}",
             shown(event),
             reasons.join("; ")
         ),
@@ -461,13 +509,27 @@ fn by_name<S: StateName>(
         )
         .at("/event"));
     }
-    Ok(
-        transition(machine, from, event, source, context).map(|o| Taken {
-            to: o.to.name(),
-            guards: o.guards,
-            effects: o.effects,
-        }),
-    )
+    let taken = match check(
+        &ByName(machine),
+        machine.name,
+        machine.events,
+        from.name(),
+        event,
+        source,
+        context,
+    ) {
+        Ok(i) => i,
+        Err(r) => return Ok(Err(r)),
+    };
+    let t = machine
+        .transitions
+        .get(taken)
+        .ok_or_else(|| Error::internal("a transition found is not in the machine"))?;
+    Ok(Ok(Taken {
+        to: t.to.name(),
+        guards: t.guards,
+        effects: t.effects,
+    }))
 }
 
 #[cfg(test)]
