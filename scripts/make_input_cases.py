@@ -82,6 +82,49 @@ engine_case("atomic-batch-with-a-conflict-is-an-error-and-applies-nothing",
             {"envelopes": [time_entry("TE-1"), time_entry("TE-2"), time_entry("TE-1", hours="9")], "atomic": True},
             refused("ENGINE_IDEMPOTENCY_CONFLICT", "/envelopes/2/idempotency_key"))
 
+# --- validate reads on past an unreadable value -------------------------------------------------
+V = "validate"
+counters[V] = 54
+
+
+def work_entry(i, **kw):
+    return dict({"id": f"TE-{i}", "project_id": "P-1", "task_id": "T-1", "resource_id": "R-1", "role": "Developer",
+                 "work_date": "2026-03-02", "hours": "8", "status": "approved"}, **kw)
+
+
+def problem_list(r):
+    return [(p["code"], p["path"]) for p in r["problems"]]
+
+
+case(V, "every-unreadable-value-and-every-rule-in-one-report",
+     "a work log with a bad date, hours written 1,200.00, an unknown field, a negative hour and a row with two unreadable values reports them all, and the empty role of a row that reads: an unreadable value is read as absent and reading goes on, a required one leaves its row out",
+     {"document": {"schema_version": 1, "kind": "work_log", "time_entries": [
+         work_entry(1, work_date="2026-02-30"), work_entry(2), work_entry(3, hours="1,200.00"),
+         work_entry(4, hours="-1"), work_entry(5, billable_flag=True), work_entry(6, role=""),
+         work_entry(7, work_date="2026-13-01", hours="7.5h")]}},
+     lambda r: (eq(r["valid"], False),
+                eq(problem_list(r), [("INPUT_INVALID_DATE", "/time_entries/0/work_date"),
+                                     ("INPUT_INVALID_DECIMAL", "/time_entries/2/hours"),
+                                     ("DOCUMENT_NEGATIVE_AMOUNT", "/time_entries/3/hours"),
+                                     ("INPUT_UNKNOWN_FIELD", "/time_entries/4/billable_flag"),
+                                     ("DOCUMENT_EMPTY_FIELD", "/time_entries/5/role"),
+                                     ("INPUT_INVALID_DECIMAL", "/time_entries/6/hours"),
+                                     ("INPUT_INVALID_DATE", "/time_entries/6/work_date")])), area="validate")
+case(V, "an-unreadable-value-outside-any-row-ends-the-reading",
+     "a contract whose start_date is not a date cannot be read further (no row holds it): the report has that problem, and the unknown field before it",
+     {"document": {"schema_version": 1, "kind": "contract", "id": "C-1", "account_id": "A-1", "legal_entity": "US01",
+                   "currency": "USD", "billing_model": "time_and_materials", "status": "active",
+                   "start_date": "01/01/2026", "end_date": "2026-12-31", "notes": "x",
+                   "rate_card": {"entries": [{"role": "Developer", "rate": {"amount": "150", "currency": "USD"}, "effective_from": "2026-01-01"}]}}},
+     lambda r: eq(problem_list(r), [("INPUT_UNKNOWN_FIELD", "/notes"), ("INPUT_INVALID_DATE", "/start_date")]), area="validate")
+
+case(V, "a-status-that-is-null-or-a-number-is-the-wrong-type-at-its-path",
+     "a status written null, or as a number, is a value of the wrong type at its path (it was reported as malformed JSON, with no path)",
+     {"document": {"schema_version": 1, "kind": "work_log", "time_entries": [
+         work_entry(1, status=None), work_entry(2), work_entry(3, status=5)]}},
+     lambda r: eq(problem_list(r), [("INPUT_INVALID_TYPE", "/time_entries/0/status"),
+                                    ("INPUT_INVALID_TYPE", "/time_entries/2/status")]), area="validate")
+
 # --- Every error names what caused it ----------------------------------------------------------
 counters["preview_invoice"] = 144
 counters["commit_invoice"] = 4

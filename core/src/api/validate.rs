@@ -82,15 +82,254 @@ pub fn validate_document(
         Some(raw) => Some(crate::json::from_slice(raw, limits).map_err(|e| ("/contract", e))?),
         None => None,
     };
-    let problems = match Document::parse(document, Some(kind), limits) {
-        Ok(doc) => doc.validate(contract.as_ref()),
-        Err(e) if is_document_problem(&e) => vec![Problem::from(e)],
-        Err(e) => return Err(("/document", e)),
-    };
+    let problems =
+        read_on(document, kind, contract.as_ref(), limits).map_err(|e| ("/document", e))?;
     Ok(ValidateResponse {
         schema_version: SchemaVersion,
         kind,
         valid: problems.is_empty(),
         problems,
     })
+}
+
+/// How much re-reading the problems of one document may cost, in bytes read: each unreadable
+/// value reads the rest of the document again, so a large document with many bad rows reports
+/// the first few dozen and says reading stopped (a 1 MB export: 64).
+const READ_ON_BUDGET: usize = 64 << 20;
+
+/// At most this many unreadable values are reported for one document, however small.
+const MAX_READ_PROBLEMS: usize = 1000;
+
+/// The problems of a document, every unreadable value among them. Reading goes on past an
+/// unreadable value: it becomes a problem at its path and its field is left out, so the rest of
+/// its object is read too (an optional field left out reads as absent). A required field left out
+/// is then missing, and the row that holds it (the innermost element of a list: a time entry, an
+/// expense, a rate-card entry) is left out; so is a list element that is not an object. The rest
+/// is then checked as any document is, its problems at the paths of the document as sent. A
+/// required field outside any row that cannot be read (a contract's `start_date`) ends the
+/// reading: the checks of a document need all of it.
+fn read_on(
+    document: &[u8],
+    kind: DocumentKind,
+    contract: Option<&Contract>,
+    limits: &Limits,
+) -> Result<Vec<Problem>, Error> {
+    // The document as sent, then (once a value could not be read) as JSON with values left out.
+    // One call each of `parse` and `validate`: the WebAssembly module holds each once.
+    let mut text: Option<String> = None;
+    let mut value = serde_json::Value::Null;
+    let most = (READ_ON_BUDGET / document.len().max(1)).clamp(1, MAX_READ_PROBLEMS);
+    let mut removed: Vec<(Vec<String>, usize)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut stopped = None;
+    // The fields left out, by their paths in the document as sent.
+    let mut absent: Vec<String> = Vec::new();
+    loop {
+        let bytes = text.as_ref().map_or(document, |t| t.as_bytes());
+        let error = match Document::parse(bytes, Some(kind), limits) {
+            Ok(doc) => {
+                // With rows left out, a check that adds the rows up (an invoice's total) would
+                // report what leaving them out did: only the rows' own problems are reported.
+                for p in doc.validate(contract) {
+                    let path = tokens(&p.path);
+                    if removed.is_empty() || path.iter().any(|t| t.parse::<usize>().is_ok()) {
+                        let back = path_before(&path, &removed);
+                        problems.push(p.with_path(back));
+                    }
+                }
+                break;
+            }
+            Err(e) if is_document_problem(&e) => e,
+            Err(e) => return Err(e),
+        };
+        if text.is_none() {
+            value = crate::json::from_slice(document, limits)?;
+        }
+        let path = tokens(&error.path);
+        let back = path_before(&path, &removed);
+        if absent.contains(&back) {
+            // A required field left out is missing (its problem is already reported): its row
+            // is left out, or, outside any row, reading ends.
+            if !leave_out_row(&mut value, &path, &mut removed) {
+                break;
+            }
+        } else {
+            problems.push(Problem::from(error).with_path(back.clone()));
+            if problems.len() >= most {
+                stopped = Some(Problem::new(
+                    "",
+                    ErrorCode::InputLimitExceeded,
+                    format!(
+                        "reading stopped after {most} unreadable values; correct them and validate again"
+                    ),
+                ));
+                break;
+            }
+            if leave_out(&mut value, &path) {
+                absent.push(back);
+            } else if !leave_out_row(&mut value, &path, &mut removed) {
+                // Not a field (a list's element, a missing field): its row is left out, or
+                // reading ends.
+                break;
+            }
+        }
+        text = Some(crate::json::to_canonical_string(&value)?);
+    }
+    if text.is_some() {
+        problems.sort_by(|a, b| document_order(&a.path, &b.path));
+    }
+    problems.extend(stopped);
+    Ok(problems)
+}
+
+/// A JSON pointer's reference tokens, unescaped (a pointer is empty or `/`-prefixed tokens).
+/// (By hand rather than with `str::replace`, whose substring search costs the WebAssembly module
+/// more than this whole reading.)
+fn tokens(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in path.split('/').skip(1) {
+        let mut t = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            match (c, c == '~') {
+                (_, true) => match chars.next() {
+                    Some('1') => t.push('/'),
+                    Some('0') => t.push('~'),
+                    Some(other) => {
+                        t.push('~');
+                        t.push(other);
+                    }
+                    None => t.push('~'),
+                },
+                (c, false) => t.push(c),
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// The pointer of `tokens`.
+fn pointer(tokens: &[String]) -> String {
+    let mut out = String::new();
+    for t in tokens {
+        out.push('/');
+        for c in t.chars() {
+            match c {
+                '~' => out.push_str("~0"),
+                '/' => out.push_str("~1"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Leaves out the field at `path`; false when `path` is not a field of an object.
+fn leave_out(value: &mut serde_json::Value, path: &[String]) -> bool {
+    let Some((last, parent)) = path.split_last() else {
+        return false;
+    };
+    // Walked by hand (`Value::pointer_mut` unescapes with a substring search, which costs the
+    // WebAssembly module more than it is worth here).
+    let Some(serde_json::Value::Object(m)) = walk(value, parent) else {
+        return false;
+    };
+    // The object rebuilt without the field rather than the field `remove`d: the map's removal
+    // code would cost the WebAssembly module more than this whole reading.
+    let mut had = false;
+    for (k, v) in std::mem::take(m) {
+        match &k == last {
+            true => had = true,
+            false => _ = m.insert(k, v),
+        }
+    }
+    had
+}
+
+/// Leaves out the innermost list element that holds `path` (recorded in `removed`); false when
+/// no list holds it.
+fn leave_out_row(
+    value: &mut serde_json::Value,
+    path: &[String],
+    removed: &mut Vec<(Vec<String>, usize)>,
+) -> bool {
+    use serde_json::Value;
+    // The depth of the innermost element of an array on the path.
+    let mut at = &*value;
+    let mut row: Option<usize> = None;
+    for (depth, t) in path.iter().enumerate() {
+        let next = match at {
+            Value::Array(xs) => {
+                let Some(i) = t.parse::<usize>().ok().filter(|i| *i < xs.len()) else {
+                    break;
+                };
+                row = Some(depth);
+                xs.get(i)
+            }
+            Value::Object(m) => m.get(t),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => break,
+        }
+    }
+    let Some((parent, Some(Ok(i)))) =
+        row.and_then(|d| Some((path.get(..d)?, path.get(d).map(|t| t.parse::<usize>()))))
+    else {
+        return false;
+    };
+    match walk(value, parent) {
+        Some(Value::Array(xs)) if i < xs.len() => {
+            xs.remove(i);
+            removed.push((parent.to_vec(), i));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The value at `tokens` under `value`.
+fn walk<'v>(
+    value: &'v mut serde_json::Value,
+    tokens: &[String],
+) -> Option<&'v mut serde_json::Value> {
+    use serde_json::Value;
+    tokens.iter().try_fold(value, |v, t| match v {
+        Value::Array(xs) => t.parse::<usize>().ok().and_then(|i| xs.get_mut(i)),
+        Value::Object(m) => m.get_mut(t),
+        _ => None,
+    })
+}
+
+/// A path in the document with elements left out, as a path in the document as sent.
+fn path_before(path: &[String], removed: &[(Vec<String>, usize)]) -> String {
+    let mut path = path.to_vec();
+    for (list, at) in removed.iter().rev() {
+        if path.len() > list.len()
+            && path.starts_with(list)
+            && let Some(t) = path.get_mut(list.len())
+            && let Ok(i) = t.parse::<usize>()
+            && i >= *at
+        {
+            *t = (i + 1).to_string();
+        }
+    }
+    pointer(&path)
+}
+
+/// Paths in document order: token by token, list positions as numbers.
+fn document_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (tokens(a), tokens(b));
+    for (x, y) in a.iter().zip(&b) {
+        let o = match (x.parse::<usize>(), y.parse::<usize>()) {
+            (Ok(i), Ok(j)) => i.cmp(&j),
+            _ => x.cmp(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
 }

@@ -117,6 +117,14 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The problem at another path.
+    pub fn with_path(mut self, path: String) -> Self {
+        self.path = path;
+        self
+    }
+}
+
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         Self {

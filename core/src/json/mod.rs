@@ -144,13 +144,39 @@ fn humanize_type_error(rest: &str) -> String {
 }
 
 fn convert(bytes: &[u8], inner: &serde_json::Error) -> Error {
+    let offset = pointer::offset_of(bytes, inner.line(), inner.column());
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        // serde_json reads an enum (a status, a kind) only from a string and calls any other
+        // value "expected value", a syntax error. In well-formed JSON that is a value of the
+        // wrong type, at its path.
+        if inner.is_syntax()
+            && inner.to_string().starts_with("expected value")
+            && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+            // (`offset` is one past the byte the column counts.)
+            && let Some(found) = bytes.get(offset.saturating_sub(1)..).and_then(|rest| {
+                Some(match rest.first()? {
+                    b'n' => "null".to_owned(),
+                    b't' | b'f' => "a boolean".to_owned(),
+                    b'[' => "a list".to_owned(),
+                    _ => {
+                        let n = rest
+                            .iter()
+                            .take_while(|b| b.is_ascii_digit() || b"-+.eE".contains(b))
+                            .count();
+                        format!("the number {}", std::str::from_utf8(rest.get(..n)?).ok()?)
+                    }
+                })
+            })
+        {
+            return Error::new(
+                ErrorCode::InputInvalidType,
+                format!("expected a string, found {found}"),
+            )
+            .at(pointer::pointer_at(bytes, offset.saturating_sub(1)));
+        }
         return malformed(inner);
     }
-    let mut path = pointer::pointer_at(
-        bytes,
-        pointer::offset_of(bytes, inner.line(), inner.column()),
-    );
+    let mut path = pointer::pointer_at(bytes, offset);
     let full = inner.to_string();
     let msg = full.split(" at line ").next().unwrap_or(&full);
     // A billwise error raised inside a visitor.

@@ -41,7 +41,9 @@ impl Timeline {
             }
         }
         events.sort_unstable();
-        let mut active: BTreeMap<(Date, usize), ()> = BTreeMap::new();
+        // The rules in force, sorted: a few per timeline, so a sorted list (a map's insertion and
+        // removal code would cost the WebAssembly module more).
+        let mut active: Vec<(Date, usize)> = Vec::new();
         let mut t = Timeline::default();
         let mut k = 0;
         while let Some(&(day, _, _)) = events.get(k) {
@@ -50,15 +52,16 @@ impl Timeline {
                     break;
                 }
                 if let Some(r) = rules.get(i) {
-                    if starts {
-                        active.insert((r.effective_from, i), ());
-                    } else {
-                        active.remove(&(r.effective_from, i));
+                    let key = (r.effective_from, i);
+                    match (active.binary_search(&key), starts) {
+                        (Err(at), true) => active.insert(at, key),
+                        (Ok(at), false) => _ = active.remove(at),
+                        _ => {}
                     }
                 }
                 k += 1;
             }
-            let winner = active.keys().next_back().map(|(_, i)| *i);
+            let winner = active.last().map(|(_, i)| *i);
             // The segment ends the day before the next event (or never).
             let end = events
                 .get(k)

@@ -65,6 +65,24 @@ pub(crate) fn at_minor_unit(m: &Money, path: &Pointer, what: &str, p: &mut Probl
 }
 
 #[cfg_attr(target_arch = "wasm32", inline(never))]
+/// Adds `name` to `names` unless it is there; whether it was added.
+fn add_name<'a>(names: &mut Vec<&'a str>, name: &'a str) -> bool {
+    let new = !names.contains(&name);
+    if new {
+        names.push(name);
+    }
+    new
+}
+
+/// Removes `name` from `names`; whether it was there.
+fn remove_name(names: &mut Vec<&str>, name: &str) -> bool {
+    let at = names.iter().position(|n| *n == name);
+    if let Some(i) = at {
+        names.swap_remove(i);
+    }
+    at.is_some()
+}
+
 fn not_negative(amount: Decimal, path: &Pointer, what: &str, p: &mut Problems) {
     if amount.is_sign_negative() && !amount.is_zero() {
         p.push(
@@ -562,7 +580,9 @@ pub fn validate_change_order_against(c: &Contract, co: &ChangeOrder, root: &Poin
         .iter()
         .filter_map(|e| e.resource_id.as_ref().map(Id::as_str))
         .collect();
-    let mut milestones: BTreeSet<&str> = c.milestones.iter().map(|m| m.id.as_str()).collect();
+    // A contract's milestones are few: a list (a set's removal code would cost the WebAssembly
+    // module more than this check).
+    let mut milestones: Vec<&str> = c.milestones.iter().map(|m| m.id.as_str()).collect();
     let changes = root.key("changes");
     for (i, ch) in co.changes.iter().enumerate() {
         let at = changes.index(i);
@@ -605,7 +625,7 @@ pub fn validate_change_order_against(c: &Contract, co: &ChangeOrder, root: &Poin
                 }
             }
             Change::RemoveMilestone { milestone_id }
-                if !milestones.remove(milestone_id.as_str()) =>
+                if !remove_name(&mut milestones, milestone_id.as_str()) =>
             {
                 p.push(
                     &at.key("milestone_id"),
@@ -613,7 +633,9 @@ pub fn validate_change_order_against(c: &Contract, co: &ChangeOrder, root: &Poin
                     format!("milestone `{milestone_id}` is not on contract `{}`", c.id),
                 );
             }
-            Change::AddMilestone { milestone } if !milestones.insert(milestone.id.as_str()) => {
+            Change::AddMilestone { milestone }
+                if !add_name(&mut milestones, milestone.id.as_str()) =>
+            {
                 p.push(
                     &at.key("milestone").key("id"),
                     ErrorCode::DocumentDuplicateId,
