@@ -1188,6 +1188,21 @@ export type InvoiceStatus = ("draft" | "approved" | "posted" | "partially_paid" 
 /** What a line or a held item is. */
 export type ItemKind = "time" | "expense" | "milestone";
 
+/** The report of one document of a batch. */
+export interface ItemReport {
+  /**
+   * The document's position in the batch, from 0 (a JSON Lines file: its line number less 1,
+   * blank lines counted).
+   */
+  index: number;
+  /** The kind the document was read as (absent when it could not be read at all). */
+  kind?: DocumentKind | null;
+  /** Every problem, in document order; paths are within the document. */
+  problems: Problem[];
+  /** Whether no problem was found. */
+  valid: boolean;
+}
+
 /** A credit note line giving back part or all of a billed item. */
 export interface LedgerCredit {
   /** Amount given back; derived from `quantity` when a ledger written by hand leaves it out. */
@@ -2031,6 +2046,28 @@ export type UpdateMode = "lenient" | "strict";
 
 /** The whole update's fate. */
 export type UpdateOutcome = "accepted" | "partially_accepted" | "rejected";
+
+/** What to validate in a batch: documents, each validated as [`validate`] validates one. */
+export interface ValidateBatchRequest {
+  /** For change orders: the contract they amend, to check their targets. */
+  contract?: unknown;
+  /** The documents, in order. */
+  documents: unknown[];
+  /** The documents' kind; when absent, each document's own `kind` field decides. */
+  kind?: DocumentKind | null;
+  /** Always 1 (may be omitted). */
+  schema_version?: SchemaVersion;
+}
+
+/** The validation report of a batch. */
+export interface ValidateBatchResponse {
+  /** One report per document, in order. */
+  reports: ItemReport[];
+  /** Always 1. */
+  schema_version: SchemaVersion;
+  /** Whether every document is valid. */
+  valid: boolean;
+}
 
 /** What to validate. */
 export interface ValidateRequest {

@@ -23,7 +23,7 @@ function loadNative() {
 
 const native = loadNative();
 const api = createApi(() => native);
-for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
+for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate", "validate_batch"]) api.addOperation(op);
 delete api.addOperation;
 
 module.exports = api;

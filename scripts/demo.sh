@@ -24,6 +24,17 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "(exit status $status: the document was read and has problems)"
 
+section "A PSA time export (JSON Lines, one work log a line): every bad row of every line in one run"
+set +e
+"$bw" validate "$ex/invalid/psa-time-export.jsonl"
+status=$?
+set -e
+if [ "$status" -ne 1 ]; then
+  echo "demo: expected exit status 1 (invalid) for the export with bad rows, got $status" >&2
+  exit 1
+fi
+echo "(exit status $status: lines 1 and 3 are valid; each problem names its line and path)"
+
 section "Ownership: CRM may not change a signed contract (ERP owns it once signed)"
 set +e
 echo '{"end_date": "2027-06-30"}' | "$bw" check-update - --policy "$ex/ownership-policy.json" \

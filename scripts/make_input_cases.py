@@ -125,6 +125,32 @@ case(V, "a-status-that-is-null-or-a-number-is-the-wrong-type-at-its-path",
      lambda r: eq(problem_list(r), [("INPUT_INVALID_TYPE", "/time_entries/0/status"),
                                     ("INPUT_INVALID_TYPE", "/time_entries/2/status")]), area="validate")
 
+# --- validate_batch: one report per document ------------------------------------------------------
+VB = "validate_batch"
+counters[VB] = 0
+case(VB, "every-document-gets-its-report-with-its-index",
+     "a batch of three work logs and one document of an unknown kind: each gets its report with its index, every problem of each; the unreadable one is its report's problem, not an error of the batch",
+     {"documents": [
+         {"schema_version": 1, "kind": "work_log", "time_entries": [work_entry(1)]},
+         {"schema_version": 1, "kind": "work_log", "time_entries": [work_entry(1, work_date="2026-02-30"), work_entry(2, hours="-2")]},
+         {"schema_version": 1, "kind": "nope"},
+         {"schema_version": 1, "kind": "work_log", "time_entries": [work_entry(1, hours="1,200.00")]}]},
+     lambda r: (eq(r["valid"], False),
+                eq([(x["index"], x["valid"], problem_list(x)) for x in r["reports"]],
+                   [(0, True, []),
+                    (1, False, [("INPUT_INVALID_DATE", "/time_entries/0/work_date"), ("DOCUMENT_NEGATIVE_AMOUNT", "/time_entries/1/hours")]),
+                    (2, False, [("INPUT_UNKNOWN_KIND", "/kind")]),
+                    (3, False, [("INPUT_INVALID_DECIMAL", "/time_entries/0/hours")])]),
+                eq("kind" in r["reports"][2], False)), area="validate")
+case(VB, "a-batch-of-valid-documents-is-valid",
+     "every document valid: the batch is valid, and a kind given for the batch reads documents without their own",
+     {"kind": "work_log", "documents": [{"schema_version": 1, "time_entries": [work_entry(1)]}, {"schema_version": 1, "time_entries": []}]},
+     lambda r: (eq(r["valid"], True), eq([x["kind"] for x in r["reports"]], ["work_log", "work_log"])), area="validate")
+case(VB, "a-contract-that-cannot-be-read-is-an-error-of-the-batch",
+     "the contract change orders are checked against is the batch's: one that cannot be read is an error at /contract, not a report",
+     {"documents": [{"schema_version": 1, "kind": "work_log"}], "contract": {"schema_version": 1, "kind": "contract"}},
+     lambda r: eq(r["error"]["path"].startswith("/contract"), True), area="validate")
+
 # --- Every error names what caused it ----------------------------------------------------------
 counters["preview_invoice"] = 144
 counters["commit_invoice"] = 4

@@ -156,6 +156,11 @@ operations! {
         "Validates one document and reports every problem found.\n\n\
          The request is `{\"document\": ..., \"kind\"?: ..., \"contract\"?: ...}` (or the same as\n\
          keyword arguments). Returns `{\"schema_version\", \"kind\", \"valid\", \"problems\"}`.";
+    validate_batch => api::validate_batch,
+        "Validates each document of a batch as `validate` validates one.\n\n\
+         The request is `{\"documents\": [...], \"kind\"?: ..., \"contract\"?: ...}` (or the same as\n\
+         keyword arguments). Returns `{\"schema_version\", \"valid\", \"reports\"}`, one report per\n\
+         document with its `index`.";
     commit_invoice => api::commit_invoice,
         "Previews a billing run and records its lines in the ledger as invoice `invoice_id`.\n\n\
          The request is `{\"invoice_id\", \"run\"}`; returns `{\"preview\", \"ledger\"}`.";

@@ -19,7 +19,7 @@ const api = createApi(() => glue, {
   },
   encode: (text) => encoder.encode(text),
 });
-for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
+for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate", "validate_batch"]) api.addOperation(op);
 delete api.addOperation;
 /** Nothing to wait for in Node: the module is ready when loaded. */
 api.init = async function init() {};

@@ -34,7 +34,7 @@ const api = createApi(
     encode: (text) => encoder.encode(text),
   },
 );
-for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate"]) api.addOperation(op);
+for (const op of ["apply_change_order", "check_activation", "check_update", "commit_invoice", "describe_machines", "engine_apply", "engine_replay", "golden_record", "preview_invoice", "reconcile", "record_credit", "resolve_rate", "transition", "validate", "validate_batch"]) api.addOperation(op);
 
 export let VERSION;
 export let SCHEMA_VERSION;
@@ -119,4 +119,8 @@ export const validate = api.validate;
 export const validateJson = api.validateJson;
 export const validateAsync = api.validateAsync;
 export const validateJsonAsync = api.validateJsonAsync;
+export const validateBatch = api.validateBatch;
+export const validateBatchJson = api.validateBatchJson;
+export const validateBatchAsync = api.validateBatchAsync;
+export const validateBatchJsonAsync = api.validateBatchJsonAsync;
 export const _panicForTests = api._panicForTests;

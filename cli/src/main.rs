@@ -36,7 +36,10 @@ struct Cli {
 enum Command {
     /// Validate canonical documents and print every problem as `path: CODE: message`.
     ///
-    /// Exits 0 when every document is valid, 1 when one has problems, 2 when one cannot be read.
+    /// A file holds one document, a JSON array of documents, or JSON Lines (a document a line):
+    /// each document of a batch gets its report (`file[n]` for an array's element n, `file:line`
+    /// for JSON Lines). Exits 0 when every document is valid, 1 when one has problems, 2 when one
+    /// cannot be read.
     Validate {
         /// Files to read (`-` for standard input).
         #[arg(required = true)]
@@ -706,7 +709,11 @@ fn run_op(op: &str, file: &str, out: &mut impl Write) -> Result<u8, String> {
     match billwise_core::api::run(op, &bytes, &Limits::DEFAULT) {
         Ok(json) => {
             writeln!(out, "{json}").map_err(|e| e.to_string())?;
-            Ok(OK)
+            // A validation report with problems exits 1, as `billwise validate` does.
+            let invalid = matches!(op, "validate" | "validate_batch")
+                && serde_json::from_str::<serde_json::Value>(&json)
+                    .is_ok_and(|v| v["valid"] == serde_json::Value::Bool(false));
+            Ok(if invalid { INVALID } else { OK })
         }
         Err(e) => {
             let s = to_canonical_string(&serde_json::json!({ "error": e }))
@@ -753,6 +760,9 @@ fn validate_one(
             return Ok(UNREADABLE);
         }
     };
+    if let Some((documents, lines)) = batch(&bytes, &limits) {
+        return validate_many(file, &documents, lines, kind, contract, json, out);
+    }
     let report = validate_document(&bytes, kind, contract, &limits).map_err(|(part, mut e)| {
         if part == "/contract" {
             e.message = format!("in the contract: {}", e.message);
@@ -796,6 +806,97 @@ fn validate_one(
             })
         }
     }
+}
+
+/// The documents of a batch file, each with its number as the reports show it (from 0): a JSON
+/// array's elements (by position), or JSON Lines' non-blank lines (by line, less one). `None` for
+/// a file of one document (a pretty-printed document spans lines, but its first line is not a
+/// JSON value by itself). Whether the file is JSON Lines comes with them.
+fn batch(bytes: &[u8], limits: &Limits) -> Option<(Vec<(usize, Vec<u8>)>, bool)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.trim_start().starts_with('[') {
+        let items: Vec<Box<serde_json::value::RawValue>> =
+            billwise_core::json::from_slice(bytes, limits).ok()?;
+        return Some((
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i, d.get().as_bytes().to_vec()))
+                .collect(),
+            false,
+        ));
+    }
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let first = lines.first()?.1;
+    (lines.len() > 1 && serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok()).then(|| {
+        let documents = lines
+            .into_iter()
+            .map(|(i, l)| (i, l.as_bytes().to_vec()))
+            .collect();
+        (documents, true)
+    })
+}
+
+/// `billwise validate` on a batch file: one report per document (`file[n]: path: CODE: message`
+/// for an array's element n, `file:line: ...` for JSON Lines), exit 1 when any document has
+/// problems.
+fn validate_many(
+    file: &str,
+    documents: &[(usize, Vec<u8>)],
+    lines: bool,
+    kind: Option<DocumentKind>,
+    contract: Option<&[u8]>,
+    json: bool,
+    out: &mut impl Write,
+) -> std::io::Result<u8> {
+    let texts: Vec<&[u8]> = documents.iter().map(|(_, d)| d.as_slice()).collect();
+    let mut report = match api::validate_each(&texts, kind, contract, &Limits::DEFAULT) {
+        Ok(r) => r,
+        Err(e) => {
+            print_error(out, file, &e)?;
+            return Ok(UNREADABLE);
+        }
+    };
+    for r in &mut report.reports {
+        if let Some((n, _)) = documents.get(r.index) {
+            r.index = *n;
+        }
+    }
+    if json {
+        match to_canonical_string(&report) {
+            Ok(s) => writeln!(out, "{s}")?,
+            Err(e) => print_error(out, file, &e)?,
+        }
+    } else {
+        let mut bad = 0;
+        for r in report.reports.iter().filter(|r| !r.valid) {
+            bad += 1;
+            for p in &r.problems {
+                let path = if p.path.is_empty() {
+                    "/"
+                } else {
+                    p.path.as_str()
+                };
+                let at = if lines {
+                    format!("{file}:{}", r.index + 1)
+                } else {
+                    format!("{file}[{}]", r.index)
+                };
+                writeln!(out, "{at}: {path}: {}: {}", p.code, p.message)?;
+            }
+        }
+        let n = report.reports.len();
+        if bad == 0 {
+            writeln!(out, "{file}: {n} documents valid")?;
+        } else {
+            writeln!(out, "{file}: {bad} of {n} documents have problems")?;
+        }
+    }
+    Ok(if report.valid { OK } else { INVALID })
 }
 
 fn main() -> ExitCode {
@@ -928,5 +1029,50 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "billwise: {msg}");
             ExitCode::from(UNREADABLE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_array_is_a_batch_of_its_elements() {
+        let (docs, lines) = batch(b" [ {\"a\": 1}, [2],\n\"x\" ]", &Limits::DEFAULT).unwrap();
+        assert!(!lines);
+        let texts: Vec<&[u8]> = docs.iter().map(|(_, d)| d.as_slice()).collect();
+        assert_eq!(texts, [&b"{\"a\": 1}"[..], b"[2]", b"\"x\""]);
+        assert_eq!(docs.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn json_lines_are_a_batch_numbered_by_line_with_blank_lines_skipped() {
+        let (docs, lines) = batch(b"{\"a\":1}\n\n{\"b\":2}\nnot json\n", &Limits::DEFAULT).unwrap();
+        assert!(lines);
+        assert_eq!(docs.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2, 3]);
+    }
+
+    #[test]
+    fn one_document_on_one_line_or_pretty_printed_is_not_a_batch() {
+        assert!(batch(b"{\"a\": 1}\n", &Limits::DEFAULT).is_none());
+        assert!(batch(b"{\n  \"a\": 1,\n  \"b\": 2\n}\n", &Limits::DEFAULT).is_none());
+    }
+
+    #[test]
+    fn a_batch_with_a_bad_document_exits_1_and_names_each_problem_by_line() {
+        let text = b"{\"schema_version\":1,\"kind\":\"work_log\"}\n{\"schema_version\":1,\"kind\":\"nope\"}\n";
+        let (docs, lines) = batch(text, &Limits::DEFAULT).unwrap();
+        let mut out = Vec::new();
+        let code = validate_many("f.jsonl", &docs, lines, None, None, false, &mut out).unwrap();
+        assert_eq!(code, INVALID);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with("f.jsonl:2: /kind: INPUT_UNKNOWN_KIND: "),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("f.jsonl: 1 of 2 documents have problems\n"),
+            "{out}"
+        );
     }
 }

@@ -56,6 +56,8 @@ pub fn all() -> Result<Vec<GeneratedFile>, String> {
         schema::<model::OwnershipPolicy>("ownership_policy")?,
         schema::<api::ValidateRequest>("api/validate.request")?,
         schema::<api::ValidateResponse>("api/validate.response")?,
+        schema::<api::ValidateBatchRequest>("api/validate_batch.request")?,
+        schema::<api::ValidateBatchResponse>("api/validate_batch.response")?,
         schema::<api::CheckUpdateRequest>("api/check_update.request")?,
         schema::<api::CheckUpdateResponse>("api/check_update.response")?,
         schema::<api::GoldenRecordRequest>("api/golden_record.request")?,

@@ -38,6 +38,7 @@ from billwise._billwise import (
     to_json,
     transition,
     validate,
+    validate_batch,
 )
 from billwise._errors import (
     BillwiseError,
@@ -58,6 +59,7 @@ __all__ = [
     "ERROR_CODES",
     "ErrorCodeInfo",
     "validate",
+    "validate_batch",
     "preview_invoice",
     "commit_invoice",
     "record_credit",

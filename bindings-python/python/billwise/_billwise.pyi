@@ -46,6 +46,8 @@ from billwise.types import (
     TransitionRequest,
     TransitionResponse,
     ValidateRequest,
+    ValidateBatchRequest,
+    ValidateBatchResponse,
     ValidateResponse,
 )
 
@@ -60,6 +62,7 @@ OPERATIONS: Tuple[str, ...]
 
 __all__ = [
     "validate",
+    "validate_batch",
     "preview_invoice",
     "commit_invoice",
     "record_credit",
@@ -99,6 +102,17 @@ def validate(request: Request, /) -> ValidateResponse:
     """
 @overload
 def validate(request: None = None, /, **fields: Unpack[ValidateRequest]) -> ValidateResponse: ...
+
+@overload
+def validate_batch(request: Request, /) -> ValidateBatchResponse:
+    """Validates each document of a batch as ``validate`` validates one: one report per document,
+    with its ``index``, and ``valid`` when every document is.
+
+    Pass ``{"documents": [...], "kind"?: ..., "contract"?: ...}`` or its fields as keyword
+    arguments. A document that cannot be read at all is its report's one problem, not an error.
+    """
+@overload
+def validate_batch(request: None = None, /, **fields: Unpack[ValidateBatchRequest]) -> ValidateBatchResponse: ...
 
 @overload
 def preview_invoice(request: Request, /) -> InvoicePreview:

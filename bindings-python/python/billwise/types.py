@@ -40,6 +40,9 @@ __all__ = [
     "Problem",
     "ValidateRequest",
     "ValidateResponse",
+    "ValidateBatchRequest",
+    "ItemReport",
+    "ValidateBatchResponse",
     "ItemKind",
     "HoldReason",
     "Period",
@@ -451,6 +454,38 @@ class ValidateResponse(TypedDict):
     kind: DocumentKind
     valid: bool
     problems: List[Problem]
+
+
+class _ValidateBatchRequestRequired(TypedDict):
+    documents: List[Request]
+
+
+class ValidateBatchRequest(_ValidateBatchRequestRequired, total=False):
+    """What ``billwise.validate_batch`` reads."""
+
+    schema_version: int
+    kind: Optional[DocumentKind]
+    contract: Optional[Request]
+
+
+class _ItemReportRequired(TypedDict):
+    index: int
+    valid: bool
+    problems: List[Problem]
+
+
+class ItemReport(_ItemReportRequired, total=False):
+    """The report of one document of a batch (``kind`` is absent when it could not be read)."""
+
+    kind: DocumentKind
+
+
+class ValidateBatchResponse(TypedDict):
+    """The validation report of a batch: one report per document, in order."""
+
+    schema_version: int
+    valid: bool
+    reports: List[ItemReport]
 
 
 # --- the billing run (preview_invoice, commit_invoice, record_credit) ---------------------------

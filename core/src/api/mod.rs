@@ -16,7 +16,10 @@ pub use billing::{
     CommitInvoiceRequest, CommitInvoiceResponse, RecordCreditRequest, commit_invoice,
     preview_invoice, record_credit,
 };
-pub use validate::{ValidateRequest, ValidateResponse, validate, validate_document};
+pub use validate::{
+    ItemReport, ValidateBatchRequest, ValidateBatchResponse, ValidateRequest, ValidateResponse,
+    validate, validate_batch, validate_document, validate_each,
+};
 // Lifecycle state machines.
 pub use machines::{
     DescribeMachinesRequest, DescribeMachinesResponse, TransitionRejection, TransitionRequest,
@@ -68,6 +71,7 @@ use crate::json::{self, Limits};
 /// The names of the operations [`run`] accepts.
 pub const OPERATIONS: &[&str] = &[
     "validate",
+    "validate_batch",
     "check_update",
     "golden_record",
     "reconcile",
@@ -104,6 +108,7 @@ where
 pub fn run(op: &str, input: &[u8], limits: &Limits) -> Result<String, Error> {
     match op {
         "validate" => call(input, limits, validate),
+        "validate_batch" => call(input, limits, validate_batch),
         "check_update" => call(input, limits, check_update),
         "golden_record" => call(input, limits, golden_record),
         "reconcile" => call(input, limits, reconcile),

@@ -333,3 +333,112 @@ fn document_order(a: &str, b: &str) -> std::cmp::Ordering {
     }
     a.len().cmp(&b.len())
 }
+
+/// What to validate in a batch: documents, each validated as [`validate`] validates one.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ValidateBatchRequest {
+    /// Always 1 (may be omitted).
+    #[serde(default)]
+    pub schema_version: SchemaVersion,
+    /// The documents' kind; when absent, each document's own `kind` field decides.
+    #[serde(default)]
+    pub kind: Option<DocumentKind>,
+    /// The documents, in order.
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<serde_json::Value>"))]
+    pub documents: Vec<Box<RawValue>>,
+    /// For change orders: the contract they amend, to check their targets.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<serde_json::Value>"))]
+    pub contract: Option<Box<RawValue>>,
+}
+
+/// The report of one document of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ItemReport {
+    /// The document's position in the batch, from 0 (a JSON Lines file: its line number less 1,
+    /// blank lines counted).
+    pub index: usize,
+    /// The kind the document was read as (absent when it could not be read at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentKind>,
+    /// Whether no problem was found.
+    pub valid: bool,
+    /// Every problem, in document order; paths are within the document.
+    pub problems: Vec<Problem>,
+}
+
+/// The validation report of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ValidateBatchResponse {
+    /// Always 1.
+    pub schema_version: SchemaVersion,
+    /// Whether every document is valid.
+    pub valid: bool,
+    /// One report per document, in order.
+    pub reports: Vec<ItemReport>,
+}
+
+/// Validates each document of a batch as [`validate`] does one. A document that cannot be read
+/// at all (not JSON, an unknown kind or schema version, over a limit) is that document's report,
+/// with the reason as its one problem, not an error of the batch; a contract that cannot be read
+/// is an error (at `/contract`), since every change order of the batch needs it.
+pub fn validate_batch(
+    req: &ValidateBatchRequest,
+    limits: &Limits,
+) -> Result<ValidateBatchResponse, Error> {
+    let documents: Vec<&[u8]> = req.documents.iter().map(|d| d.get().as_bytes()).collect();
+    validate_each(
+        &documents,
+        req.kind,
+        req.contract.as_ref().map(|c| c.get().as_bytes()),
+        limits,
+    )
+}
+
+/// [`validate_batch`] on raw JSON documents (a JSON Lines file's lines, say): the one home of a
+/// batch's reports.
+pub fn validate_each(
+    documents: &[&[u8]],
+    kind: Option<DocumentKind>,
+    contract: Option<&[u8]>,
+    limits: &Limits,
+) -> Result<ValidateBatchResponse, Error> {
+    let contract: Option<Contract> = match contract {
+        Some(raw) => Some(crate::json::from_slice(raw, limits).map_err(|e| e.under("/contract"))?),
+        None => None,
+    };
+    let mut reports = Vec::with_capacity(documents.len());
+    for (index, document) in documents.iter().enumerate() {
+        let read = match kind {
+            Some(k) => Ok(k),
+            None => Document::detect_kind(document, limits),
+        };
+        let report =
+            match read.and_then(|k| Ok((k, read_on(document, k, contract.as_ref(), limits)?))) {
+                Ok((k, problems)) => ItemReport {
+                    index,
+                    kind: Some(k),
+                    valid: problems.is_empty(),
+                    problems,
+                },
+                Err(e) => ItemReport {
+                    index,
+                    kind: None,
+                    valid: false,
+                    problems: vec![Problem::from(e)],
+                },
+            };
+        reports.push(report);
+    }
+    Ok(ValidateBatchResponse {
+        schema_version: SchemaVersion,
+        valid: reports.iter().all(|r| r.valid),
+        reports,
+    })
+}
