@@ -712,7 +712,7 @@ fn run_op(op: &str, file: &str, out: &mut impl Write) -> Result<u8, String> {
             // A validation report with problems exits 1, as `billwise validate` does.
             let invalid = matches!(op, "validate" | "validate_batch")
                 && serde_json::from_str::<serde_json::Value>(&json)
-                    .is_ok_and(|v| v["valid"] == serde_json::Value::Bool(false));
+                    .is_ok_and(|v| v.get("valid") == Some(&serde_json::Value::Bool(false)));
             Ok(if invalid { INVALID } else { OK })
         }
         Err(e) => {
