@@ -808,11 +808,14 @@ fn validate_one(
     }
 }
 
+/// Documents, each with its number as the reports show it.
+type Numbered = Vec<(usize, Vec<u8>)>;
+
 /// The documents of a batch file, each with its number as the reports show it (from 0): a JSON
 /// array's elements (by position), or JSON Lines' non-blank lines (by line, less one). `None` for
 /// a file of one document (a pretty-printed document spans lines, but its first line is not a
 /// JSON value by itself). Whether the file is JSON Lines comes with them.
-fn batch(bytes: &[u8], limits: &Limits) -> Option<(Vec<(usize, Vec<u8>)>, bool)> {
+fn batch(bytes: &[u8], limits: &Limits) -> Option<(Numbered, bool)> {
     let text = std::str::from_utf8(bytes).ok()?;
     if text.trim_start().starts_with('[') {
         let items: Vec<Box<serde_json::value::RawValue>> =
