@@ -222,6 +222,12 @@ export type BillingModel = "time_and_materials" | "fixed_fee" | "milestone" | "r
 export interface BillingOptions {
   /** Project statuses whose work may be billed (default `active`, `completed`). */
   billable_project_statuses?: ProjectStatus[];
+  /**
+   * Hold a time entry, expense or milestone that breaks a check of `validate` with reason
+   * `invalid` and its problems, and bill the rest (default false: such an item refuses the
+   * run, with the first problem and `details.problems` counting them).
+   */
+  hold_invalid_items?: boolean;
 }
 
 /** A not-to-exceed amount. */
@@ -1039,6 +1045,8 @@ export interface HeldItem {
   id: Id;
   /** What it is. */
   kind: ItemKind;
+  /** For an `invalid` item: every problem, at its path in the request. */
+  problems?: Problem[];
   /** The first check it failed. */
   reason: HoldReason;
   /** A sentence naming the value that failed. */
@@ -1046,7 +1054,7 @@ export interface HeldItem {
 }
 
 /** Why an item is not billed, in the order the checks run. */
-export type HoldReason = "already_billed" | "not_approved" | "not_billable" | "project_status" | "outside_contract_period" | "outside_billing_period" | "legal_entity_mismatch" | "currency_mismatch" | "missing_rate" | "ceiling_exceeded";
+export type HoldReason = "already_billed" | "invalid" | "not_approved" | "not_billable" | "project_status" | "outside_contract_period" | "outside_billing_period" | "legal_entity_mismatch" | "currency_mismatch" | "missing_rate" | "ceiling_exceeded";
 
 /** An identifier: 1 to 128 bytes, no control characters. */
 export type Id = string;

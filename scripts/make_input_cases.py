@@ -163,4 +163,29 @@ case("preview_invoice", "a-credit-too-large-to-compute-is-at-the-credit",
      "a credit whose share of a huge bill cannot be computed exactly is refused as MONEY_OVERFLOW at the credit in the ledger",
      req([te("TE-1")], ledger=ledger([bill("TE-1", huge, huge + ".00", "1.00")], [credit("TE-1", amount="3961408125713216879677.00")])),
      refused("MONEY_OVERFLOW", "/ledger/credits/0"))
+
+# --- A billing run may hold invalid items ----------------------------------------------------------
+HOLD = {"hold_invalid_items": True}
+def held_problems(p): return [(h["id"], h["reason"], [(q["code"], q["path"]) for q in h.get("problems", [])]) for h in p["held"]]
+case("preview_invoice", "invalid-items-are-held-with-their-problems-and-the-rest-is-billed",
+     "with hold_invalid_items, an entry of -3 hours and an expense of 10.005 are held as invalid with every problem at its path in the request; the valid entry and expense are billed (150 x 8 + 100 x 1.10)",
+     req([te("TE-1"), te("TE-2", hours="-3", date="2026-03-04")], [ex("EX-1"), ex("EX-2", amount="10.005", date="2026-03-05")], options=HOLD),
+     lambda p: (eq(lines(p), [("TE-1", "1200.00"), ("EX-1", "110.00")]),
+                eq(held_problems(p), [("TE-2", "invalid", [("DOCUMENT_NEGATIVE_AMOUNT", "/time_entries/1/hours")]),
+                                      ("EX-2", "invalid", [("MONEY_INVALID_SCALE", "/expenses/1/amount/amount")])]),
+                eq(total(p), "1310.00"),
+                eq([(h["reason"], h["count"]) for h in p["summary"]["held_by_reason"]], [("invalid", 2)])))
+case("preview_invoice", "without-the-option-an-invalid-item-still-refuses-the-run",
+     "the default (hold_invalid_items false): the same entry of -3 hours refuses the run, at its path",
+     req([te("TE-1"), te("TE-2", hours="-3", date="2026-03-04")]),
+     refused("DOCUMENT_NEGATIVE_AMOUNT", "/time_entries/1/hours"))
+case("preview_invoice", "an-invalid-item-the-ledger-shows-billed-stays-already-billed",
+     "an entry billed by an earlier run and now sent with a negative hour is held already_billed (the ledger's check comes first), with its problems",
+     req([te("TE-1", hours="-8")], ledger=ledger([bill("TE-1", "8", "1200.00")]), options=HOLD),
+     lambda p: (eq(lines(p), []), eq(held_problems(p), [("TE-1", "already_billed", [("DOCUMENT_NEGATIVE_AMOUNT", "/time_entries/0/hours")])])))
+case("preview_invoice", "a-problem-outside-the-items-still-refuses-a-run-that-holds-invalid-items",
+     "with hold_invalid_items, a period that ends before it starts still refuses the run: only items are held",
+     req([te("TE-1"), te("TE-2", hours="-3")], period={"start": "2026-03-31", "end": "2026-03-01"}, options=HOLD),
+     refused("DOCUMENT_DATE_ORDER", "/period/end"))
+
 print(counters, "cases written")

@@ -762,6 +762,7 @@ enum Shape {
     Held {
         amount: bool,
         change_order_id: bool,
+        problems: bool,
     },
 }
 
@@ -929,12 +930,14 @@ impl<'py, 'c> Items<'py, 'c> {
             date,
             id,
             kind,
+            problems,
             reason,
             sentence,
         } = h;
         let shape = Shape::Held {
             amount: amount.is_some(),
             change_order_id: change_order_id.is_some(),
+            problems: !problems.is_empty(),
         };
         let dict = self.dict(shape)?;
         if let Some(a) = amount {
@@ -947,6 +950,10 @@ impl<'py, 'c> Items<'py, 'c> {
         dict.set_item(&k.id, self.id(id))?;
         dict.set_item(&k.kind, self.kind(*kind)?)?;
         let to = self.to;
+        if !problems.is_empty() {
+            // (Rare: an invalid item's problems, converted as any value is.)
+            dict.set_item("problems", problems.serialize(to)?)?;
+        }
         let reason = cached(&mut self.reasons, *reason, || reason.serialize(to))?;
         dict.set_item(&k.reason, reason)?;
         dict.set_item(&k.sentence, self.text(sentence))?;

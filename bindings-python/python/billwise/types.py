@@ -495,6 +495,7 @@ ItemKind: TypeAlias = Literal["time", "expense", "milestone"]
 
 HoldReason: TypeAlias = Literal[
     "already_billed",
+    "invalid",
     "not_approved",
     "not_billable",
     "project_status",
@@ -620,6 +621,7 @@ class BillingOptions(TypedDict, total=False):
     """Options of a billing run."""
 
     billable_project_statuses: List[str]
+    hold_invalid_items: bool
 
 
 class _PreviewInvoiceRequestRequired(TypedDict):
@@ -690,6 +692,7 @@ class HeldItem(_HeldItemRequired, total=False):
 
     amount: Optional[Money]
     change_order_id: Optional[str]
+    problems: List[Problem]
 
 
 class Totals(TypedDict):

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::Text;
 
+use crate::error::Problem;
 pub use crate::ledger::{BilledLedger, ItemKind, LedgerCredit, LedgerEntry};
 use crate::model::{
     ChangeOrder, Contract, Date, Dec, Expense, Id, Milestone, Money, Project, ProjectStatus,
@@ -19,6 +20,9 @@ use crate::model::{
 pub enum HoldReason {
     /// Billed in full already (net of credits).
     AlreadyBilled,
+    /// Breaks a check `validate` makes (negative hours, an amount below its currency's minor
+    /// unit, ...), with the run's `hold_invalid_items`; its `problems` say which.
+    Invalid,
     /// Not approved (time, expense) or not accepted (milestone).
     NotApproved,
     /// Marked non-billable, on a non-billable task, or in a non-billable expense category.
@@ -43,6 +47,7 @@ impl HoldReason {
     /// Every reason, in check order.
     pub const ALL: &'static [HoldReason] = &[
         Self::AlreadyBilled,
+        Self::Invalid,
         Self::NotApproved,
         Self::NotBillable,
         Self::ProjectStatus,
@@ -58,6 +63,7 @@ impl HoldReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::AlreadyBilled => "already_billed",
+            Self::Invalid => "invalid",
             Self::NotApproved => "not_approved",
             Self::NotBillable => "not_billable",
             Self::ProjectStatus => "project_status",
@@ -97,6 +103,11 @@ pub struct BillingOptions {
     /// Project statuses whose work may be billed (default `active`, `completed`).
     #[serde(default = "default_billable_statuses")]
     pub billable_project_statuses: Vec<ProjectStatus>,
+    /// Hold a time entry, expense or milestone that breaks a check of `validate` with reason
+    /// `invalid` and its problems, and bill the rest (default false: such an item refuses the
+    /// run, with the first problem and `details.problems` counting them).
+    #[serde(default)]
+    pub hold_invalid_items: bool,
 }
 
 fn default_billable_statuses() -> Vec<ProjectStatus> {
@@ -107,6 +118,7 @@ impl Default for BillingOptions {
     fn default() -> Self {
         Self {
             billable_project_statuses: default_billable_statuses(),
+            hold_invalid_items: false,
         }
     }
 }
@@ -251,6 +263,9 @@ pub struct HeldItem<'a> {
     pub id: Cow<'a, Id>,
     /// What it is.
     pub kind: ItemKind,
+    /// For an `invalid` item: every problem, at its path in the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
     /// The first check it failed.
     pub reason: HoldReason,
     /// A sentence naming the value that failed.
@@ -266,6 +281,7 @@ impl HeldItem<'_> {
             date: self.date,
             id: Cow::Owned(self.id.into_owned()),
             kind: self.kind,
+            problems: self.problems,
             reason: self.reason,
             sentence: self.sentence.into_owned(),
         }

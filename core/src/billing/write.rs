@@ -161,7 +161,24 @@ fn held(h: &HeldItem<'_>, out: &mut Vec<u8>) {
     write_string(h.id.as_str(), out);
     out.put(",\"kind\":\"");
     out.put(h.kind.as_str());
-    out.put("\",\"reason\":\"");
+    out.push(b'"');
+    if !h.problems.is_empty() {
+        out.put(",\"problems\":[");
+        for (i, p) in h.problems.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.put("{\"code\":\"");
+            out.put(p.code.as_str());
+            out.put("\",\"message\":");
+            write_string(&p.message, out);
+            out.put(",\"path\":");
+            write_string(&p.path, out);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    out.put(",\"reason\":\"");
     out.put(h.reason.as_str());
     out.put("\",\"sentence\":");
     h.sentence.write_json(out);

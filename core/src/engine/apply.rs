@@ -1,8 +1,6 @@
 //! Evaluating an envelope into a [`Plan`]: the documents to write and the audit changes, computed
 //! without touching the state. The engine commits a plan only when every check passed.
 
-use std::collections::BTreeSet;
-
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -240,6 +238,42 @@ trait Doc: Serialize + Clone {
     /// The pointer of the document in the snapshot's `state`.
     fn pointer(id: &Id) -> Pointer {
         Pointer::root().key(Self::COLLECTION).key(id.as_str())
+    }
+}
+
+/// The items of `items`, sorted, each once (a sorted list rather than a set: a set's B-tree and
+/// its sort cost the WebAssembly module more).
+fn sorted_items<'i>(items: impl Iterator<Item = (ItemKind, &'i Id)>) -> Vec<(ItemKind, &'i Id)> {
+    let mut out: Vec<(ItemKind, &'i Id)> = items.collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The keys of `b` and `a`, in order, each once. Both maps hand their keys over sorted, so they
+/// are merged as they come (a set built from them would sort them again, and cost the WebAssembly
+/// module its own B-tree and sort).
+fn merged_keys<'m>(
+    b: &'m serde_json::Map<String, Value>,
+    a: &'m serde_json::Map<String, Value>,
+) -> Vec<&'m String> {
+    let mut keys = Vec::with_capacity(b.len().max(a.len()));
+    let (mut x, mut y) = (b.keys().peekable(), a.keys().peekable());
+    loop {
+        let next = match (x.peek(), y.peek()) {
+            (Some(p), Some(q)) if p < q => x.next(),
+            (Some(p), Some(q)) if q < p => y.next(),
+            (Some(_), Some(_)) => {
+                y.next();
+                x.next()
+            }
+            (Some(_), None) => x.next(),
+            (None, _) => y.next(),
+        };
+        match next {
+            Some(k) => keys.push(k),
+            None => return keys,
+        }
     }
 }
 
@@ -692,7 +726,7 @@ impl Engine {
                 let empty = serde_json::Map::new();
                 let b = before.as_object().unwrap_or(&empty);
                 let a = after.as_object().unwrap_or(&empty);
-                let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+                let keys = merged_keys(b, a);
                 let mut changed = Vec::new();
                 for k in keys {
                     let (x, y) = (b.get(k), a.get(k));
@@ -1091,18 +1125,19 @@ impl Engine {
             .iter()
             .position(|e| &e.invoice_id == invoice_id)
         {
-            let billed: BTreeSet<(ItemKind, &Id)> = ledger
-                .entries
-                .iter()
-                .filter(|e| &e.invoice_id == invoice_id)
-                .map(|e| (e.kind, &e.item_id))
-                .collect();
+            let billed = sorted_items(
+                ledger
+                    .entries
+                    .iter()
+                    .filter(|e| &e.invoice_id == invoice_id)
+                    .map(|e| (e.kind, &e.item_id)),
+            );
             // An adjustment credited in full no longer re-prices anything.
             let mut adjusted_later = None;
             for e in ledger.entries.iter().skip(first + 1) {
                 if &e.invoice_id != invoice_id
                     && e.quantity.0.is_zero()
-                    && billed.contains(&(e.kind, &e.item_id))
+                    && billed.binary_search(&(e.kind, &e.item_id)).is_ok()
                     && self.adjustment_still_billed(
                         ledger,
                         &e.invoice_id,
@@ -1138,12 +1173,13 @@ impl Engine {
                 ));
             }
         }
-        let released: BTreeSet<(ItemKind, &Id)> = ledger
-            .entries
-            .iter()
-            .filter(|e| &e.invoice_id == invoice_id)
-            .map(|e| (e.kind, &e.item_id))
-            .collect();
+        let released = sorted_items(
+            ledger
+                .entries
+                .iter()
+                .filter(|e| &e.invoice_id == invoice_id)
+                .map(|e| (e.kind, &e.item_id)),
+        );
         // An item goes back to approved when nothing is left billed of it: no other invoice
         // bills hours of it net of credits (one left with only a credited adjustment bills none).
         let currency = self.world.contract.as_ref().map(|c| c.currency);
@@ -1359,11 +1395,12 @@ impl Engine {
                 value(e)?,
             ));
         }
-        let billed: BTreeSet<(ItemKind, &Id)> = preview
-            .lines
-            .iter()
-            .filter_map(|l| l.source_ids.first().map(|id| (l.kind, id)))
-            .collect();
+        let billed = sorted_items(
+            preview
+                .lines
+                .iter()
+                .filter_map(|l| l.source_ids.first().map(|id| (l.kind, id))),
+        );
         for (kind, id) in billed {
             self.item_effect(kind, id, "bill", "approved", &mut plan)?;
         }
@@ -1636,11 +1673,12 @@ impl Engine {
             crate::ledger::complete(&mut credit, &frozen, currency);
             new_credits.push(credit);
         }
-        let returned: BTreeSet<(ItemKind, &Id)> = new_credits
-            .iter()
-            .filter(|c| c.quantity.is_some_and(|q| !q.0.is_zero()))
-            .map(|c| (c.kind, &c.item_id))
-            .collect();
+        let returned = sorted_items(
+            new_credits
+                .iter()
+                .filter(|c| c.quantity.is_some_and(|q| !q.0.is_zero()))
+                .map(|c| (c.kind, &c.item_id)),
+        );
         let returned: Vec<(ItemKind, Id)> = returned
             .into_iter()
             .map(|(k, id)| (k, id.clone()))
@@ -1701,4 +1739,25 @@ impl Engine {
 /// A checked sum for the engine's credit arithmetic.
 fn dec_add(a: Decimal, b: Decimal) -> Result<Decimal, Error> {
     crate::model::decimal::add(a, b, "the credit")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::merged_keys;
+    use serde_json::json;
+
+    #[test]
+    fn merged_keys_are_the_sorted_union_of_both_maps_keys_each_once() {
+        let b = json!({"a": 1, "c": 2, "d": 3, "x": 4});
+        let a = json!({"b": 1, "c": 2, "y": 3});
+        let keys = merged_keys(b.as_object().unwrap(), a.as_object().unwrap());
+        assert_eq!(keys, ["a", "b", "c", "d", "x", "y"]);
+        let empty = serde_json::Map::new();
+        assert_eq!(merged_keys(&empty, a.as_object().unwrap()), ["b", "c", "y"]);
+        assert_eq!(
+            merged_keys(b.as_object().unwrap(), &empty),
+            ["a", "c", "d", "x"]
+        );
+    }
 }

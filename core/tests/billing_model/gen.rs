@@ -221,6 +221,11 @@ pub fn request(bytes: &[u8]) -> Value {
     if g.s.chance(10) {
         req["options"] = json!({"billable_project_statuses": ["active", "completed", "on_hold"]});
     }
+    // A run that holds invalid items (the generator's rare invalid entries, expenses and
+    // milestones are then held, not refused).
+    if g.s.chance(20) {
+        req["options"]["hold_invalid_items"] = json!(true);
+    }
     if g.s.below(2) == 1 || g.roleless || g.ceiling_added {
         let l = ledger(&mut g, &req);
         req["ledger"] = l;

@@ -26,6 +26,44 @@ fn canonical(req: &PreviewInvoiceRequest) -> String {
     to_canonical_string(&billing::preview_invoice(req).unwrap()).unwrap()
 }
 
+/// A run that holds invalid items, two of which share an id: which one is invalid depends on
+/// their order ("the later one", billing.md "Invalid items"), so the invariants about order and
+/// about each id appearing once do not apply to it.
+fn holds_a_duplicate_id(req: &PreviewInvoiceRequest) -> bool {
+    let mut ids: Vec<(ItemKind, &str)> = req
+        .time_entries
+        .iter()
+        .map(|t| (ItemKind::Time, t.id.as_str()))
+        .chain(
+            req.expenses
+                .iter()
+                .map(|e| (ItemKind::Expense, e.id.as_str())),
+        )
+        .chain(
+            req.milestones
+                .iter()
+                .flatten()
+                .map(|m| (ItemKind::Milestone, m.id.as_str())),
+        )
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    req.options.hold_invalid_items && ids.len() < n
+}
+
+/// The preview's text with the paths of held items' problems left out: they name positions in
+/// the request, which a shuffle moves.
+fn without_problem_paths(text: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    for h in v["held"].as_array_mut().unwrap() {
+        for p in h["problems"].as_array_mut().into_iter().flatten() {
+            p["path"] = serde_json::Value::Null;
+        }
+    }
+    v.to_string()
+}
+
 proptest! {
     #![proptest_config(config(3))]
 
@@ -58,7 +96,7 @@ proptest! {
 
     #[test]
     fn every_item_is_billed_or_held_exactly_once_and_a_split_appears_in_both(b in bytes()) {
-        let Some(req) = accepted(&b) else { return Ok(()) };
+        let Some(req) = accepted(&b).filter(|r| !holds_a_duplicate_id(r)) else { return Ok(()) };
         let p = billing::preview_invoice(&req).unwrap();
         let mut seen: BTreeMap<(ItemKind, String), (u32, u32)> = BTreeMap::new();
         for l in &p.lines {
@@ -94,7 +132,7 @@ proptest! {
 
     #[test]
     fn the_result_does_not_depend_on_input_order_and_is_byte_identical(b in bytes(), seed in any::<u64>()) {
-        let Some(req) = accepted(&b) else { return Ok(()) };
+        let Some(req) = accepted(&b).filter(|r| !holds_a_duplicate_id(r)) else { return Ok(()) };
         let first = canonical(&req);
         prop_assert_eq!(&first, &canonical(&req));
         // The hand writer of a preview against the canonical writer.
@@ -110,7 +148,7 @@ proptest! {
         for i in (1..shuffled.projects.len()).rev() { let j = next(i + 1); shuffled.projects.swap(i, j); }
         for i in (1..shuffled.contract.rate_card.entries.len()).rev() { let j = next(i + 1); shuffled.contract.rate_card.entries.swap(i, j); }
         // (Change orders are not shuffled: an error's path names the one at fault by position.)
-        prop_assert_eq!(&first, &canonical(&shuffled));
+        prop_assert_eq!(without_problem_paths(&first), without_problem_paths(&canonical(&shuffled)));
         // The JSON text round-trips to the same bytes, through the hand reader and through serde.
         let text = to_canonical_string(&req).unwrap();
         let fast = billwise_core::json::preview_request_from_slice(text.as_bytes(), &Limits::DEFAULT).unwrap();

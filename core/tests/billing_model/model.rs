@@ -1349,10 +1349,18 @@ pub fn history_at_once(contract: &Value, cos: &[Co]) -> Result<Vec<Version>, Ref
 // The items and the period (stage 4)
 // ------------------------------------------------------------------------------------------------
 
-fn item_problems(req: &Value, cur: &str, has_ff: bool) -> Vec<&'static str> {
+/// The problems of step 4 ("The items and the period"), and the items they belong to
+/// (`(kind, position in its list)`; a duplicate id belongs to the later item).
+fn item_problems(
+    req: &Value,
+    cur: &str,
+    has_ff: bool,
+) -> (Vec<&'static str>, BTreeSet<(&'static str, usize)>) {
     let mut p = vec![];
+    let mut invalid = BTreeSet::new();
     let mut ids = BTreeSet::new();
-    for t in garr(req, "time_entries") {
+    for (i, t) in garr(req, "time_entries").into_iter().enumerate() {
+        let before = p.len();
         if !ids.insert(gs(t, "id").unwrap_or_default()) {
             p.push("DOCUMENT_DUPLICATE_ID");
         }
@@ -1362,9 +1370,13 @@ fn item_problems(req: &Value, cur: &str, has_ff: bool) -> Vec<&'static str> {
         if gm(t, "rate_override").is_some_and(|r| r.0 <= D::ZERO) {
             p.push("RATES_NON_POSITIVE_RATE");
         }
+        if p.len() > before {
+            invalid.insert(("time", i));
+        }
     }
     let mut ids = BTreeSet::new();
-    for x in garr(req, "expenses") {
+    for (i, x) in garr(req, "expenses").into_iter().enumerate() {
+        let before = p.len();
         if !ids.insert(gs(x, "id").unwrap_or_default()) {
             p.push("DOCUMENT_DUPLICATE_ID");
         }
@@ -1383,16 +1395,24 @@ fn item_problems(req: &Value, cur: &str, has_ff: bool) -> Vec<&'static str> {
                 }
             }
         }
+        if p.len() > before {
+            invalid.insert(("expense", i));
+        }
     }
     if let Some(ms) = req.get("milestones").and_then(Value::as_array) {
         let mut ids = BTreeSet::new();
-        for m in ms {
+        for (i, m) in ms.iter().enumerate() {
+            let before = p.len();
             if !ids.insert(gs(m, "id").unwrap_or_default()) {
                 p.push("DOCUMENT_DUPLICATE_ID");
             }
             milestone_problems(m, cur, has_ff, &mut p);
+            if p.len() > before {
+                invalid.insert(("milestone", i));
+            }
         }
     }
+    let items = p.len();
     let mut ids = BTreeSet::new();
     for pr in garr(req, "projects") {
         if !ids.insert(gs(pr, "id").unwrap_or_default()) {
@@ -1412,7 +1432,20 @@ fn item_problems(req: &Value, cur: &str, has_ff: bool) -> Vec<&'static str> {
     if gdate(&period, "end") < gdate(&period, "start") {
         p.push("DOCUMENT_DATE_ORDER");
     }
-    p
+    // "With `options.hold_invalid_items: true`, [an item] that breaks a check of step 4 does not
+    // refuse the run: it is held with reason `invalid` [...]. A problem of [...] a project or the
+    // period still refuses the run" (billing.md, "Invalid items").
+    let hold = req
+        .get("options")
+        .and_then(|o| o.get("hold_invalid_items"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if hold {
+        p.drain(..items);
+    } else {
+        invalid.clear();
+    }
+    (p, invalid)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1537,6 +1570,8 @@ struct Run<'a> {
     ledger: LedgerState,
     versions: Vec<Version>,
     statuses: Vec<String>,
+    /// The invalid items the run holds (`hold_invalid_items`), `(kind, position in its list)`.
+    invalid: BTreeSet<(&'static str, usize)>,
 }
 
 pub fn preview(req: &Value) -> Result<Value, Refusal> {
@@ -1573,10 +1608,8 @@ pub fn compute(req: &Value) -> Result<Computed, Refusal> {
         .collect();
     let (versions, _) = run_history(c, &cos, as_of, ledger.billed_against_ceiling(), &billed_ms)?;
     // 4. the items and the period
-    refuse_if(
-        "items",
-        item_problems(req, &cur, gm(c, "fixed_fee").is_some()),
-    )?;
+    let (problems, invalid) = item_problems(req, &cur, gm(c, "fixed_fee").is_some());
+    refuse_if("items", problems)?;
 
     let period = req.get("period").cloned().unwrap_or(Value::Null);
     let statuses = req
@@ -1612,6 +1645,7 @@ pub fn compute(req: &Value) -> Result<Computed, Refusal> {
         ledger,
         versions,
         statuses,
+        invalid,
     };
     run.compute()
 }
@@ -2100,16 +2134,37 @@ impl Run<'_> {
         Ok((adjs, held))
     }
 
+    /// An invalid item (billing.md, "Invalid items"): "an item the ledger shows billed stays
+    /// `already_billed`", else `invalid`; no amount, not unbilled work.
+    fn invalid_item(&self, kind: &'static str, item: &Value, date: &str) -> Option<Held> {
+        let id = gs(item, "id").unwrap_or_default();
+        let billed = self
+            .ledger
+            .net
+            .get(&(kind.to_owned(), id.to_owned()))
+            .is_some_and(|n| n.q > D::ZERO);
+        let reason = if billed { "already_billed" } else { "invalid" };
+        Some(self.held(kind, id, gdate(item, date).unwrap_or(0), reason, None))
+    }
+
     fn compute(self) -> Result<Computed, Refusal> {
         let (adjs, mut held) = self.retro()?;
         let mut cands = vec![];
-        for te in garr(self.req, "time_entries") {
+        for (i, te) in garr(self.req, "time_entries").into_iter().enumerate() {
+            if self.invalid.contains(&("time", i)) {
+                held.extend(self.invalid_item("time", te, "work_date"));
+                continue;
+            }
             match self.time_entry(te) {
                 Ok(c) => cands.push(c),
                 Err(h) => held.push(h),
             }
         }
-        for x in garr(self.req, "expenses") {
+        for (i, x) in garr(self.req, "expenses").into_iter().enumerate() {
+            if self.invalid.contains(&("expense", i)) {
+                held.extend(self.invalid_item("expense", x, "date"));
+                continue;
+            }
             match self.expense(x) {
                 Ok(c) => cands.push(c),
                 Err(h) => held.push(h),
@@ -2135,7 +2190,11 @@ impl Run<'_> {
                 })
                 .collect(),
         };
-        for m in &ms {
+        for (i, m) in ms.iter().enumerate() {
+            if self.invalid.contains(&("milestone", i)) {
+                held.extend(self.invalid_item("milestone", m, "due_date"));
+                continue;
+            }
             match self.milestone(m) {
                 Ok(c) => cands.push(c),
                 Err(h) => held.push(h),

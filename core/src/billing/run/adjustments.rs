@@ -78,6 +78,7 @@ impl<'a> Run<'a> {
                     date: bill.date,
                     id: Cow::Owned(bill.item_id.clone()),
                     kind: ItemKind::Time,
+                    problems: Vec::new(),
                     reason: HoldReason::MissingRate,
                     sentence: Text::from(format!(
                         "{change_order_id} leaves time entry {} ({role}, {}) without a rate; its adjustment needs a person to decide",

@@ -123,6 +123,7 @@ impl Meter {
                 date: a.date,
                 id: Cow::Owned(a.item_id),
                 kind: ItemKind::Time,
+                problems: Vec::new(),
                 reason: HoldReason::CeilingExceeded,
             })?;
         }
@@ -161,6 +162,7 @@ impl Meter {
         let over_ceiling = |sentence: Text<'a>, amount: Money| HeldItem {
             change_order_id: None,
             kind,
+            problems: Vec::new(),
             id: Cow::Borrowed(id),
             date,
             reason: HoldReason::CeilingExceeded,

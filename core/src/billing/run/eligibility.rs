@@ -6,13 +6,14 @@ use std::borrow::Cow;
 
 use rust_decimal::Decimal;
 
+use super::order::Item;
 use super::pricing::{exact_if_rounded, item_left, round_hours, sub};
 use super::summary::Held;
 use super::{Priced, ProjectInfo, Run};
 use crate::billing::terms::Resolved;
 use crate::billing::text::{Text, Words};
 use crate::billing::types::{HeldItem, HoldReason, ItemKind, LineUnit, Period, PreviewLine};
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::ledger::NetBilled;
 use crate::model::{
     CeilingScope, Date, Dec, Expense, Id, Milestone, MilestoneStatus, Money, RateUnit, TimeEntry,
@@ -76,6 +77,57 @@ impl ItemShare {
 }
 
 impl<'a> Run<'a> {
+    /// An item that breaks a check of `validate`, with the run's `hold_invalid_items`: held
+    /// with reason `invalid` and its problems, before any other check; or, when the ledger shows
+    /// it billed, `already_billed` (check 1 comes first) with its problems all the same. Its
+    /// values cannot be trusted, so it is neither priced nor counted as unbilled work.
+    pub(super) fn hold_invalid(
+        &self,
+        item: Item<'a>,
+        problems: Vec<Problem>,
+        held: &mut Held<'a>,
+    ) -> Result<(), Error> {
+        let (kind, id, date) = match item {
+            Item::Time(e) => (ItemKind::Time, &e.id, e.work_date),
+            Item::Expense(x) => (ItemKind::Expense, &x.id, x.date),
+            Item::Milestone(m) => (ItemKind::Milestone, &m.id, m.due_date),
+        };
+        let first = problems.first().map_or("", |p| p.message.as_str());
+        let more = match problems.len() {
+            0 | 1 => String::new(),
+            2 => " (and 1 more problem)".to_owned(),
+            n => format!(" (and {} more problems)", n - 1),
+        };
+        let billed = self
+            .ledger
+            .get(kind, id.as_str())
+            .is_some_and(|n| n.quantity > Decimal::ZERO);
+        let (reason, sentence) = if billed {
+            (
+                HoldReason::AlreadyBilled,
+                format!(
+                    "{} {id} is billed already; it is not valid either: {first}{more}",
+                    kind.noun()
+                ),
+            )
+        } else {
+            (
+                HoldReason::Invalid,
+                format!("{} {id} is not valid: {first}{more}", kind.noun()),
+            )
+        };
+        held.push(HeldItem {
+            amount: None,
+            change_order_id: None,
+            date,
+            id: Cow::Borrowed(id),
+            kind,
+            problems,
+            reason,
+            sentence: Text::from(sentence),
+        })
+    }
+
     /// What is left to bill of the expense or milestone `id` whose full price is `full`.
     fn item_share(&self, kind: ItemKind, id: &Id, full: Option<Money>) -> Result<ItemShare, Error> {
         let net = self.ledger.get(kind, id.as_str());
@@ -223,6 +275,7 @@ impl<'a> Run<'a> {
             held.push(HeldItem {
                 change_order_id: None,
                 kind: ItemKind::Time,
+                problems: Vec::new(),
                 id: Cow::Borrowed(&e.id),
                 date: e.work_date,
                 reason,
@@ -384,6 +437,7 @@ impl<'a> Run<'a> {
         let hold = |reason: HoldReason, sentence: Text<'a>, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Expense,
+            problems: Vec::new(),
             id: Cow::Borrowed(&x.id),
             date: x.date,
             reason,
@@ -512,6 +566,7 @@ impl<'a> Run<'a> {
         let hold = |reason: HoldReason, sentence: Text<'a>, amount: Option<Money>| HeldItem {
             change_order_id: None,
             kind: ItemKind::Milestone,
+            problems: Vec::new(),
             id: Cow::Borrowed(&m.id),
             date: m.due_date,
             reason,

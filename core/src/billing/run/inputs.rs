@@ -4,7 +4,7 @@
 
 use super::order::IdOrder;
 use crate::billing::types::PreviewInvoiceRequest;
-use crate::error::{Error, ErrorCode, Pointer};
+use crate::error::{Error, ErrorCode, Pointer, Problem};
 use crate::validate::Problems;
 use crate::validate::documents::{date_order, expense, milestone, project, unique_ids};
 
@@ -15,6 +15,10 @@ use crate::validate::documents::{date_order, expense, milestone, project, unique
 /// contract's currency. The first problem is raised at its path, with the number found in
 /// `details.problems`.
 ///
+/// With `hold_invalid_items`, the problems of the time entries, expenses and milestones are
+/// returned instead, by item (numbered as [`super::order::Items`] numbers them), for the run to
+/// hold those items; the other problems (projects, the period) still refuse it.
+///
 /// Time entries whose ids are listed in ascending order (`time_ids`) are distinct and are not
 /// compared again. Each time entry's own checks were made by [`super::order::scan_time_entries`]
 /// (`time_problems`); they are reported where this list puts them.
@@ -22,7 +26,7 @@ pub(super) fn check_items(
     req: &PreviewInvoiceRequest,
     time_ids: IdOrder,
     time_problems: Problems,
-) -> Result<(), Error> {
+) -> Result<Vec<Vec<Problem>>, Error> {
     let mut p = Problems::new();
     let root = Pointer::root();
     if time_ids != IdOrder::Ascending {
@@ -77,5 +81,46 @@ pub(super) fn check_items(
         "the period end",
         &mut p,
     );
-    crate::validate::refuse(&p.into_vec(), "")
+    let problems = p.into_vec();
+    if !req.options.hold_invalid_items {
+        crate::validate::refuse(&problems, "")?;
+        return Ok(Vec::new());
+    }
+    let mut by_item: Vec<Vec<Problem>> = Vec::new();
+    let mut rest = Vec::new();
+    for problem in problems {
+        match item_of(req, &problem.path) {
+            Some(i) => {
+                if by_item.is_empty() {
+                    let all = req.time_entries.len()
+                        + req.expenses.len()
+                        + req.milestones.as_ref().map_or(0, Vec::len);
+                    by_item.resize_with(all, Vec::new);
+                }
+                if let Some(list) = by_item.get_mut(i) {
+                    list.push(problem);
+                }
+            }
+            None => rest.push(problem),
+        }
+    }
+    crate::validate::refuse(&rest, "")?;
+    Ok(by_item)
+}
+
+/// The item a problem's path is in: `/time_entries/3/hours` is item 3, `/expenses/0` the first
+/// expense's (numbered after the time entries), `/milestones/1` the second milestone's of the
+/// request's own list.
+fn item_of(req: &PreviewInvoiceRequest, path: &str) -> Option<usize> {
+    let mut tokens = path.split('/').skip(1);
+    let (list, at) = (tokens.next()?, tokens.next()?.parse::<usize>().ok()?);
+    let (times, expenses) = (req.time_entries.len(), req.expenses.len());
+    match list {
+        "time_entries" if at < times => Some(at),
+        "expenses" if at < expenses => Some(times + at),
+        "milestones" if req.milestones.as_ref().is_some_and(|m| at < m.len()) => {
+            Some(times + expenses + at)
+        }
+        _ => None,
+    }
 }

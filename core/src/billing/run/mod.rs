@@ -41,7 +41,7 @@ pub use summary::utilisation_percent;
 use super::terms::Terms;
 use super::types::{AdjustmentLine, InvoicePreview, PreviewInvoiceRequest, PreviewLine, Summary};
 use crate::changes::ValidContract;
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::hash::{TextMap, same_text};
 use crate::ledger::LedgerIndex;
 use crate::model::{CeilingScope, Date, Id, Milestone, Project, SchemaVersion};
@@ -160,7 +160,7 @@ pub fn preview_invoice_with<'a>(
     // 1. Inputs: the contract, the ledger and the change orders, then the items.
     let run = Run::new(req)?;
     let mut items = Items::of(req, run.milestones());
-    inputs::check_items(req, items.time_ids, items.take_time_problems())?;
+    let mut invalid = inputs::check_items(req, items.time_ids, items.take_time_problems())?;
 
     // 2. Adjustments, which the ceiling's meter takes before any item.
     let mut held = Held::new(std::mem::take(&mut buffers.held), req.as_of, items.len());
@@ -173,7 +173,14 @@ pub fn preview_invoice_with<'a>(
     // 3. Each item, in (date, kind, id) order: checked, priced, metered.
     let order = items.order()?;
     let mut lines = std::mem::take(&mut buffers.lines);
-    let kinds = run.bill(&items, &order, &mut meter, &mut held, &mut lines)?;
+    let kinds = run.bill(
+        &items,
+        &order,
+        &mut invalid,
+        &mut meter,
+        &mut held,
+        &mut lines,
+    )?;
 
     // 4. Summary, and the identities every preview satisfies.
     let preview = run.preview(&items.milestones, lines, kinds, adjustments, held, &meter)?;
@@ -207,11 +214,13 @@ impl<'a> Run<'a> {
 
     /// Step 3: each item of `order` checked and priced (a held one filed in `held`, a priced
     /// one's line written to `lines`), then metered; the totals of the lines kept. At most one
-    /// line per item: `lines` is reserved once, not grown by copying.
+    /// line per item: `lines` is reserved once, not grown by copying. `invalid`: the problems of
+    /// each item, by item, when the run holds invalid items (empty otherwise); taken as used.
     fn bill(
         &self,
         items: &Items<'a>,
         order: &[u32],
+        invalid: &mut [Vec<Problem>],
         meter: &mut Meter,
         held: &mut Held<'a>,
         lines: &mut Vec<PreviewLine<'a>>,
@@ -228,8 +237,13 @@ impl<'a> Run<'a> {
                         .unwrap_or_default(),
                 );
             }
-            self.bill_item(items.get(i as usize), meter, held, lines, &mut kinds)
-                .map_err(|e| items.blame(i as usize, e))?;
+            let item = items.get(i as usize);
+            let problems = invalid.get_mut(i as usize).map(std::mem::take);
+            let result = match (problems.filter(|p| !p.is_empty()), item) {
+                (Some(problems), Some(item)) => self.hold_invalid(item, problems, held),
+                _ => self.bill_item(item, meter, held, lines, &mut kinds),
+            };
+            result.map_err(|e| items.blame(i as usize, e))?;
         }
         Ok(kinds)
     }

@@ -474,6 +474,7 @@ mod tests {
             date: Date::from_days_since_epoch(20_000 + day).unwrap(),
             id: Cow::Owned(Id::from_text(id).unwrap()),
             kind,
+            problems: Vec::new(),
             reason,
             sentence: Text::from(""),
         }
