@@ -9,9 +9,10 @@
 //! types do not read (which the engine never writes) stays as the JSON it is.
 
 use billwise_core::Error;
-use billwise_core::api::EngineResponse;
+use billwise_core::api::{EngineApplyRequest, EngineReplayRequest, EngineResponse};
 use billwise_core::engine::World;
 use billwise_core::engine::audit::AuditChange;
+use billwise_core::json::Limits;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
@@ -155,6 +156,43 @@ fn put(at: &mut Value, tokens: &[String], value: Value) -> Option<()> {
         _ => return None,
     }
     Some(())
+}
+
+/// An `engine_replay` or `engine_apply` request.
+pub trait EngineRequest: Sized {
+    /// Whether the caller asked for the state, and the request asking for it.
+    fn with_state(&self) -> (bool, Self);
+    /// The operation.
+    fn run(&self, limits: &Limits) -> Result<EngineResponse, Error>;
+}
+
+macro_rules! engine_requests {
+    ($( $req:ty => $op:path ),+) => {$(
+        impl EngineRequest for $req {
+            fn with_state(&self) -> (bool, Self) {
+                let forced = Self {
+                    return_state: true,
+                    ..self.clone()
+                };
+                (self.return_state, forced)
+            }
+            fn run(&self, limits: &Limits) -> Result<EngineResponse, Error> {
+                $op(self, limits)
+            }
+        }
+    )+};
+}
+
+engine_requests!(
+    EngineReplayRequest => billwise_core::api::engine_replay,
+    EngineApplyRequest => billwise_core::api::engine_apply
+);
+
+/// `req` run with the state returned (the context its changes are typed in), the state left out
+/// again unless the caller asked for it.
+pub fn run_typed<R: EngineRequest>(req: &R, limits: &Limits) -> Result<EngineResult, Error> {
+    let (asked, forced) = req.with_state();
+    EngineResult::new(asked, forced.run(limits)?)
 }
 
 /// An `engine_replay` or `engine_apply` response, with the state its changes are typed in.

@@ -193,53 +193,38 @@ operations! {
          is missing.";
 }
 
-/// Replays an event log through a fresh engine and returns its state, exceptions and audit.
-#[pyfunction]
-#[pyo3(signature = (request = None, /, **fields))]
-fn engine_replay<'py>(
-    py: Python<'py>,
-    request: Option<&Bound<'py, PyAny>>,
-    fields: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    call_with(
-        py,
-        request,
-        fields,
-        json::from_slice,
-        |req: &api::EngineReplayRequest, limits| {
-            let forced = api::EngineReplayRequest {
-                return_state: true,
-                ..req.clone()
-            };
-            audit::EngineResult::new(req.return_state, api::engine_replay(&forced, limits)?)
-        },
-        audit::EngineResult::to_python,
-    )
+/// Declares the engine operations as Python functions whose results carry typed changes
+/// ([`audit::EngineResult`]): `name => request type, "docstring"`.
+macro_rules! engine_operations {
+    ($( $name:ident => $req:ty, $doc:literal; )+) => {
+        $(
+            #[doc = $doc]
+            #[pyfunction]
+            #[pyo3(signature = (request = None, /, **fields))]
+            fn $name<'py>(
+                py: Python<'py>,
+                request: Option<&Bound<'py, PyAny>>,
+                fields: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                call_with(
+                    py,
+                    request,
+                    fields,
+                    json::from_slice,
+                    audit::run_typed::<$req>,
+                    audit::EngineResult::to_python,
+                )
+            }
+        )+
+    };
 }
 
-/// Applies events to an engine restored from a snapshot (or a fresh one) and returns the new
-/// state, exceptions and audit.
-#[pyfunction]
-#[pyo3(signature = (request = None, /, **fields))]
-fn engine_apply<'py>(
-    py: Python<'py>,
-    request: Option<&Bound<'py, PyAny>>,
-    fields: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    call_with(
-        py,
-        request,
-        fields,
-        json::from_slice,
-        |req: &api::EngineApplyRequest, limits| {
-            let forced = api::EngineApplyRequest {
-                return_state: true,
-                ..req.clone()
-            };
-            audit::EngineResult::new(req.return_state, api::engine_apply(&forced, limits)?)
-        },
-        audit::EngineResult::to_python,
-    )
+engine_operations! {
+    engine_replay => api::EngineReplayRequest,
+        "Replays an event log through a fresh engine and returns its state, exceptions and audit.";
+    engine_apply => api::EngineApplyRequest,
+        "Applies events to an engine restored from a snapshot (or a fresh one) and returns the\n\
+         new state, exceptions and audit.";
 }
 
 /// Runs any operation by name on a request (JSON text or Python objects) and returns the

@@ -241,6 +241,17 @@ trait Doc: Serialize + Clone {
     }
 }
 
+/// The items the ledger's entries of invoice `invoice_id` bill, sorted, each once.
+fn invoice_items<'l>(ledger: &'l BilledLedger, invoice_id: &Id) -> Vec<(ItemKind, &'l Id)> {
+    sorted_items(
+        ledger
+            .entries
+            .iter()
+            .filter(|e| &e.invoice_id == invoice_id)
+            .map(|e| (e.kind, &e.item_id)),
+    )
+}
+
 /// The items of `items`, sorted, each once (a sorted list rather than a set: a set's B-tree and
 /// its sort cost the WebAssembly module more).
 fn sorted_items<'i>(items: impl Iterator<Item = (ItemKind, &'i Id)>) -> Vec<(ItemKind, &'i Id)> {
@@ -1125,13 +1136,7 @@ impl Engine {
             .iter()
             .position(|e| &e.invoice_id == invoice_id)
         {
-            let billed = sorted_items(
-                ledger
-                    .entries
-                    .iter()
-                    .filter(|e| &e.invoice_id == invoice_id)
-                    .map(|e| (e.kind, &e.item_id)),
-            );
+            let billed = invoice_items(ledger, invoice_id);
             // An adjustment credited in full no longer re-prices anything.
             let mut adjusted_later = None;
             for e in ledger.entries.iter().skip(first + 1) {
@@ -1173,13 +1178,7 @@ impl Engine {
                 ));
             }
         }
-        let released = sorted_items(
-            ledger
-                .entries
-                .iter()
-                .filter(|e| &e.invoice_id == invoice_id)
-                .map(|e| (e.kind, &e.item_id)),
-        );
+        let released = invoice_items(ledger, invoice_id);
         // An item goes back to approved when nothing is left billed of it: no other invoice
         // bills hours of it net of credits (one left with only a credited adjustment bills none).
         let currency = self.world.contract.as_ref().map(|c| c.currency);
