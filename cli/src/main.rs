@@ -763,12 +763,12 @@ fn validate_one(
     if let Some((documents, lines)) = batch(&bytes, &limits) {
         return validate_many(file, &documents, lines, kind, contract, json, out);
     }
-    let report = validate_document(&bytes, kind, contract, &limits).map_err(|(part, mut e)| {
-        if part == "/contract" {
-            e.message = format!("in the contract: {}", e.message);
-        }
-        e
-    });
+    // A contract that cannot be read is unreadable input (exit 2), at its path under `/contract`.
+    let report =
+        validate_document(&bytes, kind, contract, &limits).map_err(|(part, e)| match part {
+            "/contract" => (true, e.under(part)),
+            _ => (false, e),
+        });
     match report {
         Ok(r) => {
             if json {
@@ -791,20 +791,27 @@ fn validate_one(
             }
             Ok(if r.valid { OK } else { INVALID })
         }
-        Err(e) => {
-            if json {
-                let s = to_canonical_string(&serde_json::json!({ "error": e })).unwrap_or_default();
-                writeln!(out, "{s}")?;
-            } else {
-                print_error(out, file, &e)?;
-            }
+        Err((in_contract, e)) => {
+            print_failure(out, file, &e, json)?;
             Ok(match e.class() {
-                ErrorClass::Input if e.code != billwise_core::ErrorCode::InputMalformedJson => {
+                ErrorClass::Input
+                    if !in_contract && e.code != billwise_core::ErrorCode::InputMalformedJson =>
+                {
                     INVALID
                 }
                 _ => UNREADABLE,
             })
         }
+    }
+}
+
+/// An error of `billwise validate`: as `{"error": ...}` with `--json`, else as a line.
+fn print_failure(out: &mut impl Write, file: &str, e: &Error, json: bool) -> std::io::Result<()> {
+    if json {
+        let s = to_canonical_string(&serde_json::json!({ "error": e })).unwrap_or_default();
+        writeln!(out, "{s}")
+    } else {
+        print_error(out, file, e)
     }
 }
 
@@ -860,7 +867,7 @@ fn validate_many(
     let mut report = match api::validate_each(&texts, kind, contract, &Limits::DEFAULT) {
         Ok(r) => r,
         Err(e) => {
-            print_error(out, file, &e)?;
+            print_failure(out, file, &e, json)?;
             return Ok(UNREADABLE);
         }
     };

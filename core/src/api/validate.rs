@@ -154,7 +154,7 @@ fn read_on(
                 break;
             }
         } else {
-            problems.push(Problem::from(error).with_path(back.clone()));
+            // One more unreadable value than the reading may report: it stops.
             if problems.len() >= most {
                 stopped = Some(Problem::new(
                     "",
@@ -165,6 +165,7 @@ fn read_on(
                 ));
                 break;
             }
+            problems.push(Problem::from(error).with_path(back.clone()));
             if leave_out(&mut value, &path) {
                 absent.push(back);
             } else if !leave_out_row(&mut value, &path, &mut removed) {
@@ -175,9 +176,7 @@ fn read_on(
         }
         text = Some(crate::json::to_canonical_string(&value)?);
     }
-    if text.is_some() {
-        problems.sort_by(|a, b| document_order(&a.path, &b.path));
-    }
+    problems.sort_by(|a, b| document_order(&a.path, &b.path));
     problems.extend(stopped);
     Ok(problems)
 }
