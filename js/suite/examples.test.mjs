@@ -60,3 +60,18 @@ test(`the n8n-style preview step turns time entries into lines, held items and t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The README's n8n recipe requires the example by its path in the package.
+test("the examples are importable by their path in the package, as the n8n recipe does", { skip: RUNTIME !== "native" }, () => {
+  const dir = project("billwise", PACKAGE_DIR);
+  try {
+    const stdout = execFileSync(
+      process.execPath,
+      ["-e", 'const m = require("billwise/examples/n8n-preview-step.js"); console.log(typeof m.previewItems)'],
+      { cwd: dir, encoding: "utf8" },
+    );
+    assert.equal(stdout, "function\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
