@@ -12,25 +12,13 @@ use billwise_core::Error;
 use billwise_core::api::{EngineApplyRequest, EngineReplayRequest, EngineResponse};
 use billwise_core::engine::World;
 use billwise_core::engine::audit::AuditChange;
+use billwise_core::error::pointer_tokens;
 use billwise_core::json::Limits;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 
 use crate::output::{self, OutputError};
-
-/// The `World` members that hold documents by id (`/time_entries/TE-7/...`); the others
-/// (`contract`, `ledger`) hold one document each.
-const BY_ID: &[&str] = &[
-    "opportunities",
-    "change_orders",
-    "projects",
-    "time_entries",
-    "expenses",
-    "milestones",
-    "invoices",
-    "payments",
-];
 
 /// Replaces `before` and `after` in each change dict of `changes_py` (converted from `changes`,
 /// in the same order) by their typed values.
@@ -43,7 +31,7 @@ pub fn type_changes(
     let list = changes_py.cast::<PyList>().map_err(PyErr::from)?;
     for (change, item) in changes.iter().zip(list.iter()) {
         let dict = item.cast::<PyDict>().map_err(PyErr::from)?;
-        let tokens = tokens(&change.path);
+        let tokens = pointer_tokens(&change.path);
         dict.set_item(
             "before",
             typed(py, world, &tokens, change.before.to_value())?,
@@ -67,15 +55,8 @@ pub fn type_outcome(
     type_changes(py, world, changes, &changes_py)
 }
 
-/// A JSON pointer's reference tokens, unescaped.
-fn tokens(path: &str) -> Vec<String> {
-    path.split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}
-
-/// `value`, found at `tokens` in the engine's state, as a typed Python object.
+/// `value`, found at `tokens` in the engine's state (`world`: the documents the changes lead into,
+/// [`World::documents_json`]), as a typed Python object.
 fn typed<'py>(
     py: Python<'py>,
     world: &Value,
@@ -117,12 +98,7 @@ fn untyped<'py>(py: Python<'py>, value: &Value) -> Result<Bound<'py, PyAny>, Out
 /// `{"time_entries": {"TE-7": {..., "hours": value}}}`. `None` when the path does not lead into
 /// a document of the state.
 fn document_world(world: &Value, tokens: &[String], value: &Value) -> Option<Value> {
-    let member = tokens.first()?;
-    let depth = if BY_ID.contains(&member.as_str()) {
-        2
-    } else {
-        1
-    };
+    let depth = World::document_depth(tokens.first()?)?;
     let (doc_path, inside) = (tokens.get(..depth)?, tokens.get(depth..)?);
     let doc = if inside.is_empty() {
         value.clone()
@@ -205,8 +181,15 @@ impl EngineResult {
     /// `response`, of a request run with `return_state` (the context the changes are typed in);
     /// the state is left out again unless the caller asked for it.
     pub fn new(asked_for_state: bool, mut response: EngineResponse) -> Result<EngineResult, Error> {
-        let world = serde_json::to_value(&response.state)
-            .map_err(|e| Error::internal(format!("could not write the engine's state: {e}")))?;
+        let outcomes = response.outcomes.iter().flat_map(|o| &o.changes);
+        let audit = response.snapshot.iter().flat_map(|s| &s.audit);
+        let paths = outcomes
+            .chain(audit.flat_map(|e| &e.changes))
+            .map(|c| c.path.as_str());
+        let world = match &response.state {
+            Some(state) => state.documents_json(paths)?,
+            None => Value::Null,
+        };
         if !asked_for_state {
             response.state = None;
         }

@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use billwise_core::Error;
 use billwise_core::api::{ApplyBatchResponse, PreviewQuery};
+use billwise_core::engine::audit::AuditChange;
 use billwise_core::engine::{Engine, Envelope};
 use billwise_core::json;
 use billwise_core::model::{Date, OwnershipPolicy};
@@ -67,10 +68,14 @@ fn read<T: DeserializeOwned + Send + 'static>(
     })
 }
 
-/// The engine's state as JSON, the context in which [`audit`] types what an event changed.
-fn world_value(e: &Engine) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(e.state())
-        .map_err(|err| Error::internal(format!("could not write the engine's state: {err}")))
+/// The documents of the engine's state that `changes` lead into, as JSON: the context in which
+/// [`audit`] types what an event changed (not the whole state, which every `apply` would write).
+fn documents<'c>(
+    e: &Engine,
+    changes: impl IntoIterator<Item = &'c AuditChange>,
+) -> Result<serde_json::Value, Error> {
+    e.state()
+        .documents_json(changes.into_iter().map(|c| c.path.as_str()))
 }
 
 /// Issues a `DeprecationWarning` pointing at the caller.
@@ -177,7 +182,8 @@ impl PyEngine {
         guard(py, || {
             let (outcome, world) = self.run(py, move |e| {
                 let outcome = e.apply(&envelope)?;
-                Ok((outcome, world_value(e)?))
+                let world = documents(e, &outcome.changes)?;
+                Ok((outcome, world))
             })?;
             let py_outcome = output::to_python(py, &outcome)?;
             audit::type_outcome(py, &world, &outcome.changes, &py_outcome)?;
@@ -205,7 +211,8 @@ impl PyEngine {
                     outcomes,
                     version: e.version(),
                 };
-                Ok((response, world_value(e)?))
+                let world = documents(e, response.outcomes.iter().flat_map(|o| &o.changes))?;
+                Ok((response, world))
             })?;
             let py_response = output::to_python(py, &response)?;
             let py_outcomes = py_response.get_item("outcomes")?;
@@ -302,7 +309,10 @@ impl PyEngine {
     /// values are (`Decimal`, `date`), though the chain holds them as JSON text.
     fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let (entries, world) = self.run(py, |e| Ok((e.audit().to_vec(), world_value(e)?)))?;
+            let (entries, world) = self.run(py, |e| {
+                let world = documents(e, e.audit().iter().flat_map(|a| &a.changes))?;
+                Ok((e.audit().to_vec(), world))
+            })?;
             let py_entries = output::to_python(py, &entries)?;
             for (entry, py_entry) in entries.iter().zip(py_entries.try_iter()?) {
                 audit::type_changes(py, &world, &entry.changes, &py_entry?.get_item("changes")?)?;

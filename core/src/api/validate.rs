@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ErrorClass, ErrorCode, Problem};
+use crate::error::{Error, ErrorClass, ErrorCode, Problem, pointer_tokens, push_segment};
 use crate::json::Limits;
 use crate::model::{Contract, DocumentKind, SchemaVersion};
 use crate::validate::Document;
@@ -131,7 +131,7 @@ fn read_on(
                 // With rows left out, a check that adds the rows up (an invoice's total) would
                 // report what leaving them out did: only the rows' own problems are reported.
                 for p in doc.validate(contract) {
-                    let path = tokens(&p.path);
+                    let path = pointer_tokens(&p.path);
                     if removed.is_empty() || path.iter().any(|t| t.parse::<usize>().is_ok()) {
                         let back = path_before(&path, &removed);
                         problems.push(p.with_path(back));
@@ -145,7 +145,7 @@ fn read_on(
         if text.is_none() {
             value = crate::json::from_slice(document, limits)?;
         }
-        let path = tokens(&error.path);
+        let path = pointer_tokens(&error.path);
         let back = path_before(&path, &removed);
         if absent.contains(&back) {
             // A required field left out is missing (its problem is already reported): its row
@@ -181,45 +181,11 @@ fn read_on(
     Ok(problems)
 }
 
-/// A JSON pointer's reference tokens, unescaped (a pointer is empty or `/`-prefixed tokens).
-/// (By hand rather than with `str::replace`, whose substring search costs the WebAssembly module
-/// more than this whole reading.)
-fn tokens(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for raw in path.split('/').skip(1) {
-        let mut t = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            match (c, c == '~') {
-                (_, true) => match chars.next() {
-                    Some('1') => t.push('/'),
-                    Some('0') => t.push('~'),
-                    Some(other) => {
-                        t.push('~');
-                        t.push(other);
-                    }
-                    None => t.push('~'),
-                },
-                (c, false) => t.push(c),
-            }
-        }
-        out.push(t);
-    }
-    out
-}
-
 /// The pointer of `tokens`.
 fn pointer(tokens: &[String]) -> String {
     let mut out = String::new();
     for t in tokens {
-        out.push('/');
-        for c in t.chars() {
-            match c {
-                '~' => out.push_str("~0"),
-                '/' => out.push_str("~1"),
-                c => out.push(c),
-            }
-        }
+        push_segment(&mut out, t);
     }
     out
 }
@@ -320,7 +286,7 @@ fn path_before(path: &[String], removed: &[(Vec<String>, usize)]) -> String {
 
 /// Paths in document order: token by token, list positions as numbers.
 fn document_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (tokens(a), tokens(b));
+    let (a, b) = (pointer_tokens(a), pointer_tokens(b));
     for (x, y) in a.iter().zip(&b) {
         let o = match (x.parse::<usize>(), y.parse::<usize>()) {
             (Ok(i), Ok(j)) => i.cmp(&j),

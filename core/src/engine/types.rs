@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditChange, AuditEntry, EventTypeName, Sha256Digest};
 use crate::billing::{BilledLedger, HeldByReason, ItemKind, Period};
-use crate::error::{ErrorCode, Problem};
+use crate::error::{Error, ErrorCode, Problem};
 use crate::machines::MachineName;
 use crate::model::{
     ChangeOrder, Contract, Date, Dec, Expense, Id, InvoiceStatus, Milestone, Money, Opportunity,
@@ -574,6 +574,68 @@ pub struct World {
     /// What invoices billed and credit notes gave back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<BilledLedger>,
+}
+
+impl World {
+    /// How many tokens of a pointer into the state name a document: 2 in a member that holds
+    /// documents by id (`/time_entries/TE-7`), 1 for `contract` and `ledger`.
+    pub fn document_depth(member: &str) -> Option<usize> {
+        match member {
+            "opportunities" | "change_orders" | "projects" | "time_entries" | "expenses"
+            | "milestones" | "invoices" | "payments" => Some(2),
+            "contract" | "ledger" => Some(1),
+            _ => None,
+        }
+    }
+
+    /// The documents the pointers `paths` lead into (`/time_entries/TE-7/hours` into time entry
+    /// TE-7), as JSON shaped as the state: `{"time_entries": {"TE-7": {...}}}`. Only those
+    /// documents are written, not the whole state: a binding reads what events changed through
+    /// their documents' types with it.
+    pub fn documents_json<'p>(
+        &self,
+        paths: impl IntoIterator<Item = &'p str>,
+    ) -> Result<serde_json::Value, Error> {
+        use serde_json::{Map, Value};
+        fn json<T: Serialize>(doc: Option<&T>) -> Result<Option<Value>, Error> {
+            doc.map(serde_json::to_value)
+                .transpose()
+                .map_err(|e| Error::internal(format!("could not write a document: {e}")))
+        }
+        let mut out = Map::new();
+        for path in paths {
+            let tokens = crate::error::pointer_tokens(path);
+            let (Some(member), id) = (tokens.first(), tokens.get(1).map(String::as_str)) else {
+                continue;
+            };
+            let id = id.unwrap_or_default();
+            let doc = match member.as_str() {
+                "opportunities" => json(self.opportunities.get(id))?,
+                "change_orders" => json(self.change_orders.get(id))?,
+                "projects" => json(self.projects.get(id))?,
+                "time_entries" => json(self.time_entries.get(id))?,
+                "expenses" => json(self.expenses.get(id))?,
+                "milestones" => json(self.milestones.get(id))?,
+                "invoices" => json(self.invoices.get(id))?,
+                "payments" => json(self.payments.get(id))?,
+                "contract" => json(self.contract.as_ref())?,
+                "ledger" => json(self.ledger.as_ref())?,
+                _ => None,
+            };
+            let Some(doc) = doc else { continue };
+            if Self::document_depth(member) == Some(2) {
+                let by_id = out
+                    .entry(member.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(m) = by_id {
+                    m.insert(id.to_owned(), doc);
+                }
+            } else {
+                out.insert(member.clone(), doc);
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// What the engine remembers of an applied idempotency key.

@@ -178,6 +178,34 @@ impl From<Pointer> for String {
     }
 }
 
+/// A pointer's reference tokens, unescaped: the inverse of [`push_segment`]. A pointer is empty
+/// or `/`-prefixed tokens. (By hand rather than with `str::replace`, whose substring search costs
+/// the WebAssembly module more than this function.)
+pub fn pointer_tokens(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in path.split('/').skip(1) {
+        let mut t = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '~' {
+                t.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('1') => t.push('/'),
+                Some('0') => t.push('~'),
+                Some(other) => {
+                    t.push('~');
+                    t.push(other);
+                }
+                None => t.push('~'),
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
 /// Appends `/segment` to a pointer, escaping `~` and `/`.
 pub fn push_segment(out: &mut String, segment: &str) {
     out.push('/');
@@ -198,6 +226,8 @@ mod tests {
     fn pointer_segments_escape_tilde_and_slash() {
         let p = Pointer::root().key("a/b").key("c~d").index(3);
         assert_eq!(p.as_str(), "/a~1b/c~0d/3");
+        assert_eq!(pointer_tokens(p.as_str()), ["a/b", "c~d", "3"]);
+        assert!(pointer_tokens("").is_empty());
     }
 
     #[test]
