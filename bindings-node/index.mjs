@@ -75,6 +75,7 @@ export const {
   BillwiseIdempotencyConflictError,
   BillwiseVersionConflictError,
   BillwiseRuleError,
+  BillwiseStoreError,
   BillwiseInternalError,
   _panicForTests,
 } = api;

@@ -36,6 +36,7 @@ const BillwiseLimitExceededError = errorClass("BillwiseLimitExceededError");
 const BillwiseIdempotencyConflictError = errorClass("BillwiseIdempotencyConflictError");
 const BillwiseVersionConflictError = errorClass("BillwiseVersionConflictError");
 const BillwiseRuleError = errorClass("BillwiseRuleError");
+const BillwiseStoreError = errorClass("BillwiseStoreError");
 const BillwiseInternalError = errorClass("BillwiseInternalError");
 
 // The core names the error for each code (`exception` in the error answer and in
@@ -47,6 +48,7 @@ const ERROR_BY_NAME = {
   IdempotencyConflictError: BillwiseIdempotencyConflictError,
   VersionConflictError: BillwiseVersionConflictError,
   RuleError: BillwiseRuleError,
+  StoreError: BillwiseStoreError,
   InternalError: BillwiseInternalError,
 };
 
@@ -201,6 +203,7 @@ function createApi(getNative, options) {
     BillwiseIdempotencyConflictError,
     BillwiseVersionConflictError,
     BillwiseRuleError,
+    BillwiseStoreError,
     BillwiseInternalError,
     /** Panics inside billwise on purpose: the test of "no panic reaches the host". */
     _panicForTests() {
@@ -331,4 +334,4 @@ function createApi(getNative, options) {
   return api;
 }
 
-module.exports = { BillwiseError, BillwiseInputError, BillwiseSchemaVersionError, BillwiseLimitExceededError, BillwiseIdempotencyConflictError, BillwiseVersionConflictError, BillwiseRuleError, BillwiseInternalError, createApi };
+module.exports = { BillwiseError, BillwiseInputError, BillwiseSchemaVersionError, BillwiseLimitExceededError, BillwiseIdempotencyConflictError, BillwiseVersionConflictError, BillwiseRuleError, BillwiseStoreError, BillwiseInternalError, createApi };

@@ -12,6 +12,7 @@ export {
   BillwiseIdempotencyConflictError,
   BillwiseVersionConflictError,
   BillwiseRuleError,
+  BillwiseStoreError,
   BillwiseInternalError,
 } from "./boundary.mjs";
 

@@ -13,6 +13,8 @@ mod ownership_cli;
 mod preview;
 // Event engine.
 mod replay;
+// The durable store.
+mod store_cli;
 
 /// Exit code: every input valid.
 const OK: u8 = 0;
@@ -204,6 +206,11 @@ enum Command {
         /// The day of the final preview (default: the latest `occurred_at` date in the log).
         #[arg(long)]
         as_of: Option<String>,
+    },
+    /// The durable store: engines kept per contract in SQLite or PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        command: store_cli::StoreCommand,
     },
     /// Resolve the rate for one piece of work and say why that rate won.
     ///
@@ -1000,6 +1007,7 @@ fn main() -> ExitCode {
             as_of.as_deref(),
             &mut out,
         ),
+        Command::Store { command } => store_cli::run(command, &mut out),
         Command::Rate {
             contract,
             role,

@@ -198,6 +198,7 @@ const EXPORTS = [
   "BillwiseIdempotencyConflictError",
   "BillwiseVersionConflictError",
   "BillwiseRuleError",
+  "BillwiseStoreError",
   "BillwiseInternalError",
   "createApi",
 ];
@@ -438,6 +439,8 @@ export class BillwiseIdempotencyConflictError extends BillwiseError {}
 export class BillwiseVersionConflictError extends BillwiseError {}
 /** A rule refused the operation. */
 export class BillwiseRuleError extends BillwiseError {}
+/** The store's database could not be reached, read or written, or holds records that disagree. */
+export class BillwiseStoreError extends BillwiseError {}
 /** A defect in billwise (never the caller's fault); the module stays usable. */
 export class BillwiseInternalError extends BillwiseError {}
 

@@ -33,6 +33,7 @@ const BillwiseLimitExceededError = errorClass("BillwiseLimitExceededError");
 const BillwiseIdempotencyConflictError = errorClass("BillwiseIdempotencyConflictError");
 const BillwiseVersionConflictError = errorClass("BillwiseVersionConflictError");
 const BillwiseRuleError = errorClass("BillwiseRuleError");
+const BillwiseStoreError = errorClass("BillwiseStoreError");
 const BillwiseInternalError = errorClass("BillwiseInternalError");
 
 // The core names the error for each code (`exception` in the error answer and in
@@ -44,6 +45,7 @@ const ERROR_BY_NAME = {
   IdempotencyConflictError: BillwiseIdempotencyConflictError,
   VersionConflictError: BillwiseVersionConflictError,
   RuleError: BillwiseRuleError,
+  StoreError: BillwiseStoreError,
   InternalError: BillwiseInternalError,
 };
 
@@ -198,6 +200,7 @@ function createApi(getNative, options) {
     BillwiseIdempotencyConflictError,
     BillwiseVersionConflictError,
     BillwiseRuleError,
+    BillwiseStoreError,
     BillwiseInternalError,
     /** Panics inside billwise on purpose: the test of "no panic reaches the host". */
     _panicForTests() {

@@ -48,6 +48,7 @@ from billwise._errors import (
     LimitExceededError,
     RuleError,
     SchemaVersionError,
+    StoreError,
     VersionConflictError,
 )
 from billwise.types import ErrorClass, ErrorCode
@@ -83,6 +84,7 @@ __all__ = [
     "IdempotencyConflictError",
     "VersionConflictError",
     "RuleError",
+    "StoreError",
     "InternalError",
 ]
 

@@ -20,6 +20,7 @@ __all__ = [
     "IdempotencyConflictError",
     "VersionConflictError",
     "RuleError",
+    "StoreError",
     "InternalError",
 ]
 
@@ -76,6 +77,10 @@ class VersionConflictError(BillwiseError):
 
 class RuleError(BillwiseError):
     """A rule refused the operation (e.g. an amount too large to compute exactly)."""
+
+
+class StoreError(BillwiseError):
+    """The store's database could not be reached, read or written, or holds records that disagree."""
 
 
 class InternalError(BillwiseError, RuntimeError):

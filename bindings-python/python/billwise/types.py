@@ -224,6 +224,12 @@ ErrorCode: TypeAlias = Literal[
     "ENGINE_BATCH_ABORTED",
     "ENGINE_INVALID_SNAPSHOT",
     "ENGINE_INVALID_TIMESTAMP",
+    "STORE_INVALID_URL",
+    "STORE_UNAVAILABLE",
+    "STORE_CORRUPT",
+    "STORE_SCHEMA_TOO_NEW",
+    "STORE_NOT_FOUND",
+    "STORE_POLICY_MISMATCH",
     "INTERNAL_ERROR",
 ]
 """Every stable error and problem code (``billwise.ERROR_CODES`` describes each)."""
@@ -236,6 +242,7 @@ ErrorClass: TypeAlias = Literal[
     "idempotency_conflict",
     "version_conflict",
     "rule",
+    "store",
     "internal",
 ]
 """How a code is surfaced: ``validation`` codes appear as problems in reports, the others raise."""

@@ -23,6 +23,9 @@ pub enum ErrorClass {
     VersionConflict,
     /// A rule refused an operation (a change order that cannot be applied, a transition not allowed).
     Rule,
+    /// The store's database could not be reached, read or written, or holds what does not agree
+    /// with itself.
+    Store,
     /// A defect in billwise itself.
     Internal,
 }
@@ -38,6 +41,7 @@ impl ErrorClass {
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::VersionConflict => "version_conflict",
             Self::Rule => "rule",
+            Self::Store => "store",
             Self::Internal => "internal",
         }
     }
@@ -54,6 +58,7 @@ impl ErrorClass {
             Self::IdempotencyConflict => "IdempotencyConflictError",
             Self::VersionConflict => "VersionConflictError",
             Self::Rule => "RuleError",
+            Self::Store => "StoreError",
             Self::Internal => "InternalError",
         }
     }
@@ -213,6 +218,14 @@ error_codes! {
     EngineBatchAborted = "ENGINE_BATCH_ABORTED", Rule, "another envelope of an atomic batch was rejected, so none of the batch was applied";
     EngineInvalidSnapshot = "ENGINE_INVALID_SNAPSHOT", Input, "a snapshot does not agree with itself (version, audit chain or idempotency records)";
     EngineInvalidTimestamp = "ENGINE_INVALID_TIMESTAMP", Input, "an envelope's `occurred_at` does not start with a `YYYY-MM-DD` date";
+
+    // The durable store (billwise-store).
+    StoreInvalidUrl = "STORE_INVALID_URL", Input, "a store URL is neither `sqlite:///PATH` nor `postgresql://...`";
+    StoreUnavailable = "STORE_UNAVAILABLE", Store, "the store's database could not be opened, read or written";
+    StoreCorrupt = "STORE_CORRUPT", Store, "the store's log, snapshots or audit chain do not agree with each other";
+    StoreSchemaTooNew = "STORE_SCHEMA_TOO_NEW", SchemaVersion, "the store's database was migrated by a newer billwise";
+    StoreNotFound = "STORE_NOT_FOUND", Input, "the store holds no such contract or exception";
+    StorePolicyMismatch = "STORE_POLICY_MISMATCH", Rule, "an ownership policy other than the one the store's contract was created with";
 
     // Defects.
     InternalError = "INTERNAL_ERROR", Internal, "billwise could not evaluate the request because of a defect; please report it";
