@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
-.PHONY: all demo test lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
+.PHONY: all demo test test-all lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
 .PHONY: fuzz fuzz-install fuzz-check
 
 all: test
@@ -47,7 +47,12 @@ gen-check:
 test-rust:
 	$(CARGO) test --locked --workspace
 
-test: lint lint-wasm test-rust fuzz-check demo test-python test-node test-wasm parity
+# Every suite, with a PostgreSQL server of its own for the store's tests (Debian's package, installed
+# when missing, on a free loopback port, in a temporary data directory; stopped and removed after).
+test:
+	bash scripts/with-postgres.sh $(MAKE) --no-print-directory test-all
+
+test-all: lint lint-wasm test-rust fuzz-check demo test-python test-node test-wasm parity
 	@echo "make test: all suites passed"
 
 bench:
