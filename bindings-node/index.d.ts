@@ -124,6 +124,95 @@ export class Engine {
   free(): void;
 }
 
+/** An exception as the store holds it (times are UTC, from the store's clock). */
+export interface StoredException {
+  contract_id: string;
+  sequence: number;
+  status: "open" | "retried" | "resolved";
+  idempotency_key: string;
+  correlation_id: string;
+  source: string;
+  event_type: string;
+  code: ErrorCode;
+  message: string;
+  attempts: number;
+  rejected_at_version: number;
+  resolved_by_version?: number;
+  note?: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  entry: ExceptionEntry;
+}
+/** Which exceptions to list (by default those not resolved). */
+export interface ExceptionFilter {
+  contract_id?: string;
+  status?: "open" | "retried" | "resolved";
+  code?: ErrorCode;
+  source?: string;
+  /** Only those first seen before this time (`2026-01-31T12:00:00Z`). */
+  seen_before?: string;
+}
+/** What `Store.apply` and `Store.retry` return. */
+export interface StoreApplied {
+  contract_id: string;
+  version: number;
+  outcomes: Outcome[];
+}
+/** One envelope of a correlation id, as received. */
+export interface TraceStep {
+  contract_id: string;
+  seq: number;
+  received_at: string;
+  idempotency_key: string;
+  source: string;
+  event_type: string;
+  status: "applied" | "duplicate" | "rejected";
+  version: number;
+  reason?: ErrorCode;
+}
+/** What the store checks found for one contract. */
+export interface StoreVerification {
+  contract_id: string;
+  valid: boolean;
+  version: number;
+  audit_entries: number;
+  problems?: string[];
+}
+/**
+ * A durable store of engines, one per contract, in SQLite or PostgreSQL (native addon only; the
+ * WebAssembly build throws `BillwiseStoreError`). See spec/domain/store.md.
+ */
+export class Store {
+  /** Opens (and migrates) `sqlite:///billing.db`, `sqlite://` (memory) or `postgresql://user@host:port/db`. */
+  constructor(url: string, options?: { snapshot_every?: number });
+  /** Applies envelopes to a contract's engine in one transaction. */
+  apply(contractId: string, envelopes: Envelope[], options?: { atomic?: boolean; ownership_policy?: OwnershipPolicy }): StoreApplied;
+  /** The exceptions not resolved (or of `filter.status`), oldest first. */
+  exceptions(filter?: ExceptionFilter): StoredException[];
+  /** Applies exception `sequence`'s envelope again. */
+  retry(contractId: string, sequence: number): StoreApplied;
+  /** Retries every exception not resolved. */
+  retryAll(filter?: { contract_id?: string }): StoreApplied[];
+  /** Marks an exception resolved by `actor` with `note`. */
+  resolve(contractId: string, sequence: number, resolution: { note: string; actor: string }): StoredException;
+  /** Every envelope of a correlation id across contracts, and where it is stuck. */
+  trace(correlationId: string): { correlation_id: string; steps: TraceStep[]; stuck: StoredException[] };
+  /** Rebuilds a contract from its log and compares it with the stored state. */
+  replay(contractId: string): { contract_id: string; envelopes: number; replayed_version: number; stored_version: number; matches: boolean; replayed_sha256: string; stored_sha256: string };
+  /** Checks one contract's records. */
+  verify(contractId: string): StoreVerification;
+  /** Checks every contract's records. */
+  verify(): StoreVerification[];
+  /** The ids of the contracts the store holds. */
+  contracts(): string[];
+  /** The contract's engine snapshot (canonical JSON text). */
+  snapshot(contractId: string): string;
+  /** A copy of the contract's engine as stored. */
+  engine(contractId: string): Engine;
+  /** Closes the connection. */
+  close(): void;
+}
+
 /** Any operation by name, on a request object. */
 export function run<Op extends Operation>(op: Op, request: Requests[Op]): Responses[Op];
 /** Any operation by name, on JSON text; returns canonical JSON text. */

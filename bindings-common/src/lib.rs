@@ -63,7 +63,7 @@ pub fn error_answer(e: &Error) -> String {
 }
 
 /// Runs `f`, turning an error or a panic into an error answer.
-fn guarded(f: impl FnOnce() -> Result<String, Error>) -> String {
+pub fn guarded(f: impl FnOnce() -> Result<String, Error>) -> String {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(json)) => json,
         Ok(Err(e)) => error_answer(&e),

@@ -83,6 +83,53 @@ impl NativeEngine {
     }
 }
 
+/// A durable store (`billwise_store::Store`); the JS `Store` class wraps it. Its calls block the
+/// thread they run on while the database answers, as `better-sqlite3`'s do.
+#[napi]
+#[derive(Default)]
+pub struct NativeStore {
+    store: Option<billwise_store::Store>,
+}
+
+#[napi]
+impl NativeStore {
+    /// A store not yet opened.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens the store at `url` (migrating its tables); answers `{}` or an error answer.
+    #[napi]
+    pub fn open(&mut self, url: String, snapshot_every: u32) -> String {
+        common::guarded(|| {
+            self.store =
+                Some(billwise_store::Store::open(&url)?.snapshot_every(u64::from(snapshot_every)));
+            Ok("{}".to_owned())
+        })
+    }
+
+    /// Runs store method `method` (`billwise_store::METHODS`) on the JSON arguments `input`.
+    #[napi]
+    pub fn call(&mut self, method: String, input: String) -> String {
+        common::guarded(|| {
+            let store = self.store.as_mut().ok_or_else(|| {
+                billwise_core::Error::new(
+                    billwise_core::ErrorCode::StoreUnavailable,
+                    "the store is closed",
+                )
+            })?;
+            billwise_store::call(store, &method, input.as_bytes())
+        })
+    }
+
+    /// Closes the connection; later calls answer `STORE_UNAVAILABLE`.
+    #[napi]
+    pub fn close(&mut self) {
+        self.store = None;
+    }
+}
+
 /// Version, schema version, operations and error codes, as canonical JSON.
 #[napi]
 pub fn info() -> String {

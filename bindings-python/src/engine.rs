@@ -85,6 +85,13 @@ fn deprecated(py: Python<'_>, message: &str) -> PyResult<()> {
 }
 
 impl PyEngine {
+    /// A Python engine holding `engine` (the store's `engine(contract_id)`).
+    pub(crate) fn from_engine(engine: Engine) -> PyEngine {
+        PyEngine {
+            inner: Mutex::new(engine),
+        }
+    }
+
     /// Runs `f` on the engine with the GIL released.
     fn run<T: Send>(
         &self,

@@ -13,6 +13,7 @@ mod engine;
 mod errors;
 mod input;
 mod output;
+mod store;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -340,6 +341,7 @@ fn _billwise(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine_apply, m)?)?;
     m.add_function(wrap_pyfunction!(preview_invoice, m)?)?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<store::PyStore>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(to_json, m)?)?;
     m.add_function(wrap_pyfunction!(_read_document, m)?)?;

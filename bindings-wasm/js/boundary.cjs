@@ -319,6 +319,113 @@ function createApi(getNative, options) {
   }
   api.Engine = Engine;
 
+  /**
+   * A durable store of engines, one per contract, in SQLite (`sqlite:///billing.db`) or
+   * PostgreSQL (`postgresql://user@host:5432/db`): see spec/domain/store.md. Each `apply` is one
+   * transaction under the contract's row lock. Only the native addon has it; the WebAssembly
+   * build has no database and throws `BillwiseStoreError` (`STORE_UNAVAILABLE`).
+   */
+  class Store {
+    #handle;
+
+    /** Opens (and migrates) the store at `url`; `options.snapshot_every` (default 1000). */
+    constructor(url, options) {
+      if (typeof url !== "string") throw inputError("INPUT_INVALID_TYPE", "the store URL must be a string");
+      const every = options && options.snapshot_every !== undefined ? options.snapshot_every : 1000;
+      if (!Number.isInteger(every) || every < 1 || every > 0xffffffff) {
+        throw inputError("INPUT_INVALID_VALUE", "`snapshot_every` must be a whole number from 1");
+      }
+      this.#handle = callNative((n) => {
+        if (typeof n.NativeStore !== "function") {
+          throw new BillwiseStoreError({
+            class: "store",
+            code: "STORE_UNAVAILABLE",
+            message: "the store needs the native addon (npm package `billwise`); the WebAssembly build has no database",
+            path: "",
+            details: {},
+          });
+        }
+        return new n.NativeStore();
+      });
+      answer(callNative(() => this.#handle.open(url, every)));
+    }
+
+    #method(name, args) {
+      if (args !== undefined) toJson(args);
+      const text = args === undefined ? "" : JSON.stringify(args);
+      return answer(callNative(() => this.#handle.call(name, text)));
+    }
+
+    #json(name, args) {
+      return JSON.parse(this.#method(name, args));
+    }
+
+    /** Applies envelopes to a contract's engine in one transaction; `{contract_id, version, outcomes}`. */
+    apply(contractId, envelopes, options) {
+      if (!Array.isArray(envelopes)) throw inputError("INPUT_INVALID_TYPE", "the envelopes must be an array");
+      const o = options || {};
+      const args = { contract_id: contractId, envelopes, atomic: o.atomic === true };
+      if (o.ownership_policy !== undefined && o.ownership_policy !== null) args.ownership_policy = o.ownership_policy;
+      return this.#json("apply", args);
+    }
+
+    /** The exceptions not resolved (or of `filter.status`), oldest first. */
+    exceptions(filter) {
+      return this.#json("exceptions", filter || {});
+    }
+
+    /** Applies exception `sequence`'s envelope again. */
+    retry(contractId, sequence) {
+      return this.#json("retry", { contract_id: contractId, sequence });
+    }
+
+    /** Retries every exception not resolved (of `filter.contract_id` when given). */
+    retryAll(filter) {
+      return this.#json("retry_all", filter || {});
+    }
+
+    /** Marks an exception resolved by `actor` with `note` (recorded in the action log). */
+    resolve(contractId, sequence, { note, actor }) {
+      return this.#json("resolve", { contract_id: contractId, sequence, note, actor });
+    }
+
+    /** Every envelope of a correlation id across contracts, and where it is stuck. */
+    trace(correlationId) {
+      return this.#json("trace", { correlation_id: correlationId });
+    }
+
+    /** Rebuilds a contract from its log and compares it with the stored state. */
+    replay(contractId) {
+      return this.#json("replay", { contract_id: contractId });
+    }
+
+    /** Checks one contract's records (or, without an id, every contract's: an array). */
+    verify(contractId) {
+      return this.#json("verify", contractId === undefined ? {} : { contract_id: contractId });
+    }
+
+    /** The ids of the contracts the store holds, sorted. */
+    contracts() {
+      return this.#json("contracts", {});
+    }
+
+    /** The contract's engine snapshot (canonical JSON text). */
+    snapshot(contractId) {
+      return this.#method("snapshot", { contract_id: contractId });
+    }
+
+    /** A copy of the contract's engine as stored (what is applied to it is not stored). */
+    engine(contractId) {
+      return Engine.fromSnapshot(this.snapshot(contractId));
+    }
+
+    /** Closes the connection; later calls throw `BillwiseStoreError`. */
+    close() {
+      callNative(() => this.#handle.close());
+    }
+  }
+  api.Store = Store;
+
   /** Adds `op`, `opJson`, `opAsync` and `opJsonAsync` for one operation name. */
   api.addOperation = function addOperation(op) {
     const name = camelCase(op);

@@ -546,6 +546,13 @@ impl Store {
         })
     }
 
+    /// The engine as this store's last call on `contract` left it (`None` when it is not kept in
+    /// memory): for reading what an [`Store::apply`] just did without another transaction. It
+    /// may be behind the database when other workers have applied since.
+    pub fn cached_engine(&self, contract: &str) -> Option<&Engine> {
+        self.cache.get(contract).map(|(_, e)| e)
+    }
+
     fn keep(&mut self, contract: &str, log_seq: u64, engine: Engine) {
         if self.cache.len() >= CACHED_ENGINES && !self.cache.contains_key(contract) {
             self.cache.pop_first();
@@ -1176,3 +1183,117 @@ fn action_hash(
     }))?;
     Ok(audit::sha256_hex(text.as_bytes()))
 }
+
+/// The store's methods on JSON, for bindings that speak text (the Node addon): `method` is one of
+/// [`METHODS`], `input` its arguments as a JSON object; the answer is canonical JSON (for
+/// `snapshot`, the snapshot's own text).
+pub fn call(store: &mut Store, method: &str, input: &[u8]) -> Result<String, Error> {
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Args {
+        #[serde(default)]
+        contract_id: Option<String>,
+        #[serde(default)]
+        envelopes: Option<Vec<Envelope>>,
+        #[serde(default)]
+        atomic: bool,
+        #[serde(default)]
+        ownership_policy: Option<OwnershipPolicy>,
+        #[serde(default)]
+        sequence: Option<u64>,
+        #[serde(default)]
+        note: Option<String>,
+        #[serde(default)]
+        actor: Option<String>,
+        #[serde(default)]
+        correlation_id: Option<String>,
+        #[serde(default)]
+        status: Option<ExceptionStatus>,
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        source: Option<String>,
+        #[serde(default)]
+        seen_before: Option<String>,
+    }
+    let limits = Limits {
+        max_bytes: usize::MAX,
+        ..Limits::DEFAULT
+    };
+    let a: Args = if input.iter().all(u8::is_ascii_whitespace) {
+        Args::default()
+    } else {
+        json::from_slice(input, &limits)?
+    };
+    fn need<T>(v: Option<T>, field: &str) -> Result<T, Error> {
+        v.ok_or_else(|| {
+            Error::new(
+                ErrorCode::InputMissingField,
+                format!("`{field}` is required"),
+            )
+            .at(format!("/{field}"))
+        })
+    }
+    let filter = |a: &Args| ExceptionFilter {
+        contract_id: a.contract_id.clone(),
+        status: a.status,
+        code: a.code.clone(),
+        source: a.source.clone(),
+        seen_before: a.seen_before.clone(),
+    };
+    fn out<T: Serialize>(v: &T) -> Result<String, Error> {
+        json::to_canonical_string(v)
+    }
+    match method {
+        "apply" => {
+            let contract = need(a.contract_id.clone(), "contract_id")?;
+            let envelopes = need(a.envelopes.clone(), "envelopes")?;
+            let options = ApplyOptions {
+                atomic: a.atomic,
+                ownership_policy: a.ownership_policy.clone(),
+            };
+            out(&store.apply(&contract, &envelopes, &options)?)
+        }
+        "exceptions" => out(&store.exceptions(&filter(&a))?),
+        "retry" => out(&store.retry(
+            &need(a.contract_id.clone(), "contract_id")?,
+            need(a.sequence, "sequence")?,
+        )?),
+        "retry_all" => out(&store.retry_all(&filter(&a))?),
+        "resolve" => out(&store.resolve(
+            &need(a.contract_id.clone(), "contract_id")?,
+            need(a.sequence, "sequence")?,
+            &need(a.note.clone(), "note")?,
+            &need(a.actor.clone(), "actor")?,
+        )?),
+        "trace" => out(&store.trace(&need(a.correlation_id.clone(), "correlation_id")?)?),
+        "replay" => out(&store.replay(&need(a.contract_id.clone(), "contract_id")?)?),
+        "verify" => match &a.contract_id {
+            Some(c) => out(&store.verify(c)?),
+            None => out(&store.verify_all()?),
+        },
+        "contracts" => out(&store.contracts()?),
+        "snapshot" => store.snapshot(&need(a.contract_id.clone(), "contract_id")?),
+        _ => Err(Error::new(
+            ErrorCode::InputInvalidValue,
+            format!(
+                "`{method}` is not a store method: use one of {}",
+                METHODS.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The methods [`call`] answers.
+pub const METHODS: &[&str] = &[
+    "apply",
+    "exceptions",
+    "retry",
+    "retry_all",
+    "resolve",
+    "trace",
+    "replay",
+    "verify",
+    "contracts",
+    "snapshot",
+];

@@ -18,6 +18,7 @@ from typing import Mapping, NamedTuple, cast
 
 from billwise._billwise import (
     Engine,
+    Store,
     _ERROR_TABLE,
     OPERATIONS,
     SCHEMA_VERSION,
@@ -75,6 +76,7 @@ __all__ = [
     "engine_replay",
     "engine_apply",
     "Engine",
+    "Store",
     "run",
     "to_json",
     "BillwiseError",

@@ -6,6 +6,13 @@ from typing_extensions import Unpack, deprecated
 
 from billwise.types import (
     JSON,
+    ErrorCode,
+    ExceptionStatus,
+    ReplayReport,
+    StoreApplied,
+    StoredException,
+    Trace,
+    Verification,
     ApplyBatchResponse,
     ApplyChangeOrderRequest,
     ApplyChangeOrderResponse,
@@ -77,6 +84,7 @@ __all__ = [
     "engine_replay",
     "engine_apply",
     "Engine",
+    "Store",
     "run",
     "to_json",
     "_read_document",
@@ -324,3 +332,65 @@ def _read_document(document: Request, /) -> Tuple[Dict[str, JSON], str]: ...
 def _panic_for_tests() -> None: ...
 def _raise_for_tests(code: str, /) -> None: ...
 def _poison_engine_for_tests(engine: Engine, /) -> None: ...
+
+
+@final
+class Store:
+    """A durable store of engines, one per contract, in SQLite or PostgreSQL (see
+    ``spec/domain/store.md``).
+
+    ``Store("sqlite:///billing.db")`` (a file, created when missing; ``sqlite:////abs/path.db``,
+    ``sqlite://`` in memory) or ``Store("postgresql://user@host:5432/db")`` opens the database and
+    runs the migrations it lacks. Each ``apply`` is one transaction under the contract's row lock:
+    an envelope is applied once however many workers receive it, and a process that dies mid-batch
+    leaves the store as it was before the batch. Database failures raise ``StoreError``.
+    """
+
+    def __new__(cls, url: str, /, *, snapshot_every: int = 1000) -> Store:
+        """Opens the store at ``url``; a snapshot is taken every ``snapshot_every`` envelopes."""
+    def apply(
+        self,
+        contract_id: str,
+        envelopes: Union[Sequence[Union[Envelope, Request]], str, bytes, bytearray],
+        /,
+        *,
+        atomic: bool = False,
+        ownership_policy: Optional[Union[OwnershipPolicy, Request]] = None,
+    ) -> StoreApplied:
+        """Applies envelopes to the contract's engine (created on the first apply, enforcing
+        ``ownership_policy`` when given) in one transaction."""
+    def exceptions(
+        self,
+        *,
+        contract_id: Optional[str] = None,
+        status: Optional[ExceptionStatus] = None,
+        code: Optional[ErrorCode] = None,
+        source: Optional[str] = None,
+        seen_before: Optional[str] = None,
+    ) -> List[StoredException]:
+        """The exceptions not resolved (or those of ``status``), oldest first."""
+    def retry(self, contract_id: str, sequence: int, /) -> StoreApplied:
+        """Applies exception ``sequence``'s stored envelope again."""
+    def retry_all(self, *, contract_id: Optional[str] = None) -> List[StoreApplied]:
+        """Retries every exception not resolved, oldest first, each in its own transaction."""
+    def resolve(self, contract_id: str, sequence: int, /, *, note: str, actor: str) -> StoredException:
+        """Marks an exception resolved by ``actor`` with ``note`` (recorded in the contract's
+        hash-chained action log)."""
+    def trace(self, correlation_id: str, /) -> Trace:
+        """Every envelope of ``correlation_id`` across contracts, and where it is stuck."""
+    def replay(self, contract_id: str, /) -> ReplayReport:
+        """Rebuilds the contract from its log and compares it with the stored state."""
+    @overload
+    def verify(self, contract_id: str, /) -> Verification: ...
+    @overload
+    def verify(self, contract_id: None = None, /) -> List[Verification]: ...
+    def contracts(self) -> List[str]:
+        """The ids of the contracts the store holds, sorted."""
+    def snapshot(self, contract_id: str, /) -> bytes:
+        """The contract's engine as canonical JSON (``Engine.restore`` reads it)."""
+    def engine(self, contract_id: str, /) -> Engine:
+        """A copy of the contract's engine as stored (what is applied to it is not stored)."""
+    def close(self) -> None:
+        """Closes the connection; later calls raise ``StoreError``."""
+    def __enter__(self) -> Store: ...
+    def __exit__(self, *args: object) -> bool: ...

@@ -121,6 +121,13 @@ __all__ = [
     "EngineReplayRequest",
     "EngineApplyRequest",
     "EngineResponse",
+    "ExceptionStatus",
+    "StoreApplied",
+    "StoredException",
+    "TraceStep",
+    "Trace",
+    "ReplayReport",
+    "Verification",
 ]
 
 JSON = Union[None, bool, int, str, Decimal, date, List["JSON"], Dict[str, "JSON"]]
@@ -1480,3 +1487,91 @@ class EngineResponse(_EngineResponseRequired, total=False):
     metrics: Optional[Metrics]
     state: Optional[World]
     snapshot: Optional[Snapshot]
+
+
+# --- The durable store (``billwise.Store``; ``spec/domain/store.md``).
+
+ExceptionStatus: TypeAlias = Literal["open", "retried", "resolved"]
+"""Where a refused envelope stands in the store."""
+
+
+class StoreApplied(TypedDict):
+    """What ``Store.apply`` and ``Store.retry`` return."""
+
+    contract_id: str
+    version: int
+    outcomes: List[Outcome]
+
+
+class _StoredExceptionRequired(TypedDict):
+    contract_id: str
+    sequence: int
+    status: ExceptionStatus
+    idempotency_key: str
+    correlation_id: str
+    source: str
+    event_type: str
+    code: ErrorCode
+    message: str
+    attempts: int
+    rejected_at_version: int
+    first_seen_at: str
+    last_seen_at: str
+    entry: ExceptionEntry
+
+
+class StoredException(_StoredExceptionRequired, total=False):
+    """One refused envelope as the store holds it (times are UTC, from the store's clock)."""
+
+    resolved_by_version: int
+    note: str
+
+
+class _TraceStepRequired(TypedDict):
+    contract_id: str
+    seq: int
+    received_at: str
+    idempotency_key: str
+    source: str
+    event_type: str
+    status: Literal["applied", "duplicate", "rejected"]
+    version: int
+
+
+class TraceStep(_TraceStepRequired, total=False):
+    """One envelope of a correlation id, as received."""
+
+    reason: ErrorCode
+
+
+class Trace(TypedDict):
+    """Every envelope of a correlation id across contracts, and its exceptions not resolved."""
+
+    correlation_id: str
+    steps: List[TraceStep]
+    stuck: List[StoredException]
+
+
+class ReplayReport(TypedDict):
+    """A contract rebuilt from its log, compared with the stored state."""
+
+    contract_id: str
+    envelopes: int
+    replayed_version: int
+    stored_version: int
+    matches: bool
+    replayed_sha256: str
+    stored_sha256: str
+
+
+class _VerificationRequired(TypedDict):
+    contract_id: str
+    valid: bool
+    version: int
+    audit_entries: int
+
+
+class Verification(_VerificationRequired, total=False):
+    """What ``Store.verify`` found; ``problems`` says each failed check."""
+
+    problems: List[str]
