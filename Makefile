@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BILLWISE := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)/debug/billwise
 
-.PHONY: all demo test test-all lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
+.PHONY: all demo test test-all bench-store lint fmt test-rust gen gen-check build bench help python-venv python-build test-python bench-python
 .PHONY: fuzz fuzz-install fuzz-check
 
 all: test
@@ -57,6 +57,11 @@ test-all: lint lint-wasm test-rust fuzz-check demo test-python test-node test-wa
 
 bench:
 	$(CARGO) bench --locked -p billwise-benches
+
+# The store: envelopes per second into SQLite and into PostgreSQL with four workers (a server of
+# its own, as `make test` starts one), the engine's own rate beside them.
+bench-store:
+	bash scripts/with-postgres.sh $(CARGO) bench --locked -p billwise-benches --bench store
 
 # --- JavaScript: the Node addon (bindings-node, npm `billwise`) and the WebAssembly package
 # (bindings-wasm, npm `billwise-wasm`). One JS suite (js/test) runs against both.

@@ -130,10 +130,10 @@ impl PyStore {
     /// Opens the store at `url` (`sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite://`
     /// in memory, `postgresql://user@host:port/db`), creating or migrating its tables.
     #[new]
-    #[pyo3(signature = (url, /, *, snapshot_every = 1000))]
+    #[pyo3(signature = (url, /, *, snapshot_every = 10_000))]
     fn new(py: Python<'_>, url: String, snapshot_every: u64) -> PyResult<Self> {
         // The default is written as a literal so Python's signature shows it; it is the store's.
-        const _: () = assert!(billwise_store::DEFAULT_SNAPSHOT_EVERY == 1000);
+        const _: () = assert!(billwise_store::DEFAULT_SNAPSHOT_EVERY == 10_000);
         let store = guard(py, || {
             Ok(off_gil(py, move || {
                 Ok(Store::open(&url)?.snapshot_every(snapshot_every))

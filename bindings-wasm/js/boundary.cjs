@@ -328,10 +328,10 @@ function createApi(getNative, options) {
   class Store {
     #handle;
 
-    /** Opens (and migrates) the store at `url`; `options.snapshot_every` (default 1000). */
+    /** Opens (and migrates) the store at `url`; `options.snapshot_every` (default 10,000). */
     constructor(url, options) {
       if (typeof url !== "string") throw inputError("INPUT_INVALID_TYPE", "the store URL must be a string");
-      const every = options && options.snapshot_every !== undefined ? options.snapshot_every : 1000;
+      const every = options && options.snapshot_every !== undefined ? options.snapshot_every : 10000;
       if (!Number.isInteger(every) || every < 1 || every > 0xffffffff) {
         throw inputError("INPUT_INVALID_VALUE", "`snapshot_every` must be a whole number from 1");
       }

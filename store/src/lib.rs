@@ -47,8 +47,11 @@ use serde::{Deserialize, Serialize};
 use crate::db::{Db, V};
 
 /// How many envelopes may be logged after a contract's latest snapshot before the next one is
-/// taken: rebuilding an engine replays at most this many.
-pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
+/// taken: rebuilding an engine replays at most this many (10,000 replay in about 25 ms). A
+/// snapshot holds the whole engine, so taking one costs the contract's size: every 1,000
+/// envelopes, writing snapshots was most of the work of a large contract's batches
+/// (`benches/PERFORMANCE.md`).
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
 
 /// How many contracts' engines one [`Store`] keeps in memory between calls.
 const CACHED_ENGINES: usize = 64;
@@ -563,10 +566,14 @@ impl Store {
     /// The contract's engine at `head`: the cached one when it is still at the head's log
     /// position, or the latest snapshot with the log after it replayed in its batches.
     fn engine_at(&mut self, contract: &str, head: &Head) -> Result<Engine, Error> {
-        if let Some((seq, engine)) = self.cache.remove(contract)
-            && seq == head.log_seq
+        // The cached engine is the committed state at its log position: when other workers
+        // have applied since, replaying what they logged after it brings it to the head, which
+        // costs their envelopes rather than a restore of the whole snapshot.
+        if let Some((seq, mut engine)) = self.cache.remove(contract)
+            && seq <= head.log_seq
         {
-            return Ok(engine);
+            self.replay_log(contract, seq, head.log_seq, &mut engine)?;
+            return self.at_head(contract, head, engine);
         }
         let rows = self.db.query(
             "SELECT log_seq, snapshot FROM billwise_snapshots WHERE contract_id = ? ORDER BY log_seq DESC LIMIT 1",
@@ -589,6 +596,11 @@ impl Store {
             None => (0, self.new_engine(contract, head)?),
         };
         self.replay_log(contract, from, head.log_seq, &mut engine)?;
+        self.at_head(contract, head, engine)
+    }
+
+    /// `engine`, once checked to be at the head's version.
+    fn at_head(&self, contract: &str, head: &Head, engine: Engine) -> Result<Engine, Error> {
         if engine.version() != head.version {
             return Err(corrupt(format!(
                 "contract `{contract}`: its log rebuilds version {} but its row says {}",

@@ -346,7 +346,7 @@ class Store:
     leaves the store as it was before the batch. Database failures raise ``StoreError``.
     """
 
-    def __new__(cls, url: str, /, *, snapshot_every: int = 1000) -> Store:
+    def __new__(cls, url: str, /, *, snapshot_every: int = 10000) -> Store:
         """Opens the store at ``url``; a snapshot is taken every ``snapshot_every`` envelopes."""
     def apply(
         self,
