@@ -69,6 +69,13 @@ fn numbered(sql: &str) -> String {
     out
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Db {
     /// Opens a SQLite file (created when missing), or an in-memory database for `None`.
     pub(crate) fn sqlite(path: Option<&str>) -> Result<Db, Error> {
@@ -82,10 +89,25 @@ impl Db {
         // first one's transaction rather than fail.
         conn.busy_timeout(std::time::Duration::from_secs(120))
             .map_err(|e| unavailable("be configured", e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(|e| unavailable("be configured", e))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| unavailable("be configured", e))?;
+        // WAL is recorded in the file, so this is needed once per database. Switching takes an
+        // exclusive lock without waiting on the busy timeout: two processes opening a new
+        // database at once retry until one has switched it.
+        let mut tries = 0;
+        loop {
+            let mode: Result<String, _> =
+                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0));
+            match mode {
+                Ok(m) if m.eq_ignore_ascii_case("wal") || path.is_none() => break,
+                Ok(m) => return Err(unavailable("use write-ahead logging", m)),
+                Err(e) if tries < 400 && is_busy(&e) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(e) => return Err(unavailable("be configured", e)),
+            }
+        }
         Ok(Db::Sqlite(conn))
     }
 
