@@ -53,6 +53,24 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
     )
 }
 
+/// A PostgreSQL error with the server's message and SQLSTATE (in the message and in
+/// `details.sqlstate`), so a caller can tell a lost connection from a constraint; the client's
+/// own `Display` says only "db error".
+fn pg_error(what: &str, e: &postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "the store's database could not {what}: {} (SQLSTATE {})",
+                db.message(),
+                db.code().code()
+            ),
+        )
+        .with("sqlstate", db.code().code()),
+        None => unavailable(what, e),
+    }
+}
+
 /// `?` placeholders as PostgreSQL's `$1`, `$2`, ... (no statement of the store has a `?` in text).
 fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len().saturating_add(16));
@@ -114,7 +132,7 @@ impl Db {
     /// Connects to PostgreSQL (`postgresql://user@host:port/db`, or key=value settings).
     pub(crate) fn postgres(url: &str) -> Result<Db, Error> {
         let client = postgres::Client::connect(url, postgres::NoTls)
-            .map_err(|e| unavailable("be reached", e))?;
+            .map_err(|e| pg_error("be reached", &e))?;
         Ok(Db::Postgres(Box::new(Pg {
             client,
             prepared: BTreeMap::new(),
@@ -129,19 +147,28 @@ impl Db {
     pub(crate) fn script(&mut self, sql: &str) -> Result<(), Error> {
         match self {
             Db::Sqlite(c) => c.execute_batch(sql).map_err(|e| unavailable("run", e)),
-            Db::Postgres(p) => p
-                .client
-                .batch_execute(sql)
-                .map_err(|e| unavailable("run", e)),
+            Db::Postgres(p) => p.client.batch_execute(sql).map_err(|e| pg_error("run", &e)),
         }
     }
 
     /// Begins a transaction that holds the write lock (SQLite) or row locks taken with
-    /// `FOR UPDATE` (PostgreSQL) until it ends.
+    /// `FOR UPDATE` (PostgreSQL) until it ends. The isolation level is set, not inherited from
+    /// the database's default: under `REPEATABLE READ`, a worker that waited for a contract's row
+    /// lock would fail instead of reading the row its predecessor committed.
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         match self {
             Db::Sqlite(_) => self.script("BEGIN IMMEDIATE"),
-            Db::Postgres(_) => self.script("BEGIN"),
+            Db::Postgres(_) => self.script("BEGIN ISOLATION LEVEL READ COMMITTED"),
+        }
+    }
+
+    /// Begins a transaction that only reads, from one consistent snapshot of the database, and
+    /// takes no lock a writer waits for (SQLite in WAL mode reads the last commit before it
+    /// began; PostgreSQL reads one snapshot).
+    pub(crate) fn begin_read(&mut self) -> Result<(), Error> {
+        match self {
+            Db::Sqlite(_) => self.script("BEGIN DEFERRED"),
+            Db::Postgres(_) => self.script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         }
     }
 
@@ -184,7 +211,7 @@ impl Db {
                     args.iter().map(|a| a.as_ref()).collect();
                 p.client
                     .execute(&st, &refs)
-                    .map_err(|e| unavailable("write", e))
+                    .map_err(|e| pg_error("write", &e))
             }
         }
     }
@@ -228,7 +255,7 @@ impl Db {
                 let rows = p
                     .client
                     .query(&st, &refs)
-                    .map_err(|e| unavailable("read", e))?;
+                    .map_err(|e| pg_error("read", &e))?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
                     let mut r = Vec::with_capacity(row.len());
@@ -286,7 +313,7 @@ impl Pg {
         let st = self
             .client
             .prepare(&numbered(sql))
-            .map_err(|e| unavailable("prepare a statement", e))?;
+            .map_err(|e| pg_error("prepare a statement", &e))?;
         self.prepared.insert(sql.to_owned(), st.clone());
         Ok(st)
     }

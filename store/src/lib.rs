@@ -56,6 +56,16 @@ pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
 /// How many contracts' engines one [`Store`] keeps in memory between calls.
 const CACHED_ENGINES: usize = 64;
 
+/// The limits the store reads its own rows with. What it wrote was checked on the way in (every
+/// envelope against [`Limits::DEFAULT`]), and a snapshot holds a contract's whole history: a
+/// large contract's snapshot is far past the limits of one request, and must still read back.
+const OWN_ROWS: Limits = Limits {
+    max_bytes: usize::MAX,
+    max_depth: 128,
+    max_items: usize::MAX,
+    max_string_bytes: usize::MAX,
+};
+
 /// Options of [`Store::apply`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,6 +240,9 @@ struct Head {
     snapshot_seq: u64,
     audit_head: String,
     policy: Option<String>,
+    /// How many actions the contract's action log holds, and the last one's hash.
+    actions: u64,
+    actions_head: String,
 }
 
 /// A store of engines, one per contract, in a database: see the crate docs.
@@ -240,6 +253,8 @@ pub struct Store {
     /// Engines by contract, each with the log position it is at. An entry is used only while
     /// the database's head is still at that position (another worker may have applied since).
     cache: BTreeMap<String, (u64, Engine)>,
+    /// Whether the transaction under way writes (and so locks the rows it reads).
+    writing: bool,
 }
 
 fn u(i: u64) -> V {
@@ -319,8 +334,9 @@ impl Store {
         Ok(Store {
             db,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
-            limits: Limits::DEFAULT,
+            limits: OWN_ROWS,
             cache: BTreeMap::new(),
+            writing: false,
         })
     }
 
@@ -353,20 +369,43 @@ impl Store {
             .as_ref()
             .map(json::to_canonical_string)
             .transpose()?;
-        self.in_transaction(id.as_str(), |s| {
-            s.apply_locked(id.as_str(), envelopes, options.atomic, policy.as_deref())
+        // An envelope built in code (not read from JSON with the limits) could be larger than any
+        // request may be; it would then be stored but refused by every later read of the log.
+        let mut texts = Vec::with_capacity(envelopes.len());
+        for (i, env) in envelopes.iter().enumerate() {
+            let text = json::to_canonical_string(env)?;
+            json::check_limits(text.as_bytes(), &Limits::DEFAULT)
+                .map_err(|e| e.under(&format!("/envelopes/{i}")))?;
+            texts.push(text);
+        }
+        self.in_transaction(id.as_str(), true, |s| {
+            s.apply_locked(
+                id.as_str(),
+                envelopes,
+                &texts,
+                options.atomic,
+                policy.as_deref(),
+            )
         })
     }
 
-    /// Runs `f` in a transaction; the contract's cached engine is dropped unless it commits,
-    /// since `f` may have changed it.
+    /// Runs `f` in a transaction (one that writes and locks, or one that only reads); the
+    /// contract's cached engine is dropped unless it commits, since `f` may have changed it.
     fn in_transaction<T>(
         &mut self,
         contract: &str,
+        write: bool,
         f: impl FnOnce(&mut Store) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.db.begin()?;
-        match f(self) {
+        if write {
+            self.db.begin()?;
+        } else {
+            self.db.begin_read()?;
+        }
+        self.writing = write;
+        let r = f(self);
+        self.writing = false;
+        match r {
             Ok(x) => match self.db.commit() {
                 Ok(()) => Ok(x),
                 Err(e) => {
@@ -386,8 +425,12 @@ impl Store {
     /// Reads (and, in PostgreSQL, locks) a contract's row.
     fn head(&mut self, contract: &str) -> Result<Option<Head>, Error> {
         let sql = format!(
-            "SELECT version, log_seq, batches, snapshot_seq, audit_head, ownership_policy FROM billwise_contracts WHERE contract_id = ?{}",
-            self.db.for_update()
+            "SELECT version, log_seq, batches, snapshot_seq, audit_head, ownership_policy, actions, actions_head FROM billwise_contracts WHERE contract_id = ?{}",
+            if self.writing {
+                self.db.for_update()
+            } else {
+                ""
+            }
         );
         let rows = self.db.query(&sql, &[V::text(contract)])?;
         Ok(rows.first().map(|r| Head {
@@ -397,6 +440,8 @@ impl Store {
             snapshot_seq: get_u(r, 3),
             audit_head: get_t(r, 4),
             policy: get_ot(r, 5),
+            actions: get_u(r, 6),
+            actions_head: get_t(r, 7),
         }))
     }
 
@@ -410,34 +455,34 @@ impl Store {
         &mut self,
         contract: &str,
         envelopes: &[Envelope],
+        texts: &[String],
         atomic: bool,
         policy: Option<&str>,
     ) -> Result<Applied, Error> {
         let now = clock::now();
         let head = match self.head(contract)? {
-            Some(h) => {
-                if policy.is_some() && policy != h.policy.as_deref() {
-                    return Err(Error::new(
-                        ErrorCode::StorePolicyMismatch,
-                        format!(
-                            "contract `{contract}` was created with {} ownership policy; apply without one, or with the same",
-                            if h.policy.is_some() { "another" } else { "no" }
-                        ),
-                    )
-                    .at("/ownership_policy"));
-                }
-                h
-            }
+            Some(h) => h,
             None => {
                 // A new contract. Two workers creating it at once: the second waits on the
-                // primary key until the first commits, then inserts nothing and reads its row.
+                // primary key until the first commits, then inserts nothing and reads its row
+                // (whose policy is then checked as any existing contract's).
                 self.db.exec(
-                    "INSERT INTO billwise_contracts (contract_id, version, log_seq, batches, snapshot_seq, audit_head, ownership_policy, created_at, updated_at) VALUES (?, 0, 0, 0, 0, ?, ?, ?, ?) ON CONFLICT (contract_id) DO NOTHING",
-                    &[V::text(contract), V::text(genesis()), V::T(policy.map(str::to_owned)), V::text(&now), V::text(&now)],
+                    "INSERT INTO billwise_contracts (contract_id, version, log_seq, batches, snapshot_seq, audit_head, ownership_policy, actions, actions_head, created_at, updated_at) VALUES (?, 0, 0, 0, 0, ?, ?, 0, ?, ?, ?) ON CONFLICT (contract_id) DO NOTHING",
+                    &[V::text(contract), V::text(genesis()), V::T(policy.map(str::to_owned)), V::text(genesis()), V::text(&now), V::text(&now)],
                 )?;
                 self.existing_head(contract)?
             }
         };
+        if policy.is_some() && policy != head.policy.as_deref() {
+            return Err(Error::new(
+                ErrorCode::StorePolicyMismatch,
+                format!(
+                    "contract `{contract}` was created with {} ownership policy; apply without one, or with the same",
+                    if head.policy.is_some() { "another" } else { "no" }
+                ),
+            )
+            .at("/ownership_policy"));
+        }
         let mut engine = self.engine_at(contract, &head)?;
         let before: Vec<(u32, Option<u64>)> = engine
             .exceptions()
@@ -450,7 +495,7 @@ impl Store {
         let batch = head.batches.saturating_add(1);
         let mut log = Vec::with_capacity(envelopes.len());
         let mut processed = Vec::new();
-        for (i, (env, o)) in envelopes.iter().zip(&outcomes).enumerate() {
+        for (i, ((env, o), text)) in envelopes.iter().zip(&outcomes).zip(texts).enumerate() {
             let seq = head.log_seq.saturating_add(1).saturating_add(i as u64);
             log.push(vec![
                 V::text(contract),
@@ -464,7 +509,7 @@ impl Store {
                 V::text(o.status.as_str()),
                 u(o.version),
                 V::T(o.rejection.as_ref().map(|r| r.code.as_str().to_owned())),
-                V::text(json::to_canonical_string(env)?),
+                V::text(text),
                 V::text(&now),
             ]);
             if o.status == OutcomeStatus::Applied {
@@ -569,8 +614,11 @@ impl Store {
         // The cached engine is the committed state at its log position: when other workers
         // have applied since, replaying what they logged after it brings it to the head, which
         // costs their envelopes rather than a restore of the whole snapshot.
+        // Only from the latest snapshot on: a cache older than that would replay more than a
+        // rebuild from the snapshot does, with the contract locked all the while.
         if let Some((seq, mut engine)) = self.cache.remove(contract)
             && seq <= head.log_seq
+            && seq >= head.snapshot_seq
         {
             self.replay_log(contract, seq, head.log_seq, &mut engine)?;
             return self.at_head(contract, head, engine);
@@ -599,13 +647,18 @@ impl Store {
         self.at_head(contract, head, engine)
     }
 
-    /// `engine`, once checked to be at the head's version.
+    /// `engine`, once checked to be at the head's version and audit hash.
     fn at_head(&self, contract: &str, head: &Head, engine: Engine) -> Result<Engine, Error> {
-        if engine.version() != head.version {
+        let audit_head = engine
+            .audit()
+            .last()
+            .map_or_else(genesis, |e| e.hash.to_hex());
+        if engine.version() != head.version || audit_head != head.audit_head {
             return Err(corrupt(format!(
-                "contract `{contract}`: its log rebuilds version {} but its row says {}",
+                "contract `{contract}`: its log rebuilds version {} (audit hash {audit_head}) but its row says version {} ({})",
                 engine.version(),
-                head.version
+                head.version,
+                head.audit_head
             )));
         }
         Ok(engine)
@@ -707,7 +760,9 @@ impl Store {
             } else {
                 ExceptionStatus::Open
             };
-            let entry = V::text(json::to_canonical_string(e)?);
+            // The entry's JSON is written only for the entries the batch added or changed: a
+            // long queue is not written out again on every apply.
+            let entry = || json::to_canonical_string(e).map(V::text);
             match before.get(i) {
                 Some(&(attempts, resolved))
                     if attempts == e.attempts && resolved == e.resolved_by_version => {}
@@ -722,7 +777,7 @@ impl Store {
                             V::int(i64::from(e.attempts)),
                             u(e.rejected_at_version),
                             V::I(e.resolved_by_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX))),
-                            entry,
+                            entry()?,
                             V::text(now),
                             V::text(contract),
                             u(e.sequence),
@@ -745,7 +800,7 @@ impl Store {
                         e.resolved_by_version
                             .map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
                     ),
-                    entry,
+                    entry()?,
                     V::text(now),
                     V::text(now),
                 ]),
@@ -777,6 +832,14 @@ impl Store {
     const EXCEPTION_COLUMNS: &str = "contract_id, sequence, status, idempotency_key, correlation_id, source, event_type, code, message, attempts, rejected_at_version, resolved_by_version, note, first_seen_at, last_seen_at, entry";
 
     fn exception_row(&self, r: &[V]) -> Result<StoredException, Error> {
+        let status = ExceptionStatus::parse(&get_t(r, 2)).ok_or_else(|| {
+            corrupt(format!(
+                "exception {} of contract `{}` has the status `{}`",
+                get_u(r, 1),
+                get_t(r, 0),
+                get_t(r, 2)
+            ))
+        })?;
         let entry: ExceptionEntry = json::from_str(&get_t(r, 15), &self.limits).map_err(|e| {
             corrupt(format!(
                 "exception {} of contract `{}` cannot be read: {}",
@@ -788,7 +851,7 @@ impl Store {
         Ok(StoredException {
             contract_id: get_t(r, 0),
             sequence: get_u(r, 1),
-            status: ExceptionStatus::parse(&get_t(r, 2)).unwrap_or(ExceptionStatus::Open),
+            status,
             idempotency_key: get_t(r, 3),
             correlation_id: get_t(r, 4),
             source: get_t(r, 5),
@@ -831,6 +894,14 @@ impl Store {
             }
         }
         if let Some(t) = &filter.seen_before {
+            let date = t.get(..10).unwrap_or(t);
+            billwise_core::model::Date::parse(date).map_err(|_| {
+                Error::new(
+                    ErrorCode::InputInvalidDate,
+                    format!("`{t}` is not a time written `2026-01-31` or `2026-01-31T12:00:00Z`"),
+                )
+                .at("/seen_before")
+            })?;
             sql.push_str(" AND first_seen_at < ?");
             params.push(V::text(t));
         }
@@ -899,38 +970,40 @@ impl Store {
         } else {
             actor.trim()
         };
-        self.in_transaction(id.as_str(), |s| {
-            s.existing_head(id.as_str())?;
+        self.in_transaction(id.as_str(), true, |s| {
+            let head = s.existing_head(id.as_str())?;
             s.exception(id.as_str(), sequence)?;
             let now = clock::now();
             s.db.exec(
-                "UPDATE billwise_exceptions SET status = 'resolved', note = ?, last_seen_at = ? WHERE contract_id = ? AND sequence = ?",
-                &[V::text(note), V::text(&now), V::text(id.as_str()), u(sequence)],
+                "UPDATE billwise_exceptions SET status = 'resolved', note = ? WHERE contract_id = ? AND sequence = ?",
+                &[V::text(note), V::text(id.as_str()), u(sequence)],
             )?;
-            s.record_action(id.as_str(), "resolve", sequence, actor, note, &now)?;
+            s.record_action(id.as_str(), &head, "resolve", sequence, actor, note, &now)?;
             s.exception(id.as_str(), sequence)
         })
     }
 
-    /// Appends an action to the contract's action log, chained to the one before by its hash.
+    /// Appends an action to the contract's action log, chained to the one before by its hash;
+    /// the contract's row records the count and the last hash, so an action removed from the end
+    /// is found too.
+    #[allow(clippy::too_many_arguments)]
     fn record_action(
         &mut self,
         contract: &str,
+        head: &Head,
         action: &str,
         sequence: u64,
         actor: &str,
         note: &str,
         now: &str,
     ) -> Result<(), Error> {
-        let rows = self.db.query(
-            "SELECT n, hash FROM billwise_actions WHERE contract_id = ? ORDER BY n DESC LIMIT 1",
-            &[V::text(contract)],
-        )?;
-        let (n, prev) = rows
-            .first()
-            .map_or((0, genesis()), |r| (get_u(r, 0), get_t(r, 1)));
-        let n = n.saturating_add(1);
+        let n = head.actions.saturating_add(1);
+        let prev = head.actions_head.clone();
         let hash = action_hash(contract, n, now, action, sequence, actor, note, &prev)?;
+        self.db.exec(
+            "UPDATE billwise_contracts SET actions = ?, actions_head = ? WHERE contract_id = ?",
+            &[u(n), V::text(&hash), V::text(contract)],
+        )?;
         self.db.exec(
             "INSERT INTO billwise_actions (contract_id, n, at, action, sequence, actor, note, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &[V::text(contract), u(n), V::text(now), V::text(action), u(sequence), V::text(actor), V::text(note), V::text(prev), V::text(hash)],
@@ -960,10 +1033,14 @@ impl Store {
             })
             .collect();
         let sql = format!(
-            "SELECT {} FROM billwise_exceptions WHERE correlation_id = ? AND status <> 'resolved' ORDER BY first_seen_at, contract_id, sequence",
+            "SELECT {} FROM billwise_exceptions x WHERE status <> 'resolved' AND (correlation_id = ? OR EXISTS (SELECT 1 FROM billwise_envelopes e WHERE e.correlation_id = ? AND e.contract_id = x.contract_id AND e.idempotency_key = x.idempotency_key)) ORDER BY first_seen_at, contract_id, sequence",
             Self::EXCEPTION_COLUMNS
         );
-        let rows = self.db.query(&sql, &[V::text(correlation_id)])?;
+        // An exception keeps the correlation id it was first refused under; a retry sent under
+        // another one is found through the log.
+        let rows = self
+            .db
+            .query(&sql, &[V::text(correlation_id), V::text(correlation_id)])?;
         let stuck = rows
             .iter()
             .map(|r| self.exception_row(r))
@@ -989,7 +1066,7 @@ impl Store {
 
     fn current(&mut self, contract: &str) -> Result<Engine, Error> {
         let id = contract_id(contract)?;
-        self.in_transaction(id.as_str(), |s| {
+        self.in_transaction(id.as_str(), false, |s| {
             let head = s.existing_head(id.as_str())?;
             let engine = s.engine_at(id.as_str(), &head)?;
             s.keep(id.as_str(), head.log_seq, engine.clone());
@@ -1001,21 +1078,31 @@ impl Store {
     /// with the engine the store holds (its latest snapshot and the log after it).
     pub fn replay(&mut self, contract: &str) -> Result<ReplayReport, Error> {
         let id = contract_id(contract)?;
-        self.in_transaction(id.as_str(), |s| {
+        self.in_transaction(id.as_str(), false, |s| {
             let head = s.existing_head(id.as_str())?;
-            let stored = s.engine_at(id.as_str(), &head)?.snapshot()?;
-            let mut engine = s.new_engine(id.as_str(), &head)?;
-            let envelopes = s.replay_log(id.as_str(), 0, head.log_seq, &mut engine)?;
-            let replayed = engine.snapshot()?;
-            Ok(ReplayReport {
-                contract_id: id.as_str().to_owned(),
-                envelopes,
-                replayed_version: engine.version(),
-                stored_version: head.version,
-                matches: replayed == stored,
-                replayed_sha256: audit::sha256_hex(replayed.as_bytes()),
-                stored_sha256: audit::sha256_hex(stored.as_bytes()),
-            })
+            s.replay_report(id.as_str(), &head)
+        })
+    }
+
+    /// [`Store::replay`] in a transaction under way. The stored engine is rebuilt from the
+    /// database (latest snapshot and tail), never taken from this store's memory, which may
+    /// hold what the database no longer does.
+    fn replay_report(&mut self, contract: &str, head: &Head) -> Result<ReplayReport, Error> {
+        self.cache.remove(contract);
+        let stored_engine = self.engine_at(contract, head)?;
+        let stored = stored_engine.snapshot()?;
+        let mut engine = self.new_engine(contract, head)?;
+        let envelopes = self.replay_log(contract, 0, head.log_seq, &mut engine)?;
+        let replayed = engine.snapshot()?;
+        self.keep(contract, head.log_seq, stored_engine);
+        Ok(ReplayReport {
+            contract_id: contract.to_owned(),
+            envelopes,
+            replayed_version: engine.version(),
+            stored_version: head.version,
+            matches: replayed == stored,
+            replayed_sha256: audit::sha256_hex(replayed.as_bytes()),
+            stored_sha256: audit::sha256_hex(stored.as_bytes()),
         })
     }
 
@@ -1025,7 +1112,7 @@ impl Store {
     /// action log's chain.
     pub fn verify(&mut self, contract: &str) -> Result<Verification, Error> {
         let id = contract_id(contract)?;
-        self.in_transaction(id.as_str(), |s| s.verify_locked(id.as_str()))
+        self.in_transaction(id.as_str(), false, |s| s.verify_locked(id.as_str()))
     }
 
     /// [`Store::verify`] for every contract, sorted by id.
@@ -1103,49 +1190,13 @@ impl Store {
             }
         }
 
-        // The engine rebuilt from the latest snapshot and the log (which checks every logged
-        // outcome) must end at the audit head and hold the exceptions the rows hold.
-        self.cache.remove(contract);
-        match self.engine_at(contract, &head) {
-            Ok(engine) => {
-                let rebuilt = engine
-                    .audit()
-                    .last()
-                    .map_or_else(genesis, |e| e.hash.to_hex());
-                if rebuilt != head.audit_head {
-                    problems.push(format!(
-                        "the engine rebuilt from the log ends at audit hash {rebuilt}, the contract row says {}",
-                        head.audit_head
-                    ));
-                }
-                let rows = self.db.query(
-                    "SELECT sequence, attempts FROM billwise_exceptions WHERE contract_id = ? ORDER BY sequence",
-                    &[V::text(contract)],
-                )?;
-                let held: Vec<(u64, u64)> =
-                    rows.iter().map(|r| (get_u(r, 0), get_u(r, 1))).collect();
-                let engine_has: Vec<(u64, u64)> = engine
-                    .exceptions()
-                    .iter()
-                    .map(|e| (e.sequence, u64::from(e.attempts)))
-                    .collect();
-                if held != engine_has {
-                    problems.push(format!(
-                        "the database holds {} exception rows; the engine rebuilt from the log has {} (or their attempts differ)",
-                        held.len(),
-                        engine_has.len()
-                    ));
-                }
-                self.keep(contract, head.log_seq, engine);
-            }
-            Err(e) => problems.push(e.message),
-        }
-
+        // The action log: every hash and link, ending where the contract's row says.
         let actions = self.db.query(
             "SELECT n, at, action, sequence, actor, note, prev_hash, hash FROM billwise_actions WHERE contract_id = ? ORDER BY n",
             &[V::text(contract)],
         )?;
         let mut prev = genesis();
+        let mut resolved_by_hand: BTreeMap<u64, String> = BTreeMap::new();
         for (i, a) in actions.iter().enumerate() {
             let n = get_u(a, 0);
             let expected = action_hash(
@@ -1164,7 +1215,82 @@ impl Store {
                 ));
                 break;
             }
+            if get_t(a, 2) == "resolve" {
+                resolved_by_hand.insert(get_u(a, 3), get_t(a, 5));
+            }
             prev = expected;
+        }
+        if actions.len() as u64 != head.actions || prev != head.actions_head {
+            problems.push(format!(
+                "the contract's row records {} actions ending at {}; the action log holds {} ending at {prev}",
+                head.actions,
+                head.actions_head,
+                actions.len()
+            ));
+        }
+
+        // The engine from the latest snapshot and the log after it (which checks every logged
+        // outcome and ends at the row's version and audit hash) must be the engine the whole log
+        // rebuilds from empty: the audit chain covers the events, not the state a snapshot holds.
+        match self.replay_report(contract, &head) {
+            Ok(r) if !r.matches => problems.push(format!(
+                "the stored engine (latest snapshot and the log after it, sha256 {}) is not the one its whole log rebuilds (sha256 {})",
+                r.stored_sha256, r.replayed_sha256
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(e.message),
+        }
+
+        // Each exception row against the engine's queue, and its status against the rules.
+        if let Some((_, engine)) = self.cache.get(contract) {
+            let queue: Vec<(u64, u64, Option<u64>)> = engine
+                .exceptions()
+                .iter()
+                .map(|e| (e.sequence, u64::from(e.attempts), e.resolved_by_version))
+                .collect();
+            let rows = self.db.query(
+                "SELECT sequence, attempts, resolved_by_version, status, note FROM billwise_exceptions WHERE contract_id = ? ORDER BY sequence",
+                &[V::text(contract)],
+            )?;
+            let held: Vec<(u64, u64, Option<u64>)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        get_u(r, 0),
+                        get_u(r, 1),
+                        r.get(2).and_then(V::as_i64).map(|v| v as u64),
+                    )
+                })
+                .collect();
+            if held != queue {
+                problems.push(format!(
+                    "the database holds {} exception rows; the engine's queue has {} entries (or their attempts or resolutions differ)",
+                    held.len(),
+                    queue.len()
+                ));
+            }
+            for r in &rows {
+                let (sequence, attempts, status) = (get_u(r, 0), get_u(r, 1), get_t(r, 3));
+                let applied_later = r.get(2).and_then(V::as_i64).is_some();
+                let problem = match status.as_str() {
+                    "resolved" if applied_later => None,
+                    "resolved" => match resolved_by_hand.get(&sequence) {
+                        Some(note) if get_ot(r, 4).as_deref() == Some(note.as_str()) => None,
+                        _ => Some(
+                            "is resolved by hand, but the action log has no resolve action with its note",
+                        ),
+                    },
+                    _ if applied_later => Some("was applied later, but is not `resolved`"),
+                    "retried" if attempts > 1 => None,
+                    "open" if attempts == 1 => None,
+                    _ => Some(
+                        "has a status its attempts do not give (open: refused once; retried: more than once)",
+                    ),
+                };
+                if let Some(p) = problem {
+                    problems.push(format!("exception {sequence} (`{status}`) {p}"));
+                }
+            }
         }
 
         Ok(Verification {

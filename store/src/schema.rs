@@ -24,6 +24,8 @@ CREATE TABLE billwise_contracts (
   snapshot_seq BIGINT NOT NULL,
   audit_head TEXT NOT NULL,
   ownership_policy TEXT,
+  actions BIGINT NOT NULL,
+  actions_head TEXT NOT NULL,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use billwise_core::ErrorCode;
+use billwise_core::engine::audit::Sha256Digest;
 use billwise_core::engine::{Engine, Envelope, OutcomeStatus};
 use billwise_core::json::{self, Limits};
 use billwise_core::model::OwnershipPolicy;
@@ -375,5 +376,214 @@ fn verify_finds_an_audit_row_or_action_changed_in_the_database() {
         v.problems.iter().any(|p| p.contains("action log")),
         "{:?}",
         v.problems
+    );
+}
+
+/// Opens the SQLite file behind a `sqlite:///` URL directly, as someone editing it by hand would.
+fn raw(url: &str) -> rusqlite::Connection {
+    rusqlite::Connection::open(url.trim_start_matches("sqlite:///")).expect("open")
+}
+
+#[test]
+fn replay_and_verify_read_the_database_not_the_stores_memory() {
+    let envelopes = scenario();
+    let (url, c) = backends("memory").into_iter().next().expect("sqlite");
+    let mut store = Store::open(&url).expect("open").snapshot_every(10);
+    store.apply(&c, &envelopes, &with_policy()).expect("apply");
+    raw(&url)
+        .execute(
+            "UPDATE billwise_snapshots SET snapshot = 'not a snapshot'",
+            [],
+        )
+        .expect("damage");
+    // The same store holds the engine in memory, and must not answer from it.
+    let err = store
+        .replay(&c)
+        .expect_err("the stored snapshot is unreadable");
+    assert_eq!(err.code, ErrorCode::StoreCorrupt);
+    let v = store.verify(&c).expect("verify");
+    assert!(!v.valid);
+    assert!(
+        v.problems.iter().any(|p| p.contains("cannot be restored")),
+        "{:?}",
+        v.problems
+    );
+}
+
+#[test]
+fn verify_finds_a_snapshot_whose_state_was_changed() {
+    let envelopes = scenario();
+    let (url, c) = backends("state").into_iter().next().expect("sqlite");
+    let mut store = Store::open(&url).expect("open").snapshot_every(10);
+    store.apply(&c, &envelopes, &with_policy()).expect("apply");
+    // Hours inside the snapshot's state only: the audit chain does not cover them.
+    let conn = raw(&url);
+    let (seq, text): (i64, String) = conn
+        .query_row(
+            "SELECT log_seq, snapshot FROM billwise_snapshots ORDER BY log_seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("snapshot");
+    let mut snapshot: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let entries = snapshot["state"]["time_entries"]
+        .as_object_mut()
+        .expect("entries");
+    let first = entries.values_mut().next().expect("an entry");
+    first["hours"] = serde_json::Value::String("0.5".into());
+    let changed = json::to_canonical_string(&snapshot).expect("canonical");
+    conn.execute(
+        "UPDATE billwise_snapshots SET snapshot = ?1 WHERE log_seq = ?2",
+        rusqlite::params![changed, seq],
+    )
+    .expect("tamper");
+    drop(conn);
+    let v = Store::open(&url).expect("open").verify(&c).expect("verify");
+    assert!(!v.valid);
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("is not the one its whole log rebuilds")),
+        "{:?}",
+        v.problems
+    );
+}
+
+#[test]
+fn verify_finds_a_hand_resolution_without_its_action() {
+    let envelopes = scenario();
+    let (url, c) = backends("forged").into_iter().next().expect("sqlite");
+    let mut store = Store::open(&url).expect("open");
+    store.apply(&c, &envelopes, &with_policy()).expect("apply");
+    store
+        .resolve(&c, 2, "handled in the ERP", "ops")
+        .expect("resolve");
+    let conn = raw(&url);
+    conn.execute("DELETE FROM billwise_actions", [])
+        .expect("delete");
+    drop(conn);
+    let v = store.verify(&c).expect("verify");
+    assert!(!v.valid);
+    assert!(
+        v.problems.iter().any(|p| p.contains("records 1 actions")),
+        "{:?}",
+        v.problems
+    );
+    assert!(
+        v.problems.iter().any(|p| p.contains("no resolve action")),
+        "{:?}",
+        v.problems
+    );
+
+    // An exception marked resolved in the database with no action at all.
+    let (url, c) = backends("forged2").into_iter().next().expect("sqlite");
+    let mut store = Store::open(&url).expect("open");
+    store.apply(&c, &envelopes, &with_policy()).expect("apply");
+    raw(&url)
+        .execute(
+            "UPDATE billwise_exceptions SET status = 'resolved', note = 'fine'",
+            [],
+        )
+        .expect("forge");
+    let v = store.verify(&c).expect("verify");
+    assert!(
+        v.problems.iter().any(|p| p.contains("no resolve action")),
+        "{:?}",
+        v.problems
+    );
+}
+
+#[test]
+fn an_envelope_over_the_request_limits_is_refused_before_it_is_stored() {
+    let mut big: Envelope = serde_json::from_str(
+        r#"{"idempotency_key":"psa-EX-1","correlation_id":"x","source":"psa","occurred_at":"2026-01-13T19:00:00Z","event":{"type":"expense.recorded","expense":{"id":"EX-1","project_id":"PRJ-1","date":"2026-01-13","amount":{"amount":"612.40","currency":"USD"},"category":"travel","status":"submitted"}}}"#,
+    )
+    .expect("envelope");
+    if let billwise_core::engine::Event::ExpenseRecorded { expense } = &mut big.event {
+        expense.category = "t".repeat(70_000);
+    } else {
+        panic!("an expense");
+    }
+    for (url, c) in backends("limits") {
+        let mut store = Store::open(&url).expect("open");
+        let err = store
+            .apply(&c, &[big.clone()], &ApplyOptions::default())
+            .expect_err("too long");
+        assert_eq!(err.code, ErrorCode::InputLimitExceeded, "{url}");
+        assert!(err.path.starts_with("/envelopes/0"), "{}", err.path);
+        assert!(
+            store
+                .contracts()
+                .expect("contracts")
+                .iter()
+                .all(|x| x != &c)
+        );
+    }
+}
+
+#[test]
+fn a_contract_created_by_two_workers_at_once_keeps_one_policy() {
+    let Some(url) = backends("race").into_iter().nth(1).map(|b| b.0) else {
+        return; // PostgreSQL only: SQLite has one writer at a time, so the race cannot happen.
+    };
+    let c = format!("race-{}", std::process::id());
+    drop(Store::open(&url).expect("migrate"));
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let mut tx = other.transaction().expect("begin");
+    let g = Sha256Digest::GENESIS.to_hex();
+    tx.execute(
+        "INSERT INTO billwise_contracts (contract_id, version, log_seq, batches, snapshot_seq, audit_head, ownership_policy, actions, actions_head, created_at, updated_at) VALUES ($1, 0, 0, 0, 0, $2, NULL, 0, $2, 'now', 'now')",
+        &[&c, &g],
+    )
+    .expect("insert without a policy");
+    let worker = {
+        let (url, c) = (url.clone(), c.clone());
+        std::thread::spawn(move || {
+            let mut store = Store::open(&url).expect("open");
+            store.apply(&c, &scenario(), &with_policy())
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tx.commit().expect("commit");
+    let err = worker
+        .join()
+        .expect("worker")
+        .expect_err("the row has no policy");
+    assert_eq!(err.code, ErrorCode::StorePolicyMismatch);
+}
+
+#[test]
+fn a_worker_queued_on_a_contract_reads_its_predecessors_commit_whatever_the_default_isolation() {
+    let Some(url) = backends("isolation").into_iter().nth(1).map(|b| b.0) else {
+        return; // PostgreSQL's isolation levels.
+    };
+    let c = format!("isolation-{}", std::process::id());
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let strict =
+        format!("{url}{sep}options=-c%20default_transaction_isolation%3Drepeatable%5C%20read");
+    let envelopes = scenario();
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (strict, c, envelopes) = (strict.clone(), c.clone(), envelopes.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::open(&strict).expect("open");
+                for batch in envelopes.chunks(5) {
+                    store.apply(&c, batch, &with_policy())?;
+                }
+                Ok::<_, billwise_core::Error>(())
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join()
+            .expect("worker")
+            .expect("no worker fails on a lock it waited for");
+    }
+    assert!(
+        Store::open(&url)
+            .expect("open")
+            .verify(&c)
+            .expect("verify")
+            .valid
     );
 }

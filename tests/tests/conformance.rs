@@ -63,6 +63,10 @@ const NOT_PRODUCIBLE_BY_CASES: &[(&str, &str)] = &[(
     "a defect in billwise; bindings test it by forcing a panic at the boundary",
 )];
 
+/// The store's codes need a database, which the spec's cases (pure operations) do not have:
+/// `store/tests/store.rs` asserts each of them (`ErrorCode::StoreNotFound`, ...).
+const STORE_CODES_PREFIX: &str = "STORE_";
+
 #[test]
 fn every_error_code_appears_in_at_least_one_case() {
     let all = cases::load_all().unwrap();
@@ -74,11 +78,42 @@ fn every_error_code_appears_in_at_least_one_case() {
         .iter()
         .map(|c| c.as_str())
         .filter(|code| !NOT_PRODUCIBLE_BY_CASES.iter().any(|(c, _)| c == code))
+        .filter(|code| !code.starts_with(STORE_CODES_PREFIX))
         .filter(|code| !text.contains(&format!("\"{code}\"")))
         .collect();
     assert!(
         missing.is_empty(),
         "error codes with no conformance case: {missing:?}"
+    );
+}
+
+#[test]
+fn every_store_error_code_is_asserted_by_the_store_tests() {
+    let tests = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/tests/store.rs"),
+    )
+    .unwrap();
+    let missing: Vec<&str> = billwise_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|code| code.starts_with(STORE_CODES_PREFIX))
+        .filter(|code| {
+            let variant: String = code
+                .split('_')
+                .map(|w| {
+                    let lower = w.to_lowercase();
+                    let mut cs = lower.chars();
+                    cs.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            !tests.contains(&format!("ErrorCode::{variant}"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "store error codes no store test asserts: {missing:?}"
     );
 }
 
