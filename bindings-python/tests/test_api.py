@@ -346,6 +346,7 @@ def test_exceptions_form_one_hierarchy_under_billwise_error() -> None:
         billwise.IdempotencyConflictError,
         billwise.VersionConflictError,
         billwise.RuleError,
+        billwise.StoreError,
         billwise.InternalError,
     ):
         assert issubclass(cls, billwise.BillwiseError)
@@ -393,6 +394,7 @@ EXCEPTION_OF_CLASS = {
     "idempotency_conflict": billwise.IdempotencyConflictError,
     "version_conflict": billwise.VersionConflictError,
     "rule": billwise.RuleError,
+    "store": billwise.StoreError,
     "validation": billwise.InputError,
     "internal": billwise.InternalError,
 }
