@@ -128,6 +128,9 @@ js-types: js-deps
 node-build:
 	$(CARGO) build --locked --release -p billwise-node
 	cp $(NODE_LIB) $(NODE_ADDON)
+	@# The symbol table is for debuggers, not for `require`: stripped, the addon is about half
+	@# the size (the packed-tarball test checks it is stripped and reports its size).
+	strip --strip-unneeded $(NODE_ADDON)
 
 test-node: node-build js-deps js-gen-check js-types
 	cd js && node --test --test-reporter=spec suite/
@@ -161,7 +164,7 @@ wasm-build: wasm-tools js-deps
 	else \
 		for d in node web; do $(WASM_OPT) $(WASM_OPT_FLAGS) $(WASM_PKG)/$$d/billwise_wasm_bg.wasm -o $(WASM_PKG)/$$d/billwise_wasm_bg.wasm; done; \
 	fi
-	cp bindings-wasm/js/*.cjs bindings-wasm/js/*.mjs bindings-wasm/js/*.d.ts bindings-wasm/js/package.json bindings-wasm/README.md $(WASM_PKG)/
+	cp bindings-wasm/js/*.cjs bindings-wasm/js/*.mjs bindings-wasm/js/*.d.ts bindings-wasm/js/package.json bindings-wasm/README.md LICENSE $(WASM_PKG)/
 	node js/scripts/wasm-size.mjs $(WASM_PKG)/web/billwise_wasm_bg.wasm $(WASM_GZIP_BUDGET)
 
 # Headless Chromium for the browser test (Debian's package), installed only when missing.
