@@ -139,6 +139,14 @@ impl Db {
         })))
     }
 
+    /// Whether the connection is gone (PostgreSQL only: a SQLite file has no connection to lose).
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => false,
+            Db::Postgres(p) => p.client.is_closed(),
+        }
+    }
+
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }

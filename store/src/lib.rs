@@ -248,11 +248,16 @@ struct Head {
 /// A store of engines, one per contract, in a database: see the crate docs.
 pub struct Store {
     db: Db,
+    /// Where to connect again when PostgreSQL drops the connection (a server restart).
+    url: String,
     snapshot_every: u64,
     limits: Limits,
-    /// Engines by contract, each with the log position it is at. An entry is used only while
-    /// the database's head is still at that position (another worker may have applied since).
-    cache: BTreeMap<String, (u64, Engine)>,
+    /// Engines by contract, each with the log position it is at and when it was last used. An
+    /// entry is used only while the database's head is still at that position (another worker
+    /// may have applied since).
+    cache: BTreeMap<String, (u64, Engine, u64)>,
+    /// Counts uses of the cache, to evict the engine used least recently.
+    uses: u64,
     /// Whether the transaction under way writes (and so locks the rows it reads).
     writing: bool,
 }
@@ -333,9 +338,11 @@ impl Store {
         schema::migrate(&mut db, &clock::now())?;
         Ok(Store {
             db,
+            url: url.to_owned(),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             limits: OWN_ROWS,
             cache: BTreeMap::new(),
+            uses: 0,
             writing: false,
         })
     }
@@ -391,11 +398,33 @@ impl Store {
 
     /// Runs `f` in a transaction (one that writes and locks, or one that only reads); the
     /// contract's cached engine is dropped unless it commits, since `f` may have changed it.
+    ///
+    /// When PostgreSQL drops the connection (a restart, a failover), the store connects again
+    /// and runs `f` once more. That is safe even if the lost connection had committed: what `f`
+    /// applied comes back as duplicates.
     fn in_transaction<T>(
         &mut self,
         contract: &str,
         write: bool,
-        f: impl FnOnce(&mut Store) -> Result<T, Error>,
+        mut f: impl FnMut(&mut Store) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match self.transaction_once(contract, write, &mut f) {
+            Err(e) if e.code == ErrorCode::StoreUnavailable && self.db.is_closed() => {
+                let mut db = connect(&self.url)?;
+                schema::migrate(&mut db, &clock::now())?;
+                self.db = db;
+                self.cache.clear();
+                self.transaction_once(contract, write, &mut f)
+            }
+            r => r,
+        }
+    }
+
+    fn transaction_once<T>(
+        &mut self,
+        contract: &str,
+        write: bool,
+        f: &mut impl FnMut(&mut Store) -> Result<T, Error>,
     ) -> Result<T, Error> {
         if write {
             self.db.begin()?;
@@ -403,7 +432,9 @@ impl Store {
             self.db.begin_read()?;
         }
         self.writing = write;
-        let r = f(self);
+        // A newer build may have migrated the database since this store opened it: its rules
+        // are not this build's to write by.
+        let r = schema::check(&mut self.db).and_then(|()| f(self));
         self.writing = false;
         match r {
             Ok(x) => match self.db.commit() {
@@ -598,14 +629,23 @@ impl Store {
     /// memory): for reading what an [`Store::apply`] just did without another transaction. It
     /// may be behind the database when other workers have applied since.
     pub fn cached_engine(&self, contract: &str) -> Option<&Engine> {
-        self.cache.get(contract).map(|(_, e)| e)
+        self.cache.get(contract).map(|(_, e, _)| e)
     }
 
     fn keep(&mut self, contract: &str, log_seq: u64, engine: Engine) {
         if self.cache.len() >= CACHED_ENGINES && !self.cache.contains_key(contract) {
-            self.cache.pop_first();
+            let oldest = self
+                .cache
+                .iter()
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.cache.remove(&k);
+            }
         }
-        self.cache.insert(contract.to_owned(), (log_seq, engine));
+        self.uses = self.uses.saturating_add(1);
+        self.cache
+            .insert(contract.to_owned(), (log_seq, engine, self.uses));
     }
 
     /// The contract's engine at `head`: the cached one when it is still at the head's log
@@ -616,7 +656,7 @@ impl Store {
         // costs their envelopes rather than a restore of the whole snapshot.
         // Only from the latest snapshot on: a cache older than that would replay more than a
         // rebuild from the snapshot does, with the contract locked all the while.
-        if let Some((seq, mut engine)) = self.cache.remove(contract)
+        if let Some((seq, mut engine, _)) = self.cache.remove(contract)
             && seq <= head.log_seq
             && seq >= head.snapshot_seq
         {
@@ -1242,7 +1282,7 @@ impl Store {
         }
 
         // Each exception row against the engine's queue, and its status against the rules.
-        if let Some((_, engine)) = self.cache.get(contract) {
+        if let Some((_, engine, _)) = self.cache.get(contract) {
             let queue: Vec<(u64, u64, Option<u64>)> = engine
                 .exceptions()
                 .iter()

@@ -133,6 +133,19 @@ fn migrate_in(db: &mut Db, now: &str) -> Result<(), Error> {
     db.script(
         "CREATE TABLE IF NOT EXISTS billwise_schema (version BIGINT NOT NULL, applied_at TEXT NOT NULL)",
     )?;
+    let current = version(db)?;
+    for (n, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        db.script(sql)?;
+        db.exec(
+            "INSERT INTO billwise_schema (version, applied_at) VALUES (?, ?)",
+            &[V::int(*n), V::text(now)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The database's schema version, refused when it is newer than this build's.
+fn version(db: &mut Db) -> Result<i64, Error> {
     let rows = db.query("SELECT MAX(version) FROM billwise_schema", &[])?;
     let current = rows
         .first()
@@ -148,12 +161,11 @@ fn migrate_in(db: &mut Db, now: &str) -> Result<(), Error> {
             ),
         ));
     }
-    for (n, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        db.script(sql)?;
-        db.exec(
-            "INSERT INTO billwise_schema (version, applied_at) VALUES (?, ?)",
-            &[V::int(*n), V::text(now)],
-        )?;
-    }
-    Ok(())
+    Ok(current)
+}
+
+/// Checks, in a transaction under way, that no newer build has migrated the database since it
+/// was opened.
+pub(crate) fn check(db: &mut Db) -> Result<(), Error> {
+    version(db).map(|_| ())
 }

@@ -587,3 +587,66 @@ fn a_worker_queued_on_a_contract_reads_its_predecessors_commit_whatever_the_defa
             .valid
     );
 }
+
+#[test]
+fn a_store_stops_writing_once_a_newer_build_migrates_its_database() {
+    let envelopes = scenario();
+    let (url, c) = backends("migrated").into_iter().next().expect("sqlite");
+    let mut store = Store::open(&url).expect("open");
+    store
+        .apply(
+            &c,
+            envelopes.get(..3).unwrap_or_default(),
+            &ApplyOptions::default(),
+        )
+        .expect("apply");
+    raw(&url)
+        .execute(
+            "INSERT INTO billwise_schema (version, applied_at) VALUES (99, 'later')",
+            [],
+        )
+        .expect("a newer build's migration");
+    let err = store
+        .apply(
+            &c,
+            envelopes.get(3..6).unwrap_or_default(),
+            &ApplyOptions::default(),
+        )
+        .expect_err("newer schema");
+    assert_eq!(err.code, ErrorCode::StoreSchemaTooNew);
+}
+
+#[test]
+fn a_store_connects_again_when_postgresql_drops_its_connection() {
+    let Some(url) = backends("reconnect").into_iter().nth(1).map(|b| b.0) else {
+        return; // SQLite has no connection to lose.
+    };
+    let c = format!("reconnect-{}", std::process::id());
+    let envelopes = scenario();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let named = format!("{url}{sep}application_name={c}");
+    let mut store = Store::open(&named).expect("open");
+    store
+        .apply(&c, envelopes.get(..10).unwrap_or_default(), &with_policy())
+        .expect("apply");
+    // A server restart, as the store sees it: its session (and only its: other tests share the
+    // server) is terminated.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t",
+            &[&c],
+        )
+        .expect("terminate")
+        .get(0);
+    assert!(ended >= 1);
+    let r = store
+        .apply(
+            &c,
+            envelopes.get(10..).unwrap_or_default(),
+            &ApplyOptions::default(),
+        )
+        .expect("applied after connecting again");
+    assert_eq!(r.version, 65);
+    assert!(store.verify(&c).expect("verify").valid);
+}
