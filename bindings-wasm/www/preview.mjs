@@ -1,23 +1,30 @@
-// The contract preview page: a preview_invoice request (contract, change orders, projects, time
-// entries, expenses, period) is edited in place and previewed by billwise-wasm on every keystroke.
-// Every rule runs in the WebAssembly module; this file only reads inputs and writes the DOM
-// (always through textContent, never as HTML). Money stays a decimal string end to end.
+// The contract preview page. A preview_invoice request (contract, change orders, projects, time
+// entries, expenses, period) is built from the files a finance analyst has, edited in place, and
+// previewed by billwise-wasm on every change. Every rule runs in the WebAssembly module: this file
+// reads inputs, writes the DOM (always through textContent, never as HTML), and keeps the request
+// in local storage. Money stays a decimal string end to end.
 
 import init, { previewInvoice } from "../pkg/web.mjs";
 
 const SAMPLE = new URL("../../spec/examples/scenario/month-1-january.json", import.meta.url);
+const STORAGE_KEY = "billwise-preview-request";
+const STATUSES = ["draft", "submitted", "approved", "rejected", "billed"];
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null) continue;
     if (k === "class") e.className = v;
-    else if (k in e) e[k] = v;
+    else if (k in e && typeof v !== "string") e[k] = v;
+    else if (k in e && (k === "value" || k === "type" || k === "id")) e[k] = v;
     else e.setAttribute(k, v);
   }
   for (const c of children) e.append(c instanceof Node ? c : String(c));
   return e;
 };
+
+// --- Formatting: one way for every figure ------------------------------------------------------
 
 /** "25643.02" -> "25,643.02", by string (a float would lose cents). */
 function group(amount) {
@@ -28,71 +35,267 @@ function group(amount) {
 }
 const money = (m) => (m ? `${group(m.amount)} ${m.currency}` : "—");
 const words = (s) => s.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+/** "20 hours", "1 hour", "0.5 hours". */
+const quantity = (q, unit) => `${group(q)} ${unit}${q === "1" || unit.endsWith("s") ? "" : "s"}`;
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The difference of two decimal strings at the scale of the wider, by integer arithmetic. */
+function minus(a, b) {
+  const scale = Math.max((a.split(".")[1] || "").length, (b.split(".")[1] || "").length);
+  const big = (s) => {
+    const [i, f = ""] = s.replace("-", "").split(".");
+    const v = BigInt(i + f.padEnd(scale, "0"));
+    return s.startsWith("-") ? -v : v;
+  };
+  const d = big(a) - big(b);
+  const neg = d < 0n;
+  const digits = (neg ? -d : d).toString().padStart(scale + 1, "0");
+  const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return (neg ? "-" : "") + text;
+}
+
+// --- State ------------------------------------------------------------------------------------
 
 let request = null; // the preview_invoice request being edited
-let savedCeiling = null; // the ceiling's scope and mode, kept while the amount is empty
+let preview = null; // its latest preview
+let baseline = null; // while comparing: {preview} of the version compared with
 const inputsByPath = new Map(); // JSON pointer -> the input that edits it
 
 function setStatus(text) {
   $("status").textContent = text;
 }
 
+function save() {
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(request));
+  } catch {
+    // Storage full or disabled: the page still works, it only forgets on reload.
+  }
+}
+
+/** A plain name for what a JSON pointer into the request points at: "TE-JAN-13, hours". */
+function subject(path) {
+  const [, list, index, ...rest] = path.split("/");
+  const field = rest.filter((p) => !/^\d+$/.test(p) && p !== "amount").join(" ") || rest.join(" ");
+  const item = (request && Array.isArray(request[list]) && request[list][Number(index)]) || null;
+  if ((list === "time_entries" || list === "expenses") && item) return `${item.id || `new ${list === "expenses" ? "expense" : "entry"}`}${field ? `, ${words(field).toLowerCase()}` : ""}`;
+  if (list === "change_orders" && item) return `change order ${item.id}`;
+  if (list === "contract" && index === "rate_card") {
+    const entry = request.contract.rate_card.entries[Number(rest[1])];
+    if (entry) return `the rate of ${entry.role || entry.resource_id} from ${entry.effective_from}`;
+  }
+  if (list === "contract" && index === "ceiling") return "the ceiling";
+  if (list === "period" || list === "as_of") return "the period";
+  return path || "the request";
+}
+
 // --- Inputs -----------------------------------------------------------------------------------
 
-function decimalInput(id, label, value, path, onValue) {
-  const input = el("input", { id, value, inputmode: "decimal", autocomplete: "off", "aria-label": label });
-  input.addEventListener("input", () => {
-    onValue(input.value.trim());
+/** "25,000.00" and " 25000.00 " read as 25000.00; grouping commas only, never a decimal comma. */
+function normalise(v) {
+  const t = v.trim().replace(/\s/g, "");
+  return /^-?\d{1,3}(,\d{3})+(\.\d*)?$/.test(t) ? t.replace(/,/g, "") : t;
+}
+/** Text someone is still typing ("175.", "-"): no preview, and no error, until it is a number. */
+const unfinished = (v) => /^-?$|^-?\d*\.$/.test(v);
+
+function input(props, path, onValue) {
+  const i = el("input", { autocomplete: "off", ...props });
+  const read = () => (i.type === "checkbox" ? i.checked : i.inputMode === "decimal" ? normalise(i.value) : i.value.trim());
+  i.addEventListener(i.type === "checkbox" ? "change" : "input", () => {
+    const v = read();
+    if (i.inputMode === "decimal" && unfinished(v)) {
+      // Still being typed: the preview waits, and says so, rather than flash an error.
+      clearError();
+      document.querySelector(".preview").classList.add("stale");
+      setStatus("Waiting for a number…");
+      return;
+    }
+    onValue(v);
     refresh();
   });
-  inputsByPath.set(path, input);
-  return input;
+  if (path) inputsByPath.set(path, i);
+  return i;
+}
+
+function select(props, options, value, path, onValue) {
+  const s = el("select", props, ...options.map((o) => el("option", { value: o, selected: o === value }, words(o))));
+  s.value = value;
+  s.addEventListener("change", () => {
+    onValue(s.value);
+    refresh();
+  });
+  if (path) inputsByPath.set(path, s);
+  return s;
+}
+
+function removeButton(label, onClick) {
+  const b = el("button", { type: "button", "aria-label": label, title: label }, "×");
+  b.addEventListener("click", () => {
+    onClick();
+    renderInputs();
+    refresh();
+  });
+  return b;
 }
 
 function renderInputs() {
   inputsByPath.clear();
   const c = request.contract;
   $("contract-summary").textContent =
-    `${c.id} (${words(c.billing_model)}, ${c.currency}), account ${c.account_id}; ` +
-    `period ${request.period.start} to ${request.period.end}, as of ${request.as_of || request.period.end}.`;
+    `${c.id}: ${words(c.billing_model).toLowerCase()}, ${c.currency}, account ${c.account_id}, ` +
+    `${plural((request.change_orders || []).length, "change order")}.`;
   for (const s of document.querySelectorAll(".currency")) s.textContent = c.currency;
 
-  const ceiling = $("ceiling");
-  savedCeiling = c.ceiling ? { scope: c.ceiling.scope, mode: c.ceiling.mode } : { scope: "fees", mode: "split" };
-  ceiling.value = c.ceiling ? c.ceiling.amount.amount : "";
-  inputsByPath.set("/contract/ceiling/amount/amount", ceiling);
-  inputsByPath.set("/contract/ceiling", ceiling);
+  $("period-start").value = request.period.start;
+  $("period-end").value = request.period.end;
+  $("as-of").value = request.as_of || "";
+  inputsByPath.set("/period/start", $("period-start"));
+  inputsByPath.set("/period/end", $("period-end"));
+  inputsByPath.set("/as_of", $("as-of"));
+  $("ceiling").value = c.ceiling ? c.ceiling.amount.amount : "";
+  inputsByPath.set("/contract/ceiling/amount/amount", $("ceiling"));
 
+  // The rate card as signed (editable) and the rates change orders set (shown with their order).
   const rates = $("rates").tBodies[0];
   rates.replaceChildren();
   (c.rate_card ? c.rate_card.entries : []).forEach((entry, i) => {
     const who = entry.role || entry.resource_id || `entry ${i + 1}`;
     const task = entry.task_id ? `, task ${entry.task_id}` : "";
     const path = `/contract/rate_card/entries/${i}/rate/amount`;
-    const input = decimalInput(`rate-${i}`, `Rate for ${who}${task} from ${entry.effective_from} (${entry.rate.currency} per hour)`, entry.rate.amount, path, (v) => {
-      entry.rate.amount = v;
-    });
-    rates.append(el("tr", {}, el("th", { scope: "row" }, `${who}${task}`), el("td", {}, entry.effective_from), el("td", {}, input)));
+    rates.append(
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, `${who}${task}`),
+        el("td", {}, entry.effective_from),
+        el("td", {}, input({ inputmode: "decimal", value: entry.rate.amount, "aria-label": `Rate for ${who}${task} from ${entry.effective_from} (${entry.rate.currency} per hour)` }, path, (v) => (entry.rate.amount = v))),
+        el("td", {}, "contract as signed"),
+      ),
+    );
   });
+  for (const co of (request.change_orders || []).slice().sort((a, b) => a.sequence - b.sequence)) {
+    for (const ch of co.changes || []) {
+      if (ch.type !== "set_rate") continue;
+      rates.append(
+        el(
+          "tr",
+          { class: co.status === "approved" || co.status === "applied" ? "" : "pending" },
+          el("th", { scope: "row" }, ch.role || ch.resource_id),
+          el("td", {}, ch.effective_from || co.effective_date),
+          el("td", { class: "num" }, money(ch.rate)),
+          el("td", {}, `${co.id} (${co.status}${co.retroactive ? ", retroactive" : ""})`),
+        ),
+      );
+    }
+  }
 
+  const projects = request.projects || [];
+  const tasks = [...new Set(projects.flatMap((p) => (p.tasks || []).map((t) => t.id)))];
   const entries = $("entries").tBodies[0];
   entries.replaceChildren();
   (request.time_entries || []).forEach((t, i) => {
-    const path = `/time_entries/${i}/hours`;
-    const input = decimalInput(`hours-${i}`, `Hours of ${t.id} (${t.role}, ${t.work_date})`, t.hours, path, (v) => {
-      t.hours = v;
-    });
+    const name = t.id || `entry ${i + 1}`;
+    const p = (f) => `/time_entries/${i}/${f}`;
     entries.append(
-      el("tr", {}, el("th", { scope: "row" }, t.id), el("td", {}, t.work_date), el("td", {}, t.role || "—"), el("td", {}, t.status), el("td", {}, input)),
+      el(
+        "tr",
+        {},
+        el("td", {}, input({ type: "text", class: "id", value: t.id, "aria-label": `Id of ${name}` }, p("id"), (v) => (t.id = v))),
+        el("td", {}, input({ type: "date", value: t.work_date, "aria-label": `Date of ${name}` }, p("work_date"), (v) => (t.work_date = v))),
+        el("td", {}, input({ type: "text", value: t.role || "", "aria-label": `Role of ${name}` }, p("role"), (v) => (t.role = v))),
+        el("td", {}, input({ type: "text", value: t.resource_id, "aria-label": `Person of ${name}` }, p("resource_id"), (v) => (t.resource_id = v))),
+        el("td", {}, tasks.length ? select({ "aria-label": `Task of ${name}` }, tasks.includes(t.task_id) ? tasks : [t.task_id, ...tasks], t.task_id, p("task_id"), (v) => (t.task_id = v)) : input({ type: "text", value: t.task_id, "aria-label": `Task of ${name}` }, p("task_id"), (v) => (t.task_id = v))),
+        el("td", {}, select({ "aria-label": `Status of ${name}` }, STATUSES, t.status, p("status"), (v) => (t.status = v))),
+        el("td", {}, input({ type: "checkbox", checked: t.billable !== false, "aria-label": `${name} is billable` }, p("billable"), (v) => (v ? delete t.billable : (t.billable = false)))),
+        el("td", {}, input({ inputmode: "decimal", value: t.hours, "aria-label": `Hours of ${name}` }, p("hours"), (v) => (t.hours = v))),
+        el("td", {}, removeButton(`Remove ${name}`, () => request.time_entries.splice(i, 1))),
+      ),
+    );
+  });
+
+  const expenses = $("expenses").tBodies[0];
+  expenses.replaceChildren();
+  (request.expenses || []).forEach((x, i) => {
+    const name = x.id || `expense ${i + 1}`;
+    const p = (f) => `/expenses/${i}/${f}`;
+    expenses.append(
+      el(
+        "tr",
+        {},
+        el("td", {}, input({ type: "text", class: "id", value: x.id, "aria-label": `Id of ${name}` }, p("id"), (v) => (x.id = v))),
+        el("td", {}, input({ type: "date", value: x.date, "aria-label": `Date of ${name}` }, p("date"), (v) => (x.date = v))),
+        el("td", {}, input({ type: "text", value: x.category, "aria-label": `Category of ${name}` }, p("category"), (v) => (x.category = v))),
+        el("td", {}, select({ "aria-label": `Status of ${name}` }, STATUSES, x.status, p("status"), (v) => (x.status = v))),
+        el("td", {}, input({ type: "checkbox", checked: x.billable !== false, "aria-label": `${name} is billable` }, p("billable"), (v) => (v ? delete x.billable : (x.billable = false)))),
+        el("td", {}, input({ inputmode: "decimal", value: x.amount.amount, "aria-label": `Amount of ${name} (${x.amount.currency})` }, p("amount/amount"), (v) => (x.amount.amount = v))),
+        el("td", {}, removeButton(`Remove ${name}`, () => request.expenses.splice(i, 1))),
+      ),
     );
   });
 }
 
+function nextId(prefix, list) {
+  let n = list.length + 1;
+  while (list.some((x) => x.id === `${prefix}${n}`)) n += 1;
+  return `${prefix}${n}`;
+}
+
+$("add-entry").addEventListener("click", () => {
+  const list = (request.time_entries ||= []);
+  // Like the first entry (its project, task, person and role), one approved hour on day one.
+  const like = list[0] || {};
+  const project = (request.projects || [])[0];
+  const role = like.role || (request.contract.rate_card?.entries || []).find((e) => e.role)?.role || "";
+  list.push({
+    id: nextId("TE-NEW-", list),
+    project_id: like.project_id || project?.id || "PRJ-1",
+    task_id: like.task_id || project?.tasks?.[0]?.id || "T-1",
+    resource_id: like.resource_id || "R-1",
+    role,
+    work_date: like.work_date || request.period.start,
+    hours: "1",
+    status: "approved",
+  });
+  renderInputs();
+  refresh();
+  $("entries").querySelector("tbody tr:last-child input[inputmode=decimal]").focus();
+});
+
+$("add-expense").addEventListener("click", () => {
+  const list = (request.expenses ||= []);
+  const like = list[0] || {};
+  list.push({
+    id: nextId("EX-NEW-", list),
+    project_id: like.project_id || (request.projects || [])[0]?.id || "PRJ-1",
+    date: like.date || request.period.start,
+    amount: { amount: "0.00", currency: request.contract.currency },
+    category: like.category || "travel",
+    status: "approved",
+  });
+  renderInputs();
+  refresh();
+});
+
+for (const [id, apply] of [
+  ["period-start", (v) => (request.period.start = v)],
+  ["period-end", (v) => (request.period.end = v)],
+  ["as-of", (v) => (v ? (request.as_of = v) : delete request.as_of)],
+]) {
+  $(id).addEventListener("input", (e) => {
+    if (!request) return;
+    apply(e.target.value);
+    refresh();
+  });
+}
+
 $("ceiling").addEventListener("input", (e) => {
-  const v = e.target.value.trim();
+  const v = normalise(e.target.value);
+  if (v !== "" && unfinished(v)) return;
   const c = request.contract;
+  const kept = c.ceiling ? { scope: c.ceiling.scope, mode: c.ceiling.mode } : { scope: "fees", mode: "split" };
   if (v === "") delete c.ceiling;
-  else c.ceiling = { amount: { amount: v, currency: c.currency }, ...savedCeiling };
+  else c.ceiling = { amount: { amount: v, currency: c.currency }, ...kept };
   refresh();
 });
 
@@ -100,53 +303,103 @@ $("ceiling").addEventListener("input", (e) => {
 
 function showError(e) {
   const box = $("error");
+  const where = e.path ? subject(e.path) : null;
   box.replaceChildren(
-    el("strong", {}, `${e.name || "Error"}${e.code ? ` ${e.code}` : ""}`),
-    el("span", {}, `: ${e.message}`),
-    e.path ? el("span", {}, ` (at ${e.path})`) : "",
+    el("span", {}, where ? `${where[0].toUpperCase()}${where.slice(1)}: ${e.message}` : e.message),
+    e.code ? el("small", {}, ` (${e.code}${e.path ? ` at ${e.path}` : ""})`) : "",
   );
   box.hidden = false;
-  const input = e.path && inputsByPath.get(e.path);
-  if (input) input.setAttribute("aria-invalid", "true");
+  const target = e.path && (inputsByPath.get(e.path) || [...inputsByPath].find(([p]) => e.path.startsWith(`${p}/`))?.[1]);
+  if (target) target.setAttribute("aria-invalid", "true");
   document.querySelector(".preview").classList.add("stale");
 }
 
 function clearError() {
   $("error").hidden = true;
-  for (const input of inputsByPath.values()) input.removeAttribute("aria-invalid");
+  for (const i of document.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
   document.querySelector(".preview").classList.remove("stale");
 }
 
-function renderTotals(p) {
+/** The totals rows that apply to this contract (a retainer row only on a retainer, ...). */
+function totalRows(p) {
+  const model = request.contract.billing_model;
   const rows = [
-    ["time", "Time"],
-    ["expenses", "Expenses"],
-    ["milestones", "Milestones"],
-    ["adjustments", "Adjustments"],
-    ["retainer_drawdown", "Retainer drawdown"],
-    ["total", "Total"],
+    ["time", "Time", true],
+    ["expenses", "Expenses", true],
+    ["milestones", "Milestones", model === "milestone" || model === "fixed_fee"],
+    ["adjustments", "Adjustments for earlier invoices", false],
+    ["retainer_drawdown", "Retainer drawdown", model === "retainer"],
+    ["total", "Total", true],
   ];
-  $("totals").replaceChildren(
-    ...rows.flatMap(([k, label]) => [el("dt", {}, label), el("dd", { id: `total-${k}`, class: k === "total" ? "grand" : "" }, money(p.totals[k]))]),
+  return rows.filter(([k, , always]) => always || (p.totals[k] && p.totals[k].amount !== "0.00" && p.totals[k].amount !== "0"));
+}
+
+function renderTotals(p) {
+  const before = baseline && baseline.preview;
+  $("totals").tBodies[0].replaceChildren(
+    ...totalRows(p).map(([k, label]) => {
+      const now = p.totals[k];
+      const was = before && before.totals[k];
+      const delta = was ? minus(now.amount, was.amount) : null;
+      const sign = delta && !/^-?0(\.0+)?$/.test(delta) ? (delta.startsWith("-") ? "down" : "up") : "";
+      return el(
+        "tr",
+        { class: k === "total" ? "grand" : "" },
+        el("th", { scope: "row" }, label),
+        el("td", { class: "num before", id: `before-${k}` }, was ? money(was) : ""),
+        el("td", { class: "num", id: `total-${k}` }, money(now)),
+        el("td", { class: `num before ${sign}`, id: `change-${k}` }, delta ? `${sign === "up" ? "+" : ""}${group(delta)}` : ""),
+      );
+    }),
+  );
+}
+
+function ceilingText(c) {
+  return (
+    `${c.utilisation_percent}% of ${money(c.limit)} (${c.scope}): ${money(c.billed_before)} billed before, ` +
+    `${money(c.this_run)} in this preview, ${money(c.remaining)} remaining.`
   );
 }
 
 function renderCeiling(p) {
-  const gauge = $("gauge");
   const c = p.ceiling;
-  if (!c) {
-    gauge.hidden = true;
-    $("gauge-text").textContent = "This contract has no ceiling.";
-    return;
+  const signed = request.contract.ceiling;
+  $("ceiling-help").textContent = !c
+    ? "No ceiling: leave empty for none, or type an amount."
+    : signed && signed.amount.amount !== c.limit.amount
+      ? `In force for this period, with change orders: ${money(c.limit)}.`
+      : "The limit in force for this period; change orders may raise it.";
+  $("ceiling-section").hidden = !c;
+  if (c) {
+    const gauge = $("gauge");
+    gauge.value = Math.min(100, Number(c.utilisation_percent)); // display only
+    gauge.textContent = `${c.utilisation_percent}%`;
+    gauge.setAttribute("aria-label", `Ceiling used: ${c.utilisation_percent} percent`);
+    $("gauge-text").textContent = ceilingText(c);
   }
-  gauge.hidden = false;
-  const pct = Math.min(100, Number(c.utilisation_percent)); // display only
-  gauge.value = pct;
-  gauge.textContent = `${c.utilisation_percent}%`;
-  gauge.setAttribute("aria-label", `Ceiling used: ${c.utilisation_percent} percent`);
-  $("gauge-text").textContent =
-    `${c.utilisation_percent}% of ${money(c.limit)} (${c.scope}): ${money(c.billed_before)} billed before, ` +
-    `${money(c.this_run)} in this preview, ${money(c.remaining)} remaining.`;
+  const b = baseline && baseline.preview.ceiling;
+  $("gauge-before").textContent = b ? `Before: ${ceilingText(b)}` : "";
+}
+
+const lineKey = (l) => `${l.kind}:${(l.source_ids || []).join("+")}:${l.date || ""}`;
+
+function renderChanges(p) {
+  const list = $("changes");
+  if (!baseline) return list.replaceChildren();
+  const before = new Map(baseline.preview.lines.map((l) => [lineKey(l), l]));
+  const after = new Map(p.lines.map((l) => [lineKey(l), l]));
+  const items = [];
+  for (const [k, l] of after) {
+    const b = before.get(k);
+    const what = `${(l.source_ids || []).join(", ") || l.description}`;
+    if (!b) items.push(`${what}: new line, ${money(l.amount)}`);
+    else if (b.amount.amount !== l.amount.amount || b.quantity !== l.quantity) items.push(`${what}: ${money(b.amount)} → ${money(l.amount)}`);
+  }
+  for (const [k, l] of before) if (!after.has(k)) items.push(`${(l.source_ids || []).join(", ") || l.description}: no longer billed (was ${money(l.amount)})`);
+  const heldNow = new Set(p.held.map((h) => `${h.id}:${h.reason}`));
+  for (const h of p.held) if (!baseline.preview.held.some((x) => x.id === h.id && x.reason === h.reason)) items.push(`${h.id}: now held, ${words(h.reason).toLowerCase()}`);
+  for (const h of baseline.preview.held) if (!heldNow.has(`${h.id}:${h.reason}`)) items.push(`${h.id}: no longer held as ${words(h.reason).toLowerCase()}`);
+  list.replaceChildren(...(items.length ? items : ["Nothing changed yet: edit an input."]).map((t) => el("li", {}, t)));
 }
 
 function renderLines(p) {
@@ -157,16 +410,19 @@ function renderLines(p) {
         "tr",
         {},
         el("td", {}, l.date || "—"),
-        el("td", {}, l.description),
-        el("td", { class: "num" }, `${l.quantity} ${l.unit}`),
+        el(
+          "td",
+          { class: "desc" },
+          `${(l.source_ids || []).join(", ")} ${l.description}`.trim(),
+          el("small", {}, [l.rate_source, l.contract_version === undefined ? null : `contract v${l.contract_version}`].filter(Boolean).join(" · ")),
+        ),
+        el("td", { class: "num" }, quantity(l.quantity, l.unit)),
         el("td", { class: "num" }, money(l.unit_price)),
         el("td", { class: "num" }, money(l.amount)),
-        el("td", {}, l.rate_source || "—"),
-        el("td", { class: "num" }, l.contract_version === undefined ? "—" : `v${l.contract_version}`),
       ),
     ),
   );
-  if (p.lines.length === 0) body.append(el("tr", {}, el("td", { colSpan: 7 }, "No billable line in this period.")));
+  if (p.lines.length === 0) body.append(el("tr", {}, el("td", { colSpan: 5 }, "No billable line in this period.")));
 }
 
 function renderHeld(p) {
@@ -180,11 +436,13 @@ function renderHeld(p) {
   for (const g of groups) {
     const id = `held-${g.reason}`;
     const items = p.held.filter((h) => h.reason === g.reason);
+    // An amount only where billwise knows one: an item not approved has no price yet.
+    const known = items.some((h) => h.amount) || g.amount.amount !== "0.00";
     box.append(
       el(
         "section",
         { class: "held-group", "aria-labelledby": id },
-        el("h4", { id }, `${words(g.reason)}: ${g.count} item${g.count === 1 ? "" : "s"}, ${money(g.amount)}`),
+        el("h4", { id }, `${words(g.reason)}: ${plural(g.count, "item")}${known ? `, ${money(g.amount)}` : ""}`),
         el("ul", {}, ...items.map((h) => el("li", {}, el("strong", {}, h.id), ` (${h.kind}, ${h.date || "no date"}): ${h.sentence}`))),
       ),
     );
@@ -194,11 +452,8 @@ function renderHeld(p) {
 function renderTimeline(p) {
   const used = new Set(p.lines.map((l) => l.contract_version).filter((v) => v !== undefined));
   const c = request.contract;
-  const items = [
-    el("li", {}, el("strong", {}, "v0"), ` ${c.start_date}: contract ${c.id} as signed`, used.has(0) ? " (prices lines below)" : ""),
-  ];
-  const cos = (request.change_orders || []).slice().sort((a, b) => a.sequence - b.sequence);
-  for (const co of cos) {
+  const items = [el("li", {}, el("strong", {}, "v0"), ` ${c.start_date}: contract ${c.id} as signed`, used.has(0) ? " (prices lines above)" : "")];
+  for (const co of (request.change_orders || []).slice().sort((a, b) => a.sequence - b.sequence)) {
     const applies = co.status === "approved" || co.status === "applied";
     items.push(
       el(
@@ -206,42 +461,153 @@ function renderTimeline(p) {
         { class: applies ? "" : "pending" },
         el("strong", {}, `v${co.sequence}`),
         ` ${co.effective_date}${co.retroactive ? " (retroactive)" : ""}: ${co.id}, ${co.status}: ${co.description || ""}`,
-        applies ? (used.has(co.sequence) ? " (prices lines below)" : "") : " (not in effect until approved)",
+        applies ? (used.has(co.sequence) ? " (prices lines above)" : "") : " (not in effect until approved)",
       ),
     );
   }
   $("timeline").replaceChildren(...items);
 }
 
+function renderInvoiceHeader(p) {
+  const c = request.contract;
+  $("invoice-header").replaceChildren(
+    el("h2", {}, `Invoice draft: ${c.id}`),
+    el("p", {}, `Account ${c.account_id}, legal entity ${c.legal_entity}. Work from ${p.period.start} to ${p.period.end}, as of ${p.as_of}.`),
+  );
+}
+
 function refresh() {
   if (!request) return;
   clearError();
-  let p;
   try {
-    p = previewInvoice(request);
+    preview = previewInvoice(request);
   } catch (e) {
     showError(e);
-    setStatus(`The preview could not be computed: ${e.code || e.name}.`);
+    setStatus("The preview could not be computed: see the message above the totals.");
     return;
   }
-  renderTotals(p);
-  renderCeiling(p);
-  renderLines(p);
-  renderHeld(p);
-  renderTimeline(p);
-  setStatus(`Preview: ${p.lines.length} lines, ${p.held.length} held, total ${money(p.totals.total)}.`);
+  save();
+  renderTotals(preview);
+  renderCeiling(preview);
+  renderChanges(preview);
+  renderLines(preview);
+  renderHeld(preview);
+  renderTimeline(preview);
+  renderInvoiceHeader(preview);
+  setStatus(`Preview: ${plural(preview.lines.length, "line")}, ${plural(preview.held.length, "held item")}, total ${money(preview.totals.total)}.`);
   document.body.dataset.ready = "true";
 }
 
+// --- Loading ----------------------------------------------------------------------------------
+
+function lastDayOfMonth(date) {
+  const [y, m] = date.split("-").map(Number);
+  const d = new Date(Date.UTC(y, m, 0));
+  return d.toISOString().slice(0, 10);
+}
+
 function load(req, from) {
-  if (!req || typeof req !== "object" || !req.contract) {
-    showError({ name: "Error", message: `${from} is not a preview request (it needs a contract)` });
+  if (!req || typeof req !== "object" || Array.isArray(req) || !req.contract) {
+    showError({ message: `${from} is not a preview request: it has no contract. Load a contract file on its own with "Contract".` });
     return;
   }
   request = req;
+  request.time_entries ||= [];
+  request.expenses ||= [];
+  baseline = null;
+  setComparing(false);
   renderInputs();
   refresh();
 }
+
+/** Reads a file as one JSON document or as JSON Lines (a document a line). */
+async function readDocuments(file) {
+  const text = await file.text();
+  try {
+    return [JSON.parse(text)];
+  } catch (whole) {
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const docs = [];
+    for (const [n, line] of lines.entries()) {
+      try {
+        docs.push(JSON.parse(line));
+      } catch {
+        throw new Error(`${file.name} is neither JSON nor JSON Lines (line ${n + 1} cannot be read)`);
+      }
+    }
+    if (docs.length === 0) throw new Error(`${file.name} is empty`);
+    return docs;
+  }
+}
+
+const isContract = (d) => d && typeof d === "object" && (d.kind === "contract" || (d.billing_model && d.rate_card !== undefined));
+
+function newRequest(contract) {
+  const start = contract.start_date;
+  const end = lastDayOfMonth(start);
+  return { contract, change_orders: [], projects: [], time_entries: [], expenses: [], period: { start, end }, as_of: end };
+}
+
+async function onFile(id, handle) {
+  $(id).addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    try {
+      await handle(await readDocuments(file), file.name);
+    } catch (err) {
+      showError({ message: err.message });
+    }
+    e.target.value = "";
+  });
+}
+
+onFile("file-request", (docs, name) => load(docs[0], name));
+onFile("file-contract", (docs, name) => {
+  const contract = docs[0];
+  if (!isContract(contract)) throw new Error(`${name} is not a contract (it has no billing model and rate card)`);
+  // A contract starts a new request: its change orders and the period's work come next.
+  load(newRequest(contract), name);
+});
+onFile("file-change-orders", (docs, name) => {
+  if (!request) throw new Error("Load a contract first: change orders amend one.");
+  const orders = docs.flatMap((d) => (Array.isArray(d) ? d : d.change_orders || [d]));
+  for (const co of orders) {
+    if (!co || !co.id || !Array.isArray(co.changes)) throw new Error(`${name} holds something that is not a change order`);
+    const list = (request.change_orders ||= []);
+    const at = list.findIndex((x) => x.id === co.id);
+    if (at >= 0) list[at] = co;
+    else list.push(co);
+  }
+  renderInputs();
+  refresh();
+});
+onFile("file-work", (docs, name) => {
+  if (!request) throw new Error("Load a contract first: time and expenses are billed under one.");
+  const items = docs.flatMap((d) => (Array.isArray(d) ? d : d.time_entries || d.expenses ? [...(d.time_entries || []), ...(d.expenses || [])] : [d]));
+  let entries = 0;
+  let expenses = 0;
+  let projects = 0;
+  for (const item of items) {
+    if (item && (item.kind === "project" || (item.contract_id && Array.isArray(item.tasks)))) {
+      // A project says which tasks bill: without it, billwise holds its entries.
+      const list = (request.projects ||= []);
+      const at = list.findIndex((x) => x.id === item.id);
+      if (at >= 0) list[at] = item;
+      else list.push(item);
+      projects += 1;
+    } else if (item && item.hours !== undefined) {
+      request.time_entries.push(item);
+      entries += 1;
+    } else if (item && item.amount !== undefined && item.category !== undefined) {
+      request.expenses.push(item);
+      expenses += 1;
+    } else throw new Error(`${name} holds an item that is not a time entry (hours), an expense (amount and category) or a project`);
+  }
+  renderInputs();
+  refresh();
+  const projectsAdded = projects ? `, ${plural(projects, "project")}` : "";
+  setStatus(`${name}: ${plural(entries, "time entry", "time entries")}, ${plural(expenses, "expense")}${projectsAdded} added. ${$("status").textContent}`);
+});
 
 async function loadSample() {
   const res = await fetch(SAMPLE);
@@ -249,28 +615,72 @@ async function loadSample() {
   load(await res.json(), "the sample");
 }
 
-$("load-sample").addEventListener("click", () => loadSample().catch(showError));
-$("file").addEventListener("change", async (e) => {
-  const file = e.target.files[0];
-  if (!file) return;
-  try {
-    load(JSON.parse(await file.text()), file.name);
-  } catch (err) {
-    showError(err);
+$("load-sample").addEventListener("click", () => loadSample().catch((e) => showError({ message: e.message })));
+
+// --- Ways out: compare, export, print, download ------------------------------------------------
+
+function setComparing(on) {
+  document.body.classList.toggle("comparing", on);
+  $("whatif").setAttribute("aria-pressed", String(on));
+  $("whatif").textContent = on ? "Stop comparing" : "Compare with this version";
+}
+
+$("whatif").addEventListener("click", () => {
+  if (!preview) return;
+  if (baseline) {
+    baseline = null;
+    setComparing(false);
+  } else {
+    baseline = { preview };
+    setComparing(true);
   }
+  refresh();
 });
-document.addEventListener("dragover", (e) => e.preventDefault());
-document.addEventListener("drop", async (e) => {
-  e.preventDefault();
-  const file = e.dataTransfer.files[0];
-  if (!file) return;
-  try {
-    load(JSON.parse(await file.text()), file.name);
-  } catch (err) {
-    showError(err);
-  }
+
+function download(name, type, text) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+const csvField = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+$("export-csv").addEventListener("click", () => {
+  if (!preview) return;
+  const header = ["date", "kind", "items", "description", "quantity", "unit", "unit_price", "amount", "currency", "priced_by", "contract_version"];
+  const rows = preview.lines.map((l) => [
+    l.date || "",
+    l.kind,
+    (l.source_ids || []).join(" "),
+    l.description,
+    l.quantity,
+    l.unit,
+    l.unit_price ? l.unit_price.amount : "",
+    l.amount.amount,
+    l.amount.currency,
+    l.rate_source || "",
+    l.contract_version === undefined ? "" : String(l.contract_version),
+  ]);
+  rows.push(["", "total", "", "", "", "", "", preview.totals.total.amount, preview.totals.total.currency, "", ""]);
+  const text = [header, ...rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+  download(`${request.contract.id}-${preview.period.start}-${preview.period.end}.csv`, "text/csv", text);
+});
+
+$("print").addEventListener("click", () => window.print());
+
+$("download-request").addEventListener("click", () => {
+  if (!request) return;
+  download(`${request.contract.id}-preview-request.json`, "application/json", JSON.stringify(request, null, 2) + "\n");
 });
 
 await init();
 setStatus("billwise loaded.");
-await loadSample().catch(showError);
+let stored = null;
+try {
+  stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+} catch {
+  stored = null;
+}
+if (stored && stored.contract) load(stored, "the saved request");
+else await loadSample().catch((e) => showError({ message: e.message }));

@@ -1,85 +1,225 @@
-// The contract preview page (bindings-wasm/www/) in headless Chromium: it loads the sample
-// (spec/examples/scenario/month-1-january.json) from a static server on 127.0.0.1, shows the
-// totals, held items and ceiling the billing spec gives for it, recomputes when a rate is edited,
-// and reports an invalid rate at its input. A screenshot is saved as target/contract-preview.png.
+// The contract preview page (bindings-wasm/www/) in headless Chromium, as a finance analyst uses
+// it: the sample's figures, the layout at 800, 1400 and 1920 px (nothing overlaps, nothing
+// overflows the window), editing and adding entries, messages in plain words, a what-if
+// comparison, exports, a printable invoice, the request kept across a reload, files loaded one by
+// one, and an axe-core accessibility check. Screenshots go to target/screenshots/ for a person to
+// look at; they are not compared by pixels.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../suite/support.mjs";
 import { CHROMIUM, launch, serve } from "./support.mjs";
 
-test("the contract preview page shows the sample's invoice and follows an edited rate", async () => {
+const require = createRequire(import.meta.url);
+const SHOTS = join(ROOT, "target", "screenshots");
+const AXE = require.resolve("axe-core/axe.min.js");
+
+/** Every pair of visible elements whose boxes overlap (ancestors and descendants excepted). */
+function overlaps() {
+  const sel = "h1,h2,h3,h4,p,li,dt,dd,th,td,caption,label,input,select,button,meter,legend";
+  const clip = (e) => {
+    // The part of an element inside every scrolling box around it: a table scrolled sideways
+    // inside its box does not cover what is beside the box.
+    let r = e.getBoundingClientRect();
+    let box = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+    for (let a = e.parentElement; a; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX !== "visible" || s.overflowY !== "visible") {
+        const c = a.getBoundingClientRect();
+        box = { l: Math.max(box.l, c.left), t: Math.max(box.t, c.top), r: Math.min(box.r, c.right), b: Math.min(box.b, c.bottom) };
+      }
+    }
+    return box;
+  };
+  const els = [...document.querySelectorAll(sel)].filter((e) => {
+    const s = getComputedStyle(e);
+    return e.getClientRects().length > 0 && s.visibility !== "hidden" && !e.closest(".sr-only");
+  });
+  const boxes = els.map((e) => [e, clip(e)]).filter(([, b]) => b.r - b.l > 1 && b.b - b.t > 1);
+  const found = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, x] = boxes[i];
+      const [b, y] = boxes[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const w = Math.min(x.r, y.r) - Math.max(x.l, y.l);
+      const h = Math.min(x.b, y.b) - Math.max(x.t, y.t);
+      if (w > 1.5 && h > 1.5) {
+        const name = (e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}${e.getAttribute("aria-label") ? `[${e.getAttribute("aria-label")}]` : ""} "${(e.textContent || "").trim().slice(0, 30)}"`;
+        found.push(`${name(a)} overlaps ${name(b)} by ${w.toFixed(0)}x${h.toFixed(0)} px`);
+      }
+    }
+  }
+  return found.slice(0, 10);
+}
+
+async function open(browser, url, width) {
+  const context = await browser.newContext({ viewport: { width, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${url}bindings-wasm/www/index.html`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  return { context, page, errors };
+}
+
+const text = (page, sel) => page.textContent(sel).then((t) => t.trim());
+/** Waits until the status line matches: files are read asynchronously. */
+const settled = (page, pattern) =>
+  page.waitForFunction((p) => new RegExp(p).test(document.getElementById("status").textContent), pattern.source, { timeout: 10_000 });
+
+test("the contract preview page, as an analyst uses it", async (t) => {
   assert.ok(existsSync(join(ROOT, "bindings-wasm", "pkg", "web.mjs")), "build the package first: make wasm-build");
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (make browser-deps)`);
+  mkdirSync(SHOTS, { recursive: true });
   const { server, url } = await serve(ROOT);
-  let browser;
+  const browser = await launch();
   try {
-    browser = await launch();
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const errors = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${url}bindings-wasm/www/index.html`);
-    await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
-    assert.deepEqual(errors, []);
-    const text = (sel) => page.textContent(sel).then((t) => t.trim());
+    await t.test("at 800, 1400 and 1920 px nothing overlaps and nothing overflows the window", async () => {
+      for (const width of [800, 1400, 1920]) {
+        const { context, page, errors } = await open(browser, url, width);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${width} px: the page is ${overflow} px wider than the window`);
+        assert.deepEqual(await page.evaluate(overlaps), [], `${width} px`);
+        await page.screenshot({ path: join(SHOTS, `contract-preview-${width}.png`), fullPage: true });
+        assert.deepEqual(errors, []);
+        await context.close();
+      }
+    });
 
-    // January of the sample: 30,560.00 of time capped at the 25,000.00 ceiling, travel with 5%
-    // markup (612.40 -> 643.02), meals not billable (spec/domain/billing.md).
-    assert.equal(await text("#total-time"), "25,000.00 USD");
-    assert.equal(await text("#total-expenses"), "643.02 USD");
-    assert.equal(await text("#total-total"), "25,643.02 USD");
-    assert.equal(await page.getAttribute("#gauge", "value"), "100");
-    assert.match(await text("#gauge-text"), /^100% of 25,000\.00 USD/);
-    assert.equal(await text("#held-ceiling_exceeded"), "Ceiling exceeded: 2 items, 5,560.00 USD");
-    assert.equal(await text("#held-not_billable"), "Not billable: 2 items, 0.00 USD");
-    assert.equal(await text("#held-not_approved"), "Not approved: 1 item, 0.00 USD");
-    assert.equal(await page.locator("#lines tbody tr").count(), 8);
-    assert.match(await text("#timeline"), /v1 2026-01-19 \(retroactive\): CO-1, submitted/);
+    await t.test("the sample's figures, formatted one way, with only the rows that apply", async () => {
+      const { context, page } = await open(browser, url, 1400);
+      // January of the sample: 30,560.00 of time capped at the 25,000.00 ceiling, travel with 5%
+      // markup (612.40 -> 643.02), meals not billable (spec/domain/billing.md).
+      assert.equal(await text(page, "#total-time"), "25,000.00 USD");
+      assert.equal(await text(page, "#total-expenses"), "643.02 USD");
+      assert.equal(await text(page, "#total-total"), "25,643.02 USD");
+      // A time-and-materials contract with nothing to adjust shows no retainer, milestone or
+      // adjustment rows.
+      assert.equal(await page.locator("#total-retainer_drawdown, #total-milestones, #total-adjustments").count(), 0);
+      assert.match(await text(page, "#gauge-text"), /^100% of 25,000\.00 USD/);
+      assert.equal(await text(page, "#held-ceiling_exceeded"), "Ceiling exceeded: 2 items, 5,560.00 USD");
+      // No price is known for an item not approved: no "0.00 USD".
+      assert.equal(await text(page, "#held-not_approved"), "Not approved: 1 item");
+      assert.equal(await page.locator("#lines tbody tr").count(), 8);
+      assert.match(await text(page, "#lines tbody tr:first-child"), /20 hours\s*285\.00 USD\s*5,700\.00 USD/);
+      // The change order's rates are listed with the card's, with its state.
+      assert.match(await text(page, "#rates"), /Senior Architect\s*2026-01-19\s*305\.00 USD\s*CO-1 \(submitted, retroactive\)/);
+      await context.close();
+    });
 
-    // Every input has an accessible name.
-    const unnamed = await page.evaluate(() =>
-      [...document.querySelectorAll("input")].filter((i) => !(i.labels.length > 0 || i.getAttribute("aria-label"))).map((i) => i.id),
-    );
-    assert.deepEqual(unnamed, []);
+    await t.test("edits, plain messages, what-if, added and removed entries, exports and print", async () => {
+      const { context, page, errors } = await open(browser, url, 1400);
+      const hours = page.getByLabel("Hours of TE-JAN-13");
+      await hours.fill("-3");
+      assert.equal(await page.isVisible("#error"), true);
+      const message = await text(page, "#error");
+      assert.match(message, /^TE-JAN-13, hours: /);
+      assert.doesNotMatch(message, /BillwiseInputError/);
+      assert.equal(await hours.getAttribute("aria-invalid"), "true");
+      // Half-typed numbers wait: no error flashes for "7." on the way to "7.5".
+      await hours.fill("7.");
+      assert.equal(await page.isVisible("#error"), false);
+      await hours.fill("20");
+      // Grouping commas are read: "25,000.00" is 25000.00.
+      await page.getByLabel(/Ceiling as signed/).fill("25,000.00");
+      assert.equal(await page.isVisible("#error"), false);
+      assert.equal(await text(page, "#total-total"), "25,643.02 USD");
 
-    // Senior Architect at 100.00 instead of 285.00: 40 h cost 7,400.00 less, so the time is
-    // 30,560.00 - 7,400.00 = 23,160.00, under the ceiling; nothing is held for it any more.
-    const rate = page.getByLabel("Rate for Senior Architect from 2026-01-05 (USD per hour)");
-    await rate.fill("100.00");
-    assert.equal(await text("#total-time"), "23,160.00 USD");
-    assert.equal(await text("#total-total"), "23,803.02 USD");
-    assert.equal(await page.locator("#held-ceiling_exceeded").count(), 0);
-    assert.match(await text("#gauge-text"), /^92\.64% of 25,000\.00 USD/);
+      // What-if: compare, then lower a rate; before, after and the change side by side.
+      await page.click("#whatif");
+      await page.getByLabel("Rate for Senior Architect from 2026-01-05 (USD per hour)").fill("100.00");
+      assert.equal(await text(page, "#before-total"), "25,643.02 USD");
+      assert.equal(await text(page, "#total-total"), "23,803.02 USD");
+      assert.equal(await text(page, "#change-total"), "-1,840.00");
+      assert.match(await text(page, "#changes"), /TE-JAN-11: 5,700\.00 USD → 2,000\.00 USD/);
+      assert.match(await text(page, "#changes"), /TE-JAN-23: no longer held as ceiling exceeded/);
+      await page.click("#whatif");
+      assert.equal(await page.isVisible("#before-total"), false);
 
-    // A rate that is not a decimal is refused by billwise and pointed at, then fixed by keyboard.
-    await rate.fill("1O0.00");
-    assert.equal(await page.isVisible("#error"), true);
-    assert.match(await text("#error"), /BillwiseInputError .*\/contract\/rate_card\/entries\/1\/rate\/amount/);
-    assert.equal(await rate.getAttribute("aria-invalid"), "true");
-    await rate.press("End");
-    await rate.press("Backspace");
-    await rate.press("Backspace");
-    await rate.press("Backspace");
-    await rate.press("Backspace");
-    await rate.press("Backspace");
-    await rate.press("Backspace");
-    await rate.pressSequentially("285.00");
-    assert.equal(await page.isVisible("#error"), false);
-    assert.equal(await text("#total-total"), "25,643.02 USD");
+      // Add an entry (one approved hour), then remove it.
+      const before = await page.locator("#lines tbody tr").count();
+      await page.click("#add-entry");
+      assert.equal(await page.locator("#lines tbody tr").count(), before + 1);
+      await page.getByLabel(/^Status of TE-NEW-/).selectOption("submitted");
+      assert.equal(await page.locator("#lines tbody tr").count(), before);
+      assert.match(await text(page, "#held-not_approved"), /^Not approved: 2 items$/);
+      await page.getByRole("button", { name: /^Remove TE-NEW-/ }).click();
+      assert.equal(await page.locator("#entries tbody tr").count(), 10);
 
-    // Raising the ceiling to 50,000.00 bills everything approved and billable: 30,560.00 + 643.02.
-    await page.getByLabel("Ceiling (USD)").fill("50000.00");
-    assert.equal(await text("#total-total"), "31,203.02 USD");
-    await page.getByLabel("Ceiling (USD)").fill("25000.00");
-    await rate.fill("100.00");
+      // Export the lines as CSV, and the edited request as JSON.
+      const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+      const rows = readFileSync(await csv.path(), "utf8").trimEnd().split("\n");
+      assert.equal(rows[0], "date,kind,items,description,quantity,unit,unit_price,amount,currency,priced_by,contract_version");
+      assert.equal(rows.length, 1 + before + 1);
+      assert.match(rows[rows.length - 1], /^,total,.*,23803\.02,USD,,$/);
+      const [json] = await Promise.all([page.waitForEvent("download"), page.click("#download-request")]);
+      const saved = JSON.parse(readFileSync(await json.path(), "utf8"));
+      assert.equal(saved.contract.rate_card.entries[1].rate.amount, "100.00");
 
-    assert.deepEqual(errors, []);
-    mkdirSync(join(ROOT, "target"), { recursive: true });
-    await page.screenshot({ path: join(ROOT, "target", "contract-preview.png"), fullPage: true });
+      // The printable invoice: the inputs and controls go, an invoice header comes.
+      await page.emulateMedia({ media: "print" });
+      assert.equal(await page.isVisible(".inputs"), false);
+      assert.equal(await page.isVisible("#invoice-header"), true);
+      assert.match(await text(page, "#invoice-header"), /Invoice draft: CTR-2026-031/);
+      await page.screenshot({ path: join(SHOTS, "contract-preview-print.png"), fullPage: true });
+      await page.emulateMedia({ media: "screen" });
+
+      // The edited request is still there after a reload.
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]");
+      assert.equal(await text(page, "#total-total"), "23,803.02 USD");
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+
+    await t.test("a contract, its change orders and the time export are loaded one by one", async () => {
+      const { context, page, errors } = await open(browser, url, 1400);
+      const scenario = join(ROOT, "spec", "examples", "scenario");
+      await page.setInputFiles("#file-contract", join(scenario, "contract.json"));
+      await settled(page, /^Preview: 0 lines/);
+      assert.equal(await page.locator("#entries tbody tr").count(), 0);
+      assert.match(await text(page, "#lines"), /No billable line/);
+      await page.setInputFiles("#file-change-orders", join(scenario, "change-order-co1.json"));
+      await page.waitForFunction(() => /1 change order/.test(document.getElementById("contract-summary").textContent));
+      assert.match(await text(page, "#contract-summary"), /1 change order\./);
+      const month = JSON.parse(readFileSync(join(scenario, "month-1-january.json"), "utf8"));
+      const dir = mkdtempSync(join(tmpdir(), "billwise-page-"));
+      const export_ = join(dir, "psa-export.jsonl");
+      writeFileSync(export_, [...month.projects, ...month.time_entries, ...month.expenses].map((x) => JSON.stringify(x)).join("\n") + "\n");
+      await page.setInputFiles("#file-work", export_);
+      await settled(page, /^psa-export/);
+      assert.match(await text(page, "#status"), /^psa-export\.jsonl: 10 time entries, 2 expenses, 1 project added\./);
+      // The same documents as the sample's request, loaded one by one: the same invoice.
+      assert.equal(await text(page, "#total-total"), "25,643.02 USD");
+      // A file that is not JSON says so in plain words.
+      const csvFile = join(dir, "time.csv");
+      writeFileSync(csvFile, "id,hours\nTE-1,8\n");
+      await page.setInputFiles("#file-work", csvFile);
+      await page.waitForSelector("#error:not([hidden])");
+      assert.match(await text(page, "#error"), /time\.csv is neither JSON nor JSON Lines/);
+      assert.deepEqual(errors, []);
+      await context.close();
+    });
+
+    await t.test("axe-core finds no serious or critical accessibility violation", async () => {
+      const { context, page } = await open(browser, url, 1400);
+      await page.addScriptTag({ path: AXE });
+      const violations = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ["violations"] });
+        return r.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id}: ${v.help} (${v.nodes.length} nodes, e.g. ${v.nodes[0].target.join(" ")})`);
+      });
+      assert.deepEqual(violations, []);
+      await context.close();
+    });
   } finally {
-    if (browser) await browser.close();
+    await browser.close();
     server.close();
   }
 });
