@@ -522,6 +522,9 @@ function load(req, from) {
 
 /** Reads a file as one JSON document or as JSON Lines (a document a line). */
 async function readDocuments(file) {
+  if (/\.csv$/i.test(file.name)) {
+    throw new Error(`${file.name} is CSV: this page reads JSON and JSON Lines. Export the records as JSON (or one JSON object a line) and load that.`);
+  }
   const text = await file.text();
   try {
     return [JSON.parse(text)];
@@ -669,6 +672,37 @@ $("export-csv").addEventListener("click", () => {
 
 $("print").addEventListener("click", () => window.print());
 
+// A scenario travels in the link: the request, deflated and base64url-encoded after `#r=`.
+async function encodeRequest(req) {
+  const stream = new Blob([JSON.stringify(req)]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function decodeRequest(text) {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  return JSON.parse(await new Response(stream).text());
+}
+
+$("share").addEventListener("click", async () => {
+  if (!request) return;
+  const link = `${location.origin}${location.pathname}#r=${await encodeRequest(request)}`;
+  history.replaceState(null, "", link);
+  $("share-link").value = link;
+  $("share-link").hidden = false;
+  $("share-link").select();
+  try {
+    await navigator.clipboard.writeText(link);
+    setStatus(`The link to this scenario is copied (${link.length} characters).`);
+  } catch {
+    setStatus("The link to this scenario is in the box below the buttons: copy it from there.");
+  }
+});
+
 $("download-request").addEventListener("click", () => {
   if (!request) return;
   download(`${request.contract.id}-preview-request.json`, "application/json", JSON.stringify(request, null, 2) + "\n");
@@ -682,5 +716,11 @@ try {
 } catch {
   stored = null;
 }
-if (stored && stored.contract) load(stored, "the saved request");
+const shared = /^#r=([A-Za-z0-9_-]+)$/.exec(location.hash);
+if (shared) {
+  // A shared link wins over what this browser kept.
+  await decodeRequest(shared[1])
+    .then((req) => load(req, "the link"))
+    .catch(() => showError({ message: "The link's scenario cannot be read: it may have been cut short when it was copied." }));
+} else if (stored && stored.contract) load(stored, "the saved request");
 else await loadSample().catch((e) => showError({ message: e.message }));

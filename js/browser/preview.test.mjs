@@ -173,8 +173,19 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       await page.reload();
       await page.waitForSelector("body[data-ready=true]");
       assert.equal(await text(page, "#total-total"), "23,803.02 USD");
+
+      // A link carries the scenario to someone else's browser (a new context: nothing stored).
+      await page.click("#share");
+      await page.waitForFunction(() => /#r=/.test(location.href));
+      const link = await page.evaluate(() => location.href);
       assert.deepEqual(errors, []);
       await context.close();
+      const other = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const there = await other.newPage();
+      await there.goto(link);
+      await there.waitForSelector("body[data-ready=true]");
+      assert.equal(await text(there, "#total-total"), "23,803.02 USD");
+      await other.close();
     });
 
     await t.test("a contract, its change orders and the time export are loaded one by one", async () => {
@@ -201,7 +212,7 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       writeFileSync(csvFile, "id,hours\nTE-1,8\n");
       await page.setInputFiles("#file-work", csvFile);
       await page.waitForSelector("#error:not([hidden])");
-      assert.match(await text(page, "#error"), /time\.csv is neither JSON nor JSON Lines/);
+      assert.match(await text(page, "#error"), /time\.csv is CSV: this page reads JSON and JSON Lines/);
       assert.deepEqual(errors, []);
       await context.close();
     });
