@@ -10,6 +10,17 @@ const SAMPLE = new URL("../../spec/examples/scenario/month-1-january.json", impo
 const STORAGE_KEY = "billwise-preview-request";
 const STATUSES = ["draft", "submitted", "approved", "rejected", "billed"];
 
+/** Whether a change order is in force for the preview: approved (or applied) by the as-of day. */
+function inForce(co) {
+  const asOf = request.as_of || request.period.end;
+  return (co.status === "approved" || co.status === "applied") && (!co.approved_on || co.approved_on <= asOf);
+}
+function coState(co) {
+  if (inForce(co)) return `${co.status}${co.retroactive ? ", retroactive" : ""}`;
+  if (co.status === "approved" || co.status === "applied") return `approved ${co.approved_on}: not in force as of ${request.as_of || request.period.end}`;
+  return `${co.status}: not in force until approved`;
+}
+
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
@@ -34,6 +45,8 @@ function group(amount) {
   return `${neg ? "-" : ""}${grouped}${frac === undefined ? "" : "." + frac}`;
 }
 const money = (m) => (m ? `${group(m.amount)} ${m.currency}` : "—");
+/** Amounts inside billwise's sentences, grouped as everywhere else ("25000.00" -> "25,000.00"). */
+const sentence = (t) => t.replace(/`/g, "").replace(/(?<![\w.-])\d{4,}(\.\d+)?(?![\w])/g, (n) => group(n));
 const words = (s) => s.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 /** "20 hours", "1 hour", "0.5 hours". */
 const quantity = (q, unit) => `${group(q)} ${unit}${q === "1" || unit.endsWith("s") ? "" : "s"}`;
@@ -74,19 +87,26 @@ function save() {
 }
 
 /** A plain name for what a JSON pointer into the request points at: "TE-JAN-13, hours". */
+const FIELDS = { work_date: "date", resource_id: "person", task_id: "task", project_id: "project", "amount/amount": "amount", hours: "hours", category: "category", status: "status", role: "role", id: "id", date: "date" };
 function subject(path) {
   const [, list, index, ...rest] = path.split("/");
-  const field = rest.filter((p) => !/^\d+$/.test(p) && p !== "amount").join(" ") || rest.join(" ");
-  const item = (request && Array.isArray(request[list]) && request[list][Number(index)]) || null;
-  if ((list === "time_entries" || list === "expenses") && item) return `${item.id || `new ${list === "expenses" ? "expense" : "entry"}`}${field ? `, ${words(field).toLowerCase()}` : ""}`;
-  if (list === "change_orders" && item) return `change order ${item.id}`;
+  const field = FIELDS[rest.join("/")] || FIELDS[rest[0]] || (rest[0] || "").replace(/_/g, " ");
+  const items = request && Array.isArray(request[list]) ? request[list] : null;
+  const item = items && items[Number(index)];
+  if ((list === "time_entries" || list === "expenses") && item) {
+    const name = item.id || `row ${Number(index) + 1} of the ${list === "expenses" ? "expenses" : "time entries"}`;
+    return field ? `${name}, ${field}` : name;
+  }
+  if (list === "change_orders" && item) return `Change order ${item.id}`;
   if (list === "contract" && index === "rate_card") {
     const entry = request.contract.rate_card.entries[Number(rest[1])];
-    if (entry) return `the rate of ${entry.role || entry.resource_id} from ${entry.effective_from}`;
+    if (entry) return `The rate of ${entry.role || entry.resource_id} from ${entry.effective_from}`;
   }
-  if (list === "contract" && index === "ceiling") return "the ceiling";
-  if (list === "period" || list === "as_of") return "the period";
-  return path || "the request";
+  if (list === "contract" && index === "ceiling") return "The ceiling";
+  if (list === "contract") return `The contract${index ? `, ${index.replace(/_/g, " ")}` : ""}`;
+  if (list === "period") return `The period, ${index === "start" ? "from" : "to"}`;
+  if (list === "as_of") return "As of";
+  return "The request";
 }
 
 // --- Inputs -----------------------------------------------------------------------------------
@@ -102,12 +122,20 @@ const unfinished = (v) => /^-?$|^-?\d*\.$/.test(v);
 function input(props, path, onValue) {
   const i = el("input", { autocomplete: "off", ...props });
   const read = () => (i.type === "checkbox" ? i.checked : i.inputMode === "decimal" ? normalise(i.value) : i.value.trim());
+  // Leaving a field commits what it holds, finished or not: a value is never kept only on screen.
+  if (i.inputMode === "decimal") {
+    i.addEventListener("change", () => {
+      onValue(read());
+      refresh();
+    });
+  }
   i.addEventListener(i.type === "checkbox" ? "change" : "input", () => {
     const v = read();
     if (i.inputMode === "decimal" && unfinished(v)) {
       // Still being typed: the preview waits, and says so, rather than flash an error.
       clearError();
       document.querySelector(".preview").classList.add("stale");
+      setCurrent(false);
       setStatus("Waiting for a number…");
       return;
     }
@@ -132,10 +160,16 @@ function select(props, options, value, path, onValue) {
 function removeButton(label, onClick) {
   const b = el("button", { type: "button", "aria-label": label, title: label }, "×");
   b.addEventListener("click", () => {
+    const table = b.closest("table").id;
     onClick();
     renderInputs();
     refresh();
+    // Focus stays in the table, on the next row's remove button, or moves to the add button.
+    const next = document.querySelectorAll(`#${table} tbody button`);
+    (next[Math.min(rowIndex, next.length - 1)] || $(table === "entries" ? "add-entry" : "add-expense")).focus();
   });
+  let rowIndex = 0;
+  b.addEventListener("focus", () => (rowIndex = [...b.closest("tbody").querySelectorAll("button")].indexOf(b)));
   return b;
 }
 
@@ -153,7 +187,7 @@ function renderInputs() {
   inputsByPath.set("/period/start", $("period-start"));
   inputsByPath.set("/period/end", $("period-end"));
   inputsByPath.set("/as_of", $("as-of"));
-  $("ceiling").value = c.ceiling ? c.ceiling.amount.amount : "";
+  $("ceiling").value = c.ceiling ? group(c.ceiling.amount.amount) : "";
   inputsByPath.set("/contract/ceiling/amount/amount", $("ceiling"));
 
   // The rate card as signed (editable) and the rates change orders set (shown with their order).
@@ -169,7 +203,7 @@ function renderInputs() {
         {},
         el("th", { scope: "row" }, `${who}${task}`),
         el("td", {}, entry.effective_from),
-        el("td", {}, input({ inputmode: "decimal", value: entry.rate.amount, "aria-label": `Rate for ${who}${task} from ${entry.effective_from} (${entry.rate.currency} per hour)` }, path, (v) => (entry.rate.amount = v))),
+        el("td", {}, input({ inputmode: "decimal", value: group(entry.rate.amount), "aria-label": `Rate for ${who}${task} from ${entry.effective_from} (${entry.rate.currency} per hour)` }, path, (v) => (entry.rate.amount = v))),
         el("td", {}, "contract as signed"),
       ),
     );
@@ -180,11 +214,11 @@ function renderInputs() {
       rates.append(
         el(
           "tr",
-          { class: co.status === "approved" || co.status === "applied" ? "" : "pending" },
+          { class: inForce(co) ? "" : "pending" },
           el("th", { scope: "row" }, ch.role || ch.resource_id),
           el("td", {}, ch.effective_from || co.effective_date),
           el("td", { class: "num" }, money(ch.rate)),
-          el("td", {}, `${co.id} (${co.status}${co.retroactive ? ", retroactive" : ""})`),
+          el("td", {}, `${co.id} (${coState(co)})`),
         ),
       );
     }
@@ -205,6 +239,7 @@ function renderInputs() {
         el("td", {}, input({ type: "date", value: t.work_date, "aria-label": `Date of ${name}` }, p("work_date"), (v) => (t.work_date = v))),
         el("td", {}, input({ type: "text", value: t.role || "", "aria-label": `Role of ${name}` }, p("role"), (v) => (t.role = v))),
         el("td", {}, input({ type: "text", value: t.resource_id, "aria-label": `Person of ${name}` }, p("resource_id"), (v) => (t.resource_id = v))),
+        el("td", {}, input({ type: "text", class: "id", value: t.project_id, "aria-label": `Project of ${name}` }, p("project_id"), (v) => (t.project_id = v))),
         el("td", {}, tasks.length ? select({ "aria-label": `Task of ${name}` }, tasks.includes(t.task_id) ? tasks : [t.task_id, ...tasks], t.task_id, p("task_id"), (v) => (t.task_id = v)) : input({ type: "text", value: t.task_id, "aria-label": `Task of ${name}` }, p("task_id"), (v) => (t.task_id = v))),
         el("td", {}, select({ "aria-label": `Status of ${name}` }, STATUSES, t.status, p("status"), (v) => (t.status = v))),
         el("td", {}, input({ type: "checkbox", checked: t.billable !== false, "aria-label": `${name} is billable` }, p("billable"), (v) => (v ? delete t.billable : (t.billable = false)))),
@@ -225,10 +260,11 @@ function renderInputs() {
         {},
         el("td", {}, input({ type: "text", class: "id", value: x.id, "aria-label": `Id of ${name}` }, p("id"), (v) => (x.id = v))),
         el("td", {}, input({ type: "date", value: x.date, "aria-label": `Date of ${name}` }, p("date"), (v) => (x.date = v))),
+        el("td", {}, input({ type: "text", class: "id", value: x.project_id, "aria-label": `Project of ${name}` }, p("project_id"), (v) => (x.project_id = v))),
         el("td", {}, input({ type: "text", value: x.category, "aria-label": `Category of ${name}` }, p("category"), (v) => (x.category = v))),
         el("td", {}, select({ "aria-label": `Status of ${name}` }, STATUSES, x.status, p("status"), (v) => (x.status = v))),
         el("td", {}, input({ type: "checkbox", checked: x.billable !== false, "aria-label": `${name} is billable` }, p("billable"), (v) => (v ? delete x.billable : (x.billable = false)))),
-        el("td", {}, input({ inputmode: "decimal", value: x.amount.amount, "aria-label": `Amount of ${name} (${x.amount.currency})` }, p("amount/amount"), (v) => (x.amount.amount = v))),
+        el("td", {}, input({ inputmode: "decimal", value: group(x.amount.amount), "aria-label": `Amount of ${name} (${x.amount.currency})` }, p("amount/amount"), (v) => (x.amount.amount = v))),
         el("td", {}, removeButton(`Remove ${name}`, () => request.expenses.splice(i, 1))),
       ),
     );
@@ -305,7 +341,8 @@ function showError(e) {
   const box = $("error");
   const where = e.path ? subject(e.path) : null;
   box.replaceChildren(
-    el("span", {}, where ? `${where[0].toUpperCase()}${where.slice(1)}: ${e.message}` : e.message),
+    el("span", {}, `${where ? `${where}: ` : ""}${sentence(e.message)}`),
+    el("span", {}, request && preview ? " The figures below are from before this change." : ""),
     e.code ? el("small", {}, ` (${e.code}${e.path ? ` at ${e.path}` : ""})`) : "",
   );
   box.hidden = false;
@@ -348,7 +385,7 @@ function renderTotals(p) {
         el("th", { scope: "row" }, label),
         el("td", { class: "num before", id: `before-${k}` }, was ? money(was) : ""),
         el("td", { class: "num", id: `total-${k}` }, money(now)),
-        el("td", { class: `num before ${sign}`, id: `change-${k}` }, delta ? `${sign === "up" ? "+" : ""}${group(delta)}` : ""),
+        el("td", { class: `num before ${sign}`, id: `change-${k}` }, delta ? `${sign === "up" ? "+" : ""}${group(delta)} ${now.currency}` : ""),
       );
     }),
   );
@@ -443,7 +480,7 @@ function renderHeld(p) {
         "section",
         { class: "held-group", "aria-labelledby": id },
         el("h4", { id }, `${words(g.reason)}: ${plural(g.count, "item")}${known ? `, ${money(g.amount)}` : ""}`),
-        el("ul", {}, ...items.map((h) => el("li", {}, el("strong", {}, h.id), ` (${h.kind}, ${h.date || "no date"}): ${h.sentence}`))),
+        el("ul", {}, ...items.map((h) => el("li", {}, el("strong", {}, h.id), ` (${h.kind}, ${h.date || "no date"}): ${sentence(h.sentence)}`))),
       ),
     );
   }
@@ -454,14 +491,14 @@ function renderTimeline(p) {
   const c = request.contract;
   const items = [el("li", {}, el("strong", {}, "v0"), ` ${c.start_date}: contract ${c.id} as signed`, used.has(0) ? " (prices lines above)" : "")];
   for (const co of (request.change_orders || []).slice().sort((a, b) => a.sequence - b.sequence)) {
-    const applies = co.status === "approved" || co.status === "applied";
+    const applies = inForce(co);
     items.push(
       el(
         "li",
         { class: applies ? "" : "pending" },
         el("strong", {}, `v${co.sequence}`),
-        ` ${co.effective_date}${co.retroactive ? " (retroactive)" : ""}: ${co.id}, ${co.status}: ${co.description || ""}`,
-        applies ? (used.has(co.sequence) ? " (prices lines above)" : "") : " (not in effect until approved)",
+        ` ${co.effective_date}${co.retroactive ? " (retroactive)" : ""}: ${co.id}, ${coState(co)}: ${co.description || ""}`,
+        applies && used.has(co.sequence) ? " (prices lines above)" : "",
       ),
     );
   }
@@ -476,17 +513,24 @@ function renderInvoiceHeader(p) {
   );
 }
 
+/** Exports and printing stand for the figures on screen: off while those are out of date. */
+function setCurrent(current) {
+  for (const id of ["export-csv", "print", "whatif"]) $(id).disabled = !current;
+}
+
 function refresh() {
   if (!request) return;
   clearError();
+  save(); // every edit is kept, even one billwise refuses: a reload shows it and its message
   try {
     preview = previewInvoice(request);
   } catch (e) {
     showError(e);
+    setCurrent(false);
     setStatus("The preview could not be computed: see the message above the totals.");
     return;
   }
-  save();
+  setCurrent(true);
   renderTotals(preview);
   renderCeiling(preview);
   renderChanges(preview);
@@ -506,11 +550,27 @@ function lastDayOfMonth(date) {
   return d.toISOString().slice(0, 10);
 }
 
+/** Why `req` cannot be edited here, in words, or null. */
+function unusable(req, from) {
+  if (!req || typeof req !== "object" || Array.isArray(req) || !req.contract || typeof req.contract !== "object") {
+    return `${from} is not a preview request: it has no contract. Load a contract file on its own with "Contract".`;
+  }
+  if (!req.period || typeof req.period.start !== "string" || typeof req.period.end !== "string") {
+    return `${from} has no period (a start and an end date).`;
+  }
+  for (const [list, what] of [["time_entries", "time entries"], ["expenses", "expenses"], ["change_orders", "change orders"], ["projects", "projects"]]) {
+    if (req[list] !== undefined && !Array.isArray(req[list])) return `${from}: its ${what} are not a list.`;
+  }
+  return null;
+}
+
 function load(req, from) {
-  if (!req || typeof req !== "object" || Array.isArray(req) || !req.contract) {
-    showError({ message: `${from} is not a preview request: it has no contract. Load a contract file on its own with "Contract".` });
+  const why = unusable(req, from);
+  if (why) {
+    showError({ message: why });
     return;
   }
+  req.as_of ||= req.period.end;
   request = req;
   request.time_entries ||= [];
   request.expenses ||= [];
@@ -545,8 +605,9 @@ async function readDocuments(file) {
 
 const isContract = (d) => d && typeof d === "object" && (d.kind === "contract" || (d.billing_model && d.rate_card !== undefined));
 
-function newRequest(contract) {
+function newRequest(contract, name) {
   const start = contract.start_date;
+  if (typeof start !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(start)) throw new Error(`${name}: the contract has no start date`);
   const end = lastDayOfMonth(start);
   return { contract, change_orders: [], projects: [], time_entries: [], expenses: [], period: { start, end }, as_of: end };
 }
@@ -569,7 +630,7 @@ onFile("file-contract", (docs, name) => {
   const contract = docs[0];
   if (!isContract(contract)) throw new Error(`${name} is not a contract (it has no billing model and rate card)`);
   // A contract starts a new request: its change orders and the period's work come next.
-  load(newRequest(contract), name);
+  load(newRequest(contract, name), name);
 });
 onFile("file-change-orders", (docs, name) => {
   if (!request) throw new Error("Load a contract first: change orders amend one.");
@@ -584,6 +645,13 @@ onFile("file-change-orders", (docs, name) => {
   renderInputs();
   refresh();
 });
+/** Adds `item`, or replaces the one with its id: loading an export again updates, never doubles. */
+function upsert(list, item) {
+  const at = item.id === undefined ? -1 : list.findIndex((x) => x.id === item.id);
+  if (at >= 0) list[at] = item;
+  else list.push(item);
+}
+
 onFile("file-work", (docs, name) => {
   if (!request) throw new Error("Load a contract first: time and expenses are billed under one.");
   const items = docs.flatMap((d) => (Array.isArray(d) ? d : d.time_entries || d.expenses ? [...(d.time_entries || []), ...(d.expenses || [])] : [d]));
@@ -599,17 +667,17 @@ onFile("file-work", (docs, name) => {
       else list.push(item);
       projects += 1;
     } else if (item && item.hours !== undefined) {
-      request.time_entries.push(item);
+      upsert(request.time_entries, item);
       entries += 1;
     } else if (item && item.amount !== undefined && item.category !== undefined) {
-      request.expenses.push(item);
+      upsert(request.expenses, item);
       expenses += 1;
     } else throw new Error(`${name} holds an item that is not a time entry (hours), an expense (amount and category) or a project`);
   }
   renderInputs();
   refresh();
   const projectsAdded = projects ? `, ${plural(projects, "project")}` : "";
-  setStatus(`${name}: ${plural(entries, "time entry", "time entries")}, ${plural(expenses, "expense")}${projectsAdded} added. ${$("status").textContent}`);
+  setStatus(`${name}: ${plural(entries, "time entry", "time entries")}, ${plural(expenses, "expense")}${projectsAdded} read. ${$("status").textContent}`);
 });
 
 async function loadSample() {
@@ -648,6 +716,8 @@ function download(name, type, text) {
 }
 
 const csvField = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+/** Text a spreadsheet would run as a formula (`=...`, `+...`, `@...`) is kept as text. */
+const csvText = (v) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
 
 $("export-csv").addEventListener("click", () => {
   if (!preview) return;
@@ -655,14 +725,14 @@ $("export-csv").addEventListener("click", () => {
   const rows = preview.lines.map((l) => [
     l.date || "",
     l.kind,
-    (l.source_ids || []).join(" "),
-    l.description,
+    csvText((l.source_ids || []).join(" ")),
+    csvText(l.description),
     l.quantity,
     l.unit,
     l.unit_price ? l.unit_price.amount : "",
     l.amount.amount,
     l.amount.currency,
-    l.rate_source || "",
+    csvText(l.rate_source || ""),
     l.contract_version === undefined ? "" : String(l.contract_version),
   ]);
   rows.push(["", "total", "", "", "", "", "", preview.totals.total.amount, preview.totals.total.currency, "", ""]);
@@ -720,7 +790,11 @@ const shared = /^#r=([A-Za-z0-9_-]+)$/.exec(location.hash);
 if (shared) {
   // A shared link wins over what this browser kept.
   await decodeRequest(shared[1])
-    .then((req) => load(req, "the link"))
+    .then((req) => {
+      load(req, "the link");
+      // Loaded once: from here the scenario is this browser's own, kept as it is edited.
+      history.replaceState(null, "", location.pathname);
+    })
     .catch(() => showError({ message: "The link's scenario cannot be read: it may have been cut short when it was copied." }));
 } else if (stored && stored.contract) load(stored, "the saved request");
 else await loadSample().catch((e) => showError({ message: e.message }));

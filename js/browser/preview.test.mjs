@@ -67,6 +67,14 @@ async function open(browser, url, width) {
   return { context, page, errors };
 }
 
+/** The serious and critical axe-core violations on the page (axe.min.js injected first). */
+async function serious() {
+  const r = await window.axe.run(document, { resultTypes: ["violations"] });
+  return r.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.length} nodes, e.g. ${v.nodes[0].target.join(" ")})`);
+}
+
 const text = (page, sel) => page.textContent(sel).then((t) => t.trim());
 /** Waits until the status line matches: files are read asynchronously. */
 const settled = (page, pattern) =>
@@ -108,7 +116,9 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       assert.equal(await page.locator("#lines tbody tr").count(), 8);
       assert.match(await text(page, "#lines tbody tr:first-child"), /20 hours\s*285\.00 USD\s*5,700\.00 USD/);
       // The change order's rates are listed with the card's, with its state.
-      assert.match(await text(page, "#rates"), /Senior Architect\s*2026-01-19\s*305\.00 USD\s*CO-1 \(submitted, retroactive\)/);
+      assert.match(await text(page, "#rates"), /Senior Architect\s*2026-01-19\s*305\.00 USD\s*CO-1 \(submitted: not in force until approved\)/);
+      // Billwise's sentences show amounts as the figures do.
+      assert.match(await text(page, "#held"), /billed up to the ceiling of 25,000\.00; 3,080\.00 is over it/);
       await context.close();
     });
 
@@ -124,6 +134,13 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       // Half-typed numbers wait: no error flashes for "7." on the way to "7.5".
       await hours.fill("7.");
       assert.equal(await page.isVisible("#error"), false);
+      assert.equal(await page.isDisabled("#export-csv"), true, "no export of figures that are out of date");
+      // Left half-typed, the value is committed, and billwise says what is wrong with it.
+      await hours.blur();
+      assert.match(await text(page, "#error"), /^TE-JAN-13, hours: /);
+      // An accessibility check with the message shown and the figures out of date.
+      await page.addScriptTag({ path: AXE });
+      assert.deepEqual(await page.evaluate(serious), []);
       await hours.fill("20");
       // Grouping commas are read: "25,000.00" is 25000.00.
       await page.getByLabel(/Ceiling as signed/).fill("25,000.00");
@@ -135,7 +152,7 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       await page.getByLabel("Rate for Senior Architect from 2026-01-05 (USD per hour)").fill("100.00");
       assert.equal(await text(page, "#before-total"), "25,643.02 USD");
       assert.equal(await text(page, "#total-total"), "23,803.02 USD");
-      assert.equal(await text(page, "#change-total"), "-1,840.00");
+      assert.equal(await text(page, "#change-total"), "-1,840.00 USD");
       assert.match(await text(page, "#changes"), /TE-JAN-11: 5,700\.00 USD → 2,000\.00 USD/);
       assert.match(await text(page, "#changes"), /TE-JAN-23: no longer held as ceiling exceeded/);
       await page.click("#whatif");
@@ -204,7 +221,11 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       writeFileSync(export_, [...month.projects, ...month.time_entries, ...month.expenses].map((x) => JSON.stringify(x)).join("\n") + "\n");
       await page.setInputFiles("#file-work", export_);
       await settled(page, /^psa-export/);
-      assert.match(await text(page, "#status"), /^psa-export\.jsonl: 10 time entries, 2 expenses, 1 project added\./);
+      assert.match(await text(page, "#status"), /^psa-export\.jsonl: 10 time entries, 2 expenses, 1 project read\./);
+      // The same export again replaces by id: nothing is doubled.
+      await page.setInputFiles("#file-work", export_);
+      await settled(page, /^psa-export/);
+      assert.equal(await page.locator("#entries tbody tr").count(), 10);
       // The same documents as the sample's request, loaded one by one: the same invoice.
       assert.equal(await text(page, "#total-total"), "25,643.02 USD");
       // A file that is not JSON says so in plain words.
@@ -220,13 +241,7 @@ test("the contract preview page, as an analyst uses it", async (t) => {
     await t.test("axe-core finds no serious or critical accessibility violation", async () => {
       const { context, page } = await open(browser, url, 1400);
       await page.addScriptTag({ path: AXE });
-      const violations = await page.evaluate(async () => {
-        const r = await window.axe.run(document, { resultTypes: ["violations"] });
-        return r.violations
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.id}: ${v.help} (${v.nodes.length} nodes, e.g. ${v.nodes[0].target.join(" ")})`);
-      });
-      assert.deepEqual(violations, []);
+      assert.deepEqual(await page.evaluate(serious), []);
       await context.close();
     });
   } finally {
