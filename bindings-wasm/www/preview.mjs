@@ -142,6 +142,8 @@ function input(props, path, onValue) {
     onValue(v);
     refresh();
   });
+  // A renamed entry renames its row's labels ("Hours of TE-JAN-11") once the field is left.
+  if (props.class === "id") i.addEventListener("change", () => renderInputs());
   if (path) inputsByPath.set(path, i);
   return i;
 }
@@ -441,25 +443,32 @@ function renderChanges(p) {
 
 function renderLines(p) {
   const body = $("lines").tBodies[0];
-  body.replaceChildren(
-    ...p.lines.map((l) =>
+  // While comparing, each line shows its amount before the edit, and lines the edit removed stay
+  // listed with their old amount, so before and after read side by side.
+  const before = baseline ? new Map(baseline.preview.lines.map((l) => [lineKey(l), l])) : null;
+  const row = (l, was, gone) =>
+    el(
+      "tr",
+      { class: gone ? "gone" : "" },
+      el("td", {}, l.date || "—"),
       el(
-        "tr",
-        {},
-        el("td", {}, l.date || "—"),
-        el(
-          "td",
-          { class: "desc" },
-          `${(l.source_ids || []).join(", ")} ${l.description}`.trim(),
-          el("small", {}, [l.rate_source, l.contract_version === undefined ? null : `contract v${l.contract_version}`].filter(Boolean).join(" · ")),
-        ),
-        el("td", { class: "num" }, quantity(l.quantity, l.unit)),
-        el("td", { class: "num" }, money(l.unit_price)),
-        el("td", { class: "num" }, money(l.amount)),
+        "td",
+        { class: "desc" },
+        `${(l.source_ids || []).join(", ")} ${l.description}`.trim(),
+        el("small", {}, [l.rate_source, l.contract_version === undefined ? null : `contract v${l.contract_version}`].filter(Boolean).join(" · ")),
       ),
-    ),
-  );
-  if (p.lines.length === 0) body.append(el("tr", {}, el("td", { colSpan: 5 }, "No billable line in this period.")));
+      el("td", { class: "num" }, gone ? "—" : quantity(l.quantity, l.unit)),
+      el("td", { class: "num" }, gone ? "—" : money(l.unit_price)),
+      el("td", { class: "num before" }, was ? money(was.amount) : before ? "—" : ""),
+      el("td", { class: "num" }, gone ? "not billed" : money(l.amount)),
+    );
+  const rows = p.lines.map((l) => row(l, before && before.get(lineKey(l)), false));
+  if (before) {
+    const now = new Set(p.lines.map(lineKey));
+    for (const [k, l] of before) if (!now.has(k)) rows.push(row(l, l, true));
+  }
+  body.replaceChildren(...rows);
+  if (rows.length === 0) body.append(el("tr", {}, el("td", { colSpan: 6 }, "No billable line in this period.")));
 }
 
 function renderHeld(p) {
@@ -620,6 +629,7 @@ async function onFile(id, handle) {
       await handle(await readDocuments(file), file.name);
     } catch (err) {
       showError({ message: err.message });
+      setStatus(`${file.name} was not loaded.`);
     }
     e.target.value = "";
   });

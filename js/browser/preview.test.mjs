@@ -155,6 +155,8 @@ test("the contract preview page, as an analyst uses it", async (t) => {
       assert.equal(await text(page, "#change-total"), "-1,840.00 USD");
       assert.match(await text(page, "#changes"), /TE-JAN-11: 5,700\.00 USD → 2,000\.00 USD/);
       assert.match(await text(page, "#changes"), /TE-JAN-23: no longer held as ceiling exceeded/);
+      // The lines side by side: TE-JAN-11's amount before the edit beside its amount now.
+      assert.match(await text(page, "#lines tbody tr:first-child"), /5,700\.00 USD\s*2,000\.00 USD$/);
       await page.click("#whatif");
       assert.equal(await page.isVisible("#before-total"), false);
 
