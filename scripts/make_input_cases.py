@@ -188,4 +188,11 @@ case("preview_invoice", "a-problem-outside-the-items-still-refuses-a-run-that-ho
      req([te("TE-1"), te("TE-2", hours="-3")], period={"start": "2026-03-31", "end": "2026-03-01"}, options=HOLD),
      refused("DOCUMENT_DATE_ORDER", "/period/end"))
 
+counters["commit_invoice"] = 5
+case("commit_invoice", "of-two-entries-sharing-an-id-the-earlier-one-is-committed",
+     "with hold_invalid_items, two entries share the id TE-1: the earlier (R-1) is billed and the later (R-2) held invalid, and the ledger records the billed one's resource, R-1",
+     {"invoice_id": "INV-1", "run": req([te("TE-1"), te("TE-1", resource_id="R-2"), te("TE-3")], options=HOLD)},
+     lambda r: (eq([(e["item_id"], e["resource_id"], e["quantity"]) for e in r["ledger"]["entries"]], [("TE-1", "R-1", "8"), ("TE-3", "R-1", "8")]),
+                eq(held(r["preview"]), [("TE-1", "invalid")])))
+
 print(counters, "cases written")

@@ -1,7 +1,5 @@
 //! Committing a preview: its lines and adjustments recorded in the ledger as one invoice.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
 use super::types::InvoicePreview;
@@ -56,8 +54,7 @@ pub fn commit(
         (Some(_), ItemKind::Time | ItemKind::Milestone) => true,
         (Some(c), ItemKind::Expense) => c.scope == crate::model::CeilingScope::FeesAndExpenses,
     };
-    let entries: BTreeMap<&str, &TimeEntry> =
-        time_entries.iter().map(|e| (e.id.as_str(), e)).collect();
+    let entries = super::time_entries_by_id(time_entries);
     // What a retroactive change order re-prices by. A line bills the run's entry as it is now:
     // its role, resource and task. An adjustment re-prices an item as it was billed
     // (`changes::billed_query`): each of them from its latest bill, else from the run's entry, so

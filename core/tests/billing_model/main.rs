@@ -104,7 +104,11 @@ fn check_not_overbilled(req: &Value, before: &Value, after: &Value) -> Result<()
     let mut delivered: BTreeMap<(String, String), D> = BTreeMap::new();
     for t in req["time_entries"].as_array().into_iter().flatten() {
         let d = model::delivered(&req["contract"], dec(t["hours"].as_str().unwrap()));
-        delivered.insert(("time".to_owned(), t["id"].as_str().unwrap().to_owned()), d);
+        // Of two entries sharing an id, the earlier one is the item and the later one is held
+        // invalid (billing.md "Invalid items"): the earlier one's hours are what was delivered.
+        delivered
+            .entry(("time".to_owned(), t["id"].as_str().unwrap().to_owned()))
+            .or_insert(d);
     }
     for (k, q) in &now {
         let limit = if k.0 == "time" {

@@ -4,7 +4,6 @@
 //! module turns its answer into lines (or, when no rate is left, into held items).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
@@ -13,7 +12,7 @@ use crate::billing::text::Text;
 use crate::billing::types::{AdjustmentLine, HeldItem, HoldReason, ItemKind};
 use crate::changes::{self, ItemRepricing};
 use crate::error::{Error, Pointer};
-use crate::model::{Dec, Money, TimeEntry};
+use crate::model::{Dec, Money};
 
 /// What the ledger's billed time needs: adjustment lines (by date and item), each with the part
 /// of it that counts against the ceiling, and adjustments no rate can price (held as
@@ -42,12 +41,7 @@ impl<'a> Run<'a> {
             return Ok(out);
         }
         // A bill that does not record its role, resource or task is read from the run's entry.
-        let entries: BTreeMap<&str, &TimeEntry> = self
-            .req
-            .time_entries
-            .iter()
-            .map(|e| (e.id.as_str(), e))
-            .collect();
+        let entries = crate::billing::time_entries_by_id(&self.req.time_entries);
         let at = Pointer::root().key("ledger").key("entries");
         let until = history.version();
         for (kind, id, net) in self.ledger.iter() {
