@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_DIR, ROOT, RUNTIME, project } from "./support.mjs";
 
@@ -71,6 +71,34 @@ test("the examples are importable by their path in the package, as the n8n recip
       { cwd: dir, encoding: "utf8" },
     );
     assert.equal(stdout, "function\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`the JSON Lines example previews a month streamed from disk, as JSON text (${RUNTIME})`, () => {
+  const dir = project("billwise", PACKAGE_DIR);
+  try {
+    cpSync(join(ROOT, "bindings-node", "examples"), join(dir, "examples"), { recursive: true });
+    const month = JSON.parse(readFileSync(join(ROOT, "spec", "examples", "scenario", "month-1-january.json"), "utf8"));
+    writeFileSync(join(dir, "entries.jsonl"), month.time_entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    writeFileSync(join(dir, "request.json"), JSON.stringify({ ...month, time_entries: [] }));
+    const stdout = execFileSync(process.execPath, ["examples/preview-jsonl.js", "request.json", "entries.jsonl"], { cwd: dir, encoding: "utf8" });
+    // The sample's January (spec/domain/billing.md), the same as the whole request in one piece.
+    assert.equal(stdout, "10 time entries: 8 lines, 5 held, total 25643.02 USD\n");
+
+    // A line that is not an entry is billwise's error, at its position in the list.
+    writeFileSync(join(dir, "bad.jsonl"), [JSON.stringify(month.time_entries[0]), '{"id": "TE-X", "hours": 1.5}'].join("\n"));
+    const bad = (() => {
+      try {
+        execFileSync(process.execPath, ["examples/preview-jsonl.js", "request.json", "bad.jsonl"], { cwd: dir, encoding: "utf8", stdio: "pipe" });
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    assert.ok(bad, "a bad line must fail");
+    assert.match(bad.stderr, /at \/time_entries\/1\//);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
