@@ -52,7 +52,7 @@ fn lock(m: &Mutex<Engine>) -> Result<MutexGuard<'_, Engine>, Error> {
 /// Reads an argument (Python objects or JSON text) as `T`, with the GIL released and before the
 /// engine is locked. With `name`, error paths start with `/name` (as the core names batch
 /// positions: `/envelopes/3/...`).
-fn read<T: DeserializeOwned + Send + 'static>(
+pub(crate) fn read<T: DeserializeOwned + Send + 'static>(
     py: Python<'_>,
     value: &Bound<'_, PyAny>,
     name: Option<&str>,

@@ -11,15 +11,14 @@ use std::sync::{Mutex, MutexGuard};
 
 use billwise_core::engine::{Engine, Envelope};
 use billwise_core::model::OwnershipPolicy;
-use billwise_core::{Error, ErrorCode, json};
+use billwise_core::{Error, ErrorCode};
 use billwise_store::{Applied, ApplyOptions, ExceptionFilter, ExceptionStatus, Store};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use serde::de::DeserializeOwned;
 
-use crate::engine::PyEngine;
+use crate::engine::{PyEngine, read};
 use crate::errors::guard;
-use crate::{LIMITS, audit, input, off_gil, output};
+use crate::{audit, off_gil, output};
 
 #[pyclass(module = "billwise._billwise", name = "Store", frozen)]
 pub struct PyStore {
@@ -34,32 +33,6 @@ fn lock(m: &Mutex<Option<Store>>) -> Result<MutexGuard<'_, Option<Store>>, Error
     m.lock().map_err(|_| {
         Error::internal("an earlier call on this store hit a defect; open the store again")
     })
-}
-
-fn read<T: DeserializeOwned + Send + 'static>(
-    py: Python<'_>,
-    value: &Bound<'_, PyAny>,
-    name: &str,
-) -> PyResult<T> {
-    guard(py, || {
-        let bytes = input::request_bytes(value, &LIMITS)?;
-        Ok(off_gil(py, move || {
-            json::from_slice(&bytes, &LIMITS).map_err(|e| e.under(&format!("/{name}")))
-        })?)
-    })
-}
-
-fn status(s: Option<&str>) -> Result<Option<ExceptionStatus>, Error> {
-    s.map(|s| {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
-            Error::new(
-                ErrorCode::InputInvalidValue,
-                format!("`{s}` is not an exception status: use open, retried or resolved"),
-            )
-            .at("/status")
-        })
-    })
-    .transpose()
 }
 
 impl PyStore {
@@ -156,9 +129,9 @@ impl PyStore {
         atomic: bool,
         ownership_policy: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let envelopes: Vec<Envelope> = read(py, envelopes, "envelopes")?;
+        let envelopes: Vec<Envelope> = read(py, envelopes, Some("envelopes"))?;
         let policy: Option<OwnershipPolicy> = match ownership_policy.filter(|p| !p.is_none()) {
-            Some(p) => Some(read(py, p, "ownership_policy")?),
+            Some(p) => Some(read(py, p, Some("ownership_policy"))?),
             None => None,
         };
         let options = ApplyOptions {
@@ -186,7 +159,7 @@ impl PyStore {
         self.query(py, move |s| {
             let filter = ExceptionFilter {
                 contract_id,
-                status: self::status(status.as_deref())?,
+                status: status.as_deref().map(ExceptionStatus::parse).transpose()?,
                 code,
                 source,
                 seen_before,

@@ -178,11 +178,9 @@ fn read_envelopes(file: &str) -> Result<Vec<Envelope>, String> {
 }
 
 fn status_arg(s: Option<&str>) -> Result<Option<ExceptionStatus>, String> {
-    s.map(|s| {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| format!("`{s}` is not a status: use open, retried or resolved"))
-    })
-    .transpose()
+    s.map(ExceptionStatus::parse)
+        .transpose()
+        .map_err(|e| show(&e))
 }
 
 fn to_json(v: &impl serde::Serialize) -> Result<String, String> {

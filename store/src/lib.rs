@@ -110,10 +110,22 @@ impl ExceptionStatus {
             Self::Resolved => "resolved",
         }
     }
-    fn parse(s: &str) -> Option<ExceptionStatus> {
+    fn find(s: &str) -> Option<ExceptionStatus> {
         [Self::Open, Self::Retried, Self::Resolved]
             .into_iter()
             .find(|x| x.as_str() == s)
+    }
+
+    /// A status as a caller writes it (`open`, `retried`, `resolved`): the one reading the CLI
+    /// and the bindings share.
+    pub fn parse(s: &str) -> Result<ExceptionStatus, Error> {
+        Self::find(s).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InputInvalidValue,
+                format!("`{s}` is not an exception status: use open, retried or resolved"),
+            )
+            .at("/status")
+        })
     }
 }
 
@@ -251,7 +263,6 @@ pub struct Store {
     /// Where to connect again when PostgreSQL drops the connection (a server restart).
     url: String,
     snapshot_every: u64,
-    limits: Limits,
     /// Engines by contract, each with the log position it is at and when it was last used. An
     /// entry is used only while the database's head is still at that position (another worker
     /// may have applied since).
@@ -340,7 +351,6 @@ impl Store {
             db,
             url: url.to_owned(),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
-            limits: OWN_ROWS,
             cache: BTreeMap::new(),
             uses: 0,
             writing: false,
@@ -671,7 +681,7 @@ impl Store {
             Some(r) => {
                 let mut engine = Engine::new();
                 engine
-                    .restore(get_t(r, 1).as_bytes(), &self.limits)
+                    .restore(get_t(r, 1).as_bytes(), &OWN_ROWS)
                     .map_err(|e| {
                         corrupt(format!(
                             "the snapshot of contract `{contract}` at log position {} cannot be restored: {}",
@@ -708,7 +718,7 @@ impl Store {
         match &head.policy {
             None => Ok(Engine::new()),
             Some(p) => {
-                let policy: OwnershipPolicy = json::from_str(p, &self.limits).map_err(|e| {
+                let policy: OwnershipPolicy = json::from_str(p, &OWN_ROWS).map_err(|e| {
                     corrupt(format!(
                         "the ownership policy of contract `{contract}` cannot be read: {}",
                         e.message
@@ -748,7 +758,7 @@ impl Store {
                         get_u(r, 0)
                     )));
                 }
-                let env: Envelope = json::from_str(&get_t(r, 4), &self.limits).map_err(|e| {
+                let env: Envelope = json::from_str(&get_t(r, 4), &OWN_ROWS).map_err(|e| {
                     corrupt(format!(
                         "contract `{contract}`: the envelope at log position {} cannot be read: {}",
                         get_u(r, 0),
@@ -872,7 +882,7 @@ impl Store {
     const EXCEPTION_COLUMNS: &str = "contract_id, sequence, status, idempotency_key, correlation_id, source, event_type, code, message, attempts, rejected_at_version, resolved_by_version, note, first_seen_at, last_seen_at, entry";
 
     fn exception_row(&self, r: &[V]) -> Result<StoredException, Error> {
-        let status = ExceptionStatus::parse(&get_t(r, 2)).ok_or_else(|| {
+        let status = ExceptionStatus::find(&get_t(r, 2)).ok_or_else(|| {
             corrupt(format!(
                 "exception {} of contract `{}` has the status `{}`",
                 get_u(r, 1),
@@ -880,7 +890,7 @@ impl Store {
                 get_t(r, 2)
             ))
         })?;
-        let entry: ExceptionEntry = json::from_str(&get_t(r, 15), &self.limits).map_err(|e| {
+        let entry: ExceptionEntry = json::from_str(&get_t(r, 15), &OWN_ROWS).map_err(|e| {
             corrupt(format!(
                 "exception {} of contract `{}` cannot be read: {}",
                 get_u(r, 1),
@@ -1095,16 +1105,11 @@ impl Store {
     /// The contract's engine as the store holds it, as the core's canonical snapshot JSON
     /// (`Engine::restore` reads it back; `engine_apply` takes it).
     pub fn snapshot(&mut self, contract: &str) -> Result<String, Error> {
-        let engine = self.current(contract)?;
-        engine.snapshot()
+        self.engine(contract)?.snapshot()
     }
 
     /// The contract's engine as the store holds it now (read in a transaction of its own).
     pub fn engine(&mut self, contract: &str) -> Result<Engine, Error> {
-        self.current(contract)
-    }
-
-    fn current(&mut self, contract: &str) -> Result<Engine, Error> {
         let id = contract_id(contract)?;
         self.in_transaction(id.as_str(), false, |s| {
             let head = s.existing_head(id.as_str())?;
@@ -1171,7 +1176,7 @@ impl Store {
         )?;
         let mut entries: Vec<AuditEntry> = Vec::with_capacity(rows.len());
         for r in &rows {
-            match json::from_str::<AuditEntry>(&get_t(r, 2), &self.limits) {
+            match json::from_str::<AuditEntry>(&get_t(r, 2), &OWN_ROWS) {
                 Ok(e) => {
                     if e.version != get_u(r, 0) || e.hash.to_hex() != get_t(r, 1) {
                         problems.push(format!(
